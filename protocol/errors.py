@@ -1,0 +1,85 @@
+"""The one table of error codes (SPEC sections 3 and 5).
+
+Add new codes only here, with their message; clients map codes to human text through
+:func:`api_message` / :func:`im_message`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ApiCode(IntEnum):
+    """Business API codes (JSON ``code`` field; 200 is success)."""
+
+    OK = 200
+    UNKNOWN_PATH = 400
+    BAD_SIGNATURE = 498  # bad/expired token, signature, timestamp or replay
+    DATABASE_ERROR = 500
+    UPDATE_FAILED = 601
+    INVALID_PARAMETER = 602
+    USERID_FORMAT = 610
+    PASSWORD_FORMAT = 611
+    USER_EXISTS = 612
+    USER_NOT_FOUND = 620
+    WRONG_PASSWORD = 621
+    TOO_MANY_REQUESTS = 630  # ours: register/login rate limit
+    PAYLOAD_TOO_LARGE = 613  # ours: request body or upload over the size limit
+    UNSUPPORTED_MEDIA = 614  # ours: upload content is not an accepted type
+
+
+API_MESSAGES: dict[int, str] = {
+    ApiCode.OK: "ok",
+    ApiCode.UNKNOWN_PATH: "unknown path",
+    ApiCode.BAD_SIGNATURE: "invalid or expired token or signature",
+    ApiCode.DATABASE_ERROR: "database error",
+    ApiCode.UPDATE_FAILED: "update failed",
+    ApiCode.INVALID_PARAMETER: "invalid parameter",
+    ApiCode.USERID_FORMAT: "userid must be 4-24 letters, digits or _ and start with a letter",
+    ApiCode.PASSWORD_FORMAT: "password must be the 32-character md5 hex digest",
+    ApiCode.USER_EXISTS: "user already exists",
+    ApiCode.USER_NOT_FOUND: "user not found",
+    ApiCode.WRONG_PASSWORD: "wrong password",
+    ApiCode.TOO_MANY_REQUESTS: "too many requests, try again later",
+    ApiCode.PAYLOAD_TOO_LARGE: "request or upload too large",
+    ApiCode.UNSUPPORTED_MEDIA: "unsupported content type",
+}
+
+
+class ImCode(IntEnum):
+    """IM service codes (reply ``code`` field; 0 is success)."""
+
+    OK = 0
+    INVALID_PARAMETER = 10004
+    NO_PERMISSION = 10007
+    GROUP_NOT_FOUND = 10010
+    ALREADY_MEMBER = 10013
+    GROUP_ID_TAKEN = 10021
+    GROUP_ID_ALREADY_YOURS = 10025
+    RATE_LIMITED = 10030
+    USERSIG_EXPIRED = 70001
+    USERSIG_INVALID = 70003
+    MESSAGE_TOO_LONG = 80002
+
+
+IM_MESSAGES: dict[int, str] = {
+    ImCode.OK: "ok",
+    ImCode.INVALID_PARAMETER: "invalid parameter",
+    ImCode.NO_PERMISSION: "no permission",
+    ImCode.GROUP_NOT_FOUND: "group not found",
+    ImCode.ALREADY_MEMBER: "already a member",
+    ImCode.GROUP_ID_TAKEN: "group id used by another user",
+    ImCode.GROUP_ID_ALREADY_YOURS: "group id already yours",
+    ImCode.RATE_LIMITED: "rate limited",
+    ImCode.USERSIG_EXPIRED: "UserSig expired",
+    ImCode.USERSIG_INVALID: "UserSig invalid",
+    ImCode.MESSAGE_TOO_LONG: "message too long",
+}
+
+
+def api_message(code: int) -> str:
+    return API_MESSAGES.get(code, f"error {code}")
+
+
+def im_message(code: int) -> str:
+    return IM_MESSAGES.get(code, f"error {code}")

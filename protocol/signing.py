@@ -1,0 +1,228 @@
+"""Signatures and identifiers of SPEC section 2: one implementation for client and server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+USERID_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{3,23}$")
+WIRE_PASSWORD_RE = re.compile(r"^[0-9a-f]{32}$")
+STREAM_ID_RE = re.compile(r"^[0-9A-Za-z]+_[a-zA-Z][a-zA-Z0-9_]{3,23}$")
+
+
+def md5_hex(data: str | bytes) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.md5(data).hexdigest()
+
+
+def valid_userid(userid: object) -> bool:
+    return isinstance(userid, str) and USERID_RE.fullmatch(userid) is not None
+
+
+def wire_password(plain: str, userid: str) -> str:
+    """What the client sends as ``password``: ``md5(md5(plain) + userid)`` in lowercase hex."""
+    return md5_hex(md5_hex(plain) + userid)
+
+
+def stream_id(bizid: str | int, userid: str) -> str:
+    return f"{bizid}_{userid}"
+
+
+def userid_from_stream_id(sid: str) -> str | None:
+    """The anchor's userid from ``{bizid}_{userid}``, or None when ``sid`` is not of that form."""
+    if not STREAM_ID_RE.fullmatch(sid):
+        return None
+    return sid.split("_", 1)[1]
+
+
+# --- push URL (txSecret / txTime) -------------------------------------------------------------
+
+def tx_time(expire_at: int) -> str:
+    """``txTime``: uppercase hex of the expiry unix time."""
+    return format(int(expire_at), "X")
+
+
+def tx_secret(push_key: str, sid: str, txtime: str) -> str:
+    return md5_hex(push_key + sid + txtime)
+
+
+def push_query(push_key: str, sid: str, bizid: str | int, expire_at: int) -> str:
+    t = tx_time(expire_at)
+    return urlencode({"bizid": bizid, "txSecret": tx_secret(push_key, sid, t), "txTime": t})
+
+
+def _host_port(host: str, port: int, default: int) -> str:
+    return host if port == default else f"{host}:{port}"
+
+
+def push_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int) -> str:
+    return f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}?{push_query(push_key, sid, bizid, expire_at)}"
+
+
+def accelerate_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int) -> str:
+    """Low-latency play URL for co-hosting: the rtmp play URL with its own txSecret/txTime."""
+    return push_url(host, rtmp_port, push_key, bizid, sid, expire_at)
+
+
+@dataclass(frozen=True)
+class PlayUrls:
+    rtmp: str
+    flv: str
+    hls: str
+
+
+def play_urls(host: str, rtmp_port: int, http_port: int, sid: str) -> PlayUrls:
+    h = _host_port(host, http_port, 80)
+    return PlayUrls(
+        rtmp=f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}",
+        flv=f"http://{h}/live/{sid}.flv",
+        hls=f"http://{h}/live/{sid}.m3u8",
+    )
+
+
+class PushAuthError(ValueError):
+    """Why a publish was refused (``reason`` is a short machine word)."""
+
+    def __init__(self, reason: str, text: str) -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
+def check_push_auth(push_key: str, sid: str, txsecret: str | None, txtime: str | None,
+                    now: float | None = None) -> None:
+    """Raise :class:`PushAuthError` unless txSecret/txTime authorise publishing ``sid`` now."""
+    if not txsecret or not txtime:
+        raise PushAuthError("missing", "txSecret and txTime are required")
+    try:
+        expire_at = int(txtime, 16)
+    except ValueError:
+        raise PushAuthError("malformed", "txTime is not hex") from None
+    expected = tx_secret(push_key, sid, txtime)
+    if not hmac.compare_digest(expected, txsecret.lower()):
+        raise PushAuthError("bad_secret", "txSecret does not match (check the push key)")
+    if expire_at < (time.time() if now is None else now):
+        raise PushAuthError("expired", "push URL expired")
+
+
+def parse_push_url(url: str) -> tuple[str, dict[str, str]]:
+    """``(stream_id, query)`` from a push or play URL ``.../live/{sid}?...``."""
+    parts = urlsplit(url)
+    sid = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    for suffix in (".flv", ".m3u8"):
+        if sid.endswith(suffix):
+            sid = sid[: -len(suffix)]
+    return sid, dict(parse_qsl(parts.query))
+
+
+# --- business API request signature (Liteav-Sig) ---------------------------------------------
+
+def liteav_sig(token: str, raw_body: bytes) -> str:
+    """``Liteav-Sig`` header: ``md5(token + md5(raw_body))``."""
+    return md5_hex(token + md5_hex(raw_body))
+
+
+FRESHNESS_SLACK_S = 30
+MAX_EXPIRES_S = 300
+
+
+def request_fresh(timestamp: int, expires: int, now: float | None = None) -> bool:
+    """``timestamp - 30 <= now <= timestamp + min(expires, 300) + 30``."""
+    now = time.time() if now is None else now
+    expires = max(0, min(int(expires), MAX_EXPIRES_S))
+    return timestamp - FRESHNESS_SLACK_S <= now <= timestamp + expires + FRESHNESS_SLACK_S
+
+
+# --- callback and RoomService signs ------------------------------------------------------------
+
+def callback_sign(api_key: str, t: int) -> str:
+    """Live-event callback: ``sign = md5(API_KEY + t)``, ``t`` the expiry unix seconds."""
+    return md5_hex(f"{api_key}{int(t)}")
+
+
+def check_callback_sign(api_key: str, t: object, sign: object, now: float | None = None) -> bool:
+    try:
+        ti = int(t)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+    if not isinstance(sign, str) or ti < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(callback_sign(api_key, ti), sign.lower())
+
+
+def roomservice_sign(api_key: str, txtime: int, userid: str) -> str:
+    return md5_hex(f"{api_key}{int(txtime)}{userid}")
+
+
+# --- object storage (COS v5 style) ------------------------------------------------------------
+
+def cos_key_time(start: int, end: int) -> str:
+    return f"{int(start)};{int(end)}"
+
+
+def cos_sign_key(secret_key: str, key_time: str) -> str:
+    """``signKey = hex(HMAC-SHA1(SecretKey, keyTime))``."""
+    return hmac.new(secret_key.encode(), key_time.encode(), hashlib.sha1).hexdigest()
+
+
+def cos_request_signature(sign_key: str, method: str, key: str, key_time: str) -> str:
+    """Per-request signature: ``hex(HMAC-SHA1(signKey, sha1("{method}\\n{/key}\\n{keyTime}\\n")))``.
+
+    A reduced COS v5 form: the string to sign covers method, object key and validity window.
+    The request carries it as ``Authorization: q-sign-algorithm=sha1&q-key-time={keyTime}&
+    q-signature={sig}``.
+    """
+    path = "/" + key.lstrip("/")
+    http_string = f"{method.lower()}\n{path}\n"
+    string_to_sign = f"sha1\n{key_time}\n{hashlib.sha1(http_string.encode()).hexdigest()}\n"
+    return hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
+
+
+def cos_authorization(secret_id: str, sign_key: str, method: str, key: str, key_time: str) -> str:
+    sig = cos_request_signature(sign_key, method, key, key_time)
+    return (f"q-sign-algorithm=sha1&q-ak={secret_id}&q-sign-time={key_time}&q-key-time={key_time}"
+            f"&q-signature={sig}")
+
+
+def parse_cos_authorization(header: str) -> dict[str, str]:
+    return dict(parse_qsl(header, keep_blank_values=True))
+
+
+# --- VOD upload signature ---------------------------------------------------------------------
+
+def vod_signature(secret_id: str, secret_key: str, now: int, ttl: int = 86400,
+                  procedure: str = "", rand: int | None = None) -> str:
+    """``base64(HMAC-SHA1(secretKey, q) + q)`` with q the urlencoded upload parameters."""
+    q = urlencode({
+        "secretId": secret_id,
+        "currentTimeStamp": int(now),
+        "expireTime": int(now) + ttl,
+        "random": secrets.randbelow(2**31) if rand is None else rand,
+        "procedure": procedure,
+    })
+    digest = hmac.new(secret_key.encode(), q.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest + q.encode()).decode()
+
+
+def parse_vod_signature(secret_key: str, signature: str, now: float | None = None) -> dict[str, str] | None:
+    """Verify a VOD upload signature; its parameters, or None if forged or expired."""
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (ValueError, TypeError):
+        return None
+    digest, q = raw[:20], raw[20:]
+    if not hmac.compare_digest(hmac.new(secret_key.encode(), q, hashlib.sha1).digest(), digest):
+        return None
+    params = dict(parse_qsl(q.decode("utf-8", "replace")))
+    try:
+        if int(params["expireTime"]) < (time.time() if now is None else now):
+            return None
+    except (KeyError, ValueError):
+        return None
+    return params

@@ -1,0 +1,158 @@
+"""Plumbing shared by every business endpoint: body reading, replies, validation, signatures.
+
+Every reply is HTTP 200 with ``{"code", "message", "data"}`` (SPEC section 3); handlers raise
+:class:`ApiError` and never let an exception escape as a 5xx.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from protocol.errors import ApiCode, api_message
+from protocol.signing import liteav_sig, request_fresh
+from server.context import ServerContext
+from server.db.models import Token, UsedSignature
+
+log = logging.getLogger("server.api")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str | None = None) -> None:
+        super().__init__(message or api_message(code))
+        self.code = int(code)
+        self.message = message or api_message(code)
+
+
+def reply(data: dict[str, Any] | None = None, code: int = ApiCode.OK, message: str | None = None) -> JSONResponse:
+    return JSONResponse({"code": int(code), "message": message or api_message(code), "data": data or {}})
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (613) anything over ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(ApiCode.PAYLOAD_TOO_LARGE)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(ApiCode.PAYLOAD_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(ApiCode.INVALID_PARAMETER, "body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(ApiCode.INVALID_PARAMETER, "body must be a JSON object")
+    return body
+
+
+def validate(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise ApiError(ApiCode.INVALID_PARAMETER, f"invalid parameter: {where}: {first.get('msg', '')}") from None
+
+
+# --- rate limiting ---------------------------------------------------------------------------
+
+class RateLimiter:
+    """Sliding one-minute window per (action, client address); in-process."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, action: str, who: str, per_minute: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._hits[(action, who)]
+            while q and q[0] <= now - 60:
+                q.popleft()
+            if len(q) >= per_minute:
+                return False
+            q.append(now)
+            if len(self._hits) > 100_000:  # forget idle clients so the table stays bounded
+                for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - 60]:
+                    del self._hits[k]
+            return True
+
+
+# --- signed requests --------------------------------------------------------------------------
+
+def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
+                 key_of: Callable[[ServerContext, str], list[str]] | None = None) -> str:
+    """Verify Liteav-Sig, freshness and replay for a signed request; return the userid.
+
+    ``key_of(ctx, userid)`` lists the secrets the signature may be made with (default: the
+    user's unexpired access tokens).
+    """
+    userid = body.get("userid")
+    ts, exp = body.get("timestamp"), body.get("expires", 10)
+    if not isinstance(userid, str) or not userid or len(userid) > 64:
+        raise ApiError(ApiCode.INVALID_PARAMETER, "userid is required")
+    if isinstance(ts, bool) or not isinstance(ts, int) or isinstance(exp, bool) or not isinstance(exp, int):
+        raise ApiError(ApiCode.INVALID_PARAMETER, "timestamp and expires must be integers")
+    if exp < 0 or abs(ts) > 1 << 40:
+        raise ApiError(ApiCode.INVALID_PARAMETER, "timestamp or expires out of range")
+    if not request_fresh(ts, exp):
+        raise ApiError(ApiCode.BAD_SIGNATURE, "request timestamp is stale or in the future")
+    sig = (sig_header or "").strip().lower()
+    if len(sig) != 32:
+        raise ApiError(ApiCode.BAD_SIGNATURE, "missing or malformed Liteav-Sig")
+    keys = (key_of or active_tokens)(ctx, userid)
+    if not any(liteav_sig(k, raw) == sig for k in keys):
+        raise ApiError(ApiCode.BAD_SIGNATURE)
+    remember_signature(ctx, sig, ts + min(exp, 300) + 30)
+    return userid
+
+
+def active_tokens(ctx: ServerContext, userid: str) -> list[str]:
+    now = int(time.time())
+    with ctx.db.session() as s:
+        return list(s.scalars(select(Token.token).where(Token.userid == userid, Token.expires_at > now)))
+
+
+def remember_signature(ctx: ServerContext, sig: str, expires_at: int) -> None:
+    """Store an accepted signature; a second use while it is fresh is a replay (498)."""
+    now = int(time.time())
+    try:
+        with ctx.db.session() as s:
+            s.add(UsedSignature(sig=sig, expires_at=expires_at))
+    except IntegrityError:
+        raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)") from None
+    if hash(sig) % 64 == 0:  # now and then, forget signatures that can no longer be fresh
+        with ctx.db.session() as s:
+            s.execute(delete(UsedSignature).where(UsedSignature.expires_at < now))
+
+
+def guarded(fn: Callable[[], JSONResponse]) -> JSONResponse:
+    """Run a handler body, turning ApiError and database failures into coded replies."""
+    try:
+        return fn()
+    except ApiError as e:
+        log.info("api error %d: %s", e.code, e.message)
+        return reply(code=e.code, message=e.message)
+    except SQLAlchemyError:
+        log.exception("database error")
+        return reply(code=ApiCode.DATABASE_ERROR)

@@ -1,0 +1,112 @@
+"""Replays, rooms, short videos and the signing endpoints (SPEC section 3)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from protocol.errors import ApiCode
+from protocol.signing import cos_key_time, cos_sign_key, roomservice_sign, vod_signature
+from server.api.common import ApiError
+from server.api.schemas import Empty, Paging, RoomUpload, UgcUpload, VodDanmakuRequest
+from server.context import ServerContext
+from server.db.models import Danmaku, RoomInfo, Ugc, User, Vod
+
+COS_SIGN_TTL = 3600
+MAX_REPLAY_DANMAKU = 5000
+
+
+def fmt_time(ts: int) -> str:
+    """Times in lists are strings (as in the original): UTC ``YYYY-MM-DD HH:MM:SS``."""
+    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+
+
+def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(Vod, User.nickname, User.avatar)
+            .join(User, User.userid == Vod.userid, isouter=True)
+            .where(Vod.listed.is_(True))
+            .order_by(Vod.create_time.desc(), Vod.id.desc())
+            .offset(req.index).limit(req.count)
+        ).all()
+    return {"list": [{
+        "userid": v.userid, "nickname": nick or v.userid, "avatar": avatar or "", "file_id": v.file_id,
+        "title": v.title, "like_count": v.like_count, "viewer_count": v.viewer_count,
+        "frontcover": v.frontcover, "location": v.location, "play_url": v.play_url,
+        "create_time": fmt_time(v.create_time), "hls_play_url": v.hls_play_url,
+        "start_time": fmt_time(v.start_time),
+    } for v, nick, avatar in rows]}
+
+
+def upload_room(ctx: ServerContext, userid: str, req: RoomUpload) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        room = s.get(RoomInfo, userid)
+        if room is None:
+            room = RoomInfo(userid=userid, title="", location="", frontcover="", updated_at=0)
+            s.add(room)
+        room.title, room.location = req.title, req.location
+        if req.frontcover is not None:
+            room.frontcover = req.frontcover
+        room.updated_at = int(time.time())
+    return {}
+
+
+def upload_ugc(ctx: ServerContext, userid: str, req: UgcUpload) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        row = s.scalars(select(Ugc).where(Ugc.userid == userid, Ugc.file_id == req.file_id)).first()
+        if row is None:
+            row = Ugc(userid=userid, file_id=req.file_id, create_time=int(time.time()))
+            s.add(row)
+        row.title, row.frontcover, row.location, row.play_url = req.title, req.frontcover, req.location, req.play_url
+    return {}
+
+
+def ugc_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        rows = s.execute(
+            select(Ugc, User.nickname, User.avatar)
+            .join(User, User.userid == Ugc.userid, isouter=True)
+            .order_by(Ugc.create_time.desc(), Ugc.id.desc())
+            .offset(req.index).limit(req.count)
+        ).all()
+    return {"list": [{
+        "userid": u.userid, "nickname": nick or u.userid, "avatar": avatar or "", "file_id": u.file_id,
+        "title": u.title, "frontcover": u.frontcover, "location": u.location, "play_url": u.play_url,
+        "create_time": fmt_time(u.create_time),
+    } for u, nick, avatar in rows]}
+
+
+def get_roomservice_sign(ctx: ServerContext, userid: str, req: Empty) -> dict[str, Any]:
+    tx_time = int(time.time()) + ctx.config.live.push_url_ttl
+    return {"txTime": tx_time, "sign": roomservice_sign(ctx.config.live.api_key, tx_time, userid)}
+
+
+def get_vod_sign(ctx: ServerContext, userid: str, req: Empty) -> dict[str, Any]:
+    cos = ctx.config.cos
+    return {"signature": vod_signature(cos.secret_id, cos.secret_key, int(time.time()))}
+
+
+def get_cos_sign(ctx: ServerContext, userid: str, req: Empty) -> dict[str, Any]:
+    now = int(time.time())
+    key_time = cos_key_time(now, now + COS_SIGN_TTL)
+    return {"signKey": cos_sign_key(ctx.config.cos.secret_key, key_time), "keyTime": key_time}
+
+
+def vod_danmaku(ctx: ServerContext, userid: str, req: VodDanmakuRequest) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        vod = s.scalars(select(Vod).where(Vod.file_id == req.file_id)).first()
+        if vod is None:
+            raise ApiError(ApiCode.INVALID_PARAMETER, "no such replay")
+        start_ms = vod.start_time * 1000
+        end_ms = (vod.end_time or vod.start_time + vod.duration) * 1000 + 999
+        rows = s.scalars(
+            select(Danmaku).where(Danmaku.stream_id == vod.stream_id, Danmaku.sent_at_ms >= start_ms,
+                                  Danmaku.sent_at_ms <= end_ms)
+            .order_by(Danmaku.sent_at_ms, Danmaku.id).limit(MAX_REPLAY_DANMAKU)
+        ).all()
+    return {"list": [{"offset_ms": d.sent_at_ms - start_ms, "userid": d.userid, "nickname": d.nickname,
+                      "type": d.type, "msg": d.msg} for d in rows]}

@@ -1,0 +1,81 @@
+"""The business API router: one declarative table of endpoints (SPEC section 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from protocol.errors import ApiCode
+from server.api import accounts, content
+from server.api.common import ApiError, RateLimiter, check_signed, guarded, parse_json, read_body, reply, validate
+from server.api.schemas import Credentials, Empty, Paging, RefreshRequest, RoomUpload, UgcUpload, UserInfoUpdate, VodDanmakuRequest
+
+router = APIRouter(tags=["business"])
+limiter = RateLimiter()
+
+REPLY_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message", "data"],
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "data": {"type": "object"}},
+}
+SIG_HEADER = {"name": "Liteav-Sig", "in": "header", "required": True,
+              "schema": {"type": "string"}, "description": "md5(token + md5(raw_body))"}
+
+
+def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any]], summary: str,
+         signed: bool = True, rate: str | None = None,
+         key_of: Callable[..., list[str]] | None = None) -> None:
+    async def endpoint(request: Request) -> JSONResponse:
+        ctx = request.app.state.ctx
+        sc = ctx.config.server
+        try:
+            raw = await read_body(request, sc.max_body_bytes)
+        except ApiError as e:
+            return reply(code=e.code, message=e.message)
+        if rate:
+            limit = sc.register_per_minute if rate == "register" else sc.login_per_minute
+            who = request.client.host if request.client else "?"
+            if not limiter.allow(rate, who, limit):
+                return reply(code=ApiCode.TOO_MANY_REQUESTS)
+        sig = request.headers.get("liteav-sig", "")
+
+        def work() -> JSONResponse:
+            body = parse_json(raw)
+            if signed:
+                userid = check_signed(ctx, sig, raw, body, key_of)
+                return reply(handler(ctx, userid, validate(model, body)))
+            return reply(handler(ctx, validate(model, body)))
+
+        return await run_in_threadpool(guarded, work)
+
+    extra: dict[str, Any] = {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}},
+    }
+    if signed:
+        extra["parameters"] = [SIG_HEADER]
+    router.add_api_route(
+        path, endpoint, methods=["POST"], summary=summary, openapi_extra=extra, name=path.strip("/"),
+        responses={200: {"description": "code 200 on success, an error code otherwise",
+                         "content": {"application/json": {"schema": REPLY_SCHEMA}}}},
+    )
+
+
+_add("/register", Credentials, accounts.register, "Register a user (612 if it exists)", signed=False, rate="register")
+_add("/login", Credentials, accounts.login, "Log in: token, refresh token, UserSig, COS info", signed=False, rate="login")
+_add("/refresh", RefreshRequest, accounts.refresh, "Rotate token and refresh token (signed with the refresh token)",
+     key_of=accounts.refresh_keys)
+_add("/get_user_info", Empty, accounts.user_info, "The caller's profile")
+_add("/upload_user_info", UserInfoUpdate, accounts.upload_user_info, "Update the caller's profile")
+_add("/get_vod_list", Paging, content.vod_list, "Replays, newest first")
+_add("/upload_room", RoomUpload, content.upload_room, "Room info used for the replay record")
+_add("/upload_ugc", UgcUpload, content.upload_ugc, "Publish a short video")
+_add("/get_ugc_list", Paging, content.ugc_list, "Short videos, newest first")
+_add("/get_roomservice_sign", Empty, content.get_roomservice_sign, "RoomService sign: txTime and sign")
+_add("/get_vod_sign", Empty, content.get_vod_sign, "VOD upload signature")
+_add("/get_cos_sign", Empty, content.get_cos_sign, "COS signKey and keyTime")
+_add("/get_vod_danmaku", VodDanmakuRequest, content.vod_danmaku, "Danmaku of a replay with offsets")

@@ -1,0 +1,113 @@
+"""``xiaozhibo server``: the all-in-one backend on one asyncio loop (SPEC section 10)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from server import logs
+from server.config import Config, load
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="xiaozhibo server", description="Run the all-in-one Xiaozhibo backend.")
+    p.add_argument("--data-dir", default=str(Path.home() / ".xiaozhibo" / "server"),
+                   help="data directory (config.toml, SQLite, storage, media, logs)")
+    p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    p.add_argument("--http-port", type=int, default=None, help="HTTP port (default 8080; 0 picks a free one)")
+    p.add_argument("--rtmp-port", type=int, default=None, help="RTMP port (default 1935; 0 picks a free one)")
+    p.add_argument("--db", default=None, help="database URL (postgresql://..., mysql://...); default SQLite")
+    p.add_argument("--redis", default=None, help="Redis URL for IM fan-out and shared state across nodes")
+    p.add_argument("--public-host", default=None, help="host name put into push/play/storage URLs")
+    p.add_argument("--log-level", default="INFO")
+    return p.parse_args(argv)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(512)
+    s.setblocking(False)
+    return s
+
+
+def ready_banner(cfg: Config) -> str:
+    host, http, rtmp = cfg.public_host, cfg.public_http_port, cfg.public_rtmp_port
+    return "\n".join([
+        "xiaozhibo server ready",
+        f"  api:     http://{host}:{http}/",
+        f"  im:      ws://{host}:{http}/im",
+        f"  rtmp:    rtmp://{host}:{rtmp}/live/",
+        f"  flv/hls: http://{host}:{http}/live/",
+        f"  storage: http://{host}:{http}/cos/",
+        f"  data:    {cfg.data_dir}",
+    ])
+
+
+async def serve(cfg: Config, stop: asyncio.Event | None = None) -> None:
+    from server.app import build_context, create_app
+
+    http_sock = _bind(cfg.server.host, cfg.server.http_port)
+    rtmp_sock = _bind(cfg.server.host, cfg.server.rtmp_port)
+    cfg.server.http_port = http_sock.getsockname()[1]
+    cfg.server.rtmp_port = rtmp_sock.getsockname()[1]
+    ctx = build_context(cfg)
+    ctx.extras["rtmp_socket"] = rtmp_sock
+    app = create_app(ctx)
+    server = uvicorn.Server(uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", ws="websockets-sansio",
+        ws_max_size=64 * 1024, timeout_graceful_shutdown=3,
+    ))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    task = asyncio.create_task(server.serve(sockets=[http_sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if task.done():
+        await task
+        return
+    print(ready_banner(cfg), flush=True)
+    log.info("server ready on http %s rtmp %s", cfg.server.http_port, cfg.server.rtmp_port)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    await task
+    stopper.cancel()
+    rtmp_sock.close()
+    ctx.db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    overrides = {
+        "server.host": args.host, "server.http_port": args.http_port, "server.rtmp_port": args.rtmp_port,
+        "server.db_url": args.db, "server.redis_url": args.redis, "server.public_host": args.public_host,
+    }
+    cfg = load(args.data_dir, overrides)
+    logs.setup(cfg.log_dir, getattr(logging, args.log_level.upper(), logging.INFO))
+    try:
+        asyncio.run(serve(cfg))
+    except OSError as e:
+        print(f"xiaozhibo server: cannot listen: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

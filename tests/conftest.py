@@ -1,0 +1,112 @@
+"""Shared fixtures: a real ``xiaozhibo server`` process on random loopback ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class ServerProcess:
+    """A running all-in-one server. ``config`` is its loaded ``config.toml`` (secrets included)."""
+
+    proc: subprocess.Popen
+    data_dir: Path
+    http_port: int
+    rtmp_port: int
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def http_base(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def rtmp_base(self) -> str:
+        return f"rtmp://127.0.0.1:{self.rtmp_port}/live"
+
+    @property
+    def config(self):  # type: ignore[no-untyped-def]
+        from server.config import load
+
+        cfg = load(self.data_dir)
+        cfg.server.http_port, cfg.server.rtmp_port = self.http_port, self.rtmp_port
+        return cfg
+
+    def push_url(self, userid: str, ttl: int = 3600) -> str:
+        from protocol.signing import push_url, stream_id
+
+        cfg = self.config
+        sid = stream_id(cfg.live.bizid, userid)
+        return push_url("127.0.0.1", self.rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + ttl)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_server(data_dir: Path, *extra: str, timeout: float = 30.0) -> ServerProcess:
+    """Start ``xiaozhibo server`` on ports chosen by the kernel and wait for its ready banner."""
+    cmd = [sys.executable, "-m", "app", "server", "--data-dir", str(data_dir),
+           "--http-port", "0", "--rtmp-port", "0", *extra]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    http = rtmp = 0
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        lines.append(line.rstrip())
+        if m := re.search(r"api:\s+http://[^:]+:(\d+)/", line):
+            http = int(m.group(1))
+        if m := re.search(r"rtmp:\s+rtmp://[^:]+:(\d+)/", line):
+            rtmp = int(m.group(1))
+        if line.startswith("  data:"):
+            break
+    if not (http and rtmp):
+        proc.kill()
+        raise RuntimeError("server did not start:\n" + "\n".join(lines))
+    sp = ServerProcess(proc, data_dir, http, rtmp, lines)
+
+    def drain() -> None:  # keep reading so the pipe never fills and blocks the server
+        for line in proc.stdout:  # type: ignore[union-attr]
+            sp.output.append(line.rstrip())
+            del sp.output[:-2000]
+
+    threading.Thread(target=drain, daemon=True, name="server-output").start()
+    return sp
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh all-in-one server (SQLite, local storage) for one test."""
+    sp = start_server(tmp_path / "server")
+    yield sp
+    sp.stop()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One all-in-one server shared by the tests of a module."""
+    sp = start_server(tmp_path_factory.mktemp("server"))
+    yield sp
+    sp.stop()
