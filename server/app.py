@@ -60,6 +60,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    from server.api.common import RateLimiter
+
+    app.state.limiter = RateLimiter()  # per app: register/login limits per client address
 
     @app.middleware("http")
     async def request_id_mw(request: Request, call_next):  # type: ignore[no-untyped-def]

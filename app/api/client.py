@@ -279,7 +279,7 @@ class ApiClient:
         return [_pick(ReplayDanmaku, d) for d in self.call("/get_vod_danmaku", file_id=file_id).get("list", [])]
 
     # --- storage ----------------------------------------------------------------------
-    def upload_file(self, key: str, path: Path, progress: Any = None, chunk: int = 256 * 1024) -> str:
+    def upload_file(self, key: str, path: Path, progress: Any = None) -> str:
         """PUT a file to object storage (COS-signed); returns its public URL.
 
         ``progress(sent, total)`` is called as the upload goes.
@@ -290,18 +290,10 @@ class ApiClient:
         auth = cos_authorization(self.session.cos_info.SecretId, sign_key, "put", key, key_time)
         total = path.stat().st_size
 
-        def body():  # type: ignore[no-untyped-def]
-            sent = 0
-            with open(path, "rb") as fh:
-                while data := fh.read(chunk):
-                    sent += len(data)
-                    if progress is not None:
-                        progress(sent, total)
-                    yield data
-
         try:
-            r = self._http.put(f"{self.server}/cos/{key}", data=body(), timeout=max(60.0, self.options.timeout),
-                               headers={"Authorization": auth, "Content-Length": str(total)})
+            with open(path, "rb") as fh:
+                r = self._http.put(f"{self.server}/cos/{key}", data=_ProgressReader(fh, total, progress),
+                                   timeout=max(60.0, self.options.timeout), headers={"Authorization": auth})
             reply = r.json()
         except requests.RequestException as e:
             raise ApiError(ApiError.NETWORK, f"upload failed: {e}") from e
@@ -311,3 +303,20 @@ class ApiClient:
             raise ApiError(int(reply.get("code", 0)), reply.get("message"))
         return str(reply["data"]["url"])
 
+
+
+class _ProgressReader:
+    """A file wrapper with a known length (so requests sends Content-Length) reporting progress."""
+
+    def __init__(self, fh: Any, total: int, progress: Any) -> None:
+        self._fh, self._total, self._progress, self._sent = fh, total, progress, 0
+
+    def __len__(self) -> int:
+        return self._total
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n if n and n > 0 else 256 * 1024)
+        self._sent += len(data)
+        if data and self._progress is not None:
+            self._progress(self._sent, self._total)
+        return data

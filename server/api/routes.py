@@ -12,11 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from protocol.errors import ApiCode
 from server.api import accounts, content
-from server.api.common import ApiError, RateLimiter, check_signed, guarded, parse_json, read_body, reply, validate
+from server.api.common import ApiError, check_signed, guarded, parse_json, read_body, reply, validate
 from server.api.schemas import Credentials, Empty, Paging, RefreshRequest, RoomUpload, UgcUpload, UserInfoUpdate, VodDanmakuRequest
 
 router = APIRouter(tags=["business"])
-limiter = RateLimiter()
 
 REPLY_SCHEMA = {
     "type": "object",
@@ -40,7 +39,7 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
         if rate:
             limit = sc.register_per_minute if rate == "register" else sc.login_per_minute
             who = request.client.host if request.client else "?"
-            if not limiter.allow(rate, who, limit):
+            if not request.app.state.limiter.allow(rate, who, limit):
                 return reply(code=ApiCode.TOO_MANY_REQUESTS)
         sig = request.headers.get("liteav-sig", "")
 

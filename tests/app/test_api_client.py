@@ -1,0 +1,76 @@
+"""app.api.ApiClient against a real `xiaozhibo server` process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.api import ApiClient, ApiError, ClientOptions
+from protocol.errors import ApiCode
+
+
+def test_client_flow(module_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sess = tmp_path / "session.json"
+    c = ApiClient(module_server.http_base, ClientOptions(session_file=sess))
+    c.register("zoe_0001", "pa55word")
+    with pytest.raises(ApiError) as e:
+        c.register("zoe_0001", "pa55word")
+    assert e.value.code == ApiCode.USER_EXISTS
+    with pytest.raises(ApiError) as e:
+        c.login("zoe_0001", "wrong")
+    assert e.value.code == ApiCode.WRONG_PASSWORD and e.value.message
+    s = c.login("zoe_0001", "pa55word")
+    assert s.roomservice_sign.userID == "zoe_0001" and s.cos_info.SecretId
+    assert sess.stat().st_mode & 0o777 == 0o600
+
+    c.upload_user_info(nickname="Zoe", sex=1)
+    assert c.get_user_info().nickname == "Zoe"
+
+    # upload an avatar with progress, then store its URL in the profile
+    import cv2
+
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), np.full((64, 64, 3), 200, np.uint8))
+    seen: list[tuple[int, int]] = []
+    url = c.upload_file("avatar/zoe_0001/a.jpg", img, progress=lambda a, b: seen.append((a, b)))
+    assert seen and seen[-1][0] == seen[-1][1] == img.stat().st_size
+    c.upload_user_info(avatar=url)
+    import requests
+
+    assert requests.get(url, timeout=5).content == img.read_bytes()
+
+    # auto-login from the cached session
+    c2 = ApiClient(module_server.http_base, ClientOptions(session_file=sess))
+    assert c2.auto_login() is not None and c2.get_user_info().avatar == url
+
+    # an invalidated token is refreshed transparently once
+    c2.session.token = "0" * 32  # type: ignore[union-attr]
+    assert c2.get_user_info().nickname == "Zoe"
+    assert c2.session.token != "0" * 32  # type: ignore[union-attr]
+
+    # lists and signs
+    assert c2.get_vod_list() == [] and c2.get_ugc_list() == []
+    c2.upload_ugc("f1", "clip", "", "here", "http://127.0.0.1/x.mp4")
+    assert [u.file_id for u in c2.get_ugc_list()] == ["f1"]
+    assert c2.get_vod_sign() and c2.get_roomservice_sign()["sign"]
+
+    c2.logout()
+    assert not sess.exists()
+
+
+def test_unreachable_server() -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    c = ApiClient(f"http://127.0.0.1:{port}", ClientOptions(timeout=2))
+    t = time.monotonic()
+    with pytest.raises(ApiError) as e:
+        c.login("nobody_x", "x")
+    assert e.value.code == ApiError.NETWORK and "cannot reach" in e.value.message
+    assert time.monotonic() - t < 5

@@ -1,0 +1,50 @@
+"""The `xiaozhibo server` process: first-start config, logs, schema on every backend."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import requests
+
+from protocol.signing import wire_password
+
+
+def test_config_generated_private_and_stable(module_server) -> None:  # type: ignore[no-untyped-def]
+    path = module_server.data_dir / "config.toml"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    for key in ("[live]", "bizid", "push_key", "api_key", "push_url_ttl", "[im]", "sdkappid", "secret_key",
+                "[cos]", "secret_id", "[server]", "public_host"):
+        assert key in text
+    cfg = module_server.config
+    assert len(cfg.live.push_key) >= 32 and cfg.live.push_key != cfg.live.api_key
+    assert (module_server.data_dir / "xiaozhibo.db").exists()
+
+
+def test_logs_have_request_ids_and_no_secrets(module_server) -> None:  # type: ignore[no-untyped-def]
+    base = module_server.http_base
+    pw = wire_password("hunter22", "logu_001")
+    requests.post(f"{base}/register", json={"userid": "logu_001", "password": pw}, timeout=5)
+    r = requests.post(f"{base}/login", json={"userid": "logu_001", "password": pw}, timeout=5,
+                      headers={"X-Request-Id": "req-abc123"})
+    token = r.json()["data"]["token"]
+    assert r.headers["X-Request-Id"] == "req-abc123"
+    requests.post(f"{base}/login", json={"userid": "logu_001", "password": "0" * 32}, timeout=5,
+                  headers={"X-Request-Id": "req-wrongpw"})
+    logs = list((module_server.data_dir / "logs").glob("server_*.log"))
+    assert len(logs) == 1
+    text = logs[0].read_text()
+    assert "[req-wrongpw]" in text
+    cfg = module_server.config
+    for secret in (pw, token, cfg.live.push_key, cfg.live.api_key, cfg.im.secret_key, cfg.cos.secret_key):
+        assert secret not in text
+
+
+def test_openapi_served(module_server) -> None:  # type: ignore[no-untyped-def]
+    spec = requests.get(f"{module_server.http_base}/openapi.json", timeout=5).json()
+    for path in ("/register", "/login", "/refresh", "/get_user_info", "/upload_user_info", "/get_vod_list",
+                 "/upload_room", "/upload_ugc", "/get_ugc_list", "/get_roomservice_sign", "/get_vod_sign",
+                 "/get_cos_sign", "/get_vod_danmaku", "/callback/tape_callback"):
+        assert path in spec["paths"], path
+    assert json.dumps(spec)  # serialisable
