@@ -87,7 +87,7 @@ class Vod(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, default=0)
     listed: Mapped[bool] = mapped_column(Boolean, default=True)
     create_time: Mapped[int] = mapped_column(BigInteger)
-    __table_args__ = (Index("ix_vods_listed_create", "listed", "create_time"),)
+    __table_args__ = (Index("ix_vods_listed_create_id", "listed", "create_time", "id"),)
 
 
 class Ugc(Base):
