@@ -29,6 +29,9 @@ def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
         db=db or Database(cfg.db_url),
         storage=LocalStorage(cfg.storage_dir, cfg.cos, cfg.http_base),
     )
+    from server.api.guards import make_guards
+
+    ctx.extras["signature_ledger"], ctx.extras["rate_limiter"] = make_guards(ctx)
     ctx.services = build_services(ctx)
     return ctx
 
@@ -60,9 +63,6 @@ def create_app(ctx: ServerContext) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    from server.api.common import RateLimiter
-
-    app.state.limiter = RateLimiter()  # per app: register/login limits per client address
 
     @app.middleware("http")
     async def request_id_mw(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import ApiCode, api_message
 from protocol.signing import liteav_sig, request_fresh
 from server.context import ServerContext
-from server.db.models import Token, UsedSignature
+from server.db.models import Token
 
 log = logging.getLogger("server.api")
 
@@ -74,30 +72,6 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
         raise ApiError(ApiCode.INVALID_PARAMETER, f"invalid parameter: {where}: {first.get('msg', '')}") from None
 
 
-# --- rate limiting ---------------------------------------------------------------------------
-
-class RateLimiter:
-    """Sliding one-minute window per (action, client address); in-process."""
-
-    def __init__(self) -> None:
-        self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def allow(self, action: str, who: str, per_minute: int, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            q = self._hits[(action, who)]
-            while q and q[0] <= now - 60:
-                q.popleft()
-            if len(q) >= per_minute:
-                return False
-            q.append(now)
-            if len(self._hits) > 100_000:  # forget idle clients so the table stays bounded
-                for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - 60]:
-                    del self._hits[k]
-            return True
-
-
 # --- signed requests --------------------------------------------------------------------------
 
 def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
@@ -135,15 +109,8 @@ def active_tokens(ctx: ServerContext, userid: str) -> list[str]:
 
 def remember_signature(ctx: ServerContext, sig: str, expires_at: int) -> None:
     """Store an accepted signature; a second use while it is fresh is a replay (498)."""
-    now = int(time.time())
-    try:
-        with ctx.db.session() as s:
-            s.add(UsedSignature(sig=sig, expires_at=expires_at))
-    except IntegrityError:
-        raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)") from None
-    if hash(sig) % 64 == 0:  # now and then, forget signatures that can no longer be fresh
-        with ctx.db.session() as s:
-            s.execute(delete(UsedSignature).where(UsedSignature.expires_at < now))
+    if not ctx.extras["signature_ledger"].first_use(sig, expires_at):
+        raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)")
 
 
 def guarded(fn: Callable[[], JSONResponse]) -> JSONResponse:

@@ -36,14 +36,14 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
             raw = await read_body(request, sc.max_body_bytes)
         except ApiError as e:
             return reply(code=e.code, message=e.message)
-        if rate:
-            limit = sc.register_per_minute if rate == "register" else sc.login_per_minute
-            who = request.client.host if request.client else "?"
-            if not request.app.state.limiter.allow(rate, who, limit):
-                return reply(code=ApiCode.TOO_MANY_REQUESTS)
         sig = request.headers.get("liteav-sig", "")
+        who = request.client.host if request.client else "?"
 
         def work() -> JSONResponse:
+            if rate:
+                limit = sc.register_per_minute if rate == "register" else sc.login_per_minute
+                if not ctx.extras["rate_limiter"].allow(rate, who, limit):
+                    return reply(code=ApiCode.TOO_MANY_REQUESTS)
             body = parse_json(raw)
             if signed:
                 userid = check_signed(ctx, sig, raw, body, key_of)

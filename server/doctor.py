@@ -1,0 +1,264 @@
+"""``xiaozhibo doctor [--server URL]``: check a deployment end to end.
+
+Each check explains a failure in the terms of the original product's troubleshooting guide
+(wrong push key -> "RTMP server refused the stream", wrong API key -> no replay records, COS keys
+-> avatar/cover upload failures, IM sdkappid/key -> login failures, ...). Uses only the public
+wire contracts, so it works against any deployment: embedded, nginx-rtmp, behind a proxy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+
+import numpy as np
+import requests
+
+from protocol.errors import ApiCode
+from protocol.signing import cos_authorization, liteav_sig, wire_password
+
+
+PUSH_SECONDS = 11.0  # past the default [live] min_replay_seconds, so the replay gets listed
+
+
+class CheckFailed(Exception):
+    pass
+
+
+@dataclass
+class State:
+    server: str
+    timeout: float
+    userid: str = ""
+    token: str = ""
+    login: dict | None = None
+    push_url: str = ""
+    rs_token: str = ""
+
+
+def _post(st: State, path: str, body: dict, sign: bool = True) -> dict:
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if sign:
+        headers["Liteav-Sig"] = liteav_sig(st.token, raw)
+    try:
+        r = requests.post(st.server + path, data=raw, headers=headers, timeout=st.timeout)
+    except requests.RequestException as e:
+        raise CheckFailed(f"request to {path} failed ({type(e).__name__}): the business server address is wrong or "
+                          "the server is down (kHttpRequestAddr: list requests time out)") from None
+    try:
+        return r.json()
+    except ValueError:
+        raise CheckFailed(f"{path} answered HTTP {r.status_code} without JSON: a proxy or another web server "
+                          "is answering at this address") from None
+
+
+def _signed(st: State, **fields: object) -> dict:
+    return {"userid": st.userid, "timestamp": int(time.time()), "expires": 10, "nonce": secrets.token_hex(6),
+            **fields}
+
+
+def check_api(st: State) -> str:
+    d = _post(st, "/get_vod_list", {"userid": "doctor", "timestamp": int(time.time()), "expires": 10}, sign=False)
+    if d.get("code") != ApiCode.BAD_SIGNATURE:
+        raise CheckFailed(f"unexpected reply {d}: this is not a Xiaozhibo business server")
+    return "business API answers and enforces signatures"
+
+
+def check_account(st: State) -> str:
+    st.userid = "doctor_" + secrets.token_hex(4)
+    pw = wire_password(secrets.token_hex(8), st.userid)
+    for path in ("/register", "/login"):
+        d = _post(st, path, {"userid": st.userid, "password": pw}, sign=False)
+        code = d.get("code")
+        if code == ApiCode.DATABASE_ERROR:
+            raise CheckFailed(f"{path}: 500 database error — the server cannot use its database (check --db URL, "
+                              "user rights, and that the schema migrated; see the server log)")
+        if code == ApiCode.TOO_MANY_REQUESTS:
+            raise CheckFailed(f"{path}: 630 — registration blocked as too frequent from this address "
+                              "(注册操作被安全打击); wait a minute")
+        if code != ApiCode.OK:
+            raise CheckFailed(f"{path}: code {code} {d.get('message')}")
+        if path == "/login":
+            st.login = d["data"]
+            st.token = d["data"]["token"]
+    d = _post(st, "/get_user_info", _signed(st))
+    if d.get("code") != ApiCode.OK:
+        raise CheckFailed(f"signed request refused ({d.get('code')}): token store or clock problem on the server")
+    return f"register, login and a signed request work (test user {st.userid})"
+
+
+def _jpeg() -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", np.full((32, 32, 3), 90, np.uint8))[1].tobytes()
+
+
+def check_storage(st: State) -> str:
+    d = _post(st, "/get_cos_sign", _signed(st))
+    if d.get("code") != ApiCode.OK:
+        raise CheckFailed(f"/get_cos_sign failed: {d}")
+    key = f"doctor/{st.userid}/probe.jpg"
+    assert st.login is not None
+    auth = cos_authorization(st.login["cos_info"]["SecretId"], d["data"]["signKey"], "put", key, d["data"]["keyTime"])
+    data = _jpeg()
+    r = requests.put(f"{st.server}/cos/{key}", data=data, headers={"Authorization": auth}, timeout=st.timeout)
+    if r.status_code == 403:
+        raise CheckFailed("upload refused: the COS signature does not match — COS SecretKey/SecretId differ between "
+                          "the signing server and storage (ERROR_PROXY_AUTH_FAILED: avatar/cover uploads fail)")
+    if r.status_code != 200:
+        raise CheckFailed(f"upload failed with HTTP {r.status_code}: {r.text[:200]}")
+    url = r.json()["data"]["url"]
+    try:
+        g = requests.get(url, timeout=st.timeout)
+    except requests.RequestException:
+        g = None
+    if g is None or g.content != data:
+        raise CheckFailed(f"uploaded, but downloading {url} failed: public_host/public_http_port in config.toml "
+                          "do not reach this server (avatars and covers will not show)")
+    return f"storage upload and public download work ({url})"
+
+
+def check_im(st: State) -> str:
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
+
+    assert st.login is not None
+    rs = st.login["roomservice_sign"]
+    parts = urlsplit(st.server)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    q = urlencode({"sdkappid": rs["sdkAppID"], "identifier": rs["userID"], "usersig": rs["userSig"]})
+    url = urlunsplit((scheme, parts.netloc, "/im", q, ""))
+    try:
+        with connect(url, open_timeout=st.timeout) as ws:
+            first = json.loads(ws.recv(timeout=st.timeout))
+    except (OSError, WebSocketException, TimeoutError) as e:
+        raise CheckFailed(f"IM WebSocket at {url.split('?')[0]} unreachable ({type(e).__name__})") from None
+    if first.get("code") == 70003:
+        raise CheckFailed("IM login refused (70003 UserSig invalid): [im] sdkappid/secret_key differ between the "
+                          "business server and the IM service (kTCIMSDKAppId: login fails)")
+    if first.get("code") != 0:
+        raise CheckFailed(f"IM login failed: {first}")
+    return "IM login with the UserSig from /login works"
+
+
+def _roomservice(st: State, op: str, body: dict | None = None) -> dict:
+    q = urlencode({"userID": st.userid, "token": st.rs_token})
+    try:
+        r = requests.post(f"{st.server}/roomservice/{op}?{q}", json=body or {}, timeout=st.timeout)
+        return r.json()
+    except (requests.RequestException, ValueError) as e:
+        raise CheckFailed(f"RoomService {op} failed: {e}") from None
+
+
+def check_push_auth(st: State) -> str:
+    assert st.login is not None
+    rs = st.login["roomservice_sign"]
+    q = urlencode({"sdkAppID": rs["sdkAppID"], "userID": rs["userID"], "userSig": rs["userSig"]})
+    try:
+        d = requests.post(f"{st.server}/roomservice/login?{q}", json={}, timeout=st.timeout).json()
+    except (requests.RequestException, ValueError) as e:
+        raise CheckFailed(f"RoomService login failed: {e}") from None
+    st.rs_token = d.get("token") or (d.get("data") or {}).get("token", "")
+    if not st.rs_token:
+        raise CheckFailed(f"RoomService login refused: {d}")
+    d = _roomservice(st, "get_anchor_url")
+    st.push_url = d.get("pushURL") or (d.get("data") or {}).get("pushURL", "")
+    if not st.push_url.startswith("rtmp"):
+        raise CheckFailed(f"no push URL from RoomService: {d}")
+    bad = _tamper(st.push_url)
+    if _publish(bad, 1.0) is None:
+        raise CheckFailed("a push URL with a wrong txSecret was ACCEPTED: the media server does not check push "
+                          "auth (on_publish hook missing?) — anyone could broadcast")
+    err = _publish(st.push_url, PUSH_SECONDS)
+    if err is not None:
+        raise CheckFailed(f"RTMP server refused the stream: check the push key ([live] push_key must be the same "
+                          f"for the business server and the media server). ({err})")
+    return "push URL accepted; a tampered txSecret is refused"
+
+
+def _tamper(url: str) -> str:
+    p = urlsplit(url)
+    q = dict(parse_qsl(p.query))
+    q["txSecret"] = "0" * 32
+    return urlunsplit((p.scheme, p.netloc, p.path, urlencode(q), ""))
+
+
+def _publish(url: str, seconds: float) -> str | None:
+    """Publish ``seconds`` of test video; None on success, else the error text."""
+    import av
+
+    try:
+        with av.open(url, "w", format="flv", timeout=(5, 5)) as c:
+            s = c.add_stream("libx264", rate=15, options={"tune": "zerolatency", "preset": "ultrafast"})
+            s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
+            start = time.monotonic()
+            for i in range(int(seconds * 15)):
+                f = av.VideoFrame.from_ndarray(np.full((240, 320, 3), (i * 8) % 255, np.uint8), "rgb24")
+                f.pts = i
+                for p in s.encode(f):
+                    c.mux(p)
+                delay = start + (i + 1) / 15 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            for p in s.encode():
+                c.mux(p)
+    except (av.FFmpegError, OSError) as e:
+        return str(e)
+    return None
+
+
+def check_replay_callback(st: State, wait: float = 20.0) -> str:
+    """The push of check_push_auth lasted past min_replay_seconds: its replay must get listed."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        d = _post(st, "/get_vod_list", _signed(st, index=0, count=100))
+        mine = [v for v in (d.get("data") or {}).get("list", []) if v.get("userid") == st.userid]
+        if mine:
+            try:
+                ok = requests.head(mine[0]["play_url"], timeout=st.timeout).status_code < 400
+            except requests.RequestException:
+                ok = False
+            if not ok:
+                raise CheckFailed(f"replay listed but {mine[0]['play_url']} is not reachable (public_host?)")
+            return "recording-done callback produced a replay record"
+        time.sleep(1.0)
+    raise CheckFailed("no replay record after the test broadcast: the live-event callback did not reach the "
+                      "business server or was refused — check the callback URL and that [live] api_key is the "
+                      "same on both sides (API鉴权Key: no replay list)")
+
+
+CHECKS: list[tuple[str, Callable[[State], str]]] = [
+    ("business API", check_api),
+    ("accounts and signing", check_account),
+    ("object storage", check_storage),
+    ("IM login", check_im),
+    ("push auth", check_push_auth),
+    ("live callbacks", check_replay_callback),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="xiaozhibo doctor", description=__doc__)
+    ap.add_argument("--server", default="http://127.0.0.1:8080")
+    ap.add_argument("--timeout", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    st = State(server=args.server.rstrip("/"), timeout=args.timeout)
+    failed = 0
+    for name, fn in CHECKS:
+        try:
+            print(f"[ ok ] {name}: {fn(st)}", flush=True)
+        except CheckFailed as e:
+            failed += 1
+            print(f"[FAIL] {name}: {e}", flush=True)
+            if name in ("business API", "accounts and signing"):
+                break
+    print("all checks passed" if not failed else f"{failed} check(s) failed")
+    return 1 if failed else 0

@@ -1,0 +1,61 @@
+"""Two API nodes on one PostgreSQL database and one Redis: replay refusal and rate limits are shared."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+import redis
+
+from protocol.signing import liteav_sig
+from tests.server.conftest import _scratch_db, make_api
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path):  # type: ignore[no-untyped-def]
+    prefix = f"xzbtest{secrets.token_hex(4)}:"
+    r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        r.ping()
+    except redis.RedisError as e:
+        pytest.fail(f"Redis is not reachable on 127.0.0.1:6379 ({e})")
+    for url in _scratch_db("postgresql"):
+        over = {"server.redis_url": "redis://127.0.0.1:6379/0", "server.register_per_minute": 5}
+        gens = [make_api(tmp_path / f"n{i}", url, **over) for i in (1, 2)]
+        # the same secrets on both nodes, as an operator would deploy them
+        (tmp_path / "n2").mkdir()
+        (tmp_path / "n2" / "config.toml").write_text((tmp_path / "n1" / "config.toml").read_text()
+                                                     if (tmp_path / "n1" / "config.toml").exists() else "")
+        a = next(gens[0])
+        (tmp_path / "n2" / "config.toml").write_text((tmp_path / "n1" / "config.toml").read_text())
+        b = next(gens[1])
+        for api in (a, b):
+            for guard in ("signature_ledger", "rate_limiter"):
+                api.ctx.extras[guard].prefix = prefix
+        try:
+            yield a, b
+        finally:
+            for g in gens:
+                for _ in g:
+                    pass
+            for k in r.scan_iter(f"{prefix}*"):
+                r.delete(k)
+
+
+def test_replay_refused_across_nodes(two_nodes) -> None:  # type: ignore[no-untyped-def]
+    a, b = two_nodes
+    u = a.user("node_user")
+    raw = json.dumps(u.body()).encode()
+    assert a.post("/get_user_info", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
+    # node B knows the token (shared database) but refuses the replay (shared ledger)
+    assert b.post("/get_user_info", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 498
+    raw2 = json.dumps(u.body()).encode()
+    assert b.post("/get_user_info", raw=raw2, sig=liteav_sig(u.token, raw2))["code"] == 200
+
+
+def test_rate_limit_shared(two_nodes) -> None:  # type: ignore[no-untyped-def]
+    a, b = two_nodes
+    codes = [(a if i % 2 else b).register(f"rl_user_{i:02d}")["code"] for i in range(7)]
+    assert codes.count(200) == 5 and codes[5:] == [630, 630]
