@@ -28,6 +28,8 @@ class LiveConfig:
     push_url_ttl: int = 86400  # seconds a push URL stays valid
     min_replay_seconds: int = 10  # recordings shorter than this are kept but not listed
     record: bool = True  # embedded media server records every publish
+    hls: bool = True  # embedded media server also serves live HLS (/live/{sid}.m3u8)
+    nginx_record_dir: str = ""  # where nginx-rtmp records (on_record_done paths); default DIR/media/nginx-record
 
 
 @dataclass

@@ -1,0 +1,326 @@
+"""The relay core: live streams, the GOP cache, and bounded per-consumer queues.
+
+A publisher session pushes :class:`Frame` objects into its :class:`LiveStream`; the stream keeps
+what a new player needs (onMetaData, AVC/AAC sequence headers, the GOP from the latest keyframe)
+and offers every frame to each consumer's :class:`Sink` without ever waiting. A sink that falls
+behind drops non-key video until the next keyframe (STYLE habit 6: never audio, keyframes or
+headers); one that falls hopelessly behind (hard limit) is closed. So a slow player never slows
+the publisher or the other players, and nothing on the live path grows without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from server.media.rtmp import chunk, flv
+
+OUT_CHUNK_SIZE = 4096
+_CSID = {chunk.AUDIO: 4, chunk.VIDEO: 6, chunk.DATA_AMF0: 5}
+PLAY_STREAM_ID = 1
+
+
+@dataclass(slots=True, eq=False)
+class Frame:
+    """One relayed media message; wire encodings are built once and shared by all players."""
+
+    kind: int  # chunk.AUDIO / chunk.VIDEO / chunk.DATA_AMF0
+    timestamp: int
+    payload: bytes
+    key: bool = False  # video keyframe
+    header: bool = False  # metadata or a sequence header: always delivered
+    _rtmp: bytes | None = None
+    _flv: bytes | None = None
+
+    @classmethod
+    def from_message(cls, kind: int, timestamp: int, payload: bytes) -> "Frame":
+        if kind == chunk.VIDEO:
+            hdr = flv.video_is_sequence_header(payload)
+            return cls(kind, timestamp, payload, key=not hdr and flv.video_is_keyframe(payload), header=hdr)
+        if kind == chunk.AUDIO:
+            return cls(kind, timestamp, payload, header=flv.audio_is_sequence_header(payload))
+        return cls(kind, timestamp, payload, header=True)
+
+    @property
+    def size(self) -> int:
+        return len(self.payload) + 16
+
+    def rtmp_bytes(self) -> bytes:
+        if self._rtmp is None:
+            self._rtmp = chunk.encode_message(_CSID.get(self.kind, 5), self.timestamp, self.kind,
+                                              PLAY_STREAM_ID, self.payload, OUT_CHUNK_SIZE)
+        return self._rtmp
+
+    def flv_bytes(self) -> bytes:
+        if self._flv is None:
+            self._flv = flv.tag(self.kind, self.timestamp, self.payload)
+        return self._flv
+
+
+END = None  # sentinel returned by sinks when the stream is over
+
+
+@dataclass
+class SinkStats:
+    delivered: int = 0
+    dropped: int = 0  # non-key video frames dropped under congestion
+    overflowed: bool = False  # closed for falling behind the hard limit
+
+
+class Sink:
+    """A bounded queue for one consumer with the drop policy of STYLE habit 6.
+
+    ``soft_bytes``: above this, non-key video is dropped until the next keyframe (and a keyframe
+    arriving then discards the queued, now useless video before it). ``hard_bytes``: above this the
+    consumer is closed. :meth:`offer` never blocks and is called on the event loop.
+    """
+
+    def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20) -> None:
+        self.name = name
+        self.soft_bytes, self.hard_bytes = soft_bytes, hard_bytes
+        self._q: deque[Frame] = deque()
+        self._bytes = 0
+        self._waiting_key = False
+        self.closed = False
+        self.close_reason = ""
+        self.stats = SinkStats()
+        self._lock = threading.Lock()
+
+    # called by the stream (event loop)
+    def offer(self, frame: Frame, burst: bool = False) -> None:
+        """Queue ``frame`` or drop it by the policy; ``burst`` (the GOP cache on join) skips the
+        soft limit so a new player always gets a decodable start."""
+        with self._lock:
+            if self.closed:
+                return
+            if frame.kind == chunk.VIDEO and not frame.header and not burst:
+                if frame.key:
+                    if self._bytes > self.soft_bytes:
+                        self._discard_video()
+                    self._waiting_key = False
+                elif self._waiting_key or self._bytes > self.soft_bytes:
+                    self._waiting_key = True
+                    self.stats.dropped += 1
+                    return
+            if self._bytes + frame.size > self.hard_bytes:
+                self.stats.overflowed = True
+                self._close_locked("consumer too slow")
+            else:
+                self._q.append(frame)
+                self._bytes += frame.size
+        self._wake()
+
+    def _discard_video(self) -> None:
+        keep: deque[Frame] = deque()
+        for f in self._q:
+            if f.kind == chunk.VIDEO and not f.header:
+                self.stats.dropped += 1
+                self._bytes -= f.size
+            else:
+                keep.append(f)
+        self._q = keep
+
+    def close(self, reason: str = "stream ended") -> None:
+        with self._lock:
+            self._close_locked(reason)
+        self._wake()
+
+    def _close_locked(self, reason: str) -> None:
+        if not self.closed:
+            self.closed, self.close_reason = True, reason
+
+    def take_all(self) -> list[Frame] | None:
+        """Everything queued; ``None`` (END) when closed and drained."""
+        with self._lock:
+            if not self._q:
+                return END if self.closed else []
+            items = list(self._q)
+            self._q.clear()
+            self._bytes = 0
+            self.stats.delivered += len(items)
+            return items
+
+    def _wake(self) -> None:  # overridden
+        pass
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._bytes
+
+
+class AsyncSink(Sink):
+    """A sink consumed by a task on the event loop (RTMP and HTTP-FLV players)."""
+
+    def __init__(self, name: str, **kw: int) -> None:
+        super().__init__(name, **kw)
+        self._event = asyncio.Event()
+
+    def _wake(self) -> None:
+        self._event.set()
+
+    async def get(self) -> list[Frame] | None:
+        while True:
+            items = self.take_all()
+            if items is END or items:
+                return items
+            self._event.clear()
+            await self._event.wait()
+
+
+class ThreadSink(Sink):
+    """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots)."""
+
+    def __init__(self, name: str, **kw: int) -> None:
+        super().__init__(name, **kw)
+        self._cond = threading.Condition()
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def get(self, timeout: float = 1.0) -> list[Frame] | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            items = self.take_all()
+            if items is END or items:
+                return items
+            with self._cond:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return []
+                self._cond.wait(left)
+
+
+@dataclass
+class LiveStream:
+    """One published stream and its consumers."""
+
+    sid: str
+    start_time: float = field(default_factory=time.time)
+    max_gop_bytes: int = 4 << 20
+    metadata: Frame | None = None
+    video_header: Frame | None = None
+    audio_header: Frame | None = None
+    gop: list[Frame] = field(default_factory=list)
+    gop_bytes: int = 0
+    sinks: set[Sink] = field(default_factory=set)
+    frames_in: int = 0
+    bytes_in: int = 0
+    first_keyframe: Frame | None = None
+    ended: bool = False
+    file_id: str = ""
+
+    def push(self, frame: Frame) -> None:
+        """A frame from the publisher: update the caches, offer it to every consumer."""
+        self.frames_in += 1
+        self.bytes_in += len(frame.payload)
+        if frame.kind == chunk.DATA_AMF0:
+            self.metadata = frame
+        elif frame.header:
+            if frame.kind == chunk.VIDEO:
+                self.video_header = frame
+            else:
+                self.audio_header = frame
+        elif frame.key:
+            self.gop = [frame]
+            self.gop_bytes = frame.size
+            if self.first_keyframe is None:
+                self.first_keyframe = frame
+        elif self.gop:
+            self.gop.append(frame)
+            self.gop_bytes += frame.size
+            if self.gop_bytes > self.max_gop_bytes:  # no keyframe for too long: stop caching
+                self.gop, self.gop_bytes = [], 0
+        dead = []
+        for s in self.sinks:
+            s.offer(frame)
+            if s.closed:
+                dead.append(s)
+        for s in dead:
+            self.sinks.discard(s)
+
+    def attach(self, sink: Sink, with_cache: bool = True) -> None:
+        """Add a consumer; it gets metadata, sequence headers and the cached GOP at once.
+
+        Sequence headers are re-stamped to the GOP's first timestamp so a player sees no jump.
+        """
+        if with_cache:
+            start = self.gop[0].timestamp if self.gop else None
+            if self.metadata is not None:  # stays at 0: FFmpeg reads later script tags as data
+                sink.offer(self.metadata, burst=True)
+            for f in (self.video_header, self.audio_header):
+                if f is not None:
+                    if start is not None and f.timestamp != start:
+                        f = Frame(f.kind, start, f.payload, key=f.key, header=True)
+                    sink.offer(f, burst=True)
+            for f in self.gop:
+                sink.offer(f, burst=True)
+        self.sinks.add(sink)
+
+    def detach(self, sink: Sink) -> None:
+        self.sinks.discard(sink)
+
+    def end(self, reason: str = "stream ended") -> None:
+        self.ended = True
+        for s in list(self.sinks):
+            s.close(reason)
+        self.sinks.clear()
+        self.gop = []
+
+
+class PublishRefused(Exception):
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+class Hub:
+    """Live streams by id, one publisher each; players may wait a moment for a publisher."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, LiveStream] = {}
+        self._waiters: dict[str, list[asyncio.Future[LiveStream]]] = {}
+        self.on_change: list[Callable[[str, bool], None]] = []
+
+    def begin(self, sid: str) -> LiveStream:
+        if sid in self.streams:
+            raise PublishRefused("duplicate", f"stream {sid} already has a publisher")
+        st = LiveStream(sid)
+        self.streams[sid] = st
+        for fut in self._waiters.pop(sid, []):
+            if not fut.done():
+                fut.set_result(st)
+        return st
+
+    def end(self, st: LiveStream, reason: str = "stream ended") -> bool:
+        """End ``st``; False when it had already ended (so callers report the end once)."""
+        if st.ended:
+            return False
+        if self.streams.get(st.sid) is st:
+            del self.streams[st.sid]
+        st.end(reason)
+        return True
+
+    def get(self, sid: str) -> LiveStream | None:
+        return self.streams.get(sid)
+
+    async def wait_for(self, sid: str, timeout: float) -> LiveStream | None:
+        st = self.streams.get(sid)
+        if st is not None or timeout <= 0:
+            return st
+        fut: asyncio.Future[LiveStream] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(sid, []).append(fut)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(sid)
+            if waiters and fut in waiters:
+                waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[sid]

@@ -1,0 +1,265 @@
+"""The embedded media server as a :class:`server.context.Service`.
+
+RTMP ingest/relay on the RTMP socket, HTTP-FLV / HLS / replay files on the HTTP app, recording,
+covers, and the Tencent-form live events (1 begin, 0 end, 100 recording done, 200 screenshot)
+delivered in order through :meth:`ServerContext.live_event`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from protocol.signing import PushAuthError, callback_sign, check_push_auth, userid_from_stream_id
+from server.context import ServerContext
+from server.media.hls import HlsSegmenter
+from server.media.record import RecordResult, Recorder, cover_from_keyframe, finish_recording
+from server.media.relay import Hub, LiveStream, ThreadSink
+from server.media.session import RtmpSession
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+EVENT_END, EVENT_BEGIN, EVENT_RECORD, EVENT_SCREENSHOT = 0, 1, 100, 200
+HLS_KEEP_AFTER_END_S = 30.0
+FILE_ID_RE = re.compile(r"^(?P<sid>[0-9A-Za-z]+_[A-Za-z][A-Za-z0-9_]{3,23})_(?P<start>\d{9,11})$")
+
+
+@dataclass
+class MediaSettings:
+    """Media-server knobs (defaults in one place; record/hls come from ``[live]``)."""
+
+    record: bool = True
+    hls: bool = True
+    idle_timeout: float = 20.0  # a publisher or unconnected client silent this long is dropped
+    play_wait: float = 5.0  # a player may arrive this long before its publisher
+    max_connections: int = 2000
+    cover_delay: float = 0.0  # take the live cover from the first keyframe
+
+
+def live_event(api_key: str, event_type: int, sid: str, **fields: Any) -> dict[str, Any]:
+    """A Tencent live-callback JSON body, signed with ``md5(api_key + t)``."""
+    now = int(time.time())
+    t = now + 60
+    return {"t": t, "sign": callback_sign(api_key, t), "event_type": event_type, "stream_id": sid,
+            "channel_id": sid, "app": "live", "event_time": now, **fields}
+
+
+class MediaService:
+    """Owns the hub, the RTMP listener, recorders, HLS segmenters and the event queue."""
+
+    name = "media"
+
+    def __init__(self, ctx: ServerContext, settings: MediaSettings | None = None) -> None:
+        self.ctx = ctx
+        cfg = ctx.config
+        self.settings = settings or MediaSettings(record=cfg.live.record, hls=cfg.live.hls)
+        self.hub = Hub()
+        self.idle_timeout = self.settings.idle_timeout
+        self.play_wait = self.settings.play_wait
+        self.record_dir = cfg.media_dir / "record"
+        self.vod_dir = cfg.media_dir / "vod"
+        self.hls_dir = cfg.media_dir / "hls"
+        self.rtmp_port = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10000)
+        self._event_task: asyncio.Task[None] | None = None
+        self._workers: dict[str, list[Any]] = {}
+        self._threads: set[Any] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._bg: set[asyncio.Task[Any]] = set()
+
+    # --- Service protocol ------------------------------------------------------------------
+    def mount(self, app: "FastAPI") -> None:
+        from server.media import http, nginx_adapter
+
+        app.include_router(http.router(self))
+        app.include_router(nginx_adapter.router(self))
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for d in (self.record_dir, self.vod_dir, self.hls_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        sock: socket.socket | None = self.ctx.extras.get("rtmp_socket")
+        if sock is None:
+            self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
+        else:
+            self._server = await asyncio.start_server(self._on_client, sock=sock)
+        self.rtmp_port = self._server.sockets[0].getsockname()[1]
+        self._event_task = asyncio.create_task(self._deliver_events(), name="media-events")
+        self._background(self._recover_recordings(), "media-recover")
+        log.info("media server: rtmp on port %d", self.rtmp_port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for st in list(self.hub.streams.values()):
+            if self.hub.end(st, "server stopping"):
+                await self.publish_ended(st)
+        for t in list(self._sessions):
+            t.cancel()
+        threads = list(self._threads)
+        if threads:  # let recorders finish their MP4 (bounded wait)
+            await asyncio.to_thread(lambda: [th.join(15) for th in threads])
+        if self._event_task is not None:
+            try:
+                await asyncio.wait_for(self._events.join(), 5)
+            except asyncio.TimeoutError:
+                log.warning("media: %d live events not delivered at shutdown", self._events.qsize())
+            self._event_task.cancel()
+
+    # --- RTMP ------------------------------------------------------------------------------
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._sessions) >= self.settings.max_connections:
+            log.warning("rtmp: connection limit reached, refusing %s", writer.get_extra_info("peername"))
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        try:
+            await RtmpSession(self, reader, writer).run()
+        finally:
+            self._sessions.discard(task)
+
+    def authorize_publish(self, app: str, sid: str, query: dict[str, str]) -> None:
+        """txSecret/txTime check (SPEC section 2); raises PushAuthError."""
+        if userid_from_stream_id(sid) is None:
+            raise PushAuthError("bad_name", f"stream id {sid!r} is not {{bizid}}_{{userid}}")
+        check_push_auth(self.ctx.config.live.push_key, sid, query.get("txSecret"), query.get("txTime"))
+
+    async def publish_started(self, stream: LiveStream) -> None:
+        start = int(stream.start_time)
+        file_id = f"{stream.sid}_{start}"
+        stream.file_id = file_id
+        self.emit(live_event(self.ctx.config.live.api_key, EVENT_BEGIN, stream.sid))
+        if self.settings.record:
+            sink = ThreadSink(f"record-{file_id}", soft_bytes=16 << 20, hard_bytes=64 << 20)
+            stream.attach(sink)
+            rec = Recorder(sink, file_id, start, self.record_dir, self.vod_dir, self._recorded)
+            self._run_thread(rec)
+        if self.settings.hls:
+            sink = ThreadSink(f"hls-{stream.sid}", soft_bytes=4 << 20, hard_bytes=16 << 20)
+            stream.attach(sink)
+            self._run_thread(HlsSegmenter(sink, stream.sid, self.hls_dir / stream.sid))
+        self._background(self._live_cover(stream, file_id), f"cover-{file_id}")
+
+    async def publish_ended(self, stream: LiveStream) -> None:
+        self.emit(live_event(self.ctx.config.live.api_key, EVENT_END, stream.sid))
+        if self.settings.hls and self._loop is not None:  # late HLS players still get the ENDLIST
+            self._loop.call_later(HLS_KEEP_AFTER_END_S, self._drop_hls, stream.sid)
+
+    def _drop_hls(self, sid: str) -> None:
+        if sid not in self.hub.streams:
+            self._background(asyncio.to_thread(shutil.rmtree, self.hls_dir / sid, True), f"hls-rm-{sid}")
+
+    def _background(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+
+    def _run_thread(self, th: Any) -> None:
+        self._threads.add(th)
+        orig = th.run
+
+        def run() -> None:
+            try:
+                orig()
+            finally:
+                self._threads.discard(th)
+
+        th.run = run
+        th.start()
+
+    # --- covers and recordings -------------------------------------------------------------
+    async def _live_cover(self, stream: LiveStream, file_id: str) -> None:
+        for _ in range(100):  # up to ~10 s for the first keyframe
+            if stream.ended:
+                return
+            if stream.first_keyframe is not None and stream.video_header is not None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            return
+        vh, kf = stream.video_header.payload, stream.first_keyframe.payload
+        path = self.vod_dir / f"{file_id}.jpg"
+        try:
+            jpeg = await asyncio.to_thread(cover_from_keyframe, vh, kf)
+            await asyncio.to_thread(path.write_bytes, jpeg)
+        except Exception as e:
+            log.warning("live cover for %s failed: %s", stream.sid, e)
+            return
+        self.emit(live_event(self.ctx.config.live.api_key, EVENT_SCREENSHOT, stream.sid,
+                             pic_url=self.url_of(path), pic_full_url=self.url_of(path)))
+
+    def url_of(self, path: Path) -> str:
+        return f"{self.ctx.config.http_base}/vod/{path.name}"
+
+    def record_event(self, sid: str, res: RecordResult) -> dict[str, Any]:
+        assert res.mp4 is not None
+        fields: dict[str, Any] = {
+            "video_url": self.url_of(res.mp4), "file_id": res.file_id, "video_id": res.file_id,
+            "file_format": "mp4", "start_time": res.start_time, "end_time": res.end_time,
+            "duration": int(round(res.duration)), "file_size": res.file_size,
+        }
+        if res.cover is not None:
+            fields["pic_url"] = self.url_of(res.cover)
+        return live_event(self.ctx.config.live.api_key, EVENT_RECORD, sid, **fields)
+
+    def _recorded(self, res: RecordResult) -> None:
+        """Called on the recorder thread when the MP4 is on disk."""
+        m = FILE_ID_RE.match(res.file_id)
+        if m is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self.emit, self.record_event(m.group("sid"), res))
+
+    async def _recover_recordings(self) -> None:
+        """FLV recordings left by a killed server become replays on the next start."""
+        for path in sorted(self.record_dir.glob("*.flv")):
+            m = FILE_ID_RE.match(path.stem)
+            if m is None or m.group("sid") in self.hub.streams:
+                continue
+            try:
+                res = await asyncio.to_thread(finish_recording, path, self.vod_dir, path.stem, int(m.group("start")))
+            except Exception as e:
+                log.warning("could not recover recording %s: %s", path.name, e)
+                continue
+            log.info("recovered recording %s (%.1f s)", path.name, res.duration)
+            self.emit(self.record_event(m.group("sid"), res))
+
+    # --- events ----------------------------------------------------------------------------
+    def emit(self, payload: dict[str, Any]) -> None:
+        """Queue a live event; delivered in order, never blocking the media path."""
+        try:
+            self._events.put_nowait(payload)
+        except asyncio.QueueFull:
+            log.error("live event queue full; dropping event %s for %s", payload.get("event_type"),
+                      payload.get("stream_id"))
+
+    async def _deliver_events(self) -> None:
+        while True:
+            ev = await self._events.get()
+            try:
+                ev = {**ev, **_fresh_sign(self.ctx.config.live.api_key)}  # queued events may be old
+                reply = await self.ctx.live_event(ev)
+                if reply.get("code") != 0:
+                    log.warning("live event %s for %s refused: %s", ev.get("event_type"), ev.get("stream_id"), reply)
+            except Exception:
+                log.exception("live event %s for %s failed", ev.get("event_type"), ev.get("stream_id"))
+            finally:
+                self._events.task_done()
+
+
+def _fresh_sign(api_key: str) -> dict[str, Any]:
+    t = int(time.time()) + 60
+    return {"t": t, "sign": callback_sign(api_key, t)}
