@@ -1,0 +1,197 @@
+"""Outputs: FLV over RTMP (one per connection attempt) and the local MP4 recording.
+
+Both mux :class:`EncodedPacket` copies into streams made from the encoders' templates. RTMP
+failures are classified into :class:`StopReason` values:
+
+* no TCP connection to host:port (checked before each attempt) -> ``UNREACHABLE``;
+* TCP works but the publish fails while opening or within ``established_s`` -> ``REFUSED``
+  (nginx-rtmp's ``deny publish``/``on_publish`` refusal and our server's auth refusal look like
+  this: the server closes the connection right after the publish command);
+* a failure after that -> ``NETWORK_LOST`` (the publisher reconnects).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from urllib.parse import urlsplit
+
+import av
+import psutil
+
+from app.push.errors import PushError, StopReason
+from app.push.packets import EncodedPacket
+
+log = logging.getLogger(__name__)
+
+
+def rtmp_endpoint(url: str) -> tuple[str, int]:
+    """Host and port of an rtmp:// URL (default port 1935)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("rtmp", "rtmps") or not parts.hostname:
+        raise PushError(StopReason.UNREACHABLE, f"not an rtmp:// URL: {url!r}")
+    return parts.hostname, parts.port or (443 if parts.scheme == "rtmps" else 1935)
+
+
+def tcp_reachable(host: str, port: int, timeout: float, handshake: bool = False) -> str | None:
+    """None if a TCP connection opens (and, with ``handshake``, the server answers an RTMP
+    handshake within ``timeout``), else why not.
+
+    The handshake probe matters because PyAV holds the GIL while its RTMP client connects: a
+    server that accepts TCP but never answers would freeze every thread of this process. The
+    probe stops after S0+S1 (no connect/publish command, so no publish callbacks fire).
+    """
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if handshake:
+                sock.settimeout(timeout)
+                sock.sendall(b"\x03" + bytes(1536))  # C0 (version 3) + C1 (time 0, zeros)
+                got = b""
+                while len(got) < 1 + 1536:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        return f"{host}:{port}: closed during the RTMP handshake"
+                    got += chunk
+                if got[0] != 3:
+                    return f"{host}:{port}: not an RTMP server"
+        return None
+    except TimeoutError:
+        return f"{host}:{port}: no answer within {timeout:.0f} s"
+    except OSError as exc:
+        return f"{host}:{port}: {exc.strerror or exc}"
+
+
+def _connections_to(host: str, port: int) -> set[int]:
+    """File descriptors of this process's TCP connections to host:port."""
+    try:
+        ip = socket.gethostbyname(host)
+        return {c.fd for c in psutil.Process().net_connections(kind="tcp")
+                if c.raddr and c.raddr.ip == ip and c.raddr.port == port and c.fd >= 0}
+    except (OSError, psutil.Error):
+        return set()
+
+
+class MuxOutput:
+    """A PyAV output container fed with :class:`EncodedPacket` copies."""
+
+    def __init__(self, target: str, fmt: str, video_template: av.video.stream.VideoStream,
+                 audio_template: av.audio.stream.AudioStream, options: dict[str, str] | None = None,
+                 timeout: float | None = None) -> None:
+        kwargs: dict[str, object] = {"format": fmt, "options": options or {}}
+        if timeout is not None:
+            kwargs["timeout"] = (timeout, timeout)
+        self.container = av.open(target, mode="w", **kwargs)  # type: ignore[arg-type]
+        self.streams = {
+            "video": self.container.add_stream_from_template(video_template),
+            "audio": self.container.add_stream_from_template(audio_template),
+        }
+        self.bytes = 0
+
+    def write(self, pkt: EncodedPacket) -> None:
+        p = av.Packet(pkt.data)
+        p.pts, p.dts, p.time_base = pkt.pts, pkt.dts, pkt.time_base
+        p.is_keyframe = pkt.key
+        p.stream = self.streams[pkt.kind]
+        self.container.mux(p)
+        self.bytes += len(pkt.data)
+
+    def close(self) -> None:
+        try:
+            self.container.close()
+        except (OSError, av.FFmpegError) as exc:  # trailer on a dead connection: nothing to save
+            log.debug("closing output: %s", exc)
+
+
+class RtmpOutput:
+    """One RTMP publish connection. ``write`` raises :class:`PushError` with the classified reason."""
+
+    def __init__(self, url: str, video_template: av.video.stream.VideoStream,
+                 audio_template: av.audio.stream.AudioStream, connect_timeout: float = 5.0,
+                 established_s: float = 2.0) -> None:
+        self.url = url
+        self.host, self.port = rtmp_endpoint(url)
+        self.established_s = established_s
+        self.opened_at: float | None = None
+        self.first_ok_at: float | None = None
+        why = tcp_reachable(self.host, self.port, connect_timeout, handshake=True)
+        if why is not None:
+            raise PushError(StopReason.UNREACHABLE, why)
+        self._fds_before = _connections_to(self.host, self.port)
+        self._fds: set[int] = set()
+        self.write_started: float | None = None  # monotonic time of the write in progress
+        try:
+            self._mux = MuxOutput(url, "flv", video_template, audio_template,
+                                  options={"flvflags": "no_duration_filesize"}, timeout=connect_timeout)
+        except (OSError, av.FFmpegError) as exc:
+            raise self._classify(exc) from exc
+        self.opened_at = time.monotonic()
+
+    @property
+    def established(self) -> bool:
+        """True once packets have been going out for ``established_s`` (so the publish was accepted)."""
+        return self.first_ok_at is not None and time.monotonic() - self.first_ok_at >= self.established_s
+
+    @property
+    def bytes(self) -> int:
+        return self._mux.bytes
+
+    def _classify(self, exc: BaseException) -> PushError:
+        detail = str(exc)
+        if self.established:
+            return PushError(StopReason.NETWORK_LOST, detail)
+        # Failed while opening or right after the publish command: refused, unless the server is
+        # gone altogether (then it is just unreachable and worth retrying).
+        if tcp_reachable(self.host, self.port, 1.0) is not None:
+            return PushError(StopReason.UNREACHABLE, detail)
+        return PushError(StopReason.REFUSED, detail)
+
+    def write(self, pkt: EncodedPacket) -> None:
+        self.write_started = time.monotonic()
+        try:
+            self._mux.write(pkt)
+        except (OSError, av.FFmpegError) as exc:
+            raise self._classify(exc) from exc
+        finally:
+            self.write_started = None
+        if self.first_ok_at is None:
+            self.first_ok_at = time.monotonic()
+            self._fds = _connections_to(self.host, self.port) - self._fds_before
+
+    def abort(self) -> bool:
+        """Unblock a write stuck on a dead link (no RST, e.g. a vanished Wi-Fi): shut the socket
+        down under FFmpeg so its send fails and the publisher reconnects. Call from another thread."""
+        done = False
+        for fd in self._fds:
+            try:
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    done = True
+            except OSError:
+                pass
+        return done
+
+    def close(self) -> None:
+        self._mux.close()
+
+
+class Mp4Recorder:
+    """Local recording: fragmented MP4, so a crash mid-stream still leaves a playable file."""
+
+    def __init__(self, path: str, video_template: av.video.stream.VideoStream,
+                 audio_template: av.audio.stream.AudioStream) -> None:
+        self.path = path
+        self._mux = MuxOutput(path, "mp4", video_template, audio_template,
+                              options={"movflags": "frag_keyframe+empty_moov+default_base_moof"})
+        self._started = False
+
+    def write(self, pkt: EncodedPacket) -> None:
+        if not self._started:
+            if not (pkt.kind == "video" and pkt.key):
+                return  # start on a keyframe so the file plays from its first frame
+            self._started = True
+        self._mux.write(pkt)
+
+    def close(self) -> None:
+        self._mux.close()

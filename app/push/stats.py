@@ -1,0 +1,75 @@
+"""Once-a-second push statistics."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+
+from app.push.errors import PushState
+
+
+@dataclass(frozen=True)
+class PushStats:
+    """One stats sample. Rates are over the last interval; drop counters are totals."""
+
+    elapsed_s: float
+    state: PushState
+    width: int
+    height: int
+    capture_fps: float
+    sent_fps: float
+    bitrate_kbps: float  # payload sent to the server (video + audio)
+    dropped_frames: int  # all of: dropped_capture + dropped_congestion + dropped_offline
+    dropped_capture: int  # raw pictures the compose/encode stages could not take in time
+    dropped_congestion: int  # non-key video dropped because the network fell behind
+    dropped_offline: int  # packets discarded while reconnecting
+    encode_ms: float  # mean x264 time per picture
+    compose_ms: float  # mean filter + colour conversion time per picture
+    queue_delay_ms: float  # mean capture-to-send delay of the packets sent
+    cpu_percent: float  # this process, 100 = one core
+    reconnects: int
+    audio_level_db: float
+    recording_bytes: int
+
+    def line(self) -> str:
+        return (f"t={self.elapsed_s:5.1f}s {self.state.value:<12} {self.width}x{self.height} "
+                f"fps={self.capture_fps:4.1f}/{self.sent_fps:4.1f} bitrate={self.bitrate_kbps:6.0f}kb/s "
+                f"dropped={self.dropped_frames} (capture {self.dropped_capture}, congestion "
+                f"{self.dropped_congestion}, offline {self.dropped_offline}) encode={self.encode_ms:.1f}ms "
+                f"compose={self.compose_ms:.1f}ms delay={self.queue_delay_ms:.0f}ms "
+                f"cpu={self.cpu_percent:.0f}% audio={self.audio_level_db:.0f}dB reconnects={self.reconnects}")
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["state"] = self.state.value
+        return d
+
+
+class Counters:
+    """Thread-safe counters the stages bump; :meth:`take` returns and resets the interval ones."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.captured = 0
+        self.sent_video = 0
+        self.sent_bytes = 0
+        self.encode_s = 0.0
+        self.encoded = 0
+        self.compose_s = 0.0
+        self.composed = 0
+        self.delay_s = 0.0
+        self.delay_n = 0
+        self.dropped_capture = 0  # total, never reset
+
+    def add(self, **kw: float) -> None:
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def take(self) -> dict[str, float]:
+        with self._lock:
+            out = {k: getattr(self, k) for k in ("captured", "sent_video", "sent_bytes", "encode_s",
+                                                  "encoded", "compose_s", "composed", "delay_s", "delay_n")}
+            for k, v in out.items():
+                setattr(self, k, 0 if isinstance(v, int) else 0.0)
+            return out

@@ -1,0 +1,79 @@
+"""Per-frame cost of each picture filter at 720p (and the compose stage's other steps).
+
+Run: ``python tests/bench/bench_filters.py [--frames N]``. Prints one line per operation: mean and
+p95 milliseconds per 1280x720 BGR frame on one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import cv2
+import numpy as np
+
+from app.capture.filters import FilterChain, SkinSmoother, mirror, pause_image, whiten
+from app.capture.video import TestSource, fit
+
+
+def _frame() -> np.ndarray:
+    img = TestSource(1280, 720).read()
+    assert img is not None
+    rng = np.random.default_rng(0)
+    face = np.empty((400, 300, 3), np.uint8)
+    face[:] = (120, 150, 200)  # skin-coloured area so the beauty filter has work to do
+    img[160:560, 490:790] = cv2.add(face, rng.integers(0, 30, face.shape, dtype=np.uint8))
+    return img
+
+
+def measure(fn: Callable[[], object], frames: int) -> tuple[float, float]:
+    fn()
+    times = []
+    for _ in range(frames):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.mean(times)), float(np.percentile(times, 95))
+
+
+def run(frames: int = 60) -> list[tuple[str, float, float]]:
+    img = _frame()
+    big = cv2.resize(img, (1920, 1080))
+    smoother = SkinSmoother()
+    chain = FilterChain(beauty=5, whiteness=5, mirror=True)
+    cases: list[tuple[str, Callable[[], object]]] = [
+        ("beauty (skin smoothing) level 1", lambda: smoother.apply(img, 1)),
+        ("beauty (skin smoothing) level 5", lambda: smoother.apply(img, 5)),
+        ("beauty (skin smoothing) level 9", lambda: smoother.apply(img, 9)),
+        ("whitening level 5", lambda: whiten(img, 5)),
+        ("mirror", lambda: mirror(img)),
+        ("pause image (drawn; the publisher draws it once)", lambda: pause_image(1280, 720)),
+        ("all filters (beauty 5 + whitening 5 + mirror)", lambda: chain.apply(img)),
+        ("fit 1080p -> 720p (screen capture scaling)", lambda: fit(big, 1280, 720)),
+        ("BGR -> I420 (compose stage, always)", lambda: cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)),
+    ]
+    return [(name, *measure(fn, frames)) for name, fn in cases]
+
+
+def print_table(rows: list[tuple[str, float, float]]) -> None:
+    print(f"{'filter cost per 1280x720 frame':<48} {'mean ms':>8} {'p95 ms':>8}")
+    for name, mean, p95 in rows:
+        print(f"{name:<48} {mean:8.2f} {p95:8.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--frames", type=int, default=60)
+    args = ap.parse_args(argv)
+    print(f"OpenCV threads: {cv2.getNumThreads()}")
+    print_table(run(args.frames))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
