@@ -223,7 +223,8 @@ def check_replay_callback(st: State, wait: float = 20.0) -> str:
         mine = [v for v in (d.get("data") or {}).get("list", []) if v.get("userid") == st.userid]
         if mine:
             try:
-                ok = requests.head(mine[0]["play_url"], timeout=st.timeout).status_code < 400
+                r = requests.get(mine[0]["play_url"], headers={"Range": "bytes=0-1023"}, timeout=st.timeout)
+                ok = r.status_code in (200, 206) and b"ftyp" in r.content[:64]
             except requests.RequestException:
                 ok = False
             if not ok:
