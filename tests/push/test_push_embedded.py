@@ -1,0 +1,75 @@
+"""`xiaozhibo push` against the embedded media server of `xiaozhibo server` (the default deployment)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+
+from tests.conftest import ROOT, start_server
+from tests.push.test_publish import check_stream, run_cli
+
+
+def wait_file(pattern: str, where: Path, timeout: float = 20.0) -> Path:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = sorted(where.glob(pattern))
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no {pattern} in {where}")
+
+
+def test_cli_push_to_embedded_server(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("--url", server.push_url("anchor_e1"), "--source", "testsrc", "--resolution", "360p",
+                "--fps", "25", "--bitrate", "600", "--duration", "5")
+    assert r.returncode == 0, r.stderr
+    mp4 = wait_file("*anchor_e1*.mp4", server.data_dir / "media" / "vod")
+    check_stream(mp4, 640, 360, 25)
+
+
+def test_refused_push_exits_with_clear_message(server) -> None:  # type: ignore[no-untyped-def]
+    url = server.push_url("anchor_e2").replace("txSecret=", "txSecret=0")
+    t = time.monotonic()
+    r = run_cli("--url", url, "--source", "testsrc", "--resolution", "360p", "--duration", "5")
+    assert r.returncode != 0
+    assert "server refused the stream: check the push key" in (r.stdout + r.stderr)
+    assert time.monotonic() - t < 20
+
+
+def test_push_resumes_after_server_restart(tmp_path: Path) -> None:
+    sp = start_server(tmp_path / "srv")
+    http, rtmp = sp.http_port, sp.rtmp_port
+    url = sp.push_url("anchor_e3", ttl=600)
+    proc = subprocess.Popen([sys.executable, "-m", "app", "push", "--url", url, "--source", "testsrc",
+                             "--resolution", "360p", "--fps", "15", "--duration", "16"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out: list[str] = []
+    threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True).start()  # type: ignore[arg-type]
+    try:
+        time.sleep(4)
+        sp.proc.kill()
+        sp.proc.wait(5)
+        time.sleep(1.5)
+        sp = start_server(tmp_path / "srv", "--http-port", str(http), "--rtmp-port", str(rtmp))
+        # the publisher comes back by itself: a player can read the live stream again
+        deadline = time.monotonic() + 12
+        frames = 0
+        while time.monotonic() < deadline and not frames:
+            try:
+                with av.open(f"{sp.rtmp_base}/{sp.config.live.bizid}_anchor_e3", timeout=(3, 3)) as c:
+                    for frame in c.decode(video=0):
+                        frames += 1
+                        break
+            except (av.FFmpegError, OSError):
+                time.sleep(0.5)
+        assert frames, "no frames after the server restart:\n" + "".join(out[-20:])
+        assert proc.wait(30) == 0, "".join(out[-20:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sp.stop()
