@@ -9,21 +9,18 @@ wire contracts, so it works against any deployment: embedded, nginx-rtmp, behind
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import secrets
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import requests
 
 from protocol.errors import ApiCode
 from protocol.signing import cos_authorization, liteav_sig, wire_password
-
 
 PUSH_SECONDS = 11.0  # past the default [live] min_replay_seconds, so the replay gets listed
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-_SECRET_RE = re.compile(r"(?i)(txSecret|usersig|userSig|token|refresh_token|password|sign|signKey|q-signature)=([^&\s\"']+)")
+_SECRET_RE = re.compile(
+    r"(?i)(txSecret|usersig|userSig|token|refresh_token|password|sign|signKey|q-signature)=([^&\s\"']+)")
 
 
 class RequestIdFilter(logging.Filter):

@@ -56,13 +56,17 @@ class Room:
             info = {"title": str(info)}
         if not isinstance(info, dict):
             info = {"title": str(info)}
-        names = Pusher.__dataclass_fields__
         return cls(roomID=str(d.get("roomID", "")), roomCreator=str(d.get("roomCreator", "")),
                    title=str(info.get("title") or ""), frontcover=str(info.get("frontcover") or ""),
                    location=str(info.get("location") or ""), mixedPlayURL=str(d.get("mixedPlayURL") or ""),
                    audienceCount=int(d.get("audienceCount") or 0),
-                   pushers=[Pusher(**{k: v for k, v in p.items() if k in names}) for p in d.get("pushers") or []],
+                   pushers=_pushers(d),
                    custom=dict(d.get("custom") or {}))
+
+
+def _pushers(d: dict[str, Any]) -> list[Pusher]:
+    names = Pusher.__dataclass_fields__
+    return [Pusher(**{k: v for k, v in p.items() if k in names}) for p in d.get("pushers") or []]
 
 
 @dataclass
@@ -140,15 +144,13 @@ class RoomServiceClient:
         self.call("anchor_heartbeat", roomID=room_id)
 
     def add_anchor(self, room_id: str) -> list[Pusher]:
-        d = self.call("add_anchor", roomID=room_id)
-        return [Pusher(**{k: v for k, v in p.items() if k in Pusher.__dataclass_fields__}) for p in d.get("pushers", [])]
+        return _pushers(self.call("add_anchor", roomID=room_id))
 
     def delete_anchor(self, room_id: str, userid: str | None = None) -> None:
         self.call("delete_anchor", roomID=room_id, **({"userID": userid} if userid else {}))
 
     def get_anchors(self, room_id: str) -> list[Pusher]:
-        d = self.call("get_anchors", roomID=room_id)
-        return [Pusher(**{k: v for k, v in p.items() if k in Pusher.__dataclass_fields__}) for p in d.get("pushers", [])]
+        return _pushers(self.call("get_anchors", roomID=room_id))
 
     # --- audience and custom fields ---------------------------------------------------
     def add_audience(self, room_id: str, user_info: dict[str, Any] | None = None) -> None:

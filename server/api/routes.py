@@ -13,7 +13,16 @@ from starlette.concurrency import run_in_threadpool
 from protocol.errors import ApiCode
 from server.api import accounts, content
 from server.api.common import ApiError, check_signed, guarded, parse_json, read_body, reply, validate
-from server.api.schemas import Credentials, Empty, Paging, RefreshRequest, RoomUpload, UgcUpload, UserInfoUpdate, VodDanmakuRequest
+from server.api.schemas import (
+    Credentials,
+    Empty,
+    Paging,
+    RefreshRequest,
+    RoomUpload,
+    UgcUpload,
+    UserInfoUpdate,
+    VodDanmakuRequest,
+)
 
 router = APIRouter(tags=["business"])
 
@@ -65,7 +74,8 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
 
 
 _add("/register", Credentials, accounts.register, "Register a user (612 if it exists)", signed=False, rate="register")
-_add("/login", Credentials, accounts.login, "Log in: token, refresh token, UserSig, COS info", signed=False, rate="login")
+_add("/login", Credentials, accounts.login, "Log in: token, refresh token, UserSig, COS info", signed=False,
+     rate="login")
 _add("/refresh", RefreshRequest, accounts.refresh, "Rotate token and refresh token (signed with the refresh token)",
      key_of=accounts.refresh_keys)
 _add("/get_user_info", Empty, accounts.user_info, "The caller's profile")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from protocol.signing import callback_sign, liteav_sig, md5_hex, roomservice_sign, wire_password, parse_vod_signature
+from protocol.signing import callback_sign, liteav_sig, md5_hex, parse_vod_signature, roomservice_sign, wire_password
 from protocol.usersig import verify_usersig
 
 VOD_FIELDS = {"userid", "nickname", "avatar", "file_id", "title", "like_count", "viewer_count", "frontcover",

@@ -121,7 +121,8 @@ def _snapshot(api):  # type: ignore[no-untyped-def]
     from server.db.models import RoomInfo, Ugc, User
 
     with api.ctx.db.session() as s:
-        return ([(u.userid, u.nickname, u.avatar, u.sex, u.frontcover, u.password_hash) for u in s.scalars(select(User))],
+        return ([(u.userid, u.nickname, u.avatar, u.sex, u.frontcover, u.password_hash)
+                 for u in s.scalars(select(User))],
                 [(r.userid, r.title) for r in s.scalars(select(RoomInfo))],
                 [(g.file_id, g.title) for g in s.scalars(select(Ugc))])
 
@@ -158,7 +159,8 @@ def test_hostile_bodies_change_nothing(api) -> None:  # type: ignore[no-untyped-
     # register/login with hostile values
     for body in ({"userid": "../../x", "password": "a" * 32}, {"userid": "robert'); DROP TABLE users;--",
                                                                "password": "0" * 32},
-                 {"userid": 123, "password": "0" * 32}, {"userid": "abcd"}, {}, {"userid": "张三丰丰", "password": "0" * 32},
+                 {"userid": 123, "password": "0" * 32}, {"userid": "abcd"}, {},
+                 {"userid": "张三丰丰", "password": "0" * 32},
                  {"userid": "abcd_e", "password": "Z" * 32}):
         assert api.post("/register", body)["code"] in (602, 610, 611), body
         assert api.post("/login", body)["code"] in (602, 610, 611), body
