@@ -154,7 +154,7 @@ def load(data_dir: Path | str, overrides: dict[str, Any] | None = None) -> Confi
     if path.exists():
         cfg = Config(data_dir=data_dir)
         raw = tomllib.loads(path.read_text("utf-8"))
-        for name, cls in SECTIONS.items():
+        for name in SECTIONS:
             _merge(getattr(cfg, name), raw.get(name, {}))
     else:
         cfg = generate(data_dir)
