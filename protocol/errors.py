@@ -26,6 +26,9 @@ class ApiCode(IntEnum):
     TOO_MANY_REQUESTS = 630  # ours: register/login rate limit
     PAYLOAD_TOO_LARGE = 613  # ours: request body or upload over the size limit
     UNSUPPORTED_MEDIA = 614  # ours: upload content is not an accepted type
+    ROOM_NOT_FOUND = 640  # ours, RoomService: no such room
+    ROOM_NO_PERMISSION = 641  # ours, RoomService: only the room creator (or that co-host) may do this
+    ROOM_FULL = 642  # ours, RoomService: the room already has the most co-hosts it allows
 
 
 API_MESSAGES: dict[int, str] = {
@@ -43,6 +46,9 @@ API_MESSAGES: dict[int, str] = {
     ApiCode.TOO_MANY_REQUESTS: "too many requests, try again later",
     ApiCode.PAYLOAD_TOO_LARGE: "request or upload too large",
     ApiCode.UNSUPPORTED_MEDIA: "unsupported content type",
+    ApiCode.ROOM_NOT_FOUND: "room not found",
+    ApiCode.ROOM_NO_PERMISSION: "not allowed in this room",
+    ApiCode.ROOM_FULL: "the room has no free co-host place",
 }
 
 
@@ -50,6 +56,9 @@ class ImCode(IntEnum):
     """IM service codes (reply ``code`` field; 0 is success)."""
 
     OK = 0
+    TIMEOUT = 6012  # client side: no reply in time
+    NOT_CONNECTED = 6014  # client side: not logged in to the IM service right now
+    INTERNAL_ERROR = 10002  # ours: the server failed while handling the request (logged)
     INVALID_PARAMETER = 10004
     NO_PERMISSION = 10007
     GROUP_NOT_FOUND = 10010
@@ -64,6 +73,9 @@ class ImCode(IntEnum):
 
 IM_MESSAGES: dict[int, str] = {
     ImCode.OK: "ok",
+    ImCode.TIMEOUT: "IM request timed out",
+    ImCode.NOT_CONNECTED: "not connected to the IM service",
+    ImCode.INTERNAL_ERROR: "internal server error",
     ImCode.INVALID_PARAMETER: "invalid parameter",
     ImCode.NO_PERMISSION: "no permission",
     ImCode.GROUP_NOT_FOUND: "group not found",

@@ -5,11 +5,14 @@ Each subsystem adds its factory here; they are started in this order and stopped
 
 from __future__ import annotations
 
-from server.context import Service, ServerContext
+from server.context import ServerContext, Service
 
 
 def build_services(ctx: ServerContext) -> list[Service]:
     services: list[Service] = []
+    from server.media.service import MediaService; services.append(MediaService(ctx))  # noqa: E702,I001
+    from server.im.service import ImService; services.append(ImService(ctx))  # noqa: E702,I001
+    from server.api.roomservice import RoomService; services.append(RoomService(ctx))  # noqa: E702,I001
     # Subsystems append themselves below, e.g.:
     #   from server.media.service import MediaService; services.append(MediaService(ctx))
     return services

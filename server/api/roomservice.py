@@ -1,0 +1,229 @@
+"""RoomService (SPEC section 4): the live list, anchors, audiences and room custom fields.
+
+``POST /roomservice/login?sdkAppID=&userID=&userSig=`` checks the UserSig with our verifier and
+returns ``data.token``. Every other command is ``POST /roomservice/{cmd}?userID=&token=`` with a
+JSON body. Replies use the business API envelope ``{"code", "message", "data"}`` (200 = ok; 498
+bad token or UserSig, 602 bad parameter, 640 room not found, 641 not allowed, 642 room full).
+
+A room's id is its creator's stream id ``{bizid}_{userid}``; the IM group id equals the room id.
+A room is listed only while that stream is being published (live events 1/0), and is removed,
+with its IM group dismissed, when the creator destroys it or misses ``heartbeat_timeout`` (20 s)
+of heartbeats. ``custom.praise`` counts likes sent in the room's IM group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+import tomllib
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from protocol.errors import ApiCode
+from protocol.signing import stream_id, userid_from_stream_id, valid_userid
+from protocol.usersig import UserSigError, verify_usersig
+from server.api.common import ApiError, parse_json, read_body, reply
+from server.api.room_ops import RoomOps
+from server.api.room_store import MemoryKV, RedisKV, RoomKV
+from server.context import ServerContext
+from server.db.models import LiveStream
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoomSettings:
+    """``[roomservice]`` table of config.toml (all optional)."""
+
+    heartbeat_timeout: float = 20.0  # a creator silent this long loses the room
+    sweep_interval: float = 2.0
+    token_ttl: int = 86400
+    max_cohosts: int = 3
+    audience_cap: int = 200  # audiences remembered per room
+    audience_list: int = 30  # audiences returned by get_audiences
+    max_body_bytes: int = 16 * 1024
+
+    @classmethod
+    def from_config(cls, ctx: ServerContext) -> "RoomSettings":
+        out = cls()
+        path = ctx.config.data_dir / "config.toml"
+        try:
+            raw = tomllib.loads(path.read_text("utf-8")).get("roomservice", {}) if path.exists() else {}
+        except (OSError, tomllib.TOMLDecodeError):
+            raw = {}
+        for f in fields(cls):
+            if f.name in raw:
+                try:
+                    setattr(out, f.name, type(getattr(out, f.name))(raw[f.name]))
+                except (TypeError, ValueError):
+                    log.warning("ignoring [roomservice] %s = %r", f.name, raw[f.name])
+        return out
+
+
+class RoomService:
+    name = "roomservice"
+
+    def __init__(self, ctx: ServerContext, settings: RoomSettings | None = None) -> None:
+        self.ctx = ctx
+        self.settings = settings or RoomSettings.from_config(ctx)
+        redis_url = ctx.config.server.redis_url
+        if redis_url:
+            from server.im.settings import ImSettings
+
+            self.kv: RoomKV = RedisKV(redis_url, ImSettings.from_config(ctx.config).redis_prefix)
+        else:
+            self.kv = MemoryKV()
+        self.ops = RoomOps(self)
+        self._sweeper: asyncio.Task[None] | None = None
+        ctx.events.subscribe(self.on_live_event)
+
+    # --- Service protocol -------------------------------------------------------------------
+
+    def mount(self, app: "FastAPI") -> None:
+        app.add_api_route("/roomservice/login", self.login, methods=["POST"], tags=["roomservice"],
+                          summary="RoomService login with a UserSig")
+        app.add_api_route("/roomservice/{cmd}", self.command, methods=["POST"], tags=["roomservice"],
+                          summary="RoomService command (see server.api.roomservice)")
+
+    async def start(self) -> None:
+        try:
+            await self._load_live_streams()
+        except Exception:
+            log.exception("cannot load live streams from the database")
+        try:
+            im = self.ctx.service("im")
+            im.like_listeners.append(self.on_like)
+        except KeyError:
+            log.warning("RoomService runs without the IM service")
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            try:
+                await self._sweeper
+            except asyncio.CancelledError:
+                pass
+        await self.kv.close()
+
+    # --- live state -------------------------------------------------------------------------
+
+    async def _load_live_streams(self) -> None:
+        def load() -> list[tuple[str, int]]:
+            with self.ctx.db.session() as s:
+                return [(r.stream_id, r.started_at) for r in
+                        s.execute(select(LiveStream.stream_id, LiveStream.started_at)
+                                  .where(LiveStream.live.is_(True))).all()]
+
+        for sid, started in await asyncio.to_thread(load):
+            await self.kv.hset("live", sid, str(started or int(time.time())))
+
+    async def on_live_event(self, ev: dict[str, Any]) -> None:
+        sid = ev.get("stream_id") or ev.get("channel_id")
+        if not isinstance(sid, str) or userid_from_stream_id(sid) is None:
+            return
+        try:
+            etype = int(ev.get("event_type", -1))
+        except (TypeError, ValueError):
+            return
+        if etype == 1:
+            await self.kv.hset("live", sid, str(int(ev.get("event_time") or time.time())))
+        elif etype == 0:
+            await self.kv.hdel("live", sid)
+
+    async def is_live(self, sid: str) -> bool:
+        return await self.kv.hget("live", sid) is not None
+
+    async def on_like(self, gid: str, n: int) -> None:
+        if await self.kv.hget("rooms", gid) is not None:
+            await self.kv.hincrby(f"custom:{gid}", "praise", n)
+
+    # --- heartbeat sweeper ------------------------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("room sweep failed")
+
+    async def sweep(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        limit = self.settings.heartbeat_timeout
+        for rid, raw in (await self.kv.hgetall("rooms")).items():
+            room = json.loads(raw)
+            beats = await self.kv.hgetall(f"hb:{rid}")
+            if now - float(beats.get(room["roomCreator"], 0)) > limit:
+                log.info("room %s: creator %s missed heartbeats; removing it", rid, room["roomCreator"])
+                await self.remove_room(rid)
+                continue
+            stale = [p["userID"] for p in room["pushers"]
+                     if p["userID"] != room["roomCreator"] and now - float(beats.get(p["userID"], 0)) > limit]
+            if stale:
+                await self.ops.drop_pushers(rid, stale)
+
+    async def remove_room(self, rid: str) -> None:
+        await self.kv.hdel("rooms", rid)
+        await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
+        try:
+            await self.ctx.service("im").dismiss_group(rid)
+        except KeyError:
+            pass
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    async def login(self, request: Request) -> JSONResponse:
+        q = request.query_params
+        try:
+            body = parse_json(await read_body(request, self.settings.max_body_bytes))
+        except ApiError as e:
+            return reply(code=e.code, message=e.message)
+        app = q.get("sdkAppID") or str(body.get("sdkAppID", ""))
+        uid = q.get("userID") or str(body.get("userID", ""))
+        sig = q.get("userSig") or str(body.get("userSig", ""))
+        if not valid_userid(uid) or not app.isdigit() or not sig:
+            return reply(code=ApiCode.INVALID_PARAMETER, message="sdkAppID, userID and userSig are required")
+        cfg = self.ctx.config.im
+        if int(app) != int(cfg.sdkappid):
+            return reply(code=ApiCode.BAD_SIGNATURE, message="unknown sdkAppID")
+        try:
+            verify_usersig(sig, int(app), cfg.secret_key, uid)
+        except UserSigError as e:
+            log.info("roomservice login refused for %s: %s", uid, e)
+            return reply(code=ApiCode.BAD_SIGNATURE, message=f"userSig refused: {e}")
+        token = secrets.token_urlsafe(24)
+        await self.kv.setex(f"tok:{token}", self.settings.token_ttl, uid)
+        return reply({"userID": uid, "token": token, "expires": self.settings.token_ttl})
+
+    async def command(self, cmd: str, request: Request) -> JSONResponse:
+        handler = self.ops.handlers.get(cmd)
+        if handler is None:
+            return reply(code=ApiCode.UNKNOWN_PATH, message=f"unknown RoomService command {cmd[:40]!r}")
+        q = request.query_params
+        uid, token = q.get("userID", ""), q.get("token", "")
+        try:
+            if not token or not valid_userid(uid) or await self.kv.get(f"tok:{token}") != uid:
+                raise ApiError(ApiCode.BAD_SIGNATURE, "RoomService token missing, expired or not yours")
+            body = parse_json(await read_body(request, self.settings.max_body_bytes))
+            return reply(await handler(uid, body))
+        except ApiError as e:
+            return reply(code=e.code, message=e.message)
+        except Exception:
+            log.exception("RoomService %s failed", cmd)
+            return reply(code=ApiCode.DATABASE_ERROR, message="internal error")
+
+    # --- helpers for RoomOps ----------------------------------------------------------------
+
+    def own_room_id(self, uid: str) -> str:
+        return stream_id(self.ctx.config.live.bizid, uid)

@@ -1,0 +1,109 @@
+"""One IM WebSocket connection: a bounded outgoing queue drained by its own writer task.
+
+Fan-out never awaits a socket: :meth:`Conn.send` puts a pre-encoded frame into the queue and
+returns at once. When a reader is so slow that its queue fills, the connection is dropped
+(close code 1008 "too slow") instead of buffering without bound or delaying anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+
+from starlette.websockets import WebSocket
+
+from server.im.state import Profile
+
+log = logging.getLogger(__name__)
+
+_ids = itertools.count(1)
+
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008  # login refused
+CLOSE_TOO_SLOW = 4008  # outgoing queue overflow
+CLOSE_KICKED = 4009  # the same user logged in elsewhere
+
+
+class Conn:
+    def __init__(self, ws: WebSocket, profile: Profile, node_id: str, max_queue: int,
+                 close_timeout: float = 5.0) -> None:
+        self.ws = ws
+        self.profile = profile
+        self.key = f"{node_id}:{next(_ids)}"
+        self.groups: set[str] = set()
+        self.closed = False
+        self.sent = 0
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
+        self._close_timeout = close_timeout
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self.on_overflow: Callable[[Conn], None] | None = None
+
+    @property
+    def identifier(self) -> str:
+        return self.profile.identifier
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"im-writer-{self.key}")
+
+    def send(self, frame: str) -> bool:
+        """Queue a frame without waiting; False when the connection is closing or too slow."""
+        if self.closed:
+            return False
+        try:
+            self._queue.put_nowait(frame)
+            return True
+        except asyncio.QueueFull:
+            log.warning("IM reader %s (%s) too slow: %d frames queued; disconnecting",
+                        self.identifier, self.key, self._queue.qsize())
+            self.close(CLOSE_TOO_SLOW, "too slow", flush=False)
+            if self.on_overflow is not None:
+                self.on_overflow(self)
+            return False
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                frame = await self._queue.get()
+                if frame is None:
+                    return
+                await self.ws.send_text(frame)
+                self.sent += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the peer went away: the reader loop notices and cleans up
+            log.debug("IM writer %s stopped: %s", self.key, e)
+            self.closed = True
+
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "", flush: bool = True) -> None:
+        """Close once. ``flush`` lets queued frames go out first (e.g. the ``kicked`` notice)."""
+        if self._closer is not None:
+            return
+        self.closed = True
+        self._closer = asyncio.create_task(self._close(code, reason, flush), name=f"im-close-{self.key}")
+
+    async def _close(self, code: int, reason: str, flush: bool) -> None:
+        writer = self._writer
+        if writer is not None:
+            if flush:
+                try:
+                    self._queue.put_nowait(None)
+                    await asyncio.wait_for(asyncio.shield(writer), self._close_timeout)
+                except (asyncio.QueueFull, asyncio.TimeoutError):
+                    pass
+            writer.cancel()
+        try:  # the protocol layer bounds the closing handshake and then drops the socket
+            await self.ws.close(code, reason)
+        except Exception as e:
+            log.debug("closing IM connection %s: %s", self.key, e)
+
+    async def wait_closed(self) -> None:
+        if self._closer is not None:
+            try:
+                await self._closer
+            except Exception:
+                pass
+        elif self._writer is not None:
+            self._writer.cancel()

@@ -1,0 +1,327 @@
+"""The IM hub: local connections, AVChatRoom group semantics, limits and fan-out.
+
+Shared facts (groups, members, sequence numbers, history, presence) live in a
+:class:`~server.im.state.SharedState`; this node keeps only its own connections and, per group,
+which of them are members, so a message is encoded once and queued to each local member.
+Other nodes get the same frame through :meth:`SharedState.publish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from protocol import im
+from protocol.errors import ImCode
+from server.im.conn import CLOSE_KICKED, Conn
+from server.im.settings import ImSettings
+from server.im.state import JoinResult, Profile, SharedState
+
+log = logging.getLogger(__name__)
+
+
+class HubObserver(Protocol):
+    def message_sent(self, gid: str, sender: Profile, meaning: im.AppMessage, t_ms: int) -> None: ...
+    def member_joined(self, gid: str, uid: str, first_time: bool, owner: str) -> None: ...
+
+
+class TokenBucket:
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Limits:
+    """Per-user buckets (messages, likes, other ops), kept while the user is connected here."""
+
+    def __init__(self, s: ImSettings) -> None:
+        self.msg = TokenBucket(s.msg_rate, s.msg_burst)
+        self.like = TokenBucket(s.like_rate, s.like_burst)
+        self.op = TokenBucket(s.op_rate, s.op_burst)
+
+
+_OWN_LIMITS = frozenset({"ping", "send_group_msg", "send_c2c_msg"})  # not counted as other ops
+Reply = tuple[int, str, dict[str, Any]]
+Handler = Callable[[Conn, dict[str, Any]], Awaitable[Reply]]
+
+
+def _ok(**result: Any) -> Reply:
+    return ImCode.OK, "", result
+
+
+def _err(code: ImCode, message: str = "") -> Reply:
+    return code, message, {}
+
+
+class Hub:
+    def __init__(self, state: SharedState, settings: ImSettings, observer: HubObserver | None = None) -> None:
+        self.state = state
+        self.settings = settings
+        self.observer = observer
+        self.conns: dict[str, Conn] = {}
+        self.local: dict[str, dict[str, Conn]] = {}  # group id -> local members
+        self._limits: dict[str, Limits] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ops: dict[str, Handler] = {
+            "create_group": self._create_group, "join_group": self._join_group,
+            "quit_group": self._quit_group, "dismiss_group": self._dismiss_group,
+            "send_group_msg": self._send_group_msg, "send_c2c_msg": self._send_c2c_msg,
+            "get_group_members": self._get_members, "get_history": self._get_history,
+            "ping": self._ping,
+        }
+
+    # --- connection lifecycle ---------------------------------------------------------------
+
+    async def attach(self, conn: Conn) -> None:
+        """Register a logged-in connection; a previous login of the same user is kicked."""
+        uid = conn.identifier
+        old = self.conns.get(uid)
+        if old is not None:
+            await self.kick(old, "login elsewhere")
+        self.conns[uid] = conn
+        self._limits.setdefault(uid, Limits(self.settings))
+        conn.on_overflow = lambda c: self._spawn_detach(c)
+        prev = await self.state.set_online(uid, conn.key)
+        if prev and prev != conn.key and (old is None or prev != old.key):
+            await self.state.publish({"t": "kick", "uid": uid, "conn": prev})
+        for frame in await self.state.inbox_take(uid):
+            conn.send(frame)
+
+    def _spawn_detach(self, conn: Conn) -> None:
+        task = asyncio.get_running_loop().create_task(self.detach(conn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def detach(self, conn: Conn) -> None:
+        """Forget a connection that closed: leave its groups (quit tips), clear presence."""
+        uid = conn.identifier
+        if self.conns.get(uid) is conn:
+            del self.conns[uid]
+            self._limits.pop(uid, None)
+            await self.state.clear_online(uid, conn.key)
+        for gid in list(conn.groups):
+            await self._leave(conn, gid)
+
+    async def kick(self, conn: Conn, reason: str) -> None:
+        conn.send(im.kicked_frame(reason))
+        conn.close(CLOSE_KICKED, reason)
+        if self.conns.get(conn.identifier) is conn:
+            del self.conns[conn.identifier]
+        for gid in list(conn.groups):
+            await self._leave(conn, gid)
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    def deliver_local(self, gid: str, frame: str, exclude: str | None = None) -> int:
+        n = 0
+        for uid, c in list(self.local.get(gid, {}).items()):
+            if uid != exclude and c.send(frame):
+                n += 1
+        return n
+
+    async def fan_out(self, gid: str, frame: str, exclude: str | None = None) -> None:
+        self.deliver_local(gid, frame, exclude)
+        await self.state.publish({"t": "g", "gid": gid, "frame": frame, "exclude": exclude})
+
+    async def on_bus_event(self, ev: dict[str, Any]) -> None:
+        """An event published by another node."""
+        t = ev.get("t")
+        if t == "g":
+            self.deliver_local(ev["gid"], ev["frame"], ev.get("exclude"))
+        elif t == "u":
+            c = self.conns.get(ev["uid"])
+            if c is not None:
+                c.send(ev["frame"])
+        elif t == "dismiss":
+            self._drop_local_group(ev["gid"], ev["frame"], ev.get("exclude"))
+        elif t == "kick":
+            c = self.conns.get(ev["uid"])
+            if c is not None and c.key == ev.get("conn"):
+                await self.kick(c, "login elsewhere")
+
+    def _drop_local_group(self, gid: str, frame: str, exclude: str | None) -> None:
+        members = self.local.pop(gid, {})
+        for uid, c in members.items():
+            c.groups.discard(gid)
+            if uid != exclude:
+                c.send(frame)
+
+    def _add_local(self, gid: str, conn: Conn) -> None:
+        self.local.setdefault(gid, {})[conn.identifier] = conn
+        conn.groups.add(gid)
+
+    def _remove_local(self, gid: str, conn: Conn) -> None:
+        members = self.local.get(gid)
+        if members is not None and members.get(conn.identifier) is conn:
+            del members[conn.identifier]
+            if not members:
+                del self.local[gid]
+        conn.groups.discard(gid)
+
+    # --- requests ---------------------------------------------------------------------------
+
+    async def handle(self, conn: Conn, req: im.Request) -> str:
+        limits = self._limits.get(conn.identifier)
+        if limits is not None and req.op not in _OWN_LIMITS and not limits.op.take():
+            return im.reply_frame(req.id, ImCode.RATE_LIMITED, "too many requests")
+        code, message, result = await self._ops[req.op](conn, req.args)
+        return im.reply_frame(req.id, code, message, **result)
+
+    async def _ping(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        return _ok(time=int(time.time()))
+
+    async def _join(self, conn: Conn, gid: str, owner: str) -> tuple[str, int]:
+        result, count, first = await self.state.add_member(gid, conn.profile, conn.key)
+        self._add_local(gid, conn)
+        if result == JoinResult.ADDED:
+            p = conn.profile
+            await self._tip(gid, im.group_tips_frame(gid, "join", p.identifier, p.nickname, p.avatar, count),
+                            p.identifier, owner, count)
+        if self.observer is not None:
+            self.observer.member_joined(gid, conn.identifier, first, owner)
+        return result, count
+
+    async def _leave(self, conn: Conn, gid: str) -> None:
+        self._remove_local(gid, conn)
+        removed, count = await self.state.remove_member(gid, conn.identifier, conn.key)
+        if removed:
+            p = conn.profile
+            info = await self.state.get_group(gid) if count >= self.settings.tips_all_max else None
+            await self._tip(gid, im.group_tips_frame(gid, "quit", p.identifier, p.nickname, p.avatar, count),
+                            p.identifier, info.owner if info else None, count)
+
+    async def _tip(self, gid: str, frame: str, subject: str, owner: str | None, count: int) -> None:
+        """Join/quit tips go to every member while the group is small; in a big room only the owner
+        gets them (N joins would otherwise cost N^2 frames), viewers poll get_group_members."""
+        if count <= self.settings.tips_all_max or owner is None:
+            await self.fan_out(gid, frame, exclude=subject)
+        elif owner != subject:
+            target = self.conns.get(owner)
+            if target is not None:
+                target.send(frame)
+            else:
+                await self.state.publish({"t": "u", "uid": owner, "frame": frame})
+
+    async def _create_group(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        gid, me = a["group_id"], conn.identifier
+        owner = await self.state.create_group(gid, me, a["name"])
+        if owner is not None and owner != me:
+            return _err(ImCode.GROUP_ID_TAKEN)
+        _, count = await self._join(conn, gid, me)
+        if owner == me:
+            return ImCode.GROUP_ID_ALREADY_YOURS, "", {"group_id": gid, "member_count": count}
+        log.info("group %s created by %s", gid, me)
+        return _ok(group_id=gid, member_count=count)
+
+    async def _join_group(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        gid = a["group_id"]
+        info = await self.state.get_group(gid)
+        if info is None:
+            return _err(ImCode.GROUP_NOT_FOUND)
+        result, count = await self._join(conn, gid, info.owner)
+        if result == JoinResult.ALREADY:
+            return ImCode.ALREADY_MEMBER, "", {"member_count": count}
+        return _ok(member_count=count, owner=info.owner, name=info.name)
+
+    async def _quit_group(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        gid = a["group_id"]
+        info = await self.state.get_group(gid)
+        if info is None:
+            return _err(ImCode.GROUP_NOT_FOUND)
+        if gid not in conn.groups:
+            return _err(ImCode.NO_PERMISSION, "not a member")
+        if info.owner == conn.identifier:
+            return _err(ImCode.NO_PERMISSION, "the owner cannot quit; dismiss the group instead")
+        await self._leave(conn, gid)
+        return _ok()
+
+    async def dismiss(self, gid: str, by: str | None = None) -> bool:
+        """Dismiss a group: every member but ``by`` gets ``group_dismissed``. False if unknown."""
+        if not await self.state.delete_group(gid):
+            return False
+        frame = im.group_dismissed_frame(gid)
+        self._drop_local_group(gid, frame, by)
+        await self.state.publish({"t": "dismiss", "gid": gid, "frame": frame, "exclude": by})
+        log.info("group %s dismissed by %s", gid, by or "the system")
+        return True
+
+    async def _dismiss_group(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        gid = a["group_id"]
+        info = await self.state.get_group(gid)
+        if info is None:
+            return _err(ImCode.GROUP_NOT_FOUND)
+        if info.owner != conn.identifier:
+            return _err(ImCode.NO_PERMISSION, "only the owner may dismiss the group")
+        await self.dismiss(gid, conn.identifier)
+        return _ok()
+
+    async def _member_or_error(self, conn: Conn, gid: str) -> Reply | None:
+        if gid in conn.groups:
+            return None
+        if await self.state.get_group(gid) is None:
+            return _err(ImCode.GROUP_NOT_FOUND)
+        return _err(ImCode.NO_PERMISSION, "not a member")
+
+    def _limited(self, conn: Conn, meaning: im.AppMessage) -> bool:
+        limits = self._limits.get(conn.identifier)
+        if limits is None:
+            return False
+        bucket = limits.like if meaning.kind is im.MsgKind.LIKE else limits.msg
+        return not bucket.take()
+
+    async def _send_group_msg(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        gid, meaning = a["group_id"], a["meaning"]
+        if (err := await self._member_or_error(conn, gid)) is not None:
+            return err
+        if self._limited(conn, meaning):
+            return _err(ImCode.RATE_LIMITED, "likes are limited to 2/s" if meaning.kind is im.MsgKind.LIKE
+                        else "sending too fast")
+        now_ms = int(time.time() * 1000)
+        p = conn.profile
+        seq, frame = await self.state.append_message(
+            gid, lambda s: im.group_msg_frame(gid, p.identifier, p.nickname, p.avatar, s, now_ms // 1000,
+                                              a["elems"]))
+        await self.fan_out(gid, frame, exclude=p.identifier)
+        if self.observer is not None:
+            self.observer.message_sent(gid, p, meaning, now_ms)
+        return _ok(seq=seq, time=now_ms // 1000)
+
+    async def _send_c2c_msg(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        if self._limited(conn, im.AppMessage(im.MsgKind.CUSTOM)):
+            return _err(ImCode.RATE_LIMITED, "sending too fast")
+        to, p, now = a["to"], conn.profile, int(time.time())
+        frame = im.c2c_msg_frame(p.identifier, p.nickname, p.avatar, now, a["elems"])
+        target = self.conns.get(to)
+        if target is not None:
+            target.send(frame)
+        elif await self.state.is_online(to):
+            await self.state.publish({"t": "u", "uid": to, "frame": frame})
+        else:
+            await self.state.inbox_push(to, frame)  # delivered at the user's next login
+        return _ok(time=now)
+
+    async def _get_members(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        if (err := await self._member_or_error(conn, a["group_id"])) is not None:
+            return err
+        members, total = await self.state.members(a["group_id"], a["offset"], a["count"])
+        return _ok(members=members, total=total)
+
+    async def _get_history(self, conn: Conn, a: dict[str, Any]) -> Reply:
+        if (err := await self._member_or_error(conn, a["group_id"])) is not None:
+            return err
+        frames = await self.state.history(a["group_id"], a["count"])
+        return _ok(messages=[json.loads(f) for f in frames])

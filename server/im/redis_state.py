@@ -1,0 +1,212 @@
+"""IM state in Redis, shared by several server nodes; fan-out through one pub/sub channel.
+
+Keys (``P`` is the configured prefix, ``G`` a group id, ``U`` an identifier):
+``P im:g:G`` hash {owner, name, created}; ``P im:mc:G`` hash U -> conn_key (membership);
+``P im:mo:G`` sorted set U by join order; ``P im:seen:G`` set of everyone who ever joined;
+``P im:seq:G`` message counter; ``P im:h:G`` list of recent group_msg frames;
+``P im:prof`` hash U -> {"n","a"}; ``P im:on:U`` presence (conn_key); ``P im:in:U`` offline
+C2C inbox. Group keys expire after ``group_ttl`` seconds without activity.
+Channel ``P im:bus`` carries events ``{"node", "t", ...}`` between nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server.im.state import EventHandler, GroupInfo, JoinResult, Profile
+
+log = logging.getLogger(__name__)
+
+_REMOVE_IF_OWNED = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and (ARGV[2] == '' or cur == ARGV[2]) then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {1, redis.call('HLEN', KEYS[1])}
+end
+return {0, redis.call('HLEN', KEYS[1])}
+"""
+
+_CLEAR_IF_OWNED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisState:
+    def __init__(self, url: str, prefix: str = "xzb:", history_size: int = 50, inbox_size: int = 100,
+                 inbox_ttl: int = 7 * 86400, group_ttl: int = 86400) -> None:
+        self.node_id = secrets.token_hex(6)
+        self._r = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
+        self._p = prefix + "im:"
+        self._history_size = history_size
+        self._inbox_size = inbox_size
+        self._inbox_ttl = inbox_ttl
+        self._group_ttl = group_ttl
+        self._remove = self._r.register_script(_REMOVE_IF_OWNED)
+        self._clear = self._r.register_script(_CLEAR_IF_OWNED)
+        self._task: asyncio.Task[None] | None = None
+        self._on_event: EventHandler | None = None
+
+    @property
+    def channel(self) -> str:
+        return self._p + "bus"
+
+    def _k(self, kind: str, key: str) -> str:
+        return f"{self._p}{kind}:{key}"
+
+    def _group_keys(self, gid: str) -> list[str]:
+        return [self._k(k, gid) for k in ("g", "mc", "mo", "seen", "seq", "h")]
+
+    async def start(self, on_event: EventHandler) -> None:
+        await self._r.ping()
+        self._on_event = on_event
+        pubsub = self._r.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self.channel)
+        self._task = asyncio.create_task(self._listen(pubsub), name="im-redis-bus")
+
+    async def _listen(self, pubsub: Any) -> None:
+        try:
+            while True:
+                try:
+                    msg = await pubsub.get_message(timeout=1.0)
+                except (ConnectionError, aioredis.ConnectionError, OSError) as e:
+                    log.warning("redis bus read failed (%s); retrying", e)
+                    await asyncio.sleep(1.0)
+                    continue
+                if msg is None or msg.get("type") != "message":
+                    continue
+                try:
+                    event = json.loads(msg["data"])
+                    if event.get("node") != self.node_id and self._on_event is not None:
+                        await self._on_event(event)
+                except Exception:
+                    log.exception("bad event on the redis bus")
+        finally:
+            await pubsub.aclose()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self._r.aclose()
+
+    async def _touch(self, gid: str, pipe: Any) -> None:
+        for k in self._group_keys(gid):
+            pipe.expire(k, self._group_ttl)
+
+    async def create_group(self, gid: str, owner: str, name: str) -> str | None:
+        gk = self._k("g", gid)
+        if await self._r.hsetnx(gk, "owner", owner):
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.hset(gk, mapping={"name": name, "created": int(time.time())})
+                for k in self._group_keys(gid)[3:]:
+                    pipe.delete(k)  # leftovers of an expired group with the same id
+                await self._touch(gid, pipe)
+                await pipe.execute()
+            return None
+        return await self._r.hget(gk, "owner") or owner
+
+    async def get_group(self, gid: str) -> GroupInfo | None:
+        d = await self._r.hgetall(self._k("g", gid))
+        if not d or "owner" not in d:
+            return None
+        return GroupInfo(gid, d["owner"], d.get("name", ""), int(d.get("created", 0) or 0))
+
+    async def delete_group(self, gid: str) -> bool:
+        return bool(await self._r.delete(*self._group_keys(gid)))
+
+    async def add_member(self, gid: str, p: Profile, conn_key: str) -> tuple[str, int, bool]:
+        mc = self._k("mc", gid)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.hget(mc, p.identifier)
+            pipe.hset(mc, p.identifier, conn_key)
+            pipe.zadd(self._k("mo", gid), {p.identifier: time.time()}, nx=True)
+            pipe.sadd(self._k("seen", gid), p.identifier)
+            pipe.hlen(mc)
+            pipe.hset(self._p + "prof", p.identifier, json.dumps({"n": p.nickname, "a": p.avatar}))
+            await self._touch(gid, pipe)
+            prev, _, _, first, count, *_ = await pipe.execute()
+        if prev is None:
+            result = JoinResult.ADDED
+        else:
+            result = JoinResult.ALREADY if prev == conn_key else JoinResult.TAKEN_OVER
+        return result, int(count), bool(first)
+
+    async def remove_member(self, gid: str, uid: str, conn_key: str | None) -> tuple[bool, int]:
+        removed, count = await self._remove(keys=[self._k("mc", gid), self._k("mo", gid)],
+                                            args=[uid, conn_key or ""])
+        return bool(removed), int(count)
+
+    async def member_count(self, gid: str) -> int:
+        return int(await self._r.hlen(self._k("mc", gid)))
+
+    async def members(self, gid: str, offset: int, count: int) -> tuple[list[dict[str, str]], int]:
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.zrange(self._k("mo", gid), offset, offset + count - 1)
+            pipe.zcard(self._k("mo", gid))
+            ids, total = await pipe.execute()
+        if not ids:
+            return [], int(total)
+        profs = await self._r.hmget(self._p + "prof", ids)
+        out = []
+        for uid, raw in zip(ids, profs):
+            d = json.loads(raw) if raw else {}
+            out.append(Profile(uid, d.get("n", uid), d.get("a", "")).as_member())
+        return out, int(total)
+
+    async def is_member(self, gid: str, uid: str) -> bool:
+        return bool(await self._r.hexists(self._k("mc", gid), uid))
+
+    async def append_message(self, gid: str, build: Callable[[int], str]) -> tuple[int, str]:
+        seq = int(await self._r.incr(self._k("seq", gid)))
+        frame = build(seq)
+        hk = self._k("h", gid)
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.rpush(hk, frame)
+            pipe.ltrim(hk, -self._history_size, -1)
+            await self._touch(gid, pipe)
+            await pipe.execute()
+        return seq, frame
+
+    async def history(self, gid: str, count: int) -> list[str]:
+        return list(await self._r.lrange(self._k("h", gid), -count, -1))
+
+    async def set_online(self, uid: str, conn_key: str) -> str | None:
+        return await self._r.set(self._k("on", uid), conn_key, get=True)
+
+    async def clear_online(self, uid: str, conn_key: str) -> None:
+        await self._clear(keys=[self._k("on", uid)], args=[conn_key])
+
+    async def is_online(self, uid: str) -> bool:
+        return bool(await self._r.exists(self._k("on", uid)))
+
+    async def inbox_push(self, uid: str, frame: str) -> None:
+        k = self._k("in", uid)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.rpush(k, frame)
+            pipe.ltrim(k, -self._inbox_size, -1)
+            pipe.expire(k, self._inbox_ttl)
+            await pipe.execute()
+
+    async def inbox_take(self, uid: str) -> list[str]:
+        k = self._k("in", uid)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.lrange(k, 0, -1)
+            pipe.delete(k)
+            frames, _ = await pipe.execute()
+        return list(frames)
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        await self._r.publish(self.channel, json.dumps({"node": self.node_id, **event}, ensure_ascii=False))
