@@ -74,6 +74,10 @@ class Config:
     im: ImConfig = field(default_factory=ImConfig)
     cos: CosConfig = field(default_factory=CosConfig)
     server: ServerSection = field(default_factory=ServerSection)
+    # The whole file as read: subsystems with their own typed tables (server/im/settings.py
+    # ImSettings for [im], server/api/roomservice.py RoomSettings for [roomservice]) take their
+    # extra keys from here instead of reading the file again.
+    raw: dict[str, Any] = field(default_factory=dict)
 
     # --- derived ------------------------------------------------------------------------
     @property
@@ -154,6 +158,7 @@ def load(data_dir: Path | str, overrides: dict[str, Any] | None = None) -> Confi
     if path.exists():
         cfg = Config(data_dir=data_dir)
         raw = tomllib.loads(path.read_text("utf-8"))
+        cfg.raw = raw
         for name in SECTIONS:
             _merge(getattr(cfg, name), raw.get(name, {}))
     else:

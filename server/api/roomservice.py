@@ -18,7 +18,6 @@ import json
 import logging
 import secrets
 import time
-import tomllib
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +55,7 @@ class RoomSettings:
     @classmethod
     def from_config(cls, ctx: ServerContext) -> "RoomSettings":
         out = cls()
-        path = ctx.config.data_dir / "config.toml"
-        try:
-            raw = tomllib.loads(path.read_text("utf-8")).get("roomservice", {}) if path.exists() else {}
-        except (OSError, tomllib.TOMLDecodeError):
-            raw = {}
+        raw = ctx.config.raw.get("roomservice", {})
         for f in fields(cls):
             if f.name in raw:
                 try:

@@ -9,7 +9,6 @@ generic config field). Unknown or mistyped values are ignored with a warning.
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -41,12 +40,7 @@ class ImSettings:
     @classmethod
     def from_config(cls, cfg: Config) -> "ImSettings":
         out = cls()
-        raw: dict[str, Any] = {}
-        path = cfg.data_dir / "config.toml"
-        try:
-            raw = tomllib.loads(path.read_text("utf-8")).get("im", {}) if path.exists() else {}
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            log.warning("cannot read [im] settings from %s: %s", path, e)
+        raw: dict[str, Any] = cfg.raw.get("im", {})
         for f in fields(cls):
             if hasattr(cfg.im, f.name):
                 value = getattr(cfg.im, f.name)
