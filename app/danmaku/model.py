@@ -7,6 +7,11 @@ screen. The view tells the model its size and line height; the renderer measures
 width before submitting it and draws what :meth:`DanmakuModel.visible` returns at
 :meth:`DanmakuModel.position`.
 
+Comments never overlap: scrolling ones keep apart in their row, and top/bottom comments share
+rows with scrolling ones only at times when neither crosses the other (see
+:mod:`app.danmaku.lanes`). :meth:`DanmakuModel.frame` gives every visible comment's drawing
+position for one frame in one numpy pass (:mod:`app.danmaku.layout`).
+
 Load rules: at most ``max_on_screen`` comments are shown at once (density cap); a comment that
 finds no free lane waits up to ``max_wait`` seconds in a bounded queue; when the queue is full
 the oldest waiting comment is skipped (fresh comments matter more in a live room). The user's
@@ -20,7 +25,8 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from app.danmaku.lanes import Comment, FixedLanes, Mode, ScrollLanes
+from app.danmaku.lanes import Comment, LaneGrid, Mode
+from app.danmaku.layout import Frame, Positions
 
 
 class ClockMode(Enum):
@@ -44,6 +50,8 @@ class DanmakuConfig:
     max_pending: int = 64
     max_wait: float = 1.5
     max_wait_own: float = 5.0
+    max_hold: float = 6.0  # a waiting top/bottom comment may keep a row clear this long
+    hold_rows: float = 0.25  # at most this fraction of the rows held at once
     seek_jump: float = 2.0  # replay: a forward jump larger than this is a seek
 
 
@@ -69,9 +77,8 @@ class DanmakuModel:
         self.view_width = 0.0
         self.view_height = 0.0
         self.stats = DanmakuStats()
-        self._scroll = ScrollLanes()
-        self._top = FixedLanes()
-        self._bottom = FixedLanes()
+        self._grid = LaneGrid()
+        self._pos = Positions()
         self._pending: deque[Comment] = deque()
         self._last_now: float | None = None
 
@@ -105,16 +112,20 @@ class DanmakuModel:
 
     @property
     def lane_count(self) -> int:
-        return self._scroll.count
+        return self._grid.scroll_rows
 
     def _relayout(self, now: float) -> None:
         lh = self.config.lane_height
         n_scroll = int(self.view_height * self.config.area // lh) if lh > 0 else 0
-        n_fixed = int(self.view_height // lh) if lh > 0 else 0
-        dropped = self._scroll.resize(n_scroll, now)
-        dropped += self._top.resize(n_fixed, now)
-        dropped += self._bottom.resize(n_fixed, now)
+        n_rows = int(self.view_height // lh) if lh > 0 else 0
+        grid = self._grid
+        dropped = grid.resize(n_rows, n_scroll)
+        for c in grid.fixed.values():  # re-centre on the new width, follow the bottom edge
+            c.x0 = (self.view_width - c.width) / 2
+        dropped += grid.conflicting_fixed(self.config.gap)
         self._retire(dropped, now, cleared=True)
+        for c in grid.fixed.values():
+            self._pos.update(c, grid.row_of(c) * lh)
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -137,6 +148,7 @@ class DanmakuModel:
             if victim is None:
                 victim = self._pending[0]
             self._pending.remove(victim)
+            self._grid.release(victim)
             self.stats.skipped_overload += 1
         return comment.lane >= 0
 
@@ -147,42 +159,53 @@ class DanmakuModel:
             if now < last - 1e-6 or now - last > self.config.seek_jump:
                 self.seek(now)
         self._last_now = now
-        self._retire(self._scroll.expire(now) + self._top.expire(now) + self._bottom.expire(now), now)
+        self._retire(self._grid.expire(now), now)
         self._place_pending(now)
         self._drop_stale(now)
 
     def seek(self, now: float) -> None:
         """Replay seek: the screen and the waiting queue are cleared."""
         self.clear(now)
+        for c in self._pending:
+            self._grid.release(c)
         self._pending.clear()
         self._last_now = now
 
     def clear(self, now: float) -> None:
         """Remove everything on screen (waiting comments stay queued)."""
-        gone = self._scroll.clear() + self._top.clear() + self._bottom.clear()
+        gone = self._grid.clear()
         self._retire(gone, now, cleared=True)
+        self._pos.clear()
 
     # -- reading ---------------------------------------------------------------------------
 
     def visible(self) -> list[Comment]:
         """Comments on screen, scrolling first, then top and bottom."""
-        return [*self._scroll, *self._top, *self._bottom]
+        g = self._grid
+        return [*g.scrolling(), *g.fixed_comments(Mode.TOP), *g.fixed_comments(Mode.BOTTOM)]
 
     def on_screen(self) -> int:
-        return len(self._scroll) + len(self._top) + len(self._bottom)
+        return len(self._grid)
 
     def pending(self) -> int:
         return len(self._pending)
 
     def position(self, c: Comment, now: float) -> tuple[float, float]:
-        """Top-left corner of ``c`` in view coordinates at ``now``."""
-        lh = self.config.lane_height
+        """Top-left corner of ``c``'s lane box in view coordinates at ``now``.
+
+        Fixed comments are centred; bottom ones sit in the lowest whole rows of the grid.
+        """
+        y = self._grid.row_of(c) * self.config.lane_height
         if c.mode is Mode.SCROLL:
-            return c.left(now), c.lane * lh
-        x = (self.view_width - c.width) / 2
-        if c.mode is Mode.TOP:
-            return x, c.lane * lh
-        return x, self.view_height - (c.lane + 1) * lh
+            return c.left(now), y
+        return c.x0, y
+
+    def frame(self, now: float) -> Frame:
+        """Where to draw each visible comment's image at ``now`` (includes ``offset_y``).
+
+        One vectorised pass over all comments; those entirely outside the view are left out.
+        """
+        return self._pos.frame(now, self.view_width)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -191,15 +214,23 @@ class DanmakuModel:
             return
         waiting: deque[Comment] = deque()
         shown = self.on_screen()
+        # Placing only ever adds obstacles, and a faster (wider) scrolling comment fits nowhere a
+        # slower one does not: once one fails, wider ones need no lane search in this pass.
+        blocked_width = float("inf")
         while self._pending:
             c = self._pending.popleft()
             if not c.own and shown >= self.config.max_on_screen:
                 waiting.append(c)
                 continue
-            if self._place(c, now):
+            scroll = c.mode is Mode.SCROLL
+            if scroll and c.width >= blocked_width:
+                waiting.append(c)
+            elif self._place(c, now):
                 shown += 1
             else:
                 waiting.append(c)
+                if scroll:
+                    blocked_width = min(blocked_width, c.width)
         self._pending = waiting
 
     def _place(self, c: Comment, now: float) -> bool:
@@ -208,33 +239,50 @@ class DanmakuModel:
             if self.view_width <= 0 or life <= 0:
                 return False
             speed = (self.view_width + c.width) / life
-            lane = self._scroll.find(now, self.view_width, speed, self.config.gap)
-            if lane is None:
+            row = self._grid.find_scroll(now, self.view_width, speed, c.width, self.config.gap)
+            if row is None:
                 return False
             c.x0, c.t0, c.speed, c.duration = self.view_width, now, speed, life
-            self._scroll.place(lane, c)
+            self._grid.place_scroll(row, c)
         else:
-            lanes = self._top if c.mode is Mode.TOP else self._bottom
-            lane = lanes.find(now)
-            if lane is None:
+            if self.view_width <= 0:
                 return False
             c.x0, c.t0, c.speed = (self.view_width - c.width) / 2, now, 0.0
             c.duration = self.config.fixed_duration
-            old = lanes.place(lane, c)
+            row = self._grid.find_fixed(c, now, self.config.gap)
+            if row is None:
+                self._hold(c, now)
+                return False
+            old = self._grid.place_fixed(row, c)
             if old is not None:
                 self._retire([old], now)
+        self._pos.add(c, self._grid.row_of(c) * self.config.lane_height)
         self.stats.shown += 1
         return True
 
+    def _hold(self, c: Comment, now: float) -> None:
+        """Keep a row clear for a waiting top/bottom comment, if one frees up soon enough."""
+        cfg, grid = self.config, self._grid
+        if grid.held_by(c) is not None:
+            return
+        grid.hold(c, now, max(1, int(grid.rows * cfg.hold_rows)), cfg.gap, cfg.max_hold)
+
+    def _wait_limit(self, c: Comment) -> float:
+        """Seconds ``c`` may wait; a comment holding a row waits until the row is free."""
+        limit = self.config.max_wait_own if c.own else self.config.max_wait
+        until = self._grid.hold_until(c)
+        if until is not None:
+            limit = max(limit, until - c.submitted_at + 0.25)
+        return limit
+
     def _drop_stale(self, now: float) -> None:
-        cfg = self.config
         if not self._pending:
             return
         keep: deque[Comment] = deque()
         for c in self._pending:
-            limit = cfg.max_wait_own if c.own else cfg.max_wait
-            if now - c.submitted_at > limit:
+            if now - c.submitted_at > self._wait_limit(c):
                 self.stats.skipped_wait += 1
+                self._grid.release(c)
             else:
                 keep.append(c)
         self._pending = keep
@@ -243,5 +291,6 @@ class DanmakuModel:
         for c in gone:
             c.removed_at = now
             c.payload = None
+            self._pos.remove(c)
         if cleared:
             self.stats.cleared += len(gone)

@@ -9,21 +9,24 @@ same pass as the picture, GL or QPainter.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import cv2
+import numpy as np
 
 from app.danmaku import ClockMode, Comment, DanmakuConfig, DanmakuModel, Mode
 from app.ui.qt import (
     QColor,
     QFont,
     QFontMetricsF,
+    QImage,
     QPainter,
-    QPainterPath,
     QPen,
     QPixmap,
-    QPoint,
     QPointF,
     QRectF,
     Qt,
@@ -34,6 +37,7 @@ FONT_FAMILIES = [
     "Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", "DejaVu Sans", "sans-serif",
 ]
 OWN_BORDER = QColor(102, 204, 255)
+OUTLINE_ALPHA = 200
 
 
 @dataclass(slots=True)
@@ -48,12 +52,23 @@ class OverlaySettings:
 
 
 class TextRenderer:
-    """Renders a comment to an outlined pixmap, caching by (text, colour, own, size, dpr)."""
+    """Renders a comment to a tight, outlined pixmap, cached by (text, colour, own).
 
-    def __init__(self, font_size: int = 24, dpr: float = 1.0, cache_size: int = 1024) -> None:
+    The text is drawn once with ``drawText`` (so colour emoji fonts draw their bitmaps and CJK
+    falls back per glyph), then outlined by dilating its alpha channel with a disc (OpenCV) and
+    putting a translucent black copy behind it: a 2 px outline that reads on any picture. No
+    ``QPainterPath.addText`` is used: on an emoji font it leaves Qt's glyph cache without the
+    colour bitmaps and later emoji render empty. The layer opacity is baked into the pixels, so
+    a frame blends with the plain (fastest) source-over path. Transparent margins are cut off:
+    :meth:`render_sprite` returns the pixmap and how far below the lane top it goes.
+    """
+
+    def __init__(self, font_size: int = 24, dpr: float = 1.0, cache_size: int = 1024,
+                 opacity: float = 1.0) -> None:
         self.cache_size = cache_size
         self.renders = 0
-        self._cache: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
+        self.opacity = opacity
+        self._cache: OrderedDict[tuple[object, ...], tuple[QPixmap, float]] = OrderedDict()
         self.set_font_size(font_size, dpr)
 
     def set_font_size(self, size: int, dpr: float = 1.0) -> None:
@@ -68,54 +83,86 @@ class TextRenderer:
         self.outline = max(1.5, size / 12)
         self._cache.clear()
 
+    def set_opacity(self, opacity: float) -> None:
+        """Opacity baked into the pixmaps from now on (the cache is emptied)."""
+        opacity = min(1.0, max(0.0, opacity))
+        if opacity != self.opacity:
+            self.opacity = opacity
+            self._cache.clear()
+
     @property
     def line_height(self) -> float:
         """Height of one lane: the text plus its outline and a little air."""
         return float(int(self.metrics.height() + 2 * self.outline + 4))
 
     def render(self, text: str, color: int, own: bool) -> QPixmap:
+        return self.render_sprite(text, color, own)[0]
+
+    def render_sprite(self, text: str, color: int, own: bool) -> tuple[QPixmap, float]:
+        """``(pixmap, offset_y)``: the tight image and its top relative to the lane top."""
         key = (text, color, own)
-        pix = self._cache.get(key)
-        if pix is not None:
+        sprite = self._cache.get(key)
+        if sprite is not None:
             self._cache.move_to_end(key)
-            return pix
-        pix = self._draw(text, color, own)
-        self._cache[key] = pix
+            return sprite
+        sprite = self._draw(text, color, own)
+        self._cache[key] = sprite
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
-        return pix
+        return sprite
 
-    def _draw(self, text: str, color: int, own: bool) -> QPixmap:
+    def _draw(self, text: str, color: int, own: bool) -> tuple[QPixmap, float]:
         self.renders += 1
-        m, o = self.metrics, self.outline
-        pad = o + (3 if own else 1)
-        w = m.horizontalAdvance(text) + 2 * pad
-        h = self.line_height
-        pix = QPixmap(max(1, int(w * self.dpr + 0.999)), max(1, int(h * self.dpr)))
-        pix.setDevicePixelRatio(self.dpr)
-        pix.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pix)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        m, dpr = self.metrics, self.dpr
+        r = max(1, round(self.outline * dpr))  # outline radius, device px
+        pad = r + 1 + (3 if own else 0)
+        w = int(math.ceil(m.horizontalAdvance(text) * dpr)) + 2 * pad
+        h = max(1, int(self.line_height * dpr))
+        img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(Qt.GlobalColor.transparent)
+        p = QPainter(img)
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        base = QPointF(pad, (h - m.height()) / 2 + m.ascent())
-        # Fill first with drawText (not fillPath) so colour emoji fonts draw their bitmaps, then
-        # put the outline *behind* it. (Also, QPainterPath.addText on an emoji font before any
-        # drawText leaves Qt's glyph cache without the colour bitmaps: the emoji vanish.)
+        p.scale(dpr, dpr)
         p.setFont(self.font)
         p.setPen(QColor((color >> 16) & 255, (color >> 8) & 255, color & 255))
-        p.drawText(base, text)
-        path = QPainterPath()
-        path.addText(base, self.font, text)
-        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationOver)
-        p.strokePath(path, QPen(QColor(0, 0, 0, 200), 2 * o, Qt.PenStyle.SolidLine,
-                                Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
-        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-        if own:
-            p.setPen(QPen(OWN_BORDER, 2))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRoundedRect(QRectF(1, 1, w - 2, h - 2), 4, 4)
+        p.drawText(QPointF(pad / dpr, (self.line_height - m.height()) / 2 + m.ascent()), text)
         p.end()
-        return pix
+        px = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)[:, :w]
+        out = outline_pixels(px, r, self.opacity)
+        ys, xs = np.nonzero(out[:, :, 3])
+        if own:
+            y0, y1, x0, x1 = 0, h, 0, w
+        elif len(ys):
+            y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        else:
+            y0, y1, x0, x1 = 0, 1, 0, 1  # nothing visible (a font without the glyphs)
+        tight = np.ascontiguousarray(out[y0:y1, x0:x1])
+        img = QImage(tight.data, x1 - x0, y1 - y0, tight.strides[0],
+                     QImage.Format.Format_ARGB32_Premultiplied).copy()
+        if own:
+            p = QPainter(img)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setOpacity(self.opacity)
+            p.setPen(QPen(OWN_BORDER, 2 * dpr))
+            p.drawRoundedRect(QRectF(dpr, dpr, img.width() - 2 * dpr, img.height() - 2 * dpr),
+                              4 * dpr, 4 * dpr)
+            p.end()
+        pix = QPixmap.fromImage(img)
+        pix.setDevicePixelRatio(dpr)
+        return pix, y0 / dpr
+
+
+def outline_pixels(px: np.ndarray, radius: int, opacity: float = 1.0) -> np.ndarray:
+    """Premultiplied BGRA text pixels over a translucent black outline ``radius`` px wide."""
+    alpha = px[:, :, 3]
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    ring = cv2.dilate(alpha, disc).astype(np.uint16) * OUTLINE_ALPHA // 255
+    out = px.astype(np.uint16)
+    # source-over of the text on black: colour stays, alpha = a + ring * (1 - a)
+    out[:, :, 3] = alpha + ring * (255 - alpha.astype(np.uint16)) // 255
+    if opacity < 1.0:
+        out = out * round(opacity * 256) >> 8
+    return out.astype(np.uint8)
 
 
 class DanmakuOverlay:
@@ -130,7 +177,7 @@ class DanmakuOverlay:
                  dpr: float = 1.0) -> None:
         self.settings = settings or OverlaySettings()
         self.clock = clock or time.monotonic
-        self.renderer = TextRenderer(self.settings.font_size, dpr)
+        self.renderer = TextRenderer(self.settings.font_size, dpr, opacity=self.settings.opacity)
         cfg = config or DanmakuConfig()
         cfg.lane_height = self.renderer.line_height
         cfg.speed = self.settings.speed
@@ -157,10 +204,13 @@ class DanmakuOverlay:
         if not text:
             return False
         comment.text = text
-        pix = self.renderer.render(text, comment.color, comment.own)
+        self._render(comment)
+        return self.model.submit(comment, self.now)
+
+    def _render(self, comment: Comment) -> None:
+        pix, comment.offset_y = self.renderer.render_sprite(comment.text, comment.color, comment.own)
         comment.payload = pix
         comment.width = pix.width() / pix.devicePixelRatio()
-        return self.model.submit(comment, self.now)
 
     def tick(self) -> float:
         """Advance to the clock's current time; returns it."""
@@ -176,7 +226,12 @@ class DanmakuOverlay:
             self.model.seek(self.now)  # drop what is shown and waiting
 
     def set_opacity(self, opacity: float) -> None:
+        """Opacity is baked into the text images: the visible ones are re-rendered (cached)."""
         self.settings.opacity = min(1.0, max(0.0, opacity))
+        self.renderer.set_opacity(self.settings.opacity)
+        for c in self.model.visible():
+            if c.payload is not None:
+                c.payload = self.renderer.render(c.text, c.color, c.own)
 
     def set_font_size(self, size: int) -> None:
         self.settings.font_size = size
@@ -194,6 +249,7 @@ class DanmakuOverlay:
     def set_device_pixel_ratio(self, dpr: float) -> None:
         if dpr != self.renderer.dpr:
             self.renderer.set_font_size(self.settings.font_size, dpr)
+            self.model.clear(self.now)  # their images are at the old resolution
 
     def set_view_size(self, width: float, height: float) -> None:
         if (width, height) != self._size:
@@ -202,10 +258,10 @@ class DanmakuOverlay:
 
     # -- painting --------------------------------------------------------------------------
 
-    def _items(self) -> list[tuple[QPixmap, float, float]]:
-        model, now = self.model, self.now
-        pos = model.position
-        return [(c.payload, *pos(c, now)) for c in model.visible() if c.payload is not None]
+    def _items(self) -> list[tuple[QPixmap, int, int]]:
+        fr = self.model.frame(self.now)
+        return [(c.payload, x, y) for c, x, y in zip(fr.items, fr.xs, fr.ys, strict=True)  # type: ignore[misc]
+                if c.payload is not None]
 
     def paint_gl(self, view, f) -> None:  # type: ignore[no-untyped-def]
         """GL fast path (called by the GL video view): all comments in one draw call."""
@@ -219,23 +275,30 @@ class DanmakuOverlay:
             if batch is None:
                 batch = view.gl_resources[id(self)] = GlDanmakuBatch()
             self._gl_rest = batch.draw(f, self._items(), view.width(), view.height(),
-                                       view.devicePixelRatioF(), self.settings.opacity)
+                                       view.devicePixelRatioF(), 1.0)  # opacity is in the pixels
         self._gl_painted = True
         self.paint_ms = (time.perf_counter() - t0) * 1000
 
     def paint(self, painter: QPainter, view: QRectF, video: QRectF) -> None:
-        """Draw the visible comments over the whole view (not only the picture)."""
+        """Draw the visible comments over the whole view (not only the picture).
+
+        One ``drawPixmap(int, int, pixmap)`` per comment at positions computed for all of them
+        at once by the model; opacity is already in the pixels, so the painter's is left at 1.
+        """
+        ox, oy = int(view.x()), int(view.y())
+        draw = painter.drawPixmap
         if self._gl_painted:  # drawn by paint_gl in this frame; only what did not fit is left
-            items, self._gl_painted, self._gl_rest = self._gl_rest, False, []
+            rest, self._gl_painted, self._gl_rest = self._gl_rest, False, []
             t0 = time.perf_counter() - self.paint_ms / 1000
+            for pix, x, y in rest:
+                draw(ox + x, oy + y, pix)
         else:
             t0 = time.perf_counter()
             self.set_view_size(view.width(), view.height())
-            items = self._items() if self.settings.enabled else []
-        if items:
-            painter.setOpacity(self.settings.opacity)
-            ox, oy = view.x(), view.y()
-            draw = painter.drawPixmap
-            for pix, x, y in items:
-                draw(QPoint(int(ox + x), int(oy + y)), pix)
+            if self.settings.enabled:
+                fr = self.model.frame(self.now)
+                for c, x, y in zip(fr.items, fr.xs, fr.ys, strict=True):
+                    pix = c.payload
+                    if pix is not None:
+                        draw(ox + x, oy + y, pix)  # type: ignore[call-overload]
         self.paint_ms = (time.perf_counter() - t0) * 1000

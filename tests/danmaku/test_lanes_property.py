@@ -1,4 +1,10 @@
-"""Property tests of the lane allocator: no two comments ever overlap in a lane."""
+"""Property tests of the lane allocator: no two comments on screen ever overlap.
+
+Besides the per-lane checks, :func:`check_no_overlap_on_screen` takes the model's own geometry
+after every call (lane boxes from :meth:`DanmakuModel.position`, widths, speeds) and proves, for
+every pair of comments and the whole time until the next call, that their boxes never
+intersect: scrolling vs scrolling, scrolling vs top/bottom, top vs bottom.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.danmaku import Comment, DanmakuConfig, DanmakuModel, Mode
+from tests.danmaku.overlap import check_no_overlap_on_screen
 
 EPS = 1e-6
 
@@ -28,6 +35,7 @@ def run(events, width, height, lane_h, gap, wait):
     model.set_view(width, height, now)
     submitted: list[Comment] = []
     for ev in events:
+        check_no_overlap_on_screen(model, now, now + ev[1])
         now += ev[1]
         model.advance(now)
         if ev[0] == "add":
@@ -40,6 +48,7 @@ def run(events, width, height, lane_h, gap, wait):
             model.set_speed(ev[2])
     # let everything finish
     for _ in range(20):
+        check_no_overlap_on_screen(model, now, now + 1.0)
         now += 1.0
         model.advance(now)
     model.clear(now)
@@ -77,7 +86,7 @@ def check_scroll_pair(a: Comment, b: Comment) -> None:
     gap=st.floats(0, 60),
     wait=st.floats(0, 3),
 )
-def test_no_two_comments_overlap_in_a_lane(events, width, height, lane_h, gap, wait):
+def test_no_two_comments_ever_overlap(events, width, height, lane_h, gap, wait):
     model, placed, submitted = run(events, width, height, lane_h, gap, wait)
     scroll = [c for c in placed if c.mode is Mode.SCROLL]
     by_lane: dict[int, list[Comment]] = {}

@@ -14,6 +14,7 @@ from app.danmaku import (
     SyntheticDanmaku,
     scroll_fits,
 )
+from tests.danmaku.overlap import check_no_overlap_on_screen
 
 
 def model(width=1280, height=720, **kw) -> DanmakuModel:
@@ -115,6 +116,87 @@ def test_top_and_bottom_comments_are_centred_and_stay_for_their_duration():
     assert m.position(bottom, 3.0) == (450, 340 - 34)
     m.advance(4.0)
     assert m.visible() == []
+
+
+def test_bottom_comments_sit_on_the_row_grid_shared_with_scrolling_ones():
+    m = model(1000, 350)  # 10 rows of 34 px and 10 px to spare
+    bottom = Comment("bottom", width=100, mode=Mode.BOTTOM)
+    m.submit(bottom, 0.0)
+    assert m.position(bottom, 1.0) == (450, 9 * 34)
+    assert bottom.lane == 0
+
+
+def busy_room(m: DanmakuModel, until: float, t: float = 0.0, step: float = 1 / 30):
+    """Scrolling comments as fast as the lanes take them, checking every step for overlaps."""
+    while t < until:
+        check_no_overlap_on_screen(m, t, t + step)
+        t += step
+        m.advance(t)
+        for w in (60, 140):
+            m.submit(Comment("s", width=w), t)
+        yield t
+
+
+def test_a_top_comment_never_covers_scrolling_ones_and_still_shows_in_a_busy_room():
+    m = model(1280, 34 * 4, max_wait=1.0)  # 4 rows, all scrolling lanes
+    top = Comment("top comment", width=300, mode=Mode.TOP)
+    for _ in busy_room(m, 3.0):
+        pass
+    assert all(len(lane) >= 3 for lane in m._grid.scroll)  # every row is busy
+    assert not m.submit(top, 3.0)  # no row is clear in the middle for the next 4 s
+    shown_at = None
+    for t in busy_room(m, 12.0, 3.0):
+        if shown_at is None and top.lane >= 0:
+            shown_at = t
+    # it kept one row clear for itself (no new scrolling comment entered it) instead of
+    # starving behind max_wait, and appeared once that row's comments had crossed the middle
+    assert shown_at is not None and shown_at - 3.0 <= m.config.max_hold
+    assert top.lane >= 0 and m.stats.skipped_wait > 0  # scrolling ones were the ones to wait
+
+
+def test_scrolling_comments_enter_a_row_with_a_fixed_one_only_if_they_arrive_after_it():
+    m = model(1280, 34, fixed_duration=4.0)  # one row
+    top = Comment("top", width=200, mode=Mode.TOP)
+    assert m.submit(top, 0.0)
+    s = Comment("s", width=100)
+    assert not m.submit(s, 0.0)  # it would reach the middle (540..740) within 4 s
+    for i in range(1, 80):
+        m.advance(i * 0.05)
+        if s.lane >= 0:
+            break
+    # placed as soon as its left edge reaches x = 740 + gap no earlier than t = 4
+    arrive = s.t0 + (1280 - 740 - m.config.gap) / s.speed
+    assert s.lane == 0 and 4.0 <= arrive < 4.05 + 1e-9
+
+
+def test_a_resize_recentres_fixed_comments_and_drops_those_that_would_overlap():
+    m = model(1280, 34, gap=0)
+    s = Comment("s", width=100)
+    assert m.submit(s, 0.0)
+    m.advance(7.0)  # s is at the far left now
+    top = Comment("top", width=200, mode=Mode.TOP)
+    assert m.submit(top, 7.0) and m.position(top, 7.0)[0] == 540
+    m.set_view(400, 34, 7.1)  # the middle moves onto s
+    assert top.removed_at == 7.1 and m.stats.cleared == 1
+    m.set_view(1280, 34 * 3, 7.2)
+    top2 = Comment("top2", width=200, mode=Mode.BOTTOM)
+    assert m.submit(top2, 7.2) and m.position(top2, 7.2) == (540, 68)
+    m.set_view(1000, 34 * 3, 7.3)
+    assert m.position(top2, 7.3) == (400, 68) and m.frame(7.3).xs[-1] == 400
+
+
+def test_frame_gives_integer_draw_positions_of_visible_comments_only():
+    m = model(1000, 340)
+    a, b = Comment("a", width=100), Comment("b", width=50, mode=Mode.TOP)
+    b.offset_y = 5.0
+    m.submit(a, 0.0)
+    m.submit(b, 0.0)
+    fr = m.frame(0.0)
+    assert fr.items == [b]  # a is just outside the right edge
+    assert (fr.xs, fr.ys) == ([475], [34 + 5])  # row 0 is a's: it crosses the middle soon
+    fr = m.frame(1.0)
+    x, y = m.position(a, 1.0)
+    assert set(fr.items) == {a, b} and (round(x), round(y)) in zip(fr.xs, fr.ys, strict=True)
 
 
 def test_replay_pause_freezes_and_seek_clears():

@@ -175,3 +175,72 @@ def test_heart_motion_rises_and_fades():
     assert late[1] < early[1] < 0  # moving up
     assert late[3] < early[3] == 1.0  # fading out
     assert h.state(h.born + h.life) is None
+
+
+def coloured_pixels(img: QImage) -> int:
+    return sum(1 for y in range(img.height()) for x in range(img.width())
+               if img.pixelColor(x, y).alpha() > 200 and img.pixelColor(x, y).saturation() > 120)
+
+
+def test_emoji_still_render_after_cjk_and_mixed_text(qapp):
+    """Regression: outlining via QPainterPath.addText made later emoji render empty."""
+    if "Noto Color Emoji" not in QFontDatabase.families():
+        return
+    r = TextRenderer(24)
+    for text in ("哈哈哈哈", "打卡 🎉", "这画质可以啊 1080p?", "❤️ 爱了爱了"):
+        r.render(text, 0xFFFFFF, False)
+    thumbs = r.render("👍👍👍", 0xFFFFFF, False)
+    assert thumbs.width() >= 3 * 20 and coloured_pixels(thumbs.toImage()) > 100
+    assert coloured_pixels(r.render("打卡 🎉", 0xFFFFFF, False).toImage()) > 20
+
+
+def test_pixmaps_are_trimmed_to_the_text_and_placed_on_its_lane(qapp):
+    clock = Clock()
+    o = overlay(clock)
+    lane_h = o.model.config.lane_height
+    pix, dy = o.renderer.render_sprite("主播好", 0xFFFFFF, False)
+    assert pix.height() < lane_h - 8 and 0 < dy and dy + pix.height() <= lane_h
+    img = pix.toImage()
+    alpha_rows = [max(img.pixelColor(x, y).alpha() for x in range(img.width())) for y in (0, img.height() - 1)]
+    alpha_cols = [max(img.pixelColor(x, y).alpha() for y in range(img.height())) for x in (0, img.width() - 1)]
+    assert min(alpha_rows + alpha_cols) > 0  # no transparent margin left
+    o.add("主播好", mode=Mode.TOP)
+    c = o.model.visible()[0]
+    assert c.offset_y == dy
+    shot = paint(o)
+    x, y = o.model.position(c, clock.t)
+    assert lit(shot, int(x), int(y + dy), int(x + c.width), int(y + dy + pix.height())) > 20
+    assert lit(shot, 0, int(y + dy + pix.height()) + 2, 640, 360) == 0
+
+
+def test_opacity_is_baked_into_the_images_not_set_per_frame(qapp):
+    o = overlay()
+    o.add("opaque", mode=Mode.TOP)
+    c = o.model.visible()[0]
+    full = c.payload.toImage()
+    o.set_opacity(0.5)
+    half = c.payload.toImage()
+    assert c.payload is o.renderer.render("opaque", 0xFFFFFF, False)  # re-rendered, cached
+    pick = max(((x, y) for y in range(full.height()) for x in range(full.width())),
+               key=lambda p: full.pixelColor(*p).alpha())
+    assert abs(half.pixelColor(*pick).alpha() - full.pixelColor(*pick).alpha() * 0.5 / 0.9) <= 3
+
+
+def test_fixed_comments_do_not_cover_scrolling_ones_on_screen(qapp):
+    clock = Clock()
+    o = overlay(clock)
+    for i in range(4):
+        o.add(f"scrolling comment {i}")
+    clock.t += 2.5
+    o.tick()
+    # rows 0-3 have a comment crossing the middle now: the top comments go below them
+    assert all(o.add(f"top {i}", mode=Mode.TOP) for i in range(3))
+    assert sorted(c.lane for c in o.model.visible() if c.mode is Mode.TOP) == [4, 5, 6]
+    lh = o.model.config.lane_height
+    rows = {}
+    for c in o.model.visible():
+        rows.setdefault(o.model.position(c, clock.t)[1] // lh, []).append(c)
+    for cs in rows.values():
+        spans = sorted((o.model.position(c, clock.t)[0], c.width) for c in cs)
+        for (x1, w1), (x2, _) in zip(spans, spans[1:], strict=False):
+            assert x1 + w1 <= x2
