@@ -71,9 +71,9 @@ class YuvFrame:
             name = "yuv420p"
         planes = []
         strides = []
-        for i, p in enumerate(f.planes):
+        for p in f.planes:
             h = p.height
-            arr = np.frombuffer(p, dtype=np.uint8).reshape(h, p.line_size)
+            arr = np.frombuffer(p, dtype=np.uint8).reshape(h, p.line_size)  # type: ignore[call-overload]
             planes.append(arr)
             strides.append(p.line_size)
         cs = ColorSpace.BT709 if int(getattr(f, "colorspace", 0) or 0) == 1 else ColorSpace.BT601

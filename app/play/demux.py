@@ -1,0 +1,266 @@
+"""Demux stage: owns the container; opens, reads, seeks and reopens a stalled live source."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import av
+
+from app.play.errors import PlayCode, PlayError
+from app.play.pipe import END, PKT, Pipe
+from app.play.settings import SourceKind, open_options
+
+log = logging.getLogger(__name__)
+
+LOW_DELAY = 1 << 19  # AV_CODEC_FLAG_LOW_DELAY
+
+
+def _open_error(url: str, exc: BaseException) -> PlayError:
+    text = f"{url}: {exc}"
+    if isinstance(exc, (av.error.HTTPNotFoundError, av.error.FileNotFoundError, FileNotFoundError)):
+        return PlayError(PlayCode.NOT_FOUND, text)
+    if isinstance(exc, av.error.HTTPForbiddenError):
+        return PlayError(PlayCode.OPEN_FAILED, f"refused by the server: {text}")
+    return PlayError(PlayCode.OPEN_FAILED, text)
+
+
+class Demuxer:
+    """Thread body ``run()``: packets into ``pipe.vq`` / ``pipe.aq`` until stop or the end."""
+
+    def __init__(self, pipe: Pipe) -> None:
+        self.pipe = pipe
+        self.container: Any = None
+        self.vstream: Any = None
+        self.astream: Any = None
+        self._iter: Any = None
+        self._need_key = True
+        self._eof = False
+        self._seek_retry: tuple[int, Any] | None = None
+        self._last_ts: dict[int, float] = {}
+        self.epoch = pipe.epoch  # the epoch of the packets this stage reads now
+
+    # -- open ----------------------------------------------------------------------------------
+    def open(self, open_timeout: float | None = None) -> None:
+        """Open the URL and pick the streams. Raises :class:`PlayError`."""
+        p, s = self.pipe, self.pipe.settings
+        live_hint = s.live if s.live is not None else p.kind in (SourceKind.RTMP, SourceKind.HTTP_FLV)
+        opts = open_options(p.url, p.kind, s, live_hint)
+        try:
+            c = av.open(p.url, options=opts, timeout=(open_timeout or s.open_timeout, s.read_timeout))
+        except av.FFmpegError as exc:
+            raise _open_error(p.url, exc) from exc
+        except OSError as exc:
+            raise _open_error(p.url, exc) from exc
+        try:
+            v = c.streams.video[0] if (s.video and c.streams.video) else None
+            a = c.streams.audio[0] if (s.audio and c.streams.audio) else None
+            if v is None and a is None:
+                raise PlayError(PlayCode.NO_MEDIA, f"{p.url}: no audio or video stream")
+            live = s.live
+            if live is None:
+                live = p.kind in (SourceKind.RTMP, SourceKind.HTTP_FLV) or (
+                    p.kind is SourceKind.HLS and not c.duration)
+            if v is not None:
+                cc = v.codec_context
+                cc.thread_count = max(1, s.video_threads)
+                cc.thread_type = "SLICE" if live else "AUTO"
+                if live:
+                    cc.flags = int(cc.flags) | LOW_DELAY
+        except BaseException:
+            c.close()
+            raise
+        self.close()
+        self.container, self.vstream, self.astream = c, v, a
+        self._iter = c.demux(*[x for x in (v, a) if x is not None])
+        self._need_key = True
+        self._last_ts = {}
+        with p.lock:
+            self.epoch = p.epoch
+            p.live = bool(live)
+            p.has_video, p.has_audio = v is not None, a is not None
+            p.duration = (c.duration / 1e6) if (not live and c.duration) else None
+            if v is not None:
+                p.width, p.height = v.codec_context.width, v.codec_context.height
+            if live:
+                p.offset = None  # set from the first keyframe
+            else:
+                st = c.start_time
+                p.offset = st / 1e6 if st is not None and st > 0 else 0.0
+            p.last_packet = time.monotonic()
+        p.events.opened()
+
+    def close(self) -> None:
+        if self.container is not None:
+            try:
+                self.container.close()
+            except Exception:  # closing a broken connection
+                log.debug("close failed", exc_info=True)
+        self.container = self._iter = None
+
+    # -- loop ----------------------------------------------------------------------------------
+    def run(self) -> None:
+        p = self.pipe
+        try:
+            if self.container is None:
+                try:
+                    self.open()
+                except PlayError as exc:
+                    p.events.fatal(exc.code, exc.text)
+                    return
+            while not p.stop.is_set():
+                if p.pending_seek is not None:
+                    self._do_seek()
+                try:
+                    pkt = next(self._iter)
+                except (StopIteration, EOFError):
+                    if self._seek_retry is not None:
+                        self._retry_seek()
+                        continue
+                    if not self._at_end("end of stream"):
+                        return
+                    continue
+                except av.FFmpegError as exc:
+                    if p.stop.is_set():
+                        return
+                    if not self._at_end(f"read failed: {exc}", exc):
+                        return
+                    continue
+                self._route(pkt)
+        except Exception as exc:  # a bug must end playback with an error, not hang it
+            log.exception("demux stage failed")
+            p.events.fatal(PlayCode.READ_FAILED, f"demux failed: {exc}")
+        finally:
+            self.close()
+
+    def _route(self, pkt: Any) -> None:
+        p = self.pipe
+        if pkt.size == 0 or (pkt.pts is None and pkt.dts is None):
+            return  # demuxer flush packet
+        self._seek_retry = None
+        p.stats.add_bytes(pkt.size)
+        p.last_packet = time.monotonic()
+        epoch = self.epoch  # not p.epoch: a packet read before a pending seek belongs to the old one
+        ts = pkt.pts if pkt.pts is not None else pkt.dts
+        t = float(ts * pkt.time_base)
+        if p.live and self._discontinuity(pkt.stream.index, t):
+            epoch = self.epoch
+        dur = float(pkt.duration * pkt.time_base) if pkt.duration else 0.0
+        if pkt.stream is self.vstream:
+            if self._need_key:
+                if not pkt.is_keyframe:
+                    return
+                self._need_key = False
+                if p.offset is None:
+                    p.offset = t
+            rel = t - (p.offset or 0.0)
+            if not p.put(p.vq, (PKT, epoch, pkt), block=not p.live):
+                if epoch == p.epoch and p.live:  # live congestion: drop up to the next keyframe
+                    p.stats.add_dropped()
+                    self._need_key = True
+                return
+        else:
+            if p.offset is None:
+                if p.live and self.vstream is not None:
+                    return  # live: audio starts with the first video keyframe
+                p.offset = t
+            rel = t - p.offset
+            if p.live and self.vstream is not None and rel < -0.001:
+                return
+            if not p.put(p.aq, (PKT, epoch, pkt), block=not p.live):
+                return
+        p.note_pts(epoch, rel + dur)
+
+    def _discontinuity(self, index: int, t: float) -> bool:
+        """A live stream whose time jumps (the anchor's encoder restarted behind the same
+        connection: the server keeps us subscribed) starts a new epoch, like a reconnect."""
+        last = self._last_ts.get(index)
+        self._last_ts[index] = t
+        if last is None or -0.5 <= t - last <= 5.0:
+            return False
+        log.info("live timestamps jumped %.3f -> %.3f s: resynchronising", last, t)
+        self._last_ts = {index: t}
+        self.epoch = self.pipe.new_epoch(keep_offset=False)
+        self._need_key = self.vstream is not None
+        self.pipe.events.reconnecting("timestamp discontinuity")
+        return True
+
+    # -- end, errors, reconnect ----------------------------------------------------------------
+    def _at_end(self, why: str, exc: BaseException | None = None) -> bool:
+        """Handle end of input. Returns False when the stage should exit."""
+        p = self.pipe
+        if not p.live:
+            if exc is not None:
+                p.events.fatal(PlayCode.READ_FAILED, f"{p.url}: {why}")
+                return False
+            epoch = self.epoch
+            self._eof = True
+            for q in (p.vq, p.aq):
+                p.put(q, (END, epoch, None), block=True)
+            while not p.stop.is_set() and p.pending_seek is None:  # a replay can seek back
+                time.sleep(0.02)
+            return not p.stop.is_set()
+        return self._reconnect(why)
+
+    def _reconnect(self, why: str) -> bool:
+        p, s = self.pipe, self.pipe.settings
+        log.info("live source lost (%s); reconnecting", why)
+        deadline = p.last_packet + s.reconnect_window
+        self.close()
+        self.epoch = p.new_epoch(keep_offset=False)
+        p.events.reconnecting(why)
+        while not p.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                p.events.stream_ended()
+                return False
+            try:
+                self.open(open_timeout=max(0.5, min(s.open_timeout, left)))
+                with p.lock:
+                    p.offset = None
+                log.info("live source reopened")
+                return True
+            except PlayError as exc:
+                log.info("reopen failed: %s", exc)
+                p.stop.wait(min(s.reconnect_interval, max(0.0, deadline - time.monotonic())))
+        return False
+
+    def _do_seek(self) -> None:
+        p = self.pipe
+        with p.lock:
+            pending, p.pending_seek = p.pending_seek, None
+        if pending is None or self.container is None:
+            return
+        target, self.epoch = pending
+        stream = self.vstream or self.astream
+        ts = int((target + (p.offset or 0.0)) / stream.time_base)
+        try:
+            with p.vlock, p.alock:
+                self.container.seek(ts, stream=stream, backward=True, any_frame=False)
+            # Once FFmpeg's http reader has read a body to its end it may answer the first read
+            # after a seek with EOF; then the seek is made once more (see run()).
+            self._seek_retry = (ts, stream)
+            self._eof = False
+        except av.FFmpegError as exc:
+            # No index (an FLV without keyframe table...): read again from the start and let the
+            # decoders discard everything before the target.
+            log.info("seek to %.3f failed (%s): reopening and decoding forward", target, exc)
+            try:
+                self.open()
+            except PlayError as err:
+                p.events.error(PlayCode.SEEK_FAILED, f"seek failed: {exc}; reopen failed: {err.text}")
+            return
+        self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
+        self._need_key = self.vstream is not None
+
+    def _retry_seek(self) -> None:
+        assert self._seek_retry is not None
+        ts, stream = self._seek_retry
+        self._seek_retry = None
+        try:
+            with self.pipe.vlock, self.pipe.alock:
+                self.container.seek(ts, stream=stream, backward=True, any_frame=False)
+        except av.FFmpegError as exc:
+            self.pipe.events.error(PlayCode.SEEK_FAILED, f"seek failed: {exc}")
+        self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])

@@ -1,0 +1,360 @@
+"""The player: demux -> decode -> A/V clock -> latest frame for the view; live and replays.
+
+Threads (one per stage, each named, all joined on stop): ``play-demux``, ``play-vdec``,
+``play-adec``, ``play-present``, ``play-control`` (latency control, end detection, stats), plus
+the audio output's own (PortAudio's callback or ``play-audio-null``).
+
+Callbacks run on those threads; a UI controller re-posts them to its own thread::
+
+    p = Player(url, PlaySettings(read_timecode=True))
+    p.on_stats = lambda s: print(s.line())
+    p.start()                    # opens in the background; errors arrive through on_error/on_end
+    frame = p.latest_frame()     # from the view's timer: latest wins, never blocks decoding
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from app.play.audio import AudioOutput, AudioRing, open_output
+from app.play.clock import MasterClock
+from app.play.decode import AudioDecoder, VideoDecoder
+from app.play.demux import Demuxer
+from app.play.errors import EndReason, PlayCode, PlayError, PlayState
+from app.play.frame import YuvFrame
+from app.play.pipe import Callbacks, Pipe
+from app.play.present import Presenter
+from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, source_kind
+from app.play.stats import PlayStats, StatsMeter
+
+log = logging.getLogger(__name__)
+
+
+class Player:
+    """Plays one URL (RTMP, HTTP-FLV, HLS, or a replay file over HTTP Range / local path)."""
+
+    def __init__(self, url: str, settings: PlaySettings | None = None) -> None:
+        self.url = url
+        self.settings = settings or PlaySettings()
+        self.kind = source_kind(url)  # raises PlayError(BAD_ARGUMENT)
+        self.on_state: Callable[[PlayState], None] | None = None
+        self.on_stats: Callable[[PlayStats], None] | None = None
+        self.on_error: Callable[[int, str], None] | None = None
+        self.on_end: Callable[[EndReason], None] | None = None
+        self.on_frame: Callable[[YuvFrame], None] | None = None  # presenter thread; keep it cheap
+        self.audio_tap: Callable[[Any, float, float], None] | None = None  # (samples, pts, t_play)
+        self._state = PlayState.IDLE
+        self._state_lock = threading.Lock()
+        self._end_reason: EndReason | None = None
+        self._ended = threading.Event()
+        self._latest: YuvFrame | None = None
+        self._serial = 0
+        self._threads: list[threading.Thread] = []
+        self._audio_out: AudioOutput | None = None
+        self._ended_epoch = -1
+        self._first_frame_t = 0.0
+        self._buf_hist: deque[tuple[float, float]] = deque()
+        self.last_stats: PlayStats | None = None
+        self.audio_output_name = "none"
+        self.stats = StatsMeter()
+        self.clock = MasterClock()
+        events = Callbacks(opened=self._opened, first_frame=self._first_frame,
+                           reconnecting=self._reconnecting, stream_ended=self._stream_ended,
+                           fatal=self._fatal, error=self._error, present=self._present)
+        self.pipe = Pipe(url, self.kind, self.settings, self.clock, self.stats, events,
+                         fq=queue.Queue(max(1, self.settings.frame_queue)))
+        self.demuxer = Demuxer(self.pipe)
+
+    # -- public API ----------------------------------------------------------------------------
+    @property
+    def state(self) -> PlayState:
+        return self._state
+
+    @property
+    def is_live(self) -> bool:
+        return self.pipe.live
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds (replays); None for live."""
+        return self.pipe.duration
+
+    @property
+    def position(self) -> float | None:
+        """Media time now playing, in seconds from the start (replays) or the join (live)."""
+        return self.clock.now()
+
+    @property
+    def frame_serial(self) -> int:
+        """Bumped for every presented frame: a view repaints when it changes."""
+        return self._serial
+
+    @property
+    def end_reason(self) -> EndReason | None:
+        return self._end_reason
+
+    def latest_frame(self) -> YuvFrame | None:
+        """The frame due now (latest wins). Never blocks; None before the first frame."""
+        return self._latest
+
+    def open(self) -> None:
+        """Connect and probe now, in the calling thread. Raises :class:`PlayError`.
+
+        Optional: :meth:`start` opens in the background when this was not called.
+        """
+        self.stats.t_start = time.monotonic()
+        self._set_state(PlayState.OPENING)
+        self.demuxer.open()
+
+    def start(self) -> None:
+        """Start playing (opening first in the background if :meth:`open` was not called)."""
+        if self._threads:
+            return  # idempotent: the CLI and a play window may both call it
+        if self.demuxer.container is None:
+            self.stats.t_start = time.monotonic()  # first-frame time counts from here
+            self._set_state(PlayState.OPENING)
+        for name, target in (("play-demux", self.demuxer.run),
+                             ("play-vdec", VideoDecoder(self.pipe).run),
+                             ("play-adec", AudioDecoder(self.pipe).run),
+                             ("play-present", Presenter(self.pipe).run),
+                             ("play-control", self._control)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def stop(self) -> None:
+        """Stop and release everything (threads joined, audio device closed). Idempotent."""
+        self.pipe.stop.set()
+        me = threading.current_thread()
+        for t in self._threads:
+            if t is not me:
+                t.join(5)
+        if self._audio_out is not None:
+            self._audio_out.close()
+            self._audio_out = None
+        self.demuxer.close()
+        if self._end_reason is None:
+            self._finish(EndReason.STOPPED, PlayState.STOPPED)
+        else:
+            self._set_state(PlayState.STOPPED)
+
+    def pause(self) -> None:
+        if self._state in (PlayState.STOPPED,) or self.pipe.paused:
+            return
+        self.pipe.paused = True
+        self.clock.set_paused(True)
+        self._set_state(PlayState.PAUSED)
+
+    def resume(self) -> None:
+        if not self.pipe.paused:
+            return
+        self.pipe.paused = False
+        self.clock.set_paused(False)
+        self._set_state(PlayState.PLAYING)
+
+    def seek(self, seconds: float) -> None:
+        """Replays: go to ``seconds`` (nearest keyframe before it, then decode forward to it)."""
+        if self.pipe.live:
+            raise PlayError(PlayCode.SEEK_FAILED, "a live stream cannot seek")
+        t = max(0.0, float(seconds))
+        if self.pipe.duration:
+            t = min(t, max(0.0, self.pipe.duration - 0.001))
+        with self.pipe.lock:
+            epoch = self.pipe.new_epoch(seek_target=t)
+            self.pipe.pending_seek = (t, epoch)
+        self._ended_epoch = -1
+        if self._end_reason is EndReason.EOF:  # a replay seeking back from its end plays on
+            self._end_reason = None
+            self._ended.clear()
+        if not self.pipe.paused:
+            self._set_state(PlayState.BUFFERING)
+
+    def set_volume(self, volume: float) -> None:
+        if self._audio_out is not None:
+            self._audio_out.volume = max(0.0, min(2.0, volume))
+
+    def wait(self, timeout: float | None = None) -> EndReason | None:
+        """Block until playback ends (or ``timeout``); returns the reason, or None on timeout."""
+        self._ended.wait(timeout)
+        return self._end_reason
+
+    def __enter__(self) -> "Player":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- stage events --------------------------------------------------------------------------
+    def _opened(self) -> None:
+        p, s = self.pipe, self.settings
+        if p.has_audio and self._audio_out is None:
+            target, mx = buffer_targets(self.kind, s)
+            cap = (mx + 0.5) if p.live else s.vod_readahead
+            gate = min(max(0.02, target), 0.2) if p.live else s.vod_prebuffer
+            ring = AudioRing(s.audio_rate, s.audio_channels, cap)
+            ring.reset(p.epoch)
+            out, why = open_output(s.audio_output, ring, s.audio_block, gate, s.audio_device)
+            if why and s.audio_output == "device":
+                self._error(PlayCode.AUDIO_DEVICE, why)
+            out.grace = s.live_audio_grace if p.live else s.vod_audio_grace
+            out.tap = self.audio_tap
+            out.volume = s.volume
+            if out.name == "null":
+                out.start()
+            self._audio_out, p.ring = out, ring
+            self.audio_output_name = out.name
+            self.clock.audio = out
+            out.resync = self.clock.system_now
+        elif p.ring is not None:
+            p.ring.reset(p.epoch)
+        self.clock.audio = self._audio_out if p.has_audio else None
+        if p.live:
+            target, mx = buffer_targets(self.kind, s)
+            if p.ring is not None:
+                p.ring.set_capacity(mx + 0.5)
+        if self._state in (PlayState.OPENING, PlayState.RECONNECTING):
+            self._set_state(PlayState.BUFFERING)
+
+    def _first_frame(self, epoch: int) -> None:
+        self._first_frame_t = time.monotonic()
+        if self._state in (PlayState.BUFFERING, PlayState.OPENING, PlayState.RECONNECTING):
+            self._set_state(PlayState.PAUSED if self.pipe.paused else PlayState.PLAYING)
+
+    def _present(self, frame: YuvFrame) -> None:
+        self._latest = frame
+        self._serial += 1
+        cb = self.on_frame
+        if cb is not None:
+            try:
+                cb(frame)
+            except Exception:
+                log.exception("on_frame callback failed")
+
+    def _reconnecting(self, why: str) -> None:
+        self.stats.reconnects += 1
+        self._set_state(PlayState.RECONNECTING)
+
+    def _stream_ended(self) -> None:
+        self._finish(EndReason.STREAM_ENDED, PlayState.ENDED)
+        self.pipe.stop.set()
+
+    def _fatal(self, code: int, text: str) -> None:
+        self._error(code, text)
+        self._finish(EndReason.ERROR, PlayState.ENDED)
+        self.pipe.stop.set()
+
+    def _error(self, code: int, text: str) -> None:
+        log.info("play error %s: %s", int(code), text)
+        self._call(self.on_error, int(code), text)
+
+    # -- control thread ------------------------------------------------------------------------
+    def _control(self) -> None:
+        p = self.pipe
+        next_stats = time.monotonic() + self.settings.stats_interval
+        while not p.stop.wait(0.05):
+            try:
+                if (not p.has_video and self._state is PlayState.BUFFERING
+                        and self.clock.audio_master()):
+                    self._first_frame(p.epoch)  # audio only: playing once the sound runs
+                self._latency_control()
+                self._check_eof()
+                if time.monotonic() >= next_stats:
+                    next_stats += self.settings.stats_interval
+                    self.last_stats = self._sample()
+                    self._call(self.on_stats, self.last_stats)
+            except Exception:
+                log.exception("control loop")
+
+    def buffer(self) -> float | None:
+        """Seconds of media received but not yet played."""
+        latest, now = self.pipe.latest_pts, self.clock.now()
+        if latest is None or now is None:
+            return None
+        return max(0.0, latest - now)
+
+    def _latency_control(self) -> None:
+        p, s = self.pipe, self.settings
+        if not p.live or p.paused or s.catchup is Catchup.OFF or self._state is not PlayState.PLAYING:
+            return
+        buf = self.buffer()
+        if buf is None:
+            return
+        now = time.monotonic()
+        hist = self._buf_hist
+        hist.append((now, buf))
+        while hist and hist[0][0] < now - 1.0:
+            hist.popleft()
+        low = min(b for _, b in hist)  # the jitter-free part of the buffer
+        target, mx = buffer_targets(self.kind, s)
+        # Just after a join (a GOP cache hands us up to a GOP of the past at once) go straight to
+        # the target rather than speeding for seconds.
+        joining = now - self._first_frame_t < 2.0 and self.kind is not SourceKind.HLS
+        if joining and buf > target + 0.15 and s.catchup is not Catchup.SPEED:
+            mx = target + 0.15
+        if buf > mx and s.catchup in (Catchup.DROP, Catchup.SPEED_AND_DROP):
+            latest = p.latest_pts
+            if latest is not None:
+                log.debug("buffer %.3f s over %.3f s: jumping to %.3f s", buf, mx, target)
+                self.clock.jump(latest - target)
+                self.stats.catchups += 1
+                self.clock.set_speed(1.0)
+                hist.clear()
+        elif s.catchup in (Catchup.SPEED, Catchup.SPEED_AND_DROP) and self.kind is not SourceKind.HLS:
+            # (HLS arrives a segment at a time: its buffer is a sawtooth, speeding would only warble)
+            speed = self.clock.speed
+            if speed == 1.0 and (low > target + s.speed_above or buf > mx) and now - hist[0][0] > 0.9:
+                self.clock.set_speed(s.catchup_speed)
+            elif speed != 1.0 and buf <= target + 0.01:
+                self.clock.set_speed(1.0)
+
+    def _check_eof(self) -> None:
+        p = self.pipe
+        if p.live or self._state in (PlayState.ENDED, PlayState.STOPPED, PlayState.OPENING):
+            return
+        epoch = p.epoch
+        if self._ended_epoch == epoch:
+            return
+        video_done = not p.has_video or p.video_done == epoch
+        audio_done = not p.has_audio or p.ring is None or p.ring.drained()
+        if video_done and audio_done and (p.has_video or p.has_audio):
+            self._ended_epoch = epoch
+            self._finish(EndReason.EOF, PlayState.ENDED)
+
+    def _sample(self) -> PlayStats:
+        buf = self.buffer()
+        return self.stats.sample(
+            state=self._state.value, buffer_ms=None if buf is None else buf * 1000,
+            position=self.clock.now(), duration=self.pipe.duration, speed=self.clock.speed,
+            width=self.pipe.width, height=self.pipe.height, audio_output=self.audio_output_name)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _set_state(self, state: PlayState) -> None:
+        with self._state_lock:
+            if state is self._state:
+                return
+            self._state = state
+        self._call(self.on_state, state)
+
+    def _finish(self, reason: EndReason, state: PlayState) -> None:
+        with self._state_lock:
+            if self._end_reason is not None:
+                return
+            self._end_reason = reason
+        self._set_state(state)
+        self._ended.set()
+        self._call(self.on_end, reason)
+
+    @staticmethod
+    def _call(cb: Callable | None, *args: object) -> None:
+        if cb is None:
+            return
+        try:
+            cb(*args)
+        except Exception:
+            log.exception("player callback failed")

@@ -1,0 +1,119 @@
+"""Typed player settings with their defaults in one table, and per-source open options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+from urllib.parse import urlsplit
+
+from app.play.errors import PlayCode, PlayError
+
+
+class SourceKind(Enum):
+    RTMP = "rtmp"
+    HTTP_FLV = "http-flv"
+    HLS = "hls"
+    FILE = "file"  # replay/VOD: MP4 (or any seekable file) over HTTP Range or local path
+
+
+class Catchup(Enum):
+    """What a live player does when its buffer passes the maximum."""
+
+    OFF = "off"
+    DROP = "drop"  # jump back to the target buffer at once (frames in between are dropped)
+    SPEED = "speed"  # play faster (audio resampled) until back at the target
+    SPEED_AND_DROP = "speed+drop"  # speed up above the target, drop above the maximum
+
+
+@dataclass(frozen=True, slots=True)
+class PlaySettings:
+    """Every player knob, with its default. Passed to :class:`~app.play.player.Player`."""
+
+    live: bool | None = None  # None: decided from the URL and the container
+    open_timeout: float = 5.0  # s to connect and probe
+    read_timeout: float = 3.0  # s without data before a live source counts as stalled
+    # Live latency control (RTMP / HTTP-FLV). Buffer = newest media received - media now playing.
+    target_buffer: float = 0.03
+    max_buffer: float = 0.5
+    catchup: Catchup = Catchup.SPEED_AND_DROP
+    catchup_speed: float = 1.06
+    # speed up when the buffer's low point over the last second is this much above the target
+    speed_above: float = 0.04
+    # HLS is segment-bound: it gets its own, larger figures.
+    hls_target_buffer: float = 2.0
+    hls_max_buffer: float = 10.0
+    reconnect_window: float = 8.0  # s a live source may stay away before the end is declared
+    reconnect_interval: float = 0.5
+    # Replay read-ahead (packets are read ahead by at most this much media).
+    vod_readahead: float = 2.0
+    vod_prebuffer: float = 0.15  # audio queued before playback starts after open/seek
+    # Audio
+    audio: bool = True  # False: ignore the audio stream (video clocked by the system clock)
+    audio_output: str = "auto"  # auto | device | null
+    audio_device: int | str | None = None
+    audio_rate: int = 48000
+    audio_channels: int = 2
+    audio_block: float = 0.01  # s per output block
+    # s the clock waits on missing audio before running on without it (live / replays)
+    live_audio_grace: float = 0.12
+    vod_audio_grace: float = 0.3
+    volume: float = 1.0
+    # Video
+    video: bool = True
+    video_threads: int = 2  # slice threads for live (frame threading adds delay), auto for replays
+    frame_queue: int = 3  # decoded frames waiting for their time
+    late_drop: float = 0.04  # s late after which a frame is dropped when a newer one waits
+    read_timecode: bool = False  # read the sender's time code from the pixels (app.capture.timecode)
+    probesize: int = 32768
+    stats_interval: float = 1.0
+
+    def with_(self, **kw: object) -> "PlaySettings":
+        return replace(self, **kw)  # type: ignore[arg-type]
+
+
+def source_kind(url: str) -> SourceKind:
+    """Classify a play URL. Raises :class:`PlayError` (BAD_ARGUMENT) for unsupported schemes."""
+    if not url or not isinstance(url, str):
+        raise PlayError(PlayCode.BAD_ARGUMENT, "empty play URL")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    path = parts.path.lower()
+    if scheme in ("rtmp", "rtmps", "rtmpt"):
+        return SourceKind.RTMP
+    if scheme in ("http", "https"):
+        if path.endswith(".flv"):
+            return SourceKind.HTTP_FLV
+        if path.endswith(".m3u8"):
+            return SourceKind.HLS
+        return SourceKind.FILE
+    if scheme in ("", "file") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):  # local path
+        return SourceKind.HLS if path.endswith(".m3u8") else SourceKind.FILE
+    raise PlayError(PlayCode.BAD_ARGUMENT, f"unsupported URL scheme {scheme!r}")
+
+
+def open_options(url: str, kind: SourceKind, settings: PlaySettings, live: bool) -> dict[str, str]:
+    """FFmpeg demuxer/protocol options for a source.
+
+    Live RTMP/HTTP-FLV: small probe, no analysis delay. Not ``fflags=nobuffer``: it throws away
+    the packets read while probing, the first keyframe among them, and costs a whole GOP.
+    """
+    if kind in (SourceKind.RTMP, SourceKind.HTTP_FLV) and live:
+        opts = {"probesize": str(settings.probesize), "analyzeduration": "0"}
+        if kind is SourceKind.RTMP:
+            opts["rtmp_buffer"] = "100"  # ms asked of the server; the default (3000) is for VOD
+        return opts
+    if kind is SourceKind.HLS:
+        opts = {"probesize": "500000", "analyzeduration": "500000"}
+        if live:
+            opts["live_start_index"] = "-2"
+        return opts
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        return {"reconnect": "1", "reconnect_delay_max": "2"}  # a replay over HTTP survives a reset
+    return {}
+
+
+def buffer_targets(kind: SourceKind, settings: PlaySettings) -> tuple[float, float]:
+    """(target, maximum) live buffer in seconds for a source kind."""
+    if kind is SourceKind.HLS:
+        return settings.hls_target_buffer, settings.hls_max_buffer
+    return settings.target_buffer, settings.max_buffer

@@ -1,0 +1,71 @@
+"""Fixtures for play tests: a live media server, ffmpeg publishers, a Range HTTP replay server.
+
+``media_server`` is the only place that knows which server runs: the embedded media server
+(``xiaozhibo server``) by default, Debian's nginx-rtmp (+ an ffmpeg HTTP-FLV relay) with
+``XZB_PLAY_SERVER=nginx``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.play.media_peers import MediaServer, Publisher, RangeServer, make_replay_mp4, start_media_server
+
+
+@pytest.fixture(scope="module")
+def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+    """A live media server on random loopback ports (RTMP in, RTMP/HTTP-FLV/HLS out): the
+    embedded server, or nginx-rtmp with ``XZB_PLAY_SERVER=nginx``."""
+    if not shutil.which("ffmpeg"):
+        pytest.skip("needs the ffmpeg CLI as publisher")
+    srv = start_media_server(tmp_path_factory.mktemp("media"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def publish(media_server: MediaServer) -> Iterator[Callable[..., Publisher]]:
+    """``publish(name, **kw)`` starts an ffmpeg publisher to the media server; all end at teardown."""
+    started: list[Publisher] = []
+
+    def start(name: str, **kw: object) -> Publisher:
+        pub = Publisher(media_server.publish_url(name), **kw)
+        started.append(pub)
+        return pub
+
+    yield start
+    for pub in started:
+        pub.stop()
+
+
+@pytest.fixture(scope="module")
+def live_stream(media_server: MediaServer) -> Iterator[str]:
+    """One synthetic A/V stream published for the whole module; yields its name."""
+    pub = Publisher(media_server.publish_url("shared"))
+    time.sleep(1.0)
+    yield "shared"
+    pub.stop()
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RangeServer, Path]]:
+    """A 6 s H.264/AAC MP4 (bar-coded frame numbers, 25 fps, keyframe every 2 s) over HTTP Range."""
+    root = tmp_path_factory.mktemp("replay")
+    path = make_replay_mp4(root / "replay.mp4", seconds=6.0)
+    srv = RangeServer(root)
+    yield srv, path
+    srv.stop()
+
+
+def wait_until(cond: Callable[[], object], timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return bool(cond())
