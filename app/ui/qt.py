@@ -136,8 +136,6 @@ __all__ = [
     "QLineEdit",
     "QListWidget",
     "QListWidgetItem",
-    "QListWidget",
-    "QListWidgetItem",
     "QLinearGradient",
     "QLocale",
     "QMainWindow",

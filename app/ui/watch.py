@@ -58,9 +58,17 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
         log.warning("cannot play %s: %s", card.play_url, e)
         _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), QCoreApplication.translate("Watch", "The video could not be opened: {0}").format(e))
         return None
-    window = window_mod.PlayWindow(player, title=card.title or card.nickname, live=card.kind == "live")
-    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    window.show()
+    room_mod = _import("app.ui.live_room") if card.kind == "live" else None
+    replay_mod = _import("app.ui.replay_window") if card.kind != "live" else None
+    if room_mod is not None:  # the live room: chat, danmaku, likes, audience (joins on open)
+        window = room_mod.open_live_room(player, card, account)
+    else:
+        if replay_mod is not None:  # replays and short videos: seek bar, replay danmaku
+            window = replay_mod.ReplayWindow(player, title=card.title or card.nickname, own_user=account.userid)
+        else:
+            window = window_mod.PlayWindow(player, title=card.title or card.nickname, live=card.kind == "live")
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
     log.info("watching %s %s (%s)", card.kind, card.key, card.play_url)
     if card.kind == "vod" and hasattr(window, "set_replay_danmaku"):
         client = account.client
