@@ -64,14 +64,14 @@ class Account(QObject):
         """Restore the cached session; ``on_done(Session | None)``."""
         client = self.client
 
-        def work() -> Session | None:
+        def work() -> tuple[Session | None, UserInfo]:
             s = client.auto_login()
-            if s is not None:
-                self._fetch_profile(client)
-            return s
+            return s, (self._fetch_profile(client) if s is not None else UserInfo())
 
-        def done(s: Session | None) -> None:
+        def done(result: tuple[Session | None, UserInfo]) -> None:
+            s, info = result
             if s is not None:
+                self.profile = info
                 self._signed_in(s.userid)
             on_done(s)
 
@@ -82,14 +82,14 @@ class Account(QObject):
         """Log in (after registering when ``register``); ``on_done(Session)``."""
         client = self.client
 
-        def work() -> Session:
+        def work() -> tuple[Session, UserInfo]:
             if register:
                 client.register(userid, password)
             s = client.login(userid, password)
-            self._fetch_profile(client)
-            return s
+            return s, self._fetch_profile(client)
 
-        def done(s: Session) -> None:
+        def done(result: tuple[Session, UserInfo]) -> None:
+            s, self.profile = result
             self.settings.last_user = s.userid
             self.settings.save()
             self._signed_in(s.userid)
@@ -140,8 +140,7 @@ class Account(QObject):
                 raise
             log.warning("profile not loaded: %s", e)
             return UserInfo(nickname=client.session.userid if client.session else "")
-        self.profile = info
-        return info
+        return info  # runs in a worker: the UI thread stores it (_profile_loaded / done callbacks)
 
     def _signed_in(self, userid: str) -> None:
         log.info("signed in as %s on %s", userid, self.client.server)

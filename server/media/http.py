@@ -81,7 +81,8 @@ def router(svc: "MediaService") -> APIRouter:
             return _not_found("segment")
         return FileResponse(path, media_type="video/mp2t", headers=_CORS)
 
-    @r.api_route("/vod/{name}", methods=["GET", "HEAD"], summary="Replay file (MP4 with Range support, cover JPEG)")
+    @r.head("/vod/{name}", include_in_schema=False)
+    @r.get("/vod/{name}", summary="Replay file (MP4 with Range support, cover JPEG)")
     async def vod_file(name: str) -> Response:
         if not VOD_RE.match(name):
             return _not_found("file")

@@ -74,7 +74,8 @@ async def put_object(key: str, request: Request) -> JSONResponse:
                          "data": {"key": key, "url": storage.public_url(key), "size": upload.size}})
 
 
-@router.api_route("/cos/{key:path}", methods=["GET", "HEAD"], summary="Download an object (public)")
+@router.head("/cos/{key:path}", include_in_schema=False)
+@router.get("/cos/{key:path}", summary="Download an object (public)")
 async def get_object(key: str, request: Request):  # type: ignore[no-untyped-def]
     storage = request.app.state.ctx.storage
     try:
