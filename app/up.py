@@ -16,10 +16,20 @@ import time
 from pathlib import Path
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when this process dies, however it dies (no orphan server)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_server(data_dir: Path, http_port: int, rtmp_port: int, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
     cmd = [sys.executable, "-m", "app", "server", "--data-dir", str(data_dir),
            "--http-port", str(http_port), "--rtmp-port", str(rtmp_port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     assert proc.stdout is not None
     api = ""
     deadline = time.monotonic() + timeout
