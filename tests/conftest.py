@@ -59,12 +59,20 @@ class ServerProcess:
                 self.proc.wait(5)
 
 
+def _die_with_parent() -> None:
+    """The server gets SIGTERM if the test process dies (even killed): no orphan servers."""
+    from app.up import _die_with_parent as die
+
+    die()
+
+
 def start_server(data_dir: Path, *extra: str, timeout: float = 30.0) -> ServerProcess:
     """Start ``xiaozhibo server`` on ports chosen by the kernel and wait for its ready banner."""
     cmd = [sys.executable, "-m", "app", "server", "--data-dir", str(data_dir),
            "--http-port", "0", "--rtmp-port", "0", *extra]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     lines: list[str] = []
     http = rtmp = 0
     deadline = time.monotonic() + timeout
