@@ -40,7 +40,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import Any
 
 from protocol.errors import ImCode, im_message

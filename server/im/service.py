@@ -195,7 +195,7 @@ class ImService:
             msg = await ws.receive()
             if msg["type"] == "websocket.disconnect":
                 return
-            if conn.closed and not self.hub.conns.get(conn.identifier) is conn:
+            if conn.closed and self.hub.conns.get(conn.identifier) is not conn:
                 return  # kicked or too slow: stop serving it
             raw = msg.get("text")
             if raw is None:

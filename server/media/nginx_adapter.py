@@ -15,8 +15,8 @@ import logging
 import re
 import time
 from pathlib import Path
-from urllib.parse import parse_qsl
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.signing import PushAuthError, callback_sign, check_push_auth, userid_from_stream_id
 from server.context import ServerContext
 from server.media.hls import HlsSegmenter
-from server.media.record import RecordResult, Recorder, cover_from_keyframe, finish_recording
+from server.media.record import Recorder, RecordResult, cover_from_keyframe, finish_recording
 from server.media.relay import Hub, LiveStream, ThreadSink
 from server.media.session import RtmpSession
 

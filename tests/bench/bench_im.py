@@ -22,12 +22,12 @@ import statistics
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import tomli_w
-import tomllib
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]

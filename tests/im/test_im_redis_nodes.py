@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,6 @@ from typing import Any
 import pytest
 import redis
 import tomli_w
-import tomllib
 from sqlalchemy import create_engine, text
 
 from protocol import im

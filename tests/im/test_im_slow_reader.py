@@ -6,11 +6,11 @@ import json
 import os
 import socket
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import tomli_w
-import tomllib
 
 from protocol import im
 from server.config import load

@@ -22,7 +22,14 @@ import requests
 from server.media.rtmp import chunk, handshake
 from server.media.rtmp.client import RtmpClient
 from tests.media.helpers import (
-    PyAvPublisher, api_client, ffmpeg_publish, ffprobe_streams, read_frames, sid_of, start_media_server, wait_until,
+    PyAvPublisher,
+    api_client,
+    ffmpeg_publish,
+    ffprobe_streams,
+    read_frames,
+    sid_of,
+    start_media_server,
+    wait_until,
 )
 
 pytestmark = pytest.mark.timeout(120)

@@ -11,7 +11,15 @@ import requests
 
 from protocol.signing import push_url
 from server.media.nginx_adapter import adapter_token
-from tests.media.helpers import api_client, ffmpeg_publish, ffprobe_streams, read_frames, sid_of, start_media_server, wait_until
+from tests.media.helpers import (
+    api_client,
+    ffmpeg_publish,
+    ffprobe_streams,
+    read_frames,
+    sid_of,
+    start_media_server,
+    wait_until,
+)
 from tests.media.nginx_helpers import nginx_available, start_nginx
 
 pytestmark = [pytest.mark.timeout(120),

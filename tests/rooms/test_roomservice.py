@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 import requests
 import tomli_w
-import tomllib
 
 from protocol.errors import ApiCode
 from protocol.signing import check_push_auth, parse_push_url
