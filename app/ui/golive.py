@@ -276,7 +276,7 @@ class GoLiveWindow(QWidget):
             "reconnects {7} · audio {9:.0f} dB{8}").format(
                 st.width, st.height, st.sent_fps, st.bitrate_kbps, st.dropped_frames, st.cpu_percent,
                 st.queue_delay_ms, st.reconnects,
-                f" · rec {st.recording_bytes / 1e6:.1f} MB" if st.recording_bytes else "",
+                self.tr(" · rec {0:.1f} MB").format(st.recording_bytes / 1e6) if st.recording_bytes else "",
                 max(-99.0, st.audio_level_db)))
 
     def _push_error(self, code: int, text: str) -> None:

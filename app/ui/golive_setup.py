@@ -21,8 +21,10 @@ from app.ui.golive_text import failure_text, named
 from app.ui.ops import run_op
 from app.ui.push_controller import PushController
 from app.ui.qt import (
+    QT_TRANSLATE_NOOP,
     QCheckBox,
     QComboBox,
+    QCoreApplication,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -62,22 +64,25 @@ def _row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:
 
 def source_choices() -> list[tuple[str, str]]:
     """(label, kind) of the sources this computer offers; probing is cheap and never raises."""
-    out = [("Test pattern", "testsrc")]
+    out = [(QT_TRANSLATE_NOOP("SetupPanel", "Test pattern"), "testsrc")]
     try:
         from app.capture.video import list_cameras
 
-        out += [(f"Camera {i}", f"camera:{i}") for i in list_cameras()]
+        out += [(QCoreApplication.translate("SetupPanel", "Camera {0}").format(i), f"camera:{i}")
+                for i in list_cameras()]
     except Exception as exc:  # noqa: BLE001
         log.info("no cameras: %s", exc)
     try:
         from app.capture.screen import list_monitors
 
         monitors = list_monitors()
-        out += [(f"Screen {i} ({m['width']}x{m['height']})", f"screen:{i}") for i, m in enumerate(monitors)
-                if i > 0]
+        out += [(QCoreApplication.translate("SetupPanel", "Screen {0} ({1}x{2})").format(i, m["width"], m["height"]),
+                 f"screen:{i}") for i, m in enumerate(monitors) if i > 0]
     except CaptureError as exc:
         log.info("no screen capture: %s", exc)
-    out += [("Screen region…", "region"), ("Screen + floating camera", "pip"), ("Video file…", "file")]
+    out += [(QT_TRANSLATE_NOOP("SetupPanel", "Screen region…"), "region"),
+            (QT_TRANSLATE_NOOP("SetupPanel", "Screen + floating camera"), "pip"),
+            (QT_TRANSLATE_NOOP("SetupPanel", "Video file…"), "file")]
     return out
 
 
@@ -108,7 +113,7 @@ class SetupPanel(QWidget):
         for label, kind in source_choices():
             self.source.addItem(self.tr(label), kind)
         self.source_arg = named(QLineEdit(), "sourceArg")
-        self.source_arg.setPlaceholderText("LEFT,TOP,WIDTH,HEIGHT")
+        self.source_arg.setPlaceholderText(self.tr("LEFT,TOP,WIDTH,HEIGHT"))
         self.source_browse = QPushButton(self.tr("Browse…"))
         self.source_browse.clicked.connect(self._browse_source)
         self.source_apply = QPushButton(self.tr("Open"))
@@ -177,7 +182,7 @@ class SetupPanel(QWidget):
         self.mic = named(QComboBox(), "micCombo")
         self.mic.addItem(self.tr("No microphone (silent track)"), MIC_NONE)
         for d in list_input_devices():
-            self.mic.addItem(str(d.get("name", "microphone")), d.get("index"))
+            self.mic.addItem(str(d.get("name", self.tr("microphone"))), d.get("index"))
         self.mic.addItem(self.tr("Test tone"), MIC_TONE)
         self.mic.currentIndexChanged.connect(self._mic_changed)
         self.mic_level = named(QProgressBar(), "micLevel")
@@ -221,7 +226,7 @@ class SetupPanel(QWidget):
         needs_arg = kind in ("region", "file", "pip")
         self.source_row.setVisible(needs_arg)
         self.source_browse.setVisible(kind == "file")
-        self.source_arg.setPlaceholderText({"region": "LEFT,TOP,WIDTH,HEIGHT", "file": "/path/video.mp4",
+        self.source_arg.setPlaceholderText({"region": self.tr("LEFT,TOP,WIDTH,HEIGHT"), "file": "/path/video.mp4",
                                             "pip": self.tr("camera index (default 0)")}.get(kind, ""))
         if not needs_arg:
             self.open_source()

@@ -13,7 +13,7 @@ from app.capture import CaptureError
 from app.im.messages import ImError, ImMessage, MessageKind
 from app.push.errors import PushError, StopReason
 from app.ui.errors import error_text
-from app.ui.qt import QCoreApplication, QWidget
+from app.ui.qt import QT_TRANSLATE_NOOP, QCoreApplication, QWidget
 
 W = TypeVar("W", bound=QWidget)
 
@@ -31,24 +31,27 @@ def _tr(text: str) -> str:
 def push_error_text(code: int, fallback: str = "") -> str:
     """One sentence for a push stop reason code."""
     texts = {
-        StopReason.REFUSED: _tr("RTMP server refused the stream: check the push key "
-                                "(or the stream is already being published elsewhere)."),
-        StopReason.UNREACHABLE: _tr("Cannot reach the streaming server: check the server address and "
-                                    "that the server is running."),
-        StopReason.NETWORK_LOST: _tr("The network connection was lost and reconnecting failed."),
-        StopReason.CAMERA_FAILED: _tr("The video source failed (camera unplugged or in use?)."),
-        StopReason.MIC_FAILED: _tr("The microphone failed."),
-        StopReason.ENCODER_FAILED: _tr("The video encoder failed."),
-        StopReason.SOURCE_ENDED: _tr("The video file has ended."),
+        StopReason.REFUSED: QCoreApplication.translate("GoLive", "RTMP server refused the stream: check the push key "
+                                                       "(or the stream is already being published elsewhere)."),
+        StopReason.UNREACHABLE: QCoreApplication.translate("GoLive", "Cannot reach the streaming server: check the "
+                                                           "server address and that the server is running."),
+        StopReason.NETWORK_LOST: QCoreApplication.translate("GoLive",
+                                                            "The network connection was lost and reconnecting failed."),
+        StopReason.CAMERA_FAILED: QCoreApplication.translate("GoLive",
+                                                             "The video source failed (camera unplugged or in use?)."),
+        StopReason.MIC_FAILED: QCoreApplication.translate("GoLive", "The microphone failed."),
+        StopReason.ENCODER_FAILED: QCoreApplication.translate("GoLive", "The video encoder failed."),
+        StopReason.SOURCE_ENDED: QCoreApplication.translate("GoLive", "The video file has ended."),
     }
     try:
         text = texts.get(StopReason(code))
     except ValueError:
         text = None
     if text is None:
-        return fallback or _tr("Streaming stopped (code {0}).").format(code)
+        return fallback or QCoreApplication.translate("GoLive", "Streaming stopped (code {0}).").format(code)
     if code == StopReason.ENCODER_FAILED and fallback.startswith("local recording failed"):
-        return _tr("Local recording failed; the live stream continues ({0}).").format(fallback)
+        return QCoreApplication.translate("GoLive",
+                                          "Local recording failed; the live stream continues ({0}).").format(fallback)
     return text
 
 
@@ -57,21 +60,21 @@ def failure_text(exc: BaseException) -> str:
     if isinstance(exc, PushError):
         return push_error_text(int(exc.reason), str(exc))
     if isinstance(exc, ImError):
-        return _tr("Chat service error {0}: {1}").format(exc.code, exc.message)
+        return QCoreApplication.translate("GoLive", "Chat service error {0}: {1}").format(exc.code, exc.message)
     if isinstance(exc, CaptureError):
-        return _tr("Cannot open the source: {0}").format(exc)
+        return QCoreApplication.translate("GoLive", "Cannot open the source: {0}").format(exc)
     return error_text(exc)
 
 
 STATE_TEXT = {
-    "idle": "Not live",
-    "preview": "Preview (not live)",
-    "starting": "Creating the room…",
-    "connecting": "Connecting to the streaming server…",
-    "live": "LIVE",
-    "reconnecting": "Reconnecting…",
-    "stopping": "Ending the live…",
-    "stopped": "Not live",
+    "idle": QT_TRANSLATE_NOOP("GoLive", "Not live"),
+    "preview": QT_TRANSLATE_NOOP("GoLive", "Preview (not live)"),
+    "starting": QT_TRANSLATE_NOOP("GoLive", "Creating the room…"),
+    "connecting": QT_TRANSLATE_NOOP("GoLive", "Connecting to the streaming server…"),
+    "live": QT_TRANSLATE_NOOP("GoLive", "LIVE"),
+    "reconnecting": QT_TRANSLATE_NOOP("GoLive", "Reconnecting…"),
+    "stopping": QT_TRANSLATE_NOOP("GoLive", "Ending the live…"),
+    "stopped": QT_TRANSLATE_NOOP("GoLive", "Not live"),
 }
 
 
@@ -86,19 +89,19 @@ def duration_text(seconds: float) -> str:
 
 def message_line(msg: ImMessage) -> str:
     """How a room event reads in the anchor's chat list."""
-    who = msg.nickname or msg.sender or _tr("someone")
+    who = msg.nickname or msg.sender or QCoreApplication.translate("GoLive", "someone")
     if msg.kind is MessageKind.TEXT:
         return f"{who}: {msg.text}"
     if msg.kind is MessageKind.DANMAKU:
-        return _tr("[danmaku] {0}: {1}").format(who, msg.text)
+        return QCoreApplication.translate("GoLive", "[danmaku] {0}: {1}").format(who, msg.text)
     if msg.kind is MessageKind.LIKE:
-        return _tr("{0} liked ❤").format(who)
+        return QCoreApplication.translate("GoLive", "{0} liked ❤").format(who)
     if msg.kind is MessageKind.ENTER:
-        return _tr("{0} entered the room").format(who)
+        return QCoreApplication.translate("GoLive", "{0} entered the room").format(who)
     if msg.kind is MessageKind.EXIT:
-        return _tr("{0} left the room").format(who)
+        return QCoreApplication.translate("GoLive", "{0} left the room").format(who)
     if msg.kind is MessageKind.DISMISSED:
-        return _tr("The room's chat group was closed.")
+        return QCoreApplication.translate("GoLive", "The room's chat group was closed.")
     if msg.kind is MessageKind.KICKED:
-        return _tr("Signed in elsewhere: chat disconnected.")
+        return QCoreApplication.translate("GoLive", "Signed in elsewhere: chat disconnected.")
     return f"{who}: {msg.text}" if msg.text else ""

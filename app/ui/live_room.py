@@ -45,9 +45,6 @@ log = logging.getLogger(__name__)
 PRAISE_REFRESH_MS = 10_000
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("LiveRoom", text)
-
 
 class LiveRoomWindow(QWidget):
     """One live room for a viewer. ``open()`` starts the joins; closing leaves the room."""
@@ -77,7 +74,8 @@ class LiveRoomWindow(QWidget):
         self.room: RoomState | None = None
         self.leave_threads: list[threading.Thread] = []
         self._closed = False
-        self.setWindowTitle(_tr("{0} — live").format(card.title or card.nickname or self.room_id))
+        self.setWindowTitle(QCoreApplication.translate("LiveRoom", "{0} — live").format(
+            card.title or card.nickname or self.room_id))
         self._build(backend)
         self._wire()
         self.resize(1200, 720)
@@ -92,7 +90,7 @@ class LiveRoomWindow(QWidget):
         self.view, self.overlay, self.hearts = self.surface.view, self.surface.overlay, self.surface.hearts
         self.player_ctl = PlayerController(self.player, self)
         self.controls = DanmakuControls(self.overlay)
-        self.state_label = QLabel(_tr("Connecting…"))
+        self.state_label = QLabel(QCoreApplication.translate("LiveRoom", "Connecting…"))
         self.state_label.setObjectName("playState")
         self.state_label.setStyleSheet("color: #9a9aa8;")
         self.audience = AudienceStrip()
@@ -154,10 +152,11 @@ class LiveRoomWindow(QWidget):
     def open(self) -> None:
         """Join the room: IM group + history, RoomService audience + praise (all in the background)."""
         if self.im is None or self.rooms is None:
-            self.input.set_open(False, _tr("Sign in to chat"))
-            self.chat.add_notice(_tr("You are not signed in: chat and likes are off."))
+            self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Sign in to chat"))
+            self.chat.add_notice(QCoreApplication.translate("LiveRoom",
+                                                            "You are not signed in: chat and likes are off."))
             return
-        self.input.set_open(False, _tr("Joining the room…"))
+        self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Joining the room…"))
         self.im.start()
         self.im.join(self.room_id, self._joined, on_failure=self._join_failed)
         rooms, rid = self.rooms, self.room_id
@@ -176,7 +175,7 @@ class LiveRoomWindow(QWidget):
         for m in history:
             if m.kind in (MessageKind.TEXT, MessageKind.DANMAKU):
                 self.chat.add_message(m, history=True)
-        self.chat.add_notice(_tr("You entered the room. Be kind in the chat."))
+        self.chat.add_notice(QCoreApplication.translate("LiveRoom", "You entered the room. Be kind in the chat."))
         self._on_room(room)
         if self.ended is None:
             self.input.set_open(True)
@@ -186,8 +185,9 @@ class LiveRoomWindow(QWidget):
         if code == 10010:  # group not found: the live already ended
             self._end("dismissed")
             return
-        self.input.set_open(False, _tr("Chat unavailable"))
-        self.input.show_status(_tr("Could not join the chat: {0}").format(getattr(exc, "message", exc)))
+        self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Chat unavailable"))
+        self.input.show_status(QCoreApplication.translate("LiveRoom", "Could not join the chat: {0}").format(
+            getattr(exc, "message", exc)))
 
     def _custom_loaded(self, custom: dict[str, Any]) -> None:
         try:
@@ -227,9 +227,11 @@ class LiveRoomWindow(QWidget):
             self.hearts.like(1)
             self.header.set_counts(likes=self.header.like_count + 1)
         elif m.kind is MessageKind.ENTER and not own:
-            self.chat.add_notice(_tr("{0} entered the room").format(m.nickname or m.sender), kind="enter")
+            self.chat.add_notice(QCoreApplication.translate("LiveRoom", "{0} entered the room").format(
+                m.nickname or m.sender), kind="enter")
         elif m.kind is MessageKind.EXIT and not own:
-            self.chat.add_notice(_tr("{0} left the room").format(m.nickname or m.sender), kind="exit")
+            self.chat.add_notice(QCoreApplication.translate("LiveRoom", "{0} left the room").format(
+                m.nickname or m.sender), kind="exit")
         elif m.kind is MessageKind.DISMISSED:
             self._end("dismissed")
 
@@ -248,12 +250,13 @@ class LiveRoomWindow(QWidget):
 
     def _on_im_state(self, state: str, detail: str) -> None:
         if state == ConnState.RECONNECTING.value and self.ended is None:
-            self.input.show_status(_tr("Chat connection lost; reconnecting…"))
+            self.input.show_status(QCoreApplication.translate("LiveRoom", "Chat connection lost; reconnecting…"))
         elif state == ConnState.CONNECTED.value:
             self.input.show_status("")
         elif state == ConnState.AUTH_FAILED.value:
-            self.input.set_open(False, _tr("Chat unavailable"))
-            self.input.show_status(_tr("The chat server refused the sign-in ({0}). Log in again.").format(detail))
+            self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Chat unavailable"))
+            self.input.show_status(QCoreApplication.translate(
+                "LiveRoom", "The chat server refused the sign-in ({0}). Log in again.").format(detail))
 
     def send(self, text: str, as_danmaku: bool) -> None:
         """Send the input line as chat text or danmaku; shown once the server took it."""
@@ -271,7 +274,8 @@ class LiveRoomWindow(QWidget):
             self.overlay.add(m.text, own=True, user=m.sender, nickname=m.nickname)
 
     def _send_failed(self, exc: BaseException) -> None:
-        self.input.show_status(_tr("Not sent: {0}").format(getattr(exc, "message", None) or exc))
+        self.input.show_status(QCoreApplication.translate("LiveRoom", "Not sent: {0}").format(
+            getattr(exc, "message", None) or exc))
 
     def like(self) -> None:
         """Float a heart now; send the like (the client keeps to 2/s) and count it once sent."""
@@ -288,21 +292,24 @@ class LiveRoomWindow(QWidget):
     # --- endings -----------------------------------------------------------------------------
 
     def _player_state(self, state: str) -> None:
-        text = {"opening": _tr("Connecting…"), "buffering": _tr("Buffering…"), "playing": _tr("Live"),
-                "reconnecting": _tr("Stream interrupted; reconnecting…")}.get(state)
+        text = {"opening": QCoreApplication.translate("LiveRoom", "Connecting…"),
+                "buffering": QCoreApplication.translate("LiveRoom", "Buffering…"),
+                "playing": QCoreApplication.translate("LiveRoom", "Live"),
+                "reconnecting": QCoreApplication.translate("LiveRoom", "Stream interrupted; reconnecting…")}.get(state)
         if text is not None and self.ended is None:
             self.state_label.setText(text)
 
     def _player_error(self, code: int, text: str) -> None:
         log.info("live room %s: player error %s %s", self.room_id, code, text)
         if code != 3007:  # no audio device: playback goes on silently
-            self.state_label.setText(_tr("Playback problem: {0}").format(text))
+            self.state_label.setText(QCoreApplication.translate("LiveRoom", "Playback problem: {0}").format(text))
 
     def _player_ended(self, reason: str) -> None:
         if reason == "stream_ended":
             self._end("stream_ended")
         elif reason == "error" and self.ended is None:
-            self.surface.show_notice(_tr("The live stream could not be played.\nThe chat stays open."))
+            self.surface.show_notice(QCoreApplication.translate(
+                "LiveRoom", "The live stream could not be played.\nThe chat stays open."))
 
     def _end(self, why: str) -> None:
         """The anchor ended the live (group dismissed or stream gone): say so, stop sending."""
@@ -310,11 +317,11 @@ class LiveRoomWindow(QWidget):
             return
         self.ended = why
         self.praise_timer.stop()
-        text = _tr("The anchor ended the live")
-        self.surface.show_notice(f"{text}\n主播已结束直播")
+        text = QCoreApplication.translate("LiveRoom", "The anchor ended the live")
+        self.surface.show_notice(QCoreApplication.translate("LiveRoom", "{0}\n主播已结束直播").format(text))
         self.chat.add_notice(text, color="#ffd166", kind="ended")
-        self.input.set_open(False, _tr("The live has ended"))
-        self.state_label.setText(_tr("Ended"))
+        self.input.set_open(False, QCoreApplication.translate("LiveRoom", "The live has ended"))
+        self.state_label.setText(QCoreApplication.translate("LiveRoom", "Ended"))
         log.info("live room %s ended (%s)", self.room_id, why)
 
     def _kicked(self, reason: str) -> None:
@@ -324,10 +331,10 @@ class LiveRoomWindow(QWidget):
         self.kicked = True
         self.ended = self.ended or "kicked"
         self.praise_timer.stop()
-        text = _tr("You were signed in on another device.")
+        text = QCoreApplication.translate("LiveRoom", "You were signed in on another device.")
         self.surface.show_notice(text)
         self.chat.add_notice(text, color="#ff8f8f", kind="kicked")
-        self.input.set_open(False, _tr("Signed in elsewhere"))
+        self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Signed in elsewhere"))
         self._stop_player()
         log.info("live room %s: kicked (%s)", self.room_id, reason)
         if self.account is not None and self.account.is_logged_in:

@@ -18,9 +18,6 @@ AVATAR_ANCHOR = 44
 AVATAR_VIEWER = 30
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("LiveRoom", text)
-
 
 class Avatar(QLabel):
     """A round avatar picture, loaded in the background."""
@@ -89,7 +86,8 @@ class AnchorHeader(QWidget):
     def set_counts(self, viewers: int | None = None, likes: int | None = None) -> None:
         if viewers is not None:
             self.viewer_count = max(0, int(viewers))
-            self.viewers.setText(_tr("{0} watching").format(count_text(self.viewer_count)))
+            self.viewers.setText(QCoreApplication.translate("LiveRoom", "{0} watching").format(
+                count_text(self.viewer_count)))
         if likes is not None:
             self.like_count = max(0, int(likes))
             self.likes.setText("❤ " + count_text(self.like_count))
@@ -133,7 +131,8 @@ class AudienceStrip(QWidget):
                 self.row.insertWidget(i, a)
         n = len(self.members) if total is None else max(int(total), len(self.members))
         rest = n - len(first)
-        self.more.setText(f"+{rest}" if rest > 0 else "" if first else _tr("No other viewers yet"))
+        self.more.setText(f"+{rest}" if rest > 0 else "" if first
+                          else QCoreApplication.translate("LiveRoom", "No other viewers yet"))
 
     def identifiers(self) -> list[str]:
         return [m.identifier for m in self.members]

@@ -30,9 +30,6 @@ MAX_BYTES = 160  # SPEC section 5: text/danmaku at most 160 UTF-8 bytes
 NAME_COLORS = ("#7fb3ff", "#ffb86b", "#8be9a8", "#ff8fb1", "#c3a6ff", "#6fe0e0", "#f1e05a")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("LiveRoom", text)
-
 
 def name_color(user: str) -> QColor:
     """A stable colour per user so a conversation is easy to follow."""
@@ -63,7 +60,7 @@ class ChatList(QListWidget):
         if msg.kind not in (MessageKind.TEXT, MessageKind.DANMAKU) or not msg.text:
             return None
         name = msg.nickname or msg.sender or "?"
-        tag = _tr("[danmaku] ") if msg.kind is MessageKind.DANMAKU else ""
+        tag = QCoreApplication.translate("LiveRoom", "[danmaku] ") if msg.kind is MessageKind.DANMAKU else ""
         item = QListWidgetItem(f"{name}: {tag}{msg.text}")
         color = QColor("#66ccff") if msg.self_sent else name_color(msg.sender)
         item.setForeground(QBrush(color.darker(130) if history else color))
@@ -102,21 +99,21 @@ class ChatInput(QWidget):
         super().__init__(parent)
         self.edit = QLineEdit()
         self.edit.setObjectName("chatEdit")
-        self.edit.setPlaceholderText(_tr("Say something…"))
+        self.edit.setPlaceholderText(QCoreApplication.translate("LiveRoom", "Say something…"))
         self.edit.returnPressed.connect(self.submit)
         self.edit.textChanged.connect(self._update_count)
         self.danmaku = QToolButton()
         self.danmaku.setObjectName("danmakuToggle")
-        self.danmaku.setText(_tr("弹"))
-        self.danmaku.setToolTip(_tr("Send as danmaku (flies over the video)"))
+        self.danmaku.setText(QCoreApplication.translate("LiveRoom", "弹"))
+        self.danmaku.setToolTip(QCoreApplication.translate("LiveRoom", "Send as danmaku (flies over the video)"))
         self.danmaku.setCheckable(True)
         self.danmaku.toggled.connect(self._update_placeholder)
-        self.send = QPushButton(_tr("Send"))
+        self.send = QPushButton(QCoreApplication.translate("LiveRoom", "Send"))
         self.send.setObjectName("sendButton")
         self.send.clicked.connect(self.submit)
         self.like = QPushButton("❤")
         self.like.setObjectName("likeButton")
-        self.like.setToolTip(_tr("Like (L)"))
+        self.like.setToolTip(QCoreApplication.translate("LiveRoom", "Like (L)"))
         self.like.setFixedWidth(44)
         self.like.setStyleSheet("QPushButton#likeButton { color: #ff4d6d; font-size: 18px; }")
         self.like.clicked.connect(self.like_requested.emit)
@@ -143,7 +140,8 @@ class ChatInput(QWidget):
         self._update_count()
 
     def _update_placeholder(self, danmaku: bool) -> None:
-        self.edit.setPlaceholderText(_tr("Send a danmaku…") if danmaku else _tr("Say something…"))
+        self.edit.setPlaceholderText(QCoreApplication.translate("LiveRoom", "Send a danmaku…") if danmaku
+                                     else QCoreApplication.translate("LiveRoom", "Say something…"))
 
     def _update_count(self) -> None:
         n = len(self.edit.text().strip().encode("utf-8"))
@@ -155,7 +153,8 @@ class ChatInput(QWidget):
         if not text or not self.edit.isEnabled():
             return
         if len(text.encode("utf-8")) > MAX_BYTES:
-            self.show_status(_tr("Too long: at most {0} bytes (about 53 Chinese characters).").format(MAX_BYTES))
+            self.show_status(QCoreApplication.translate(
+                "LiveRoom", "Too long: at most {0} bytes (about 53 Chinese characters).").format(MAX_BYTES))
             return
         self.show_status("")
         self.send_requested.emit(text, self.danmaku.isChecked())

@@ -30,9 +30,11 @@ from app.danmaku import ClockMode, SyntheticDanmaku
 from app.ui.danmaku_overlay import DanmakuOverlay, OverlaySettings
 from app.ui.hearts import HeartsLayer
 from app.ui.qt import (
+    QT_TRANSLATE_NOOP,
     QApplication,
     QCheckBox,
     QComboBox,
+    QCoreApplication,
     QHBoxLayout,
     QKeySequence,
     QLabel,
@@ -53,10 +55,10 @@ from app.ui.video_view import VideoView
 
 log = logging.getLogger(__name__)
 
-END_TEXT = {
-    "stream_ended": "主播已结束直播 · The anchor ended the live",
-    "eof": "回放结束 · End of the replay",
-    "error": "播放出错 · Playback failed (see the log)",
+END_TEXT = {  # untranslated: show them through QCoreApplication.translate("PlayWindow", ...)
+    "stream_ended": QT_TRANSLATE_NOOP("PlayWindow", "主播已结束直播 · The anchor ended the live"),
+    "eof": QT_TRANSLATE_NOOP("PlayWindow", "回放结束 · End of the replay"),
+    "error": QT_TRANSLATE_NOOP("PlayWindow", "播放出错 · Playback failed (see the log)"),
 }
 SPEEDS = (("0.5x", 0.5), ("0.75x", 0.75), ("1x", 1.0), ("1.5x", 1.5), ("2x", 2.0))
 NOTICE_STYLE = ("background: rgba(20, 20, 28, 200); color: #ffd166; padding: 14px 22px; "
@@ -307,7 +309,7 @@ class PlayWindow(QWidget):
         super().__init__(parent)
         self.player = player
         self.live = bool(getattr(player, "is_live", True)) if live is None else live
-        self.setWindowTitle(f"Xiaozhibo — {title}" if title else "Xiaozhibo")
+        self.setWindowTitle(self.tr("Xiaozhibo — {0}").format(title) if title else self.tr("Xiaozhibo"))
         self.surface = PlayerSurface(player, self.live, backend, self)
         self.view, self.overlay, self.hearts = self.surface.view, self.surface.overlay, self.surface.hearts
         self.timer = self.surface.timer
@@ -328,9 +330,9 @@ class PlayWindow(QWidget):
         self.controls = DanmakuControls(self.overlay)
         c = self.controls
         self.danmaku_box, self.opacity, self.font_size, self.speed = c.danmaku_box, c.opacity, c.font_size, c.speed
-        self.like_button = QPushButton("❤ Like")
+        self.like_button = QPushButton(self.tr("❤ Like"))
         self.like_button.clicked.connect(lambda: self.hearts.like(1))
-        self.stats_label = QLabel("opening…")
+        self.stats_label = QLabel(self.tr("opening…"))
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setWordWrap(True)
         self.stats_label.setMinimumWidth(200)
@@ -389,7 +391,8 @@ class PlayWindow(QWidget):
         if self._ended_at is not None:
             return
         self._ended_at = time.monotonic()
-        self.notice.setText(END_TEXT.get(value, f"播放结束 · Playback ended ({value})"))
+        self.notice.setText(QCoreApplication.translate("PlayWindow", END_TEXT[value]) if value in END_TEXT
+                            else self.tr("播放结束 · Playback ended ({0})").format(value))
         self.notice.show()
 
     def stats_text(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtOpenGL, QtOpenGLWidgets, QtWidgets
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     Property,
     QCoreApplication,
     QElapsedTimer,
@@ -105,6 +106,7 @@ QT_BINDING = "PySide6"
 
 __all__ = [
     "QT_BINDING",
+    "QT_TRANSLATE_NOOP",
     "Property",
     "QAction",
     "QApplication",

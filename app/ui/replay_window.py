@@ -39,9 +39,6 @@ SEEK_WAIT = 3.0  # s: give up waiting for the clock after this long and follow i
 STEP = 5.0  # s: Left/Right keys
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Replay", text)
-
 
 def clock_text(seconds: float | None) -> str:
     """``m:ss`` (or ``h:mm:ss``) for a position; ``--:--`` when unknown."""
@@ -69,7 +66,8 @@ class ReplayWindow(QWidget):
         self._feed_last: float | None = None
         self._dragging = False
         self._shows_pause = True
-        self.setWindowTitle(_tr("{0} — replay").format(title) if title else _tr("Replay"))
+        self.setWindowTitle(QCoreApplication.translate("Replay", "{0} — replay").format(title) if title
+                            else QCoreApplication.translate("Replay", "Replay"))
         self.surface = PlayerSurface(player, False, backend, self)
         self.view, self.overlay, self.hearts = self.surface.view, self.surface.overlay, self.surface.hearts
         self.player_ctl = PlayerController(player, self)
@@ -85,7 +83,7 @@ class ReplayWindow(QWidget):
                                                                   QStyle.StandardPixmap.SP_MediaPause)}
         self.play_button.setIcon(self._icons[QStyle.StandardPixmap.SP_MediaPause])
         self.play_button.setObjectName("playPause")
-        self.play_button.setToolTip(_tr("Play / pause (Space)"))
+        self.play_button.setToolTip(QCoreApplication.translate("Replay", "Play / pause (Space)"))
         self.play_button.setFixedWidth(44)
         self.play_button.clicked.connect(self.toggle_pause)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -131,7 +129,8 @@ class ReplayWindow(QWidget):
         self.feed = ReplayFeed.from_api(rows, self.own_user, kinds=("danmaku", "text"))
         self.feed.seek(self.surface.media_time() - 1e-6)
         self._feed_last = None
-        self.danmaku_label.setText(_tr("{0} danmaku").format(len(self.feed)) if len(self.feed) else "")
+        self.danmaku_label.setText(QCoreApplication.translate("Replay", "{0} danmaku").format(len(self.feed))
+                                   if len(self.feed) else "")
         log.info("replay danmaku: %d", len(self.feed))
 
     def _feed_tick(self, now: float) -> None:
@@ -191,7 +190,7 @@ class ReplayWindow(QWidget):
             self.player.seek(t)
         except Exception as e:  # noqa: BLE001 - PlayError: this source cannot seek
             log.info("seek to %.1f s failed: %s", t, e)
-            self.danmaku_label.setText(_tr("Cannot seek: {0}").format(e))
+            self.danmaku_label.setText(QCoreApplication.translate("Replay", "Cannot seek: {0}").format(e))
             return
         self._seek_target, self._seek_at = t, time.monotonic()
         self.surface.seeked(t)
@@ -221,13 +220,13 @@ class ReplayWindow(QWidget):
 
     def _ended(self, value: str) -> None:
         if value == "eof":
-            self.surface.show_notice(END_TEXT["eof"])
+            self.surface.show_notice(QCoreApplication.translate("PlayWindow", END_TEXT["eof"]))
         elif value == "error":
-            self.surface.show_notice(END_TEXT["error"])
+            self.surface.show_notice(QCoreApplication.translate("PlayWindow", END_TEXT["error"]))
 
     def _error(self, code: int, text: str) -> None:
         if code != 3007:
-            self.danmaku_label.setText(_tr("Playback problem: {0}").format(text))
+            self.danmaku_label.setText(QCoreApplication.translate("Replay", "Playback problem: {0}").format(text))
 
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self.surface.stop()

@@ -19,24 +19,65 @@
         <translation>短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/cards.py" line="125"/>
+        <location filename="../../app/ui/cards.py" line="126"/>
         <source>(untitled)</source>
         <translation>（无标题）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/cards.py" line="139"/>
+        <location filename="../../app/ui/cards.py" line="143"/>
         <source>{0} viewers, {1} likes</source>
         <translation>{0} 人观看，{1} 个赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/cards.py" line="142"/>
+        <location filename="../../app/ui/cards.py" line="147"/>
         <source>Unknown location</source>
         <translation>未知地点</translation>
     </message>
     <message>
-        <location filename="../../app/ui/cards.py" line="148"/>
+        <location filename="../../app/ui/cards.py" line="154"/>
         <source>Double-click to watch</source>
         <translation>双击观看</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPanel</name>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="49"/>
+        <source>Say something to your viewers</source>
+        <translation>和观众说点什么</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="51"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="76"/>
+        <source>Online now: {0} · Viewers: {1} · Likes: {2}</source>
+        <translation>当前在线：{0} · 累计观众：{1} · 点赞：{2}</translation>
+    </message>
+</context>
+<context>
+    <name>DanmakuControls</name>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="256"/>
+        <source>弹幕 Danmaku</source>
+        <translation>弹幕</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="275"/>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="275"/>
+        <source>Size</source>
+        <translation>字号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="276"/>
+        <source>Speed</source>
+        <translation>速度</translation>
     </message>
 </context>
 <context>
@@ -160,6 +201,448 @@
         <location filename="../../app/ui/feed.py" line="191"/>
         <source>Retry</source>
         <translation>重试</translation>
+    </message>
+</context>
+<context>
+    <name>GoLive</name>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="34"/>
+        <source>RTMP server refused the stream: check the push key (or the stream is already being published elsewhere).</source>
+        <translation>RTMP 服务器拒绝了推流：请检查推流密钥（或该流已在别处推流）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="36"/>
+        <source>Cannot reach the streaming server: check the server address and that the server is running.</source>
+        <translation>无法连接推流服务器：请检查服务器地址，并确认服务器正在运行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="38"/>
+        <source>The network connection was lost and reconnecting failed.</source>
+        <translation>网络连接已断开，重连失败。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="40"/>
+        <source>The video source failed (camera unplugged or in use?).</source>
+        <translation>视频源出错（摄像头被拔出或被占用？）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="42"/>
+        <source>The microphone failed.</source>
+        <translation>麦克风出错。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="43"/>
+        <source>The video encoder failed.</source>
+        <translation>视频编码器出错。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="44"/>
+        <source>The video file has ended.</source>
+        <translation>视频文件已播放完毕。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="51"/>
+        <source>Streaming stopped (code {0}).</source>
+        <translation>推流已停止（错误码 {0}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="53"/>
+        <source>Local recording failed; the live stream continues ({0}).</source>
+        <translation>本地录制失败，直播继续进行（{0}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="63"/>
+        <source>Chat service error {0}: {1}</source>
+        <translation>聊天服务错误 {0}：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="65"/>
+        <source>Cannot open the source: {0}</source>
+        <translation>无法打开视频源：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="70"/>
+        <location filename="../../app/ui/golive_text.py" line="77"/>
+        <source>Not live</source>
+        <translation>未开播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="71"/>
+        <source>Preview (not live)</source>
+        <translation>预览中（未开播）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="72"/>
+        <source>Creating the room…</source>
+        <translation>正在创建直播间…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="73"/>
+        <source>Connecting to the streaming server…</source>
+        <translation>正在连接推流服务器…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="74"/>
+        <source>LIVE</source>
+        <translation>直播中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="75"/>
+        <source>Reconnecting…</source>
+        <translation>正在重连…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="76"/>
+        <source>Ending the live…</source>
+        <translation>正在结束直播…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="92"/>
+        <source>someone</source>
+        <translation>匿名观众</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="96"/>
+        <source>[danmaku] {0}: {1}</source>
+        <translation>[弹幕] {0}: {1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="98"/>
+        <source>{0} liked ❤</source>
+        <translation>{0} 点了赞 ❤</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="100"/>
+        <source>{0} entered the room</source>
+        <translation>{0} 进入直播间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="102"/>
+        <source>{0} left the room</source>
+        <translation>{0} 离开了直播间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="104"/>
+        <source>The room&apos;s chat group was closed.</source>
+        <translation>直播间聊天群已解散。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_text.py" line="106"/>
+        <source>Signed in elsewhere: chat disconnected.</source>
+        <translation>账号已在其他设备登录，聊天已断开。</translation>
+    </message>
+</context>
+<context>
+    <name>GoLiveWindow</name>
+    <message>
+        <location filename="../../app/ui/golive.py" line="71"/>
+        <source>Xiaozhibo — Go live</source>
+        <translation>小直播 — 开播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="100"/>
+        <source>Go live</source>
+        <translation>开播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="103"/>
+        <source>End live</source>
+        <translation>结束直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="104"/>
+        <location filename="../../app/ui/golive.py" line="175"/>
+        <source>Mute (Ctrl+M)</source>
+        <translation>静音（Ctrl+M）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="106"/>
+        <source>Pause camera</source>
+        <translation>暂停画面</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="129"/>
+        <source>Setup</source>
+        <translation>开播设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="130"/>
+        <source>Room</source>
+        <translation>直播间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="141"/>
+        <source>{0}&apos;s live</source>
+        <translation>{0}的直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="175"/>
+        <source>Unmute (Ctrl+M)</source>
+        <translation>取消静音（Ctrl+M）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="182"/>
+        <source>Log in first to go live.</source>
+        <translation>请先登录再开播。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="185"/>
+        <source>Choose a video source first (the preview is empty).</source>
+        <translation>请先选择视频源（预览画面为空）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="187"/>
+        <source>Live</source>
+        <translation>直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="215"/>
+        <source>Room {0} is open; connecting the stream…</source>
+        <translation>直播间 {0} 已创建，正在连接推流…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="220"/>
+        <source>Could not start the live: {0}</source>
+        <translation>开播失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="248"/>
+        <source>Not on air: the room was closed again.</source>
+        <translation>未能开播：直播间已关闭。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="251"/>
+        <source>Live ended · {0} · {1} viewers · {2} likes</source>
+        <translation>直播已结束 · {0} · {1} 人观看 · {2} 个赞</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="266"/>
+        <source>You are live.</source>
+        <translation>直播已开始。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="268"/>
+        <source>Connection lost: reconnecting…</source>
+        <translation>连接断开，正在重连…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="275"/>
+        <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
+        <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="279"/>
+        <source> · rec {0:.1f} MB</source>
+        <translation> · 录制 {0:.1f} MB</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="302"/>
+        <source>The server closed the room (missed heartbeats?).</source>
+        <translation>服务器关闭了直播间（心跳超时？）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="315"/>
+        <source>Chat connection: {0} {1}</source>
+        <translation>聊天连接：{0} {1}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="322"/>
+        <source>Cover image</source>
+        <translation>封面图片</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="323"/>
+        <source>Images (*.jpg *.jpeg *.png *.webp)</source>
+        <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="330"/>
+        <source>No preview picture yet.</source>
+        <translation>还没有预览画面。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="359"/>
+        <source>Cover upload failed: {0}</source>
+        <translation>封面上传失败：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>LiveRoom</name>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="77"/>
+        <source>{0} — live</source>
+        <translation>{0} — 直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="93"/>
+        <location filename="../../app/ui/live_room.py" line="295"/>
+        <source>Connecting…</source>
+        <translation>连接中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="155"/>
+        <source>Sign in to chat</source>
+        <translation>登录后即可聊天</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="156"/>
+        <source>You are not signed in: chat and likes are off.</source>
+        <translation>您尚未登录，无法聊天和点赞。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="159"/>
+        <source>Joining the room…</source>
+        <translation>正在进入直播间…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="178"/>
+        <source>You entered the room. Be kind in the chat.</source>
+        <translation>欢迎来到直播间！请文明发言。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="188"/>
+        <location filename="../../app/ui/live_room.py" line="257"/>
+        <source>Chat unavailable</source>
+        <translation>聊天不可用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="189"/>
+        <source>Could not join the chat: {0}</source>
+        <translation>无法加入聊天：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="230"/>
+        <source>{0} entered the room</source>
+        <translation>{0} 进入直播间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="233"/>
+        <source>{0} left the room</source>
+        <translation>{0} 离开了直播间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="253"/>
+        <source>Chat connection lost; reconnecting…</source>
+        <translation>聊天连接断开，正在重连…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="258"/>
+        <source>The chat server refused the sign-in ({0}). Log in again.</source>
+        <translation>聊天服务器拒绝登录（{0}），请重新登录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="277"/>
+        <source>Not sent: {0}</source>
+        <translation>发送失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="296"/>
+        <source>Buffering…</source>
+        <translation>缓冲中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="297"/>
+        <source>Live</source>
+        <translation>直播中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="298"/>
+        <source>Stream interrupted; reconnecting…</source>
+        <translation>直播流中断，正在重连…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="305"/>
+        <source>Playback problem: {0}</source>
+        <translation>播放异常：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="311"/>
+        <source>The live stream could not be played.
+The chat stays open.</source>
+        <translation>直播画面无法播放。
+聊天仍可继续。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="320"/>
+        <source>The anchor ended the live</source>
+        <translation>主播已结束直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="321"/>
+        <source>{0}
+主播已结束直播</source>
+        <translation>{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="323"/>
+        <source>The live has ended</source>
+        <translation>直播已结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="324"/>
+        <source>Ended</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="334"/>
+        <source>You were signed in on another device.</source>
+        <translation>您的账号已在其他设备登录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room.py" line="337"/>
+        <source>Signed in elsewhere</source>
+        <translation>已在其他设备登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_audience.py" line="89"/>
+        <source>{0} watching</source>
+        <translation>{0} 人观看</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_audience.py" line="135"/>
+        <source>No other viewers yet</source>
+        <translation>暂无其他观众</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="63"/>
+        <source>[danmaku] </source>
+        <translation>[弹幕] </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="102"/>
+        <location filename="../../app/ui/live_room_chat.py" line="144"/>
+        <source>Say something…</source>
+        <translation>说点什么…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="107"/>
+        <source>弹</source>
+        <translation>弹</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="108"/>
+        <source>Send as danmaku (flies over the video)</source>
+        <translation>以弹幕发送（飘过画面）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="111"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="116"/>
+        <source>Like (L)</source>
+        <translation>点赞（L）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="143"/>
+        <source>Send a danmaku…</source>
+        <translation>发个弹幕…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_chat.py" line="156"/>
+        <source>Too long: at most {0} bytes (about 53 Chinese characters).</source>
+        <translation>内容太长：最多 {0} 字节（约 53 个汉字）。</translation>
     </message>
 </context>
 <context>
@@ -405,6 +888,49 @@
     </message>
 </context>
 <context>
+    <name>PlayWindow</name>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="59"/>
+        <source>主播已结束直播 · The anchor ended the live</source>
+        <translation>主播已结束直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="60"/>
+        <source>回放结束 · End of the replay</source>
+        <translation>回放结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="61"/>
+        <source>播放出错 · Playback failed (see the log)</source>
+        <translation>播放出错（详见日志）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="312"/>
+        <source>Xiaozhibo — {0}</source>
+        <translation>小直播 — {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="312"/>
+        <source>Xiaozhibo</source>
+        <translation>小直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="333"/>
+        <source>❤ Like</source>
+        <translation>❤ 点赞</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="335"/>
+        <source>opening…</source>
+        <translation>正在打开…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/play_window.py" line="395"/>
+        <source>播放结束 · Playback ended ({0})</source>
+        <translation>播放结束（{0}）</translation>
+    </message>
+</context>
+<context>
     <name>ProfileDialog</name>
     <message>
         <location filename="../../app/ui/profile.py" line="78"/>
@@ -513,6 +1039,39 @@
     </message>
 </context>
 <context>
+    <name>Replay</name>
+    <message>
+        <location filename="../../app/ui/replay_window.py" line="69"/>
+        <source>{0} — replay</source>
+        <translation>{0} — 回放</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/replay_window.py" line="70"/>
+        <source>Replay</source>
+        <translation>回放</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/replay_window.py" line="86"/>
+        <source>Play / pause (Space)</source>
+        <translation>播放/暂停（空格）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/replay_window.py" line="132"/>
+        <source>{0} danmaku</source>
+        <translation>{0} 条弹幕</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/replay_window.py" line="193"/>
+        <source>Cannot seek: {0}</source>
+        <translation>无法跳转：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/replay_window.py" line="229"/>
+        <source>Playback problem: {0}</source>
+        <translation>播放异常：{0}</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <location filename="../../app/ui/settings_dialog.py" line="31"/>
@@ -566,6 +1125,260 @@
     </message>
 </context>
 <context>
+    <name>SetupPanel</name>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="67"/>
+        <source>Test pattern</source>
+        <translation>测试画面</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="71"/>
+        <source>Camera {0}</source>
+        <translation>摄像头 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="79"/>
+        <source>Screen {0} ({1}x{2})</source>
+        <translation>屏幕 {0}（{1}x{2}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="83"/>
+        <source>Screen region…</source>
+        <translation>屏幕区域…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="84"/>
+        <source>Screen + floating camera</source>
+        <translation>屏幕 + 悬浮摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="85"/>
+        <source>Video file…</source>
+        <translation>视频文件…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="116"/>
+        <location filename="../../app/ui/golive_setup.py" line="229"/>
+        <source>LEFT,TOP,WIDTH,HEIGHT</source>
+        <translation>左,上,宽,高</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="117"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="119"/>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="122"/>
+        <source>Source</source>
+        <translation>视频源</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="129"/>
+        <source>What is this live about?</source>
+        <translation>给直播起个标题吧</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="130"/>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="133"/>
+        <source>Location</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="134"/>
+        <location filename="../../app/ui/golive_setup.py" line="367"/>
+        <source>No cover</source>
+        <translation>无封面</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="138"/>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="140"/>
+        <source>From preview</source>
+        <translation>从预览截取</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="152"/>
+        <source>Cover</source>
+        <translation>封面</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="168"/>
+        <source>Video</source>
+        <translation>视频</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="168"/>
+        <source>fps</source>
+        <translation>帧率</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="177"/>
+        <source>Mirror</source>
+        <translation>镜像</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="179"/>
+        <source>Beauty</source>
+        <translation>美颜</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="180"/>
+        <source>Whitening</source>
+        <translation>美白</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="183"/>
+        <source>No microphone (silent track)</source>
+        <translation>不使用麦克风（静音音轨）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="185"/>
+        <source>microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="186"/>
+        <source>Test tone</source>
+        <translation>测试音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="194"/>
+        <source>Microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="195"/>
+        <source>Mic level</source>
+        <translation>麦克风电平</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="195"/>
+        <location filename="../../app/ui/golive_setup.py" line="212"/>
+        <source>vol</source>
+        <translation>音量</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="198"/>
+        <source>Background music file</source>
+        <translation>背景音乐文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="199"/>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="202"/>
+        <source>Play</source>
+        <translation>播放</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="203"/>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="204"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="211"/>
+        <source>Music</source>
+        <translation>背景音乐</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="215"/>
+        <source>Record locally to</source>
+        <translation>本地录制到</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="230"/>
+        <source>camera index (default 0)</source>
+        <translation>摄像头编号（默认 0）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="235"/>
+        <source>Video file</source>
+        <translation>视频文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="236"/>
+        <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
+        <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="315"/>
+        <source>Background music</source>
+        <translation>背景音乐</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="316"/>
+        <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
+        <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_setup.py" line="367"/>
+        <source>Cover set</source>
+        <translation>已设置封面</translation>
+    </message>
+</context>
+<context>
+    <name>SummaryDialog</name>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="114"/>
+        <source>Live ended</source>
+        <translation>直播已结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="115"/>
+        <source>Your live has ended</source>
+        <translation>本场直播已结束</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="115"/>
+        <source>Your live was interrupted</source>
+        <translation>本场直播意外中断</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="120"/>
+        <source>Duration</source>
+        <translation>直播时长</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="121"/>
+        <source>Total viewers</source>
+        <translation>累计观众</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="122"/>
+        <source>Likes</source>
+        <translation>点赞</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="123"/>
+        <source>Peak online</source>
+        <translation>最高在线</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_chat.py" line="124"/>
+        <source>Messages</source>
+        <translation>消息数</translation>
+    </message>
+</context>
+<context>
     <name>Watch</name>
     <message>
         <location filename="../../app/ui/watch.py" line="47"/>
@@ -596,12 +1409,12 @@ Play address: {0}</source>
         <translation>无法打开视频：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/watch.py" line="87"/>
+        <location filename="../../app/ui/watch.py" line="95"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/watch.py" line="87"/>
+        <location filename="../../app/ui/watch.py" line="95"/>
         <source>Broadcasting from the desktop is not available in this build yet. You can publish with: xiaozhibo push --url RTMP_URL --source camera</source>
         <translation>此版本暂不支持桌面开播。可用命令行推流：xiaozhibo push --url RTMP_URL --source camera</translation>
     </message>
