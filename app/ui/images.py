@@ -172,7 +172,7 @@ class ImageLoader(QObject):
         self._memory[url] = image
         while len(self._memory) > MEMORY_ITEMS:
             self._memory.popitem(last=False)
-        for receiver, callback in waiting:
+        for _receiver, callback in waiting:
             try:
                 callback(image)
             except RuntimeError:  # the widget that asked was deleted meanwhile

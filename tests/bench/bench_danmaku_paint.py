@@ -259,7 +259,7 @@ def bench_gl(w: int, h: int, frames: int) -> list[dict]:
     for label, (ov, clock) in cases:
         fbo.bind()
 
-        def painter_engine() -> None:
+        def painter_engine(ov=ov) -> None:  # type: ignore[no-untyped-def]
             f.glClearColor(0, 0, 0, 1)
             f.glClear(0x4000)
             p = QPainter(device)
@@ -267,7 +267,7 @@ def bench_gl(w: int, h: int, frames: int) -> list[dict]:
             p.end()
             f.glFinish()
 
-        def batched() -> None:
+        def batched(ov=ov) -> None:  # type: ignore[no-untyped-def]
             f.glClearColor(0, 0, 0, 1)
             f.glClear(0x4000)
             f.glViewport(0, 0, w, h)
