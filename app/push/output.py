@@ -26,6 +26,16 @@ from app.push.packets import EncodedPacket
 
 log = logging.getLogger(__name__)
 
+#: libavformat's interleaving queue (``av_interleaved_write_frame``) holds each video packet until
+#: audio with a later dts arrives, because FFmpeg's AAC encoder hands a packet out 3072 samples
+#: after its dts (see ``PushSettings.audio_sample_rate``). That hold is wanted (players measure their buffer from the
+#: newest pts of either stream, so video sent ahead of its audio would make them race the audio
+#: clock into underruns), but FFmpeg's default bound is 10 s: a stalled audio source would freeze
+#: the picture for that long. Beyond this span (microseconds) the queue is flushed in dts order.
+MAX_INTERLEAVE_DELTA_US = 300_000
+#: FLV muxer options of every RTMP connection
+RTMP_MUX_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta": str(MAX_INTERLEAVE_DELTA_US)}
+
 
 def rtmp_endpoint(url: str) -> tuple[str, int]:
     """Host and port of an rtmp:// URL (default port 1935)."""
@@ -123,7 +133,7 @@ class RtmpOutput:
         self.write_started: float | None = None  # monotonic time of the write in progress
         try:
             self._mux = MuxOutput(url, "flv", video_template, audio_template,
-                                  options={"flvflags": "no_duration_filesize"}, timeout=connect_timeout)
+                                  options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
         except (OSError, av.FFmpegError) as exc:
             raise self._classify(exc) from exc
         self.opened_at = time.monotonic()

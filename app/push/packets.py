@@ -55,6 +55,11 @@ class SendQueue:
     def __len__(self) -> int:
         return len(self._q)
 
+    @property
+    def waiting_for_key(self) -> bool:
+        """True while non-key video is refused until the next keyframe."""
+        return self._waiting_for_key
+
     def span(self) -> float:
         """Seconds of media between the oldest and newest queued packet."""
         with self._cond:

@@ -33,7 +33,7 @@ import psutil
 from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
 from app.capture.filters import FilterChain, pause_image
 from app.capture.video import VideoSource, fit
-from app.push.encoder import AAC_FRAME, Encoders
+from app.push.encoder import Encoders
 from app.push.errors import PushError, PushState, StopReason
 from app.push.output import Mp4Recorder, RtmpOutput
 from app.push.packets import END, EncodedPacket, SendQueue
@@ -308,21 +308,28 @@ class Publisher:
                 self._rec_q.put(END)
 
     def _audio_loop(self) -> None:
+        # Each AAC frame is read the moment its last sample is due, not on a polling tick: the
+        # player's clock follows the audio and FFmpeg's AAC already holds two frames back before
+        # a packet leaves it, so every ms the audio waits here is a ms of glass-to-glass latency
+        # (a 10 ms poll cost ~8 ms median / 16 ms p95). After a stall every frame due is produced
+        # at once (audio is never dropped) and pts stay on the sample grid.
         produced = 0
+        chunk = self._enc.audio_chunk  # capture samples per AAC frame
         try:
             while not self._stop.is_set():
-                due = (self.clock() - self._t0) * SAMPLE_RATE
-                while produced + AAC_FRAME <= due and not self._stop.is_set():
-                    try:
-                        samples = self.mixer.read(AAC_FRAME)
-                    except Exception as exc:  # noqa: BLE001  (a broken source must not end the stream)
-                        log.warning("audio source error: %s", exc)
-                        samples = np.zeros((AAC_FRAME, 2), np.float32)
-                    t = self._t0 + produced / SAMPLE_RATE
-                    for p in self._enc.encode_audio(samples, produced, t):
-                        self._dispatch(p)
-                    produced += AAC_FRAME
-                self._stop.wait(0.01)
+                wait = self._t0 + (produced + chunk) / SAMPLE_RATE - self.clock()
+                if wait > 0:
+                    self._stop.wait(wait)
+                    continue
+                try:
+                    samples = self.mixer.read(chunk)
+                except Exception as exc:  # noqa: BLE001  (a broken source must not end the stream)
+                    log.warning("audio source error: %s", exc)
+                    samples = np.zeros((chunk, 2), np.float32)
+                t = self._t0 + produced / SAMPLE_RATE
+                for p in self._enc.encode_audio(samples, produced, t):
+                    self._dispatch(p)
+                produced += chunk
             for p in self._enc.encode_audio(None, 0, self.clock()):
                 self._dispatch(p)
         finally:
@@ -350,8 +357,15 @@ class Publisher:
                         out = self._output = RtmpOutput(self.url, self._enc.video_template,
                                                         self._enc.audio_template, s.connect_timeout_s,
                                                         s.established_s)
-                        self._send_q.discard_all()  # start the new stream on a fresh keyframe
-                        self._enc.force_keyframe = True
+                        if was_live or tries:
+                            # a reconnect or a retry: what is queued is stale, start the new
+                            # stream on a fresh keyframe
+                            self._send_q.discard_all()
+                            self._enc.force_keyframe = True
+                        elif self._send_q.waiting_for_key:  # a slow first connection shed video
+                            self._enc.force_keyframe = True
+                        # else the first attempt: the queue holds the stream's first packets
+                        # (audio, x264's opening IDR) from the few ms the connection took: send them
                     except PushError as exc:
                         if not self._retry(exc, tries := tries + 1, was_live):
                             break

@@ -97,6 +97,7 @@ def run_ffmpeg(settings: PushSettings, raw: Path, url: str, duration: float) -> 
            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", opts["preset"], "-tune", opts["tune"],
            "-g", str(settings.gop), "-b:v", f"{settings.video_kbps}k", "-x264-params", opts["x264-params"],
            "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k", "-ac", "2",
+           "-ar", str(settings.audio_sample_rate),  # the same AAC work as ours
            "-f", "flv", url]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             nginx.stop()
     print(f"\npush {settings.width}x{settings.height}@{settings.fps} {settings.video_kbps} kb/s "
-          f"x264 {settings.preset}/zerolatency CBR, AAC {settings.audio_bitrate_kbps} kb/s, "
+          f"x264 {settings.preset}/zerolatency CBR, AAC {settings.audio_bitrate_kbps} kb/s "
+          f"{settings.audio_sample_rate // 1000} kHz, "
           f"{args.duration:.0f} s each, {psutil.cpu_count()} cores, "
           f"load avg before/after {load0[0]:.2f}/{load1[0]:.2f}")
     print(f"{'':<22} {'wall s':>7} {'CPU s':>7} {'CPU %':>6} {'dropped':>8} {'sent fps':>9} {'kb/s':>7}")

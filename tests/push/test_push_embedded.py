@@ -62,7 +62,7 @@ def test_push_resumes_after_server_restart(tmp_path: Path) -> None:
         while time.monotonic() < deadline and not frames:
             try:
                 with av.open(f"{sp.rtmp_base}/{sp.config.live.bizid}_anchor_e3", timeout=(3, 3)) as c:
-                    for frame in c.decode(video=0):
+                    for _frame in c.decode(video=0):
                         frames += 1
                         break
             except (av.FFmpegError, OSError):
