@@ -1,9 +1,13 @@
 """Background operations for the UI (STYLE habit 4, after Anki's QueryOp).
 
-``run_op(parent, fn, on_success)`` runs ``fn()`` on the shared QThreadPool and calls
+``run_op(parent, fn, on_success)`` runs ``fn()`` on the operations' thread pool and calls
 ``on_success(result)`` or ``on_failure(exc)`` back on the UI thread. Without ``on_failure`` the
 one default presentation is used: the error is logged and shown in a message box. If ``parent``
 is destroyed before the work ends, no callback runs. The UI thread never waits on ``fn``.
+
+An :class:`Op` is deliberately not a Qt child of ``parent``: it must outlive a closed window until
+its worker has reported, or the worker would emit on a deleted object (a crash) and the op would
+never count as finished. It only watches ``parent``'s ``destroyed`` signal.
 
 ``progress``: pass a callback ``(done, total)`` and ``fn`` receives a ``report(done, total)``
 function to call from the worker; reports are delivered on the UI thread (coalesced).
@@ -22,6 +26,16 @@ from app.ui.qt import QCoreApplication, QMessageBox, QObject, QRunnable, QThread
 log = logging.getLogger(__name__)
 
 _live: set[Op] = set()  # keeps Python wrappers alive until their work ends
+_pool: QThreadPool | None = None
+MAX_THREADS = 8  # the work is mostly blocking network I/O: a 2-core machine must not starve it
+
+
+def _thread_pool() -> QThreadPool:
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(MAX_THREADS)
+    return _pool
 
 
 def show_error(parent: QWidget | None, exc: BaseException, title: str | None = None) -> None:
@@ -45,7 +59,11 @@ class Op(QObject):
     def __init__(self, parent: QObject | None, fn: Callable[..., Any], on_success: Callable[[Any], None] | None,
                  on_failure: Callable[[BaseException], None] | None, progress: Callable[[int, int], None] | None,
                  name: str) -> None:
-        super().__init__(parent)
+        super().__init__(None)
+        self._parent_gone = False
+        self._owner = parent  # only used while it lives (``destroyed`` clears the way)
+        if parent is not None:
+            parent.destroyed.connect(self._parent_destroyed)
         self._fn, self._on_success, self._on_failure, self._on_progress = fn, on_success, on_failure, progress
         self.name = name
         self.cancelled = False
@@ -54,6 +72,10 @@ class Op(QObject):
         self._done.connect(self._deliver_success)
         self._failed.connect(self._deliver_failure)
         self._progress.connect(self._deliver_progress)
+
+    @Slot()
+    def _parent_destroyed(self) -> None:
+        self._parent_gone = True
 
     def cancel(self) -> None:
         """Drop the callbacks (the work itself runs to its end: requests cannot be interrupted)."""
@@ -76,24 +98,21 @@ class Op(QObject):
             self._emit(self._progress, 0, 0)
 
     def _emit(self, signal: Any, *args: Any) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the parent widget (and this object with it) is gone
-            _live.discard(self)
+        signal.emit(*args)  # this object lives until delivery (see the module docstring)
 
     # --- UI side -----------------------------------------------------------------------
     @Slot(int, int)
     def _deliver_progress(self, _a: int, _b: int) -> None:
         with self._plock:
             p, self._pending_progress = self._pending_progress, None
-        if p is not None and not self.cancelled and self._on_progress is not None:
+        if p is not None and not self.cancelled and not self._parent_gone and self._on_progress is not None:
             self._on_progress(*p)
 
     @Slot(object)
     def _deliver_success(self, result: Any) -> None:
         self._deliver_progress(0, 0)
         try:
-            if not self.cancelled and self._on_success is not None:
+            if not self.cancelled and not self._parent_gone and self._on_success is not None:
                 self._on_success(result)
         finally:
             self._end()
@@ -102,13 +121,12 @@ class Op(QObject):
     def _deliver_failure(self, exc: BaseException) -> None:
         log.log(getattr(exc, "log_level", logging.WARNING), "%s failed: %s", self.name, exc)
         try:
-            if self.cancelled:
+            if self.cancelled or self._parent_gone:
                 return
             if self._on_failure is not None:
                 self._on_failure(exc)
             else:
-                parent = self.parent()
-                show_error(parent if isinstance(parent, QWidget) else None, exc)
+                show_error(self._owner if isinstance(self._owner, QWidget) else None, exc)
         finally:
             self._end()
 
@@ -134,7 +152,7 @@ def run_op(parent: QObject | None, fn: Callable[..., Any], on_success: Callable[
     """Run ``fn`` in the background; see the module docstring. Returns the :class:`Op` (cancel, finished)."""
     op = Op(parent, fn, on_success, on_failure, progress, name or getattr(fn, "__name__", "operation"))
     _live.add(op)
-    QThreadPool.globalInstance().start(_Task(op))
+    _thread_pool().start(_Task(op))
     return op
 
 
