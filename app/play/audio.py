@@ -186,6 +186,9 @@ class AudioOutput:
         self._frozen: float | None = None
         self._last_data = 0.0
         self.underruns = 0
+        # s from pulling a block out of the ring to hearing its first sample (the output's own
+        # buffering). Media between the ring and the ear counts in the player's buffer.
+        self.latency = 0.0
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -268,12 +271,19 @@ class AudioOutput:
 
 
 class NullAudioOutput(AudioOutput):
-    """Consumes audio in real time without a device (machines with no sound card, tests)."""
+    """Consumes audio in real time without a device (machines with no sound card, tests).
+
+    Clocked like a PortAudio stream with the same block size: each block is pulled from the
+    ring ``latency`` seconds (by default one block, PortAudio's double buffering) before it is
+    "heard", so the buffer, the underrun margin and the A/V clock match a device's.
+    """
 
     name = "null"
 
-    def __init__(self, ring: AudioRing, block: float, gate: float) -> None:
+    def __init__(self, ring: AudioRing, block: float, gate: float,
+                 latency: float | None = None) -> None:
         super().__init__(ring, block, gate)
+        self.latency = self.block_frames / self.rate if latency is None else max(0.0, latency)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -283,15 +293,15 @@ class NullAudioOutput(AudioOutput):
 
     def _run(self) -> None:
         dur = self.block_frames / self.rate
-        next_t = time.monotonic()
+        heard = time.monotonic() + self.latency  # when the next block starts to be heard
         while not self._stop.is_set():
-            self.pull(self.block_frames, next_t)
-            next_t += dur
-            delay = next_t - time.monotonic()
+            self.pull(self.block_frames, heard)
+            heard += dur
+            delay = heard - self.latency - time.monotonic()  # its pull is due one latency earlier
             if delay > 0:
                 self._stop.wait(delay)
             elif delay < -0.2:  # we were starved of CPU: do not try to catch up in a burst
-                next_t = time.monotonic()
+                heard = time.monotonic() + self.latency
 
     def close(self) -> None:
         self._stop.set()
@@ -331,13 +341,14 @@ class DeviceAudioOutput(AudioOutput):
 
 
 def open_output(kind: str, ring: AudioRing, block: float, gate: float,
-                device: int | str | None) -> tuple[AudioOutput, str | None]:
+                device: int | str | None,
+                null_latency: float | None = None) -> tuple[AudioOutput, str | None]:
     """Open the output asked for; ``auto`` falls back to the null output when there is no device.
 
     Returns the output and, when a fallback happened, why (for a warning or ``on_error``).
     """
     if kind == "null":
-        return NullAudioOutput(ring, block, gate), None
+        return NullAudioOutput(ring, block, gate, null_latency), None
     try:
         out = DeviceAudioOutput(ring, block, gate, device)
         out.start()
@@ -345,4 +356,4 @@ def open_output(kind: str, ring: AudioRing, block: float, gate: float,
     except Exception as exc:  # no PortAudio, no device, device busy, bad rate...
         reason = f"audio device unavailable ({exc}); using the null output"
         log.info(reason)
-        return NullAudioOutput(ring, block, gate), reason
+        return NullAudioOutput(ring, block, gate, null_latency), reason

@@ -146,7 +146,7 @@ class Demuxer:
         t = float(ts * pkt.time_base)
         if p.live and self._discontinuity(pkt.stream.index, t):
             epoch = self.epoch
-        dur = float(pkt.duration * pkt.time_base) if pkt.duration else 0.0
+        dur = float(pkt.duration * pkt.time_base) if pkt.duration else self._nominal_duration(pkt)
         if pkt.stream is self.vstream:
             if self._need_key:
                 if not pkt.is_keyframe:
@@ -170,7 +170,21 @@ class Demuxer:
                 return
             if not p.put(p.aq, (PKT, epoch, pkt), block=not p.live):
                 return
-        p.note_pts(epoch, rel + dur)
+        p.note_pts(epoch, rel + dur, audio=pkt.stream is not self.vstream)
+
+    def _nominal_duration(self, pkt: Any) -> float:
+        """A packet's duration when the container gives none: an audio frame's samples / rate
+        (1024 for AAC), a video frame's 1 / frame rate. The buffer ends where the media ends."""
+        st = pkt.stream
+        try:
+            if st is self.vstream:
+                rate = st.average_rate or st.guessed_rate or st.base_rate
+                return float(1 / rate) if rate else 0.0
+            cc = st.codec_context
+            n = cc.frame_size or 1024
+            return n / cc.sample_rate if cc.sample_rate else 0.0
+        except (AttributeError, ZeroDivisionError, TypeError, ValueError):
+            return 0.0
 
     def _discontinuity(self, index: int, t: float) -> bool:
         """A live stream whose time jumps (the anchor's encoder restarted behind the same

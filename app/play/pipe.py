@@ -57,7 +57,10 @@ class Pipe:
     offset: float | None = None  # media time subtracted from stream pts (pts rebased to 0)
     seek_target: float | None = None  # frames before it are decoded but not shown (this epoch)
     pending_seek: tuple[float, int] | None = None  # (target, epoch) for the demuxer
-    latest_pts: float | None = None  # newest media time demuxed in this epoch
+    # End (pts + duration) of the newest packet demuxed in this epoch: overall, audio, video.
+    latest_pts: float | None = None
+    latest_audio: float | None = None
+    latest_video: float | None = None
     last_packet: float = field(default_factory=time.monotonic)
     video_done: int = -1  # epoch whose video reached its end at the presenter
     paused: bool = False
@@ -77,7 +80,7 @@ class Pipe:
             if not keep_offset:
                 self.offset = None
             self.seek_target = seek_target
-            self.latest_pts = None
+            self.latest_pts = self.latest_audio = self.latest_video = None
             self.video_done = -1
             epoch = self.epoch
         for q in (self.vq, self.aq, self.fq):
@@ -88,10 +91,24 @@ class Pipe:
         self.clock.set_speed(1.0)
         return epoch
 
-    def note_pts(self, epoch: int, pts: float) -> None:
+    def note_pts(self, epoch: int, end: float, audio: bool | None = None) -> None:
+        """Record the end (pts + duration) of a demuxed packet of ``epoch`` (audio/video/either)."""
         with self.lock:
-            if epoch == self.epoch and (self.latest_pts is None or pts > self.latest_pts):
-                self.latest_pts = pts
+            if epoch != self.epoch:
+                return
+            if self.latest_pts is None or end > self.latest_pts:
+                self.latest_pts = end
+            if audio is True and (self.latest_audio is None or end > self.latest_audio):
+                self.latest_audio = end
+            elif audio is False and (self.latest_video is None or end > self.latest_video):
+                self.latest_video = end
+
+    def buffered_end(self) -> float | None:
+        """End of the media received by every stream played: the laggiest stream's (with audio
+        and video, nothing can be presented in sync beyond the earlier of the two ends)."""
+        ends = [e for e in ((self.latest_audio if self.has_audio else None),
+                            (self.latest_video if self.has_video else None)) if e is not None]
+        return min(ends) if ends else self.latest_pts
 
     def put(self, q: queue.Queue, item: tuple, block: bool) -> bool:
         """Queue ``item`` (whose [1] is its epoch). Blocking puts give up on stop or a new epoch."""

@@ -57,9 +57,10 @@ class Player:
         self._serial = 0
         self._threads: list[threading.Thread] = []
         self._audio_out: AudioOutput | None = None
+        self._underruns_closed = 0
         self._ended_epoch = -1
         self._first_frame_t = 0.0
-        self._buf_hist: deque[tuple[float, float]] = deque()
+        self._buf_hist: deque[tuple[float, float, float | None]] = deque()
         self.last_stats: PlayStats | None = None
         self.audio_output_name = "none"
         self.stats = StatsMeter()
@@ -94,6 +95,18 @@ class Player:
     def frame_serial(self) -> int:
         """Bumped for every presented frame: a view repaints when it changes."""
         return self._serial
+
+    @property
+    def audio_underruns(self) -> int:
+        """Blocks the audio output had to fill with silence (stutters) since it opened."""
+        out = self._audio_out
+        return out.underruns if out is not None else self._underruns_closed
+
+    @property
+    def audio_output_latency(self) -> float | None:
+        """Seconds the audio output holds between the ring and the ear (None without audio)."""
+        out = self._audio_out
+        return out.latency if out is not None else None
 
     @property
     def end_reason(self) -> EndReason | None:
@@ -137,6 +150,7 @@ class Player:
                 t.join(5)
         if self._audio_out is not None:
             self._audio_out.close()
+            self._underruns_closed = self._audio_out.underruns
             self._audio_out = None
         self.demuxer.close()
         if self._end_reason is None:
@@ -196,10 +210,11 @@ class Player:
         if p.has_audio and self._audio_out is None:
             target, mx = buffer_targets(self.kind, s)
             cap = (mx + 0.5) if p.live else s.vod_readahead
-            gate = min(max(0.02, target), 0.2) if p.live else s.vod_prebuffer
+            gate = min(max(0.02, target, s.audio_margin), 0.2) if p.live else s.vod_prebuffer
             ring = AudioRing(s.audio_rate, s.audio_channels, cap)
             ring.reset(p.epoch)
-            out, why = open_output(s.audio_output, ring, s.audio_block, gate, s.audio_device)
+            out, why = open_output(s.audio_output, ring, s.audio_block, gate, s.audio_device,
+                                   s.null_output_latency)
             if why and s.audio_output == "device":
                 self._error(PlayCode.AUDIO_DEVICE, why)
             out.grace = s.live_audio_grace if p.live else s.vod_audio_grace
@@ -272,25 +287,49 @@ class Player:
                 log.exception("control loop")
 
     def buffer(self) -> float | None:
-        """Seconds of media received but not yet played."""
-        latest, now = self.pipe.latest_pts, self.clock.now()
+        """Seconds of media received but not yet played: from the media time being heard/shown
+        to the end (pts + duration) of the newest packet of the laggiest stream."""
+        now = self.clock.now()
+        latest = self.pipe.buffered_end()
         if latest is None or now is None:
             return None
         return max(0.0, latest - now)
 
+    def audio_margin(self) -> float | None:
+        """Seconds of audio queued beyond what the output holds (its latency): what stands
+        between the output and an underrun. None unless the audio drives the clock."""
+        out, end = self._audio_out, self.pipe.latest_audio
+        if out is None or end is None or not self.clock.audio_master():
+            return None
+        now = self.clock.now()
+        return None if now is None else end - now - out.latency
+
     def _latency_control(self) -> None:
+        """Hold the live buffer near its target, adapting to the sender's and network's jitter.
+
+        Two figures, each watched at its low point over the last second (the jitter-free part):
+        the buffer of the laggiest stream (latency: held in [target, target + speed_above]) and
+        the audio margin beyond the output's own latency (smoothness: kept above
+        ``audio_margin``). The audio is stretched a little when its margin runs low, sped up
+        when both have room, and the clock jumps when the buffer passes the maximum.
+        """
         p, s = self.pipe, self.settings
         if not p.live or p.paused or s.catchup is Catchup.OFF or self._state is not PlayState.PLAYING:
             return
         buf = self.buffer()
         if buf is None:
             return
+        margin = self.audio_margin()
         now = time.monotonic()
         hist = self._buf_hist
-        hist.append((now, buf))
+        hist.append((now, buf, margin))
         while hist and hist[0][0] < now - 1.0:
             hist.popleft()
-        low = min(b for _, b in hist)  # the jitter-free part of the buffer
+        low = min(h[1] for h in hist)
+        margins = [h[2] for h in hist if h[2] is not None]
+        alow = min(margins) if margins else None
+        recent = [h[2] for h in hist if h[2] is not None and h[0] >= now - s.slow_window]
+        arecent = min(recent) if recent else None
         target, mx = buffer_targets(self.kind, s)
         # Just after a join (a GOP cache hands us up to a GOP of the past at once) go straight to
         # the target rather than speeding for seconds.
@@ -298,19 +337,33 @@ class Player:
         if joining and buf > target + 0.15 and s.catchup is not Catchup.SPEED:
             mx = target + 0.15
         if buf > mx and s.catchup in (Catchup.DROP, Catchup.SPEED_AND_DROP):
-            latest = p.latest_pts
+            latest = p.buffered_end()
             if latest is not None:
-                log.debug("buffer %.3f s over %.3f s: jumping to %.3f s", buf, mx, target)
-                self.clock.jump(latest - target)
+                # land with the audio margin kept when the audio is ahead of the video
+                to = latest - target
+                if margin is not None and p.latest_audio is not None and self._audio_out is not None:
+                    to = min(to, p.latest_audio - self._audio_out.latency - s.audio_margin)
+                log.debug("buffer %.3f s over %.3f s: jumping to %.3f s", buf, mx, to)
+                self.clock.jump(to)
                 self.stats.catchups += 1
                 self.clock.set_speed(1.0)
                 hist.clear()
         elif s.catchup in (Catchup.SPEED, Catchup.SPEED_AND_DROP) and self.kind is not SourceKind.HLS:
             # (HLS arrives a segment at a time: its buffer is a sawtooth, speeding would only warble)
             speed = self.clock.speed
-            if speed == 1.0 and (low > target + s.speed_above or buf > mx) and now - hist[0][0] > 0.9:
+            full = now - hist[0][0] > 0.9
+            room = alow is None or alow > s.audio_margin + s.speed_above / 2
+            if speed == 1.0 and full and ((low > target + s.speed_above and room) or buf > mx):
                 self.clock.set_speed(s.catchup_speed)
-            elif speed != 1.0 and buf <= target + 0.01:
+            elif speed > 1.0 and (buf <= target + 0.01
+                                  or (margin is not None and margin <= s.audio_margin)):
+                self.clock.set_speed(1.0)
+            elif (speed == 1.0 and arecent is not None and s.slowdown_speed < 1.0
+                  and arecent < s.audio_margin - s.slow_below):
+                # The audio is running dry (the sender's or the network's jitter grew): stretch
+                # it a little to rebuild the margin rather than wait for an underrun's gap.
+                self.clock.set_speed(s.slowdown_speed)
+            elif speed < 1.0 and (arecent is None or arecent >= s.audio_margin):
                 self.clock.set_speed(1.0)
 
     def _check_eof(self) -> None:

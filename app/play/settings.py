@@ -32,13 +32,24 @@ class PlaySettings:
     live: bool | None = None  # None: decided from the URL and the container
     open_timeout: float = 5.0  # s to connect and probe
     read_timeout: float = 3.0  # s without data before a live source counts as stalled
-    # Live latency control (RTMP / HTTP-FLV). Buffer = newest media received - media now playing.
-    target_buffer: float = 0.03
+    # Live latency control (RTMP / HTTP-FLV). Buffer = end (pts + duration) of the newest packet
+    # of the laggiest stream - media now heard/shown. Its low point over the last second is held
+    # between target_buffer and target_buffer + speed_above; one packet of sawtooth (a 21 ms AAC
+    # frame at 48 kHz, a 33 ms picture at 30 fps) and the sender's jitter ride above it.
+    target_buffer: float = 0.01
     max_buffer: float = 0.5
     catchup: Catchup = Catchup.SPEED_AND_DROP
     catchup_speed: float = 1.06
     # speed up when the buffer's low point over the last second is this much above the target
     speed_above: float = 0.04
+    # Audio kept queued beyond the output's own latency (its low point over the last second):
+    # one output block plus the arrival jitter seen. Under it (by slow_below, over the last
+    # slow_window s) the audio is stretched by slowdown_speed until it is back; 1.0 disables
+    # that (underruns then rebuild the margin, audibly).
+    audio_margin: float = 0.03
+    slowdown_speed: float = 0.96
+    slow_below: float = 0.005
+    slow_window: float = 0.5
     # HLS is segment-bound: it gets its own, larger figures.
     hls_target_buffer: float = 2.0
     hls_max_buffer: float = 10.0
@@ -53,7 +64,8 @@ class PlaySettings:
     audio_device: int | str | None = None
     audio_rate: int = 48000
     audio_channels: int = 2
-    audio_block: float = 0.01  # s per output block
+    audio_block: float = 0.01  # s per output block (PortAudio blocksize; the null output's too)
+    null_output_latency: float | None = None  # s the null output models; None: one block
     # s the clock waits on missing audio before running on without it (live / replays)
     live_audio_grace: float = 0.12
     vod_audio_grace: float = 0.3

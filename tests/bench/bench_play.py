@@ -58,11 +58,20 @@ def run_ours(url: str, seconds: float) -> dict:
     p = Player(url, PlaySettings(read_timecode=True, audio_output="null"))
     p.on_frame = on_frame
     p.start()
-    ended = p.wait(seconds)
-    dropped = p.stats.dropped
+    # Smoothness beside the latency: audio underruns (silent blocks) and dropped frames, counted
+    # after the join (the GOP cache's burst is skipped on purpose) and over the whole run.
+    join = min(2.0, seconds / 4)
+    ended = p.wait(join)
+    under0, drop0 = p.audio_underruns, p.stats.dropped
+    ended = ended or p.wait(max(0.0, seconds - join))
+    under, dropped = p.audio_underruns, p.stats.dropped
+    out_latency = p.audio_output_latency
     p.stop()
     return {"first_frame_ms": first[0] if first else None, "latencies_ms": lat,
-            "error": f"ended: {ended}" if ended else None, "dropped": dropped}
+            "error": f"ended: {ended}" if ended else None, "dropped": dropped,
+            "dropped_after_join": dropped - drop0, "underruns": under,
+            "underruns_after_join": under - under0, "output_latency_ms":
+            None if out_latency is None else out_latency * 1000, "audio_output": p.audio_output_name}
 
 
 def run_pyav(url: str, seconds: float) -> dict:
@@ -104,11 +113,11 @@ PLAYERS = {"ours": run_ours, "pyav": run_pyav, "qmp": run_qmp}
 LABELS = {"ours": "ours (app.play)", "pyav": "PyAV, FFmpeg defaults", "qmp": "QMediaPlayer"}
 
 
-def start_publisher(kind: str, url: str, seconds: float) -> subprocess.Popen:
+def start_publisher(kind: str, url: str, seconds: float, audio_rate: int = 48000) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     if kind == "ours":
         cmd = [sys.executable, "-m", "app", "push", "--url", url, "--source", "testsrc",
-               "--resolution", "360p", "--fps", "30", "--duration", str(seconds)]
+               "--resolution", "360p", "--fps", "30", "--duration", str(seconds), "--audio-rate", str(audio_rate)]
     else:
         cmd = [sys.executable, str(Path(__file__).with_name("bench_play_pub.py")), url, str(seconds)]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -121,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="per player")
     ap.add_argument("--trials", type=int, default=3, help="extra short opens for first-frame figures")
     ap.add_argument("--players", default="ours,pyav,qmp")
+    ap.add_argument("--audio-rate", type=int, choices=(48000, 96000), default=48000,
+                    help="AAC rate of our pusher (96000 halves the encoder delay)")
     args = ap.parse_args(argv)
     players = [p for p in args.players.split(",") if p]
     trial_s = 1.5
@@ -128,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         server = start_media_server(Path(tmp), args.server)
-        pub = start_publisher(args.publisher, server.publish_url(STREAM), total)
+        pub = start_publisher(args.publisher, server.publish_url(STREAM), total, args.audio_rate)
         try:
             time.sleep(2.5)
             if pub.poll() is not None:
@@ -149,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             end_process(pub)
             server.stop()
     load1 = os.getloadavg()
-    print(f"\nbench_play: {args.server} server, publisher={args.publisher}, 640x360@30 x264 zerolatency "
+    publabel = args.publisher + (" (reference, real-time audio)" if args.publisher == "pyav" else "")
+    print(f"\nbench_play: {args.server} server, publisher={publabel}, 640x360@30 x264 zerolatency "
           f"g=30, RTMP play, {args.seconds:.0f} s per player; loadavg {load0[0]:.2f} -> {load1[0]:.2f} "
           f"on {os.cpu_count()} cores")
     print(f"{'player':<24}{'frames':>7}{'median':>9}{'p95':>9}{'max':>9}{'1st frame (runs)':>26}  note")
@@ -164,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         ffs = next(f for n, _, f in rows if n == "ours")
         print(f"targets (ours): median {pct(lat, 50):.0f} <= 100 ms, p95 {pct(lat, 95):.0f} <= 200 ms, "
               f"first frame median {statistics.median(ffs):.0f} <= 300 ms")
+        ol = ours.get("output_latency_ms")
+        print(f"smoothness (ours, {args.seconds:.0f} s run): audio underruns {ours.get('underruns')} "
+              f"({ours.get('underruns_after_join')} after the join), dropped frames {ours.get('dropped')} "
+              f"({ours.get('dropped_after_join')} after the join); audio output "
+              f"{ours.get('audio_output')} modelling {'-' if ol is None else f'{ol:.0f}'} ms output latency")
     return 0
 
 

@@ -3,6 +3,7 @@ stamped into every picture (``app.capture.timecode``). ``python bench_play_pub.p
 
 bench_play uses ``xiaozhibo push --source testsrc`` (our pusher) by default; this one is for
 ``--publisher pyav`` (e.g. when checking the player against a publisher with fewer moving parts).
+Labelled "real-time audio": audio frames are produced as the clock reaches them, never ahead.
 """
 
 from __future__ import annotations
@@ -48,8 +49,11 @@ def main() -> int:
             vf.pts, vf.time_base = i, Fraction(1, fps)
             for p in vs.encode(vf):
                 out.mux(p)
-            # audio generated 50 ms ahead so the muxer never holds a video packet waiting for it
-            while n_audio < (i / fps + 0.05) * rate:
+            # Audio in real time, like a capture device: a 1024-sample frame exists once its last
+            # sample's time has passed (it used to be generated 50 ms early, which handed the
+            # player audio from the future and flattered its buffer). The AAC encoder's delay and
+            # the FLV interleaver then cost what they cost a real publisher.
+            while n_audio + 1024 <= (time.monotonic() - t0) * rate:
                 t = (n_audio + np.arange(1024)) / rate
                 af = av.AudioFrame.from_ndarray((0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :],
                                                 format="fltp", layout="mono")

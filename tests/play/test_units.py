@@ -120,6 +120,43 @@ def test_null_output_consumes_in_real_time() -> None:
     assert pos == pytest.approx(0.5, abs=0.1)
 
 
+def test_null_output_pulls_one_latency_ahead_like_a_device() -> None:
+    """The null output is clocked like a PortAudio stream: a block leaves the ring ``latency``
+    before it is heard, so the ring runs that far ahead of the clock."""
+    ring = AudioRing(48000, 2, capacity=2.0)
+    ring.write(0, 0.0, tone(48000), block=False, stop=STOP)
+    out = NullAudioOutput(ring, 0.01, 0.0, latency=0.05)
+    assert NullAudioOutput(ring, 0.01, 0.0).latency == pytest.approx(0.01)  # default: one block
+    out.start()
+    try:
+        time.sleep(0.4)
+        pos, consumed = out.now_pts(), 1.0 - ring.queued()
+    finally:
+        out.close()
+    assert pos is not None and pos == pytest.approx(0.35, abs=0.08)
+    assert consumed - pos == pytest.approx(0.05, abs=0.025)  # pulled one latency (+ a block) ahead
+
+
+def test_pipe_buffer_ends_at_the_laggiest_streams_packet_end() -> None:
+    from app.play.pipe import Callbacks, Pipe
+
+    settings = PlaySettings()
+    pipe = Pipe("rtmp://127.0.0.1/live/x", SourceKind.RTMP, settings, MasterClock(), StatsMeter(),
+                Callbacks())
+    pipe.has_audio = pipe.has_video = True
+    pipe.note_pts(0, 1.000 + 1024 / 48000, audio=True)  # end of an AAC frame, not its start
+    pipe.note_pts(0, 0.990 + 1 / 30, audio=False)
+    pipe.note_pts(5, 9.0, audio=True)  # another epoch: ignored
+    assert pipe.latest_audio == pytest.approx(1.0213, abs=1e-3)
+    assert pipe.buffered_end() == pytest.approx(1.0213, abs=1e-3)  # video ends later (1.0233)
+    pipe.note_pts(0, 1.100, audio=False)
+    assert pipe.buffered_end() == pytest.approx(1.0213, abs=1e-3)  # audio now lags
+    pipe.has_video = False
+    assert pipe.buffered_end() == pytest.approx(1.0213, abs=1e-3)
+    pipe.new_epoch()
+    assert pipe.buffered_end() is None
+
+
 def test_open_output_falls_back_to_null_without_a_device() -> None:
     ring = AudioRing(48000, 2, capacity=1.0)
     out, why = open_output("null", ring, 0.01, 0.05, None)
