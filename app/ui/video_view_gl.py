@@ -30,7 +30,7 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.video_math import letterbox, yuv_to_rgb_matrix
-from app.ui.video_view_base import ViewStats, paint_layers
+from app.ui.video_view_base import FrameSlot, ViewStats, paint_layers
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class _Plane:
         self.size = (0, 0)
 
 
-class GlVideoView(QOpenGLWidget):
+class GlVideoView(QOpenGLWidget, FrameSlot):
     """Shows the latest :class:`YuvFrame` given to :meth:`set_frame`, letterboxed.
 
     Emits ``gl_failed(reason)`` if the GL context or shaders cannot be set up; the
@@ -121,7 +121,7 @@ class GlVideoView(QOpenGLWidget):
         self.stats = ViewStats()
         self.gl_info = ""
         self._frame: YuvFrame | None = None
-        self._uploaded: YuvFrame | None = None
+        self._shown: YuvFrame | None = None
         self._program: QOpenGLShaderProgram | None = None
         self._vbo: QOpenGLBuffer | None = None
         self._planes: list[_Plane] = []
@@ -131,23 +131,6 @@ class GlVideoView(QOpenGLWidget):
         self._double = (GL_RG8, GL_RG)
 
     # -- API -------------------------------------------------------------------------------
-
-    def set_frame(self, frame: YuvFrame | None) -> None:
-        """Show ``frame`` at the next repaint (a frame not yet shown is replaced: latest wins)."""
-        if self._frame is not None and self._frame is not self._uploaded:
-            self.stats.replaced += 1
-        self._frame = frame
-        self.update()
-
-    def current_frame(self) -> YuvFrame | None:
-        return self._frame
-
-    def video_rect(self) -> QRectF:
-        """Where the picture is drawn, in widget (logical) coordinates."""
-        f = self._frame
-        if f is None:
-            return QRectF(0, 0, self.width(), self.height())
-        return QRectF(*letterbox(self.width(), self.height(), f.display_aspect))
 
     # -- GL --------------------------------------------------------------------------------
 
@@ -180,7 +163,7 @@ class GlVideoView(QOpenGLWidget):
         vbo.release()
         self._vbo = vbo
         self._planes = []
-        self._uploaded = None
+        self._shown = None
         ctx.aboutToBeDestroyed.connect(self.release_gl)
         app = QCoreApplication.instance()
         if app is not None:  # textures must go while the context still exists
@@ -203,7 +186,7 @@ class GlVideoView(QOpenGLWidget):
         for res in self.gl_resources.values():
             res.destroy()  # type: ignore[attr-defined]
         self.gl_resources.clear()
-        self._uploaded = None
+        self._shown = None
         self.doneCurrent()
 
     def paintGL(self) -> None:
@@ -216,7 +199,7 @@ class GlVideoView(QOpenGLWidget):
             f.glClear(GL_COLOR_BUFFER_BIT)
             frame = self._frame
             if frame is not None and self._program is not None and not self._failed:
-                if frame is not self._uploaded:
+                if frame is not self._shown:
                     self._upload(f, frame)
                 self._draw(f, frame)
             t1 = time.perf_counter()
@@ -268,7 +251,7 @@ class GlVideoView(QOpenGLWidget):
             else:
                 f.glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, w, h, fmt, GL_UNSIGNED_BYTE, arr)
         f.glActiveTexture(GL_TEXTURE0)
-        self._uploaded = frame
+        self._shown = frame
         self.stats.uploads += 1
         self.stats.upload_ms = (time.perf_counter() - t0) * 1000
 

@@ -14,11 +14,11 @@ import numpy as np
 
 from app.play.frame import YuvFrame
 from app.ui.qt import QColor, QImage, QPainter, QRectF, Qt, QWidget
-from app.ui.video_math import frame_to_bgra, letterbox
-from app.ui.video_view_base import ViewStats, paint_layers
+from app.ui.video_math import frame_to_bgra
+from app.ui.video_view_base import FrameSlot, ViewStats, paint_layers
 
 
-class RasterVideoView(QWidget):
+class RasterVideoView(QWidget, FrameSlot):
     """Same API as :class:`~app.ui.video_view_gl.GlVideoView`, drawn with QPainter."""
 
     backend = "raster"
@@ -30,31 +30,15 @@ class RasterVideoView(QWidget):
         self.layers: list[object] = []
         self.stats = ViewStats()
         self._frame: YuvFrame | None = None
-        self._converted: YuvFrame | None = None
+        self._shown: YuvFrame | None = None
         self._bgra: np.ndarray | None = None
         self._scaled: tuple[tuple[int, int], np.ndarray, QImage] | None = None
 
-    def set_frame(self, frame: YuvFrame | None) -> None:
-        """Show ``frame`` at the next repaint (a frame not yet shown is replaced: latest wins)."""
-        if self._frame is not None and self._frame is not self._converted:
-            self.stats.replaced += 1
-        self._frame = frame
-        self.update()
-
-    def current_frame(self) -> YuvFrame | None:
-        return self._frame
-
-    def video_rect(self) -> QRectF:
-        f = self._frame
-        if f is None:
-            return QRectF(0, 0, self.width(), self.height())
-        return QRectF(*letterbox(self.width(), self.height(), f.display_aspect))
-
     def _image_for(self, frame: YuvFrame, rect: QRectF) -> QImage:
-        if frame is not self._converted:
+        if frame is not self._shown:
             t0 = time.perf_counter()
             self._bgra = frame_to_bgra(frame)
-            self._converted = frame
+            self._shown = frame
             self._scaled = None
             self.stats.uploads += 1
             self.stats.upload_ms = (time.perf_counter() - t0) * 1000
