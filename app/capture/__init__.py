@@ -14,3 +14,22 @@ class CaptureError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def open_media_track(path: str, kind: str, code: str):  # type: ignore[no-untyped-def]
+    """Open ``path`` with PyAV and return ``(container, first stream of kind "audio"|"video")``.
+
+    Raises :class:`CaptureError` with ``code`` when the file cannot be opened or has no such track.
+    """
+    import av
+
+    try:
+        container = av.open(path)
+    except (OSError, av.FFmpegError) as exc:
+        raise CaptureError(code, f"cannot open {path}: {exc}") from exc
+    streams = getattr(container.streams, kind)
+    if not streams:
+        container.close()
+        what = "audio track" if kind == "audio" else "video stream"
+        raise CaptureError(code, f"{path} has no {what}")
+    return container, streams[0]

@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from app.capture import CaptureError
+from app.capture import CaptureError, open_media_track
 
 log = logging.getLogger(__name__)
 
@@ -156,14 +156,7 @@ class MusicSource:
         import av
 
         self.path, self.loop = path, loop
-        try:
-            self._container = av.open(path)
-        except (OSError, av.FFmpegError) as exc:
-            raise CaptureError("music", f"cannot open {path}: {exc}") from exc
-        if not self._container.streams.audio:
-            self._container.close()
-            raise CaptureError("music", f"{path} has no audio track")
-        self._stream = self._container.streams.audio[0]
+        self._container, self._stream = open_media_track(path, "audio", "music")
         self.duration = float(self._container.duration or 0) / 1_000_000
         self._resampler = av.AudioResampler(format="flt", layout="stereo", rate=SAMPLE_RATE)
         self._frames = self._container.decode(self._stream)

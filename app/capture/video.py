@@ -18,7 +18,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from app.capture import CaptureError, timecode
+from app.capture import CaptureError, open_media_track, timecode
 
 log = logging.getLogger(__name__)
 
@@ -99,17 +99,9 @@ class FileSource:
     """
 
     def __init__(self, path: str, loop: bool = True) -> None:
-        import av
 
         self.path, self.loop = path, loop
-        try:
-            self._container = av.open(path)
-        except (OSError, av.FFmpegError) as exc:
-            raise CaptureError("file", f"cannot open {path}: {exc}") from exc
-        if not self._container.streams.video:
-            self._container.close()
-            raise CaptureError("file", f"{path} has no video stream")
-        self._stream = self._container.streams.video[0]
+        self._container, self._stream = open_media_track(path, "video", "file")
         self._stream.thread_type = "AUTO"
         self._frames = self._container.decode(self._stream)
         rate = self._stream.average_rate or self._stream.guessed_rate or 30
