@@ -33,8 +33,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for asyncio/uvicorn.
+
+    Made with ``proto=IPPROTO_TCP``, not the default 0: asyncio turns Nagle off (TCP_NODELAY) on a
+    connection only when its socket says it is TCP, and accepted sockets inherit the listening
+    socket's ``proto``. With Nagle on, a small message (an AAC frame, a danmaku) written while
+    the previous one is unacknowledged waits for the player's delayed ACK: 20-40 ms spikes on
+    live media, measured by tests/bench/bench_play.py.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(family, socket.SOCK_STREAM)
+    s = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((host, port))
     s.listen(512)

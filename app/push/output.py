@@ -168,6 +168,31 @@ class RtmpOutput:
         if self.first_ok_at is None:
             self.first_ok_at = time.monotonic()
             self._fds = _connections_to(self.host, self.port) - self._fds_before
+            self._set_nodelay()
+
+    def _set_nodelay(self) -> None:
+        """Turn Nagle off on FFmpeg's socket (PyAV passes no protocol options to an output, so
+        ``tcp_nodelay=1`` cannot be asked for): with Nagle on, each small AAC packet that follows
+        a picture waits for the server's ACK of it, up to a delayed-ACK time or a round trip."""
+        for fd in self._fds:
+            try:
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as exc:
+                log.debug("TCP_NODELAY on fd %d: %s", fd, exc)
+
+    def nodelay(self) -> bool:
+        """True when every socket of this connection has Nagle off (tests, diagnostics)."""
+        if not self._fds:
+            return False
+        try:
+            for fd in self._fds:
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    if not sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
+                        return False
+        except OSError:
+            return False
+        return True
 
     def abort(self) -> bool:
         """Unblock a write stuck on a dead link (no RST, e.g. a vanished Wi-Fi): shut the socket

@@ -43,6 +43,10 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+#: PlaySettings overrides for our player (``--set name=value``), to compare knobs in one run
+OVERRIDES: dict[str, object] = {}
+
+
 def run_ours(url: str, seconds: float) -> dict:
     lat: list[float] = []
     first: list[float] = []
@@ -55,7 +59,7 @@ def run_ours(url: str, seconds: float) -> dict:
         if f.wallclock is not None:
             lat.append((now - f.wallclock) * 1000)
 
-    p = Player(url, PlaySettings(read_timecode=True, audio_output="null"))
+    p = Player(url, PlaySettings(read_timecode=True, audio_output="null").with_(**OVERRIDES))
     p.on_frame = on_frame
     p.start()
     # Smoothness beside the latency: audio underruns (silent blocks) and dropped frames, counted
@@ -132,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--players", default="ours,pyav,qmp")
     ap.add_argument("--audio-rate", type=int, choices=(48000, 96000), default=48000,
                     help="AAC rate of our pusher (96000 halves the encoder delay)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a PlaySettings field for our player (floats), e.g. --set audio_margin=0.015")
     args = ap.parse_args(argv)
+    for item in args.set:
+        name, _, value = item.partition("=")
+        OVERRIDES[name] = float(value)
     players = [p for p in args.players.split(",") if p]
     trial_s = 1.5
     total = len(players) * (args.seconds + args.trials * (trial_s + 0.5) + 3) + 10

@@ -46,6 +46,8 @@ def test_stats_pause_mute_filters_and_recording(rtmp_server, tmp_path: Path) -> 
         assert 400 < steady.bitrate_kbps < 1100, steady.line()
         assert steady.dropped_frames == 0 and steady.encode_ms > 0 and steady.cpu_percent > 0
         assert steady.audio_level_db > -20
+        out = pub._output
+        assert out is not None and out.nodelay(), "Nagle must be off on the publish connection"
         assert "fps=" in steady.line() and steady.as_dict()["state"] == "live"
 
         pub.mixer.muted = True
