@@ -186,6 +186,8 @@ class AudioOutput:
         self._frozen: float | None = None
         self._last_data = 0.0
         self.underruns = 0
+        self._slack_low: float | None = None  # see take_slack_low()
+        self._last_pull: float | None = None  # monotonic time of the latest pull of real samples
         # s from pulling a block out of the ring to hearing its first sample (the output's own
         # buffering). Media between the ring and the ear counts in the player's buffer.
         self.latency = 0.0
@@ -204,6 +206,8 @@ class AudioOutput:
             self._clk = None
             self._frozen = None
             self._last_data = 0.0
+            self._last_pull = None
+            self._slack_low = None
 
     def set_paused(self, paused: bool) -> None:
         with self._lock:
@@ -236,6 +240,34 @@ class AudioOutput:
         mono = time.monotonic() if mono is None else mono
         return self._clk is not None and (self._paused or mono - self._last_data < self.grace)
 
+    def note_arrival(self, queued_before: float) -> None:
+        """Called as decoded audio reaches the ring, with the seconds queued just before it.
+
+        Works out its slack: how much later it could have come without an underrun, i.e. the
+        time until the first pull that would have found less than a block. Exact whatever the
+        phase between the output's blocks and the stream's packets (a 10 ms block against a
+        21.3 ms AAC frame), which a look at the queue at some moment is not.
+        """
+        last = self._last_pull
+        if last is None or not self._started or self._paused:
+            return
+        mono = time.monotonic()
+        dur = self.block_frames / self.rate
+        per_pull = dur * self.speed  # media taken by each pull
+        phase = max(0.0, last + dur - mono)  # until the next pull
+        self._note_slack(phase + int(max(0.0, queued_before) / per_pull) * dur)
+
+    def _note_slack(self, slack: float) -> None:
+        low = self._slack_low
+        self._slack_low = slack if low is None or slack < low else low
+
+    def take_slack_low(self) -> float | None:
+        """The least slack (s) of the audio that arrived since the last call (negative after an
+        underrun), or None when none arrived. The latency controller keeps it just above zero:
+        every ms above it is a ms of latency, every ms under it a gap in the sound."""
+        low, self._slack_low = self._slack_low, None
+        return low
+
     # -- data ----------------------------------------------------------------------------------
     def pull(self, n: int, t_play: float) -> np.ndarray:
         """The next ``n`` output frames; silence when paused, gated or underrun."""
@@ -255,7 +287,9 @@ class AudioOutput:
         got = ring.read(n, speed)
         if got is None:
             self.underruns += 1
+            self._note_slack(-n / self.rate)  # a packet came later than it could
             return np.zeros((n, ring.channels), np.float32)
+        self._last_pull = mono
         data, pts = got
         with self._lock:
             self._clk = (pts, t_play, n * speed / self.rate, speed)

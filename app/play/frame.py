@@ -35,7 +35,8 @@ class YuvFrame:
     may exceed the visible width: ``strides`` gives bytes per row and ``width``/``height`` the
     visible size. ``pts`` is the presentation time in seconds on the player's clock (rebased to
     the stream start), ``wallclock`` the sender's capture time in unix seconds when the stream
-    carries one (for latency figures), else None.
+    carries one (for latency figures), else None; ``decoded_at`` the unix time the decoder
+    handed the picture out (set with ``wallclock``: latency on the decode side).
     """
 
     width: int
@@ -48,6 +49,7 @@ class YuvFrame:
     color_range: ColorRange = ColorRange.LIMITED
     sample_aspect: float = 1.0
     wallclock: float | None = None
+    decoded_at: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

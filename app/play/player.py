@@ -28,6 +28,7 @@ from app.play.decode import AudioDecoder, VideoDecoder
 from app.play.demux import Demuxer
 from app.play.errors import EndReason, PlayCode, PlayError, PlayState
 from app.play.frame import YuvFrame
+from app.play.latency import SlackMemory
 from app.play.pipe import Callbacks, Pipe
 from app.play.present import Presenter
 from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, source_kind
@@ -60,7 +61,10 @@ class Player:
         self._underruns_closed = 0
         self._ended_epoch = -1
         self._first_frame_t = 0.0
-        self._buf_hist: deque[tuple[float, float, float | None]] = deque()
+        self._buf_hist: deque[tuple[float, float]] = deque()
+        self._slack = SlackMemory()  # the audio's slack over jitter_memory s (see app.play.latency)
+        self._hist_epoch = -1
+        self._last_tick: float | None = None
         self.last_stats: PlayStats | None = None
         self.audio_output_name = "none"
         self.stats = StatsMeter()
@@ -295,41 +299,51 @@ class Player:
             return None
         return max(0.0, latest - now)
 
-    def audio_margin(self) -> float | None:
-        """Seconds of audio queued beyond what the output holds (its latency): what stands
-        between the output and an underrun. None unless the audio drives the clock."""
-        out, end = self._audio_out, self.pipe.latest_audio
-        if out is None or end is None or not self.clock.audio_master():
+    def _slack_low(self) -> float | None:
+        """The audio's slack (how much later it could have come without an underrun) at its low
+        point since the last control tick; None unless the audio drives the clock."""
+        out = self._audio_out
+        if out is None:
             return None
-        now = self.clock.now()
-        return None if now is None else end - now - out.latency
+        low = out.take_slack_low()
+        return low if self.clock.audio_master() else None
 
     def _latency_control(self) -> None:
-        """Hold the live buffer near its target, adapting to the sender's and network's jitter.
+        """Hold the live latency as low as the arrival jitter allows, without gaps in the sound.
 
-        Two figures, each watched at its low point over the last second (the jitter-free part):
-        the buffer of the laggiest stream (latency: held in [target, target + speed_above]) and
-        the audio margin beyond the output's own latency (smoothness: kept above
-        ``audio_margin``). The audio is stretched a little when its margin runs low, sped up
-        when both have room, and the clock jumps when the buffer passes the maximum.
+        With audio driving the clock the figure is the audio's slack (how much later each decoded
+        packet could have come without an underrun) at its low point over the last
+        ``jitter_memory`` s, kept in [audio_margin, audio_margin + margin_band]: under it the audio
+        is stretched (``slowdown_speed``) until the slack is back, over it the audio is sped up
+        (``catchup_speed``). The low point carries the arrival jitter, so the latency follows the
+        jitter. Video only, the buffer of the stream's low point over the last second is held in
+        [target, target + speed_above]. Past the maximum buffer the clock jumps.
         """
         p, s = self.pipe, self.settings
         if not p.live or p.paused or s.catchup is Catchup.OFF or self._state is not PlayState.PLAYING:
+            self._last_tick = None
             return
         buf = self.buffer()
         if buf is None:
             return
-        margin = self.audio_margin()
+        slack = self._slack_low()
         now = time.monotonic()
-        hist = self._buf_hist
-        hist.append((now, buf, margin))
+        hist, mem = self._buf_hist, self._slack
+        if self._hist_epoch != p.epoch:  # a reconnect starts a new history
+            self._hist_epoch = p.epoch
+            hist.clear()
+            mem.clear()
+        speed = self.clock.speed
+        if self._last_tick is not None:  # the latency moved with the speed, and every slack with it
+            mem.shift((1.0 - speed) * (now - self._last_tick))
+        self._last_tick = now
+        if slack is not None:
+            mem.add(now, slack)
+        mem.trim(now - s.jitter_memory)
+        hist.append((now, buf))
         while hist and hist[0][0] < now - 1.0:
             hist.popleft()
         low = min(h[1] for h in hist)
-        margins = [h[2] for h in hist if h[2] is not None]
-        alow = min(margins) if margins else None
-        recent = [h[2] for h in hist if h[2] is not None and h[0] >= now - s.slow_window]
-        arecent = min(recent) if recent else None
         target, mx = buffer_targets(self.kind, s)
         # Just after a join (a GOP cache hands us up to a GOP of the past at once) go straight to
         # the target rather than speeding for seconds.
@@ -339,32 +353,45 @@ class Player:
         if buf > mx and s.catchup in (Catchup.DROP, Catchup.SPEED_AND_DROP):
             latest = p.buffered_end()
             if latest is not None:
-                # land with the audio margin kept when the audio is ahead of the video
                 to = latest - target
-                if margin is not None and p.latest_audio is not None and self._audio_out is not None:
-                    to = min(to, p.latest_audio - self._audio_out.latency - s.audio_margin)
+                out = self._audio_out
+                if out is not None and p.latest_audio is not None and self.clock.audio_master():
+                    # land where the audio still has its margin (the audio is the laggier stream)
+                    block = out.block_frames / out.rate
+                    to = min(to, p.latest_audio - out.latency - block - s.audio_margin)
                 log.debug("buffer %.3f s over %.3f s: jumping to %.3f s", buf, mx, to)
                 self.clock.jump(to)
                 self.stats.catchups += 1
                 self.clock.set_speed(1.0)
                 hist.clear()
-        elif s.catchup in (Catchup.SPEED, Catchup.SPEED_AND_DROP) and self.kind is not SourceKind.HLS:
-            # (HLS arrives a segment at a time: its buffer is a sawtooth, speeding would only warble)
-            speed = self.clock.speed
-            full = now - hist[0][0] > 0.9
-            room = alow is None or alow > s.audio_margin + s.speed_above / 2
-            if speed == 1.0 and full and ((low > target + s.speed_above and room) or buf > mx):
-                self.clock.set_speed(s.catchup_speed)
-            elif speed > 1.0 and (buf <= target + 0.01
-                                  or (margin is not None and margin <= s.audio_margin)):
-                self.clock.set_speed(1.0)
-            elif (speed == 1.0 and arecent is not None and s.slowdown_speed < 1.0
-                  and arecent < s.audio_margin - s.slow_below):
-                # The audio is running dry (the sender's or the network's jitter grew): stretch
-                # it a little to rebuild the margin rather than wait for an underrun's gap.
-                self.clock.set_speed(s.slowdown_speed)
-            elif speed < 1.0 and (arecent is None or arecent >= s.audio_margin):
-                self.clock.set_speed(1.0)
+                mem.clear()
+            return
+        if s.catchup not in (Catchup.SPEED, Catchup.SPEED_AND_DROP) or self.kind is SourceKind.HLS:
+            return  # (HLS arrives a segment at a time: its buffer is a sawtooth, speeding would warble)
+        full = now - hist[0][0] > 0.9
+        alow = mem.low() if self.clock.audio_master() else None
+        slow_ok = s.slowdown_speed < 1.0
+        if alow is not None:
+            if speed < 1.0:
+                want = s.slowdown_speed if alow < s.audio_margin else 1.0
+            elif speed > 1.0:
+                want = s.catchup_speed if (buf > mx or (alow > s.audio_margin + s.margin_band / 2
+                                                        and buf > target + 0.01)) else 1.0
+            elif slow_ok and alow < s.audio_margin - s.slow_below:
+                want = s.slowdown_speed  # the jitter grew: make room before an underrun does
+            elif full and (buf > mx or (alow > s.audio_margin + s.margin_band and low > target)):
+                want = s.catchup_speed
+            else:
+                want = 1.0
+        else:  # video only (or the audio is not flowing): the buffer
+            if speed > 1.0:
+                want = s.catchup_speed if buf > target + 0.01 else 1.0
+            elif full and (low > target + s.speed_above or buf > mx):
+                want = s.catchup_speed
+            else:
+                want = 1.0
+        if want != speed:
+            self.clock.set_speed(want)
 
     def _check_eof(self) -> None:
         p = self.pipe

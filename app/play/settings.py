@@ -42,14 +42,17 @@ class PlaySettings:
     catchup_speed: float = 1.06
     # speed up when the buffer's low point over the last second is this much above the target
     speed_above: float = 0.04
-    # Audio kept queued beyond the output's own latency (its low point over the last second):
-    # one output block plus the arrival jitter seen. Under it (by slow_below, over the last
-    # slow_window s) the audio is stretched by slowdown_speed until it is back; 1.0 disables
-    # that (underruns then rebuild the margin, audibly).
-    audio_margin: float = 0.03
+    # Audio: the slack of each decoded packet (how much later it could have come without an
+    # underrun, app.play.latency) at its low point over the last jitter_memory s is held in
+    # [audio_margin, audio_margin + margin_band]: the low point carries the arrival jitter, so
+    # the latency follows it; audio_margin is the safety on top. Under audio_margin - slow_below
+    # the audio is stretched by slowdown_speed until the slack is back (1.0 disables that:
+    # underruns then rebuild it, audibly); over the band it is sped up by catchup_speed.
+    audio_margin: float = 0.006
+    slow_below: float = 0.002
+    margin_band: float = 0.004
     slowdown_speed: float = 0.96
-    slow_below: float = 0.005
-    slow_window: float = 0.5
+    jitter_memory: float = 10.0
     # HLS is segment-bound: it gets its own, larger figures.
     hls_target_buffer: float = 2.0
     hls_max_buffer: float = 10.0

@@ -3,7 +3,10 @@
 One run: a publisher stamps its capture time into the pixels (``app.capture.timecode``) and
 pushes to a media server on loopback; each player in turn opens the live stream, reads the time
 code back from every decoded picture and reports ``now - stamp`` at the moment the picture is
-handed to the view (ours, QMediaPlayer) or decoded (PyAV). Figures are printed, not asserted.
+handed to the view (ours, QMediaPlayer) and decoded (ours, PyAV). SPEC 9 takes its targets on
+the decode side; what a viewer sees is the "shown" figure, which waits for the audio it is in
+sync with (FFmpeg's AAC encoder alone holds 2048 samples, 43 ms at 48 kHz).
+Figures are printed, not asserted.
 
     python tests/bench/bench_play.py [--server embedded|nginx] [--seconds 8]
         [--publisher ours|pyav] [--trials 3] [--players ours,pyav,qmp]
@@ -49,6 +52,7 @@ OVERRIDES: dict[str, object] = {}
 
 def run_ours(url: str, seconds: float) -> dict:
     lat: list[float] = []
+    dec: list[float] = []
     first: list[float] = []
     t0 = time.monotonic()
 
@@ -58,6 +62,8 @@ def run_ours(url: str, seconds: float) -> dict:
             first.append((time.monotonic() - t0) * 1000)
         if f.wallclock is not None:
             lat.append((now - f.wallclock) * 1000)
+            if f.decoded_at is not None:
+                dec.append((f.decoded_at - f.wallclock) * 1000)
 
     p = Player(url, PlaySettings(read_timecode=True, audio_output="null").with_(**OVERRIDES))
     p.on_frame = on_frame
@@ -71,7 +77,7 @@ def run_ours(url: str, seconds: float) -> dict:
     under, dropped = p.audio_underruns, p.stats.dropped
     out_latency = p.audio_output_latency
     p.stop()
-    return {"first_frame_ms": first[0] if first else None, "latencies_ms": lat,
+    return {"first_frame_ms": first[0] if first else None, "latencies_ms": lat, "decoded_ms": dec,
             "error": f"ended: {ended}" if ended else None, "dropped": dropped,
             "dropped_after_join": dropped - drop0, "underruns": under,
             "underruns_after_join": under - under0, "output_latency_ms":
@@ -100,7 +106,7 @@ def run_pyav(url: str, seconds: float) -> dict:
                     break
     except Exception as exc:  # report, do not crash the bench
         err = str(exc)
-    return {"first_frame_ms": first, "latencies_ms": lat, "error": err}
+    return {"first_frame_ms": first, "decoded_ms": lat, "error": err}  # no presenter: decode side only
 
 
 def run_qmp(url: str, seconds: float) -> dict:
@@ -173,18 +179,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nbench_play: {args.server} server, publisher={publabel}, 640x360@30 x264 zerolatency "
           f"g=30, RTMP play, {args.seconds:.0f} s per player; loadavg {load0[0]:.2f} -> {load1[0]:.2f} "
           f"on {os.cpu_count()} cores")
-    print(f"{'player':<24}{'frames':>7}{'median':>9}{'p95':>9}{'max':>9}{'1st frame (runs)':>26}  note")
+    print("latency in ms from the sender's capture time to the picture decoded / shown (with A/V sync)")
+    print(f"{'player':<24}{'frames':>7}{'decoded p50':>13}{'p95':>6}{'shown p50':>11}{'p95':>6}"
+          f"{'1st frame (runs)':>26}  note")
+
+    def fig(res: dict, key: str) -> tuple[str, str]:
+        v = res.get(key) or []
+        v = v[int(len(v) * 0.1):]  # skip the join
+        return (f"{pct(v, 50):.0f}", f"{pct(v, 95):.0f}") if v else ("-", "-")
+
     for name, res, ffs in rows:
-        lat = res["latencies_ms"][int(len(res["latencies_ms"]) * 0.1):]  # skip the join
+        n = len(res.get("latencies_ms") or res.get("decoded_ms") or [])
+        d50, d95 = fig(res, "decoded_ms")
+        s50, s95 = fig(res, "latencies_ms")
         ff = ", ".join(f"{f:.0f}" for f in ffs) or "-"
-        print(f"{LABELS[name]:<24}{len(res['latencies_ms']):>7}{pct(lat, 50):>8.0f}m{pct(lat, 95):>8.0f}m"
-              f"{(max(lat) if lat else float('nan')):>8.0f}m{ff:>26}  {res.get('error') or ''}")
+        print(f"{LABELS[name]:<24}{n:>7}{d50:>13}{d95:>6}{s50:>11}{s95:>6}{ff:>26}  {res.get('error') or ''}")
     ours = next((r for n, r, _ in rows if n == "ours"), None)
     if ours and ours["latencies_ms"]:
-        lat = ours["latencies_ms"][int(len(ours["latencies_ms"]) * 0.1):]
+        d50, d95 = fig(ours, "decoded_ms")
+        s50, s95 = fig(ours, "latencies_ms")
         ffs = next(f for n, _, f in rows if n == "ours")
-        print(f"targets (ours): median {pct(lat, 50):.0f} <= 100 ms, p95 {pct(lat, 95):.0f} <= 200 ms, "
-              f"first frame median {statistics.median(ffs):.0f} <= 300 ms")
+        print(f"targets (ours, SPEC 9 measures on the decode side): median {d50} <= 100 ms, p95 {d95} <= 200 ms, "
+              f"first frame median {statistics.median(ffs):.0f} <= 300 ms; as shown: median {s50}, p95 {s95}")
         ol = ours.get("output_latency_ms")
         print(f"smoothness (ours, {args.seconds:.0f} s run): audio underruns {ours.get('underruns')} "
               f"({ours.get('underruns_after_join')} after the join), dropped frames {ours.get('dropped')} "

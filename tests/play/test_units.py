@@ -251,3 +251,77 @@ def test_stats_meter_rates_and_medians() -> None:
     assert s.latency_ms == pytest.approx(64.5, abs=1) and s.av_drift_ms == pytest.approx(2)
     line = s.line()
     assert "fps=" in line and "bitrate=" in line and "buffer=80ms" in line and "latency=" in line
+
+
+# -- latency control pieces -----------------------------------------------------------------------
+def test_slack_is_the_time_until_the_first_pull_that_would_underrun() -> None:
+    ring = AudioRing(48000, 2, capacity=2.0)
+    out = AudioOutput(ring, block=0.01, gate=0.0)  # 480-frame blocks
+    ring.write(0, 0.0, tone(1200), block=False, stop=STOP)
+    out.pull(480, time.monotonic())  # started; 15 ms left, next pull due in 10 ms
+    assert out.take_slack_low() is None  # nothing arrived yet
+    out.note_arrival(ring.queued())  # 15 ms queued: one more pull is covered, the second is not
+    slack = out.take_slack_low()
+    assert slack is not None and 0.015 < slack <= 0.02
+    out.note_arrival(0.0)  # nothing queued: only the time until the next pull
+    out.note_arrival(0.035)
+    low = out.take_slack_low()
+    assert low is not None and low <= 0.01 and out.take_slack_low() is None  # the low point, then reset
+    ring.drop_until(1.0)
+    out.pull(480, time.monotonic())  # an underrun: negative slack
+    assert out.underruns == 1 and (out.take_slack_low() or 0) < 0
+
+
+def test_slack_memory_keeps_spikes_in_the_latency_of_now() -> None:
+    from app.play.latency import SlackMemory
+
+    mem = SlackMemory()
+    assert mem.low() is None
+    mem.add(0.0, 0.020)
+    mem.add(1.0, 0.002)  # a late packet
+    mem.add(2.0, 0.018)
+    assert mem.low() == pytest.approx(0.002)
+    mem.shift(0.004)  # the player slowed down and made 4 ms of room: the spike now leaves 6 ms
+    assert mem.low() == pytest.approx(0.006)
+    mem.trim(1.5)  # older than the memory: gone
+    assert len(mem) == 1 and mem.low() == pytest.approx(0.022)
+
+
+def test_audio_decoder_joins_millisecond_stamped_frames_sample_for_sample(tmp_path) -> None:
+    """FLV/RTMP stamp AAC frames in whole milliseconds (0, 21, 42, 64 ... for 21.333 ms frames):
+    the decoder must keep the audio continuous instead of trimming the apparent overlaps."""
+    from fractions import Fraction
+
+    import av
+
+    from app.play.decode import AudioDecoder
+    from app.play.pipe import Callbacks, Pipe
+
+    path = tmp_path / "a.flv"
+    with av.open(str(path), "w", format="flv") as c:
+        st = c.add_stream("aac", rate=48000, layout="stereo")
+        for i in range(60):
+            t = (i * 1024 + np.arange(1024)) / 48000
+            f = av.AudioFrame.from_ndarray(np.tile(np.sin(2 * np.pi * 440 * t), (2, 1)).astype(np.float32),
+                                           format="fltp", layout="stereo")
+            f.sample_rate, f.pts, f.time_base = 48000, i * 1024, Fraction(1, 48000)
+            for p in st.encode(f):
+                c.mux(p)
+        for p in st.encode(None):
+            c.mux(p)
+    settings = PlaySettings(audio_rate=48000, audio_channels=2)
+    pipe = Pipe(str(path), SourceKind.FILE, settings, MasterClock(), StatsMeter(), Callbacks())
+    pipe.ring = AudioRing(48000, 2, capacity=10.0)
+    pipe.offset = 0.0
+    dec = AudioDecoder(pipe)
+    with av.open(str(path)) as c:
+        packets = [p for p in c.demux(audio=0) if p.size]
+        assert any(abs(float(p.pts * p.time_base) * 48000 % 1024) > 1 for p in packets)  # ms stamps
+        dec._new_epoch(0, packets[0])
+        for p in packets:
+            dec._decode(p, 0)
+    got = pipe.ring.queued() * 48000
+    assert got == pytest.approx(len(packets) * 1024, abs=2)  # nothing trimmed (was 1 % short)
+    chunks = list(pipe.ring._chunks)
+    for (p0, a0), (p1, _) in zip(chunks, chunks[1:]):
+        assert p1 == pytest.approx(p0 + len(a0) / 48000, abs=1e-6)  # contiguous, no gaps
