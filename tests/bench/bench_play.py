@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="per player")
     ap.add_argument("--trials", type=int, default=3, help="extra short opens for first-frame figures")
     ap.add_argument("--players", default="ours,pyav,qmp")
+    ap.add_argument("--play", choices=("rtmp", "flv"), default="rtmp", help="play over RTMP or HTTP-FLV")
     ap.add_argument("--audio-rate", type=int, choices=(48000, 96000), default=48000,
                     help="AAC rate of our pusher (96000 halves the encoder delay)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 err = pub.stderr.read().decode(errors="replace") if pub.stderr else ""
                 print(f"publisher exited early: {err[-500:]}")
                 return 1
-            url = server.play_url(STREAM, "rtmp")
+            url = server.play_url(STREAM, args.play)
             rows = []
             for name in players:
                 res = PLAYERS[name](url, args.seconds)
@@ -177,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     load1 = os.getloadavg()
     publabel = args.publisher + (" (reference, real-time audio)" if args.publisher == "pyav" else "")
     print(f"\nbench_play: {args.server} server, publisher={publabel}, 640x360@30 x264 zerolatency "
-          f"g=30, RTMP play, {args.seconds:.0f} s per player; loadavg {load0[0]:.2f} -> {load1[0]:.2f} "
+          f"g=30, {args.play.upper()} play, {args.seconds:.0f} s per player; loadavg {load0[0]:.2f} -> {load1[0]:.2f} "
           f"on {os.cpu_count()} cores")
     print("latency in ms from the sender's capture time to the picture decoded / shown (with A/V sync)")
     print(f"{'player':<24}{'frames':>7}{'decoded p50':>13}{'p95':>6}{'shown p50':>11}{'p95':>6}"
-          f"{'1st frame (runs)':>26}  note")
+          f"  {'1st frame ms (runs)':<30}note")
 
     def fig(res: dict, key: str) -> tuple[str, str]:
         v = res.get(key) or []
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         d50, d95 = fig(res, "decoded_ms")
         s50, s95 = fig(res, "latencies_ms")
         ff = ", ".join(f"{f:.0f}" for f in ffs) or "-"
-        print(f"{LABELS[name]:<24}{n:>7}{d50:>13}{d95:>6}{s50:>11}{s95:>6}{ff:>26}  {res.get('error') or ''}")
+        print(f"{LABELS[name]:<24}{n:>7}{d50:>13}{d95:>6}{s50:>11}{s95:>6}  {ff:<30}{res.get('error') or ''}")
     ours = next((r for n, r, _ in rows if n == "ours"), None)
     if ours and ours["latencies_ms"]:
         d50, d95 = fig(ours, "decoded_ms")

@@ -224,6 +224,7 @@ def test_open_options_keep_the_probed_keyframe() -> None:
     s = PlaySettings()
     live = open_options("rtmp://h/live/s", SourceKind.RTMP, s, True)
     assert live["analyzeduration"] == "0" and "fflags" not in live  # nobuffer would lose the GOP
+    assert live["fpsprobesize"] == "0"  # the frame rate comes from the FLV metadata
     assert open_options("http://h/a.mp4", SourceKind.FILE, s, False)["reconnect"] == "1"
     assert open_options("/tmp/a.mp4", SourceKind.FILE, s, False) == {}
     assert buffer_targets(SourceKind.HLS, s)[0] > buffer_targets(SourceKind.RTMP, s)[0]
