@@ -26,6 +26,11 @@ CLOSE_TOO_SLOW = 4008  # outgoing queue overflow
 CLOSE_KICKED = 4009  # the same user logged in elsewhere
 
 
+def node_of(conn_key: str) -> str:
+    """The node id part of a connection key (``"{node_id}:{n}"``)."""
+    return conn_key.rpartition(":")[0]
+
+
 class Conn:
     def __init__(self, ws: WebSocket, profile: Profile, node_id: str, max_queue: int,
                  close_timeout: float = 5.0) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from protocol import im
 from protocol.errors import ImCode
-from server.im.conn import CLOSE_KICKED, Conn
+from server.im.conn import CLOSE_KICKED, Conn, node_of
 from server.im.settings import ImSettings
 from server.im.state import JoinResult, Profile, SharedState
 
@@ -54,6 +54,7 @@ class Limits:
         self.op = TokenBucket(s.op_rate, s.op_burst)
 
 
+_MAX_HOPS = 2  # a "u" event is re-routed at most once when its user moved to another node meanwhile
 _OWN_LIMITS = frozenset({"ping", "send_group_msg", "send_c2c_msg"})  # not counted as other ops
 Reply = tuple[int, str, dict[str, Any]]
 Handler = Callable[[Conn, dict[str, Any]], Awaitable[Reply]]
@@ -138,20 +139,43 @@ class Hub:
         await self.state.publish({"t": "g", "gid": gid, "frame": frame, "exclude": exclude})
 
     async def on_bus_event(self, ev: dict[str, Any]) -> None:
-        """An event published by another node."""
+        """An event published by another node, or (``lost``) a member of a dead node swept away."""
         t = ev.get("t")
         if t == "g":
             self.deliver_local(ev["gid"], ev["frame"], ev.get("exclude"))
         elif t == "u":
-            c = self.conns.get(ev["uid"])
-            if c is not None:
-                c.send(ev["frame"])
+            key = ev.get("conn")
+            if key is None:  # from a node that does not address connections: best effort
+                c = self.conns.get(ev["uid"])
+                if c is not None:
+                    c.send(ev["frame"])
+            elif node_of(key) == self.state.node_id:
+                await self.to_user(ev["uid"], ev["frame"], bool(ev.get("inbox")), int(ev.get("hops", _MAX_HOPS)))
         elif t == "dismiss":
             self._drop_local_group(ev["gid"], ev["frame"], ev.get("exclude"))
         elif t == "kick":
             c = self.conns.get(ev["uid"])
             if c is not None and c.key == ev.get("conn"):
                 await self.kick(c, "login elsewhere")
+        elif t == "lost":
+            gid, uid, count = ev["gid"], ev["uid"], int(ev["count"])
+            info = await self.state.get_group(gid) if count >= self.settings.tips_all_max else None
+            await self._tip(gid, im.group_tips_frame(gid, "quit", uid, ev["nickname"], ev["avatar"], count),
+                            uid, info.owner if info else None, count)
+
+    async def to_user(self, uid: str, frame: str, inbox: bool, hops: int = 0) -> None:
+        """Send a frame to a user wherever they are logged in. With ``inbox`` (C2C messages) a user
+        who is offline, on a dead node, or whose connection went away meanwhile gets it at the next
+        login instead; other frames (tips) are dropped then."""
+        c = self.conns.get(uid)
+        if c is not None and c.send(frame):
+            return
+        key = await self.state.presence(uid)
+        if key is not None and node_of(key) != self.state.node_id and hops < _MAX_HOPS:
+            await self.state.publish({"t": "u", "uid": uid, "conn": key, "frame": frame, "inbox": inbox,
+                                      "hops": hops + 1})
+        elif inbox:
+            await self.state.inbox_push(uid, frame)
 
     def _drop_local_group(self, gid: str, frame: str, exclude: str | None) -> None:
         members = self.local.pop(gid, {})
@@ -210,11 +234,7 @@ class Hub:
         if count <= self.settings.tips_all_max or owner is None:
             await self.fan_out(gid, frame, exclude=subject)
         elif owner != subject:
-            target = self.conns.get(owner)
-            if target is not None:
-                target.send(frame)
-            else:
-                await self.state.publish({"t": "u", "uid": owner, "frame": frame})
+            await self.to_user(owner, frame, inbox=False)
 
     async def _create_group(self, conn: Conn, a: dict[str, Any]) -> Reply:
         gid, me = a["group_id"], conn.identifier
@@ -305,13 +325,7 @@ class Hub:
             return _err(ImCode.RATE_LIMITED, "sending too fast")
         to, p, now = a["to"], conn.profile, int(time.time())
         frame = im.c2c_msg_frame(p.identifier, p.nickname, p.avatar, now, a["elems"])
-        target = self.conns.get(to)
-        if target is not None:
-            target.send(frame)
-        elif await self.state.is_online(to):
-            await self.state.publish({"t": "u", "uid": to, "frame": frame})
-        else:
-            await self.state.inbox_push(to, frame)  # delivered at the user's next login
+        await self.to_user(to, frame, inbox=True)
         return _ok(time=now)
 
     async def _get_members(self, conn: Conn, a: dict[str, Any]) -> Reply:

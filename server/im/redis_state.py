@@ -1,12 +1,18 @@
 """IM state in Redis, shared by several server nodes; fan-out through one pub/sub channel.
 
-Keys (``P`` is the configured prefix, ``G`` a group id, ``U`` an identifier):
+Keys (``P`` is the configured prefix, ``G`` a group id, ``U`` an identifier, ``N`` a node id):
 ``P im:g:G`` hash {owner, name, created}; ``P im:mc:G`` hash U -> conn_key (membership);
 ``P im:mo:G`` sorted set U by join order; ``P im:seen:G`` set of everyone who ever joined;
 ``P im:seq:G`` message counter; ``P im:h:G`` list of recent group_msg frames;
-``P im:prof`` hash U -> {"n","a"}; ``P im:on:U`` presence (conn_key); ``P im:in:U`` offline
-C2C inbox. Group keys expire after ``group_ttl`` seconds without activity.
+``P im:prof`` hash U -> {"n","a"}; ``P im:on:U`` presence (conn_key, ``"N:n"``); ``P im:in:U``
+offline C2C inbox. Group keys expire after ``group_ttl`` seconds without activity.
 Channel ``P im:bus`` carries events ``{"node", "t", ...}`` between nodes.
+
+Node liveness: ``P im:node:N`` exists while node N runs (refreshed every ``heartbeat`` seconds,
+expires ``node_ttl`` seconds after its last beat, deleted on a clean stop); presence keys carry the
+same TTL and are refreshed by their node in one batched script per beat. ``P im:nodes:all`` is the
+set of nodes that ran and ``P im:nm:N`` the groups node N has members in, so a live node (holding
+the lock ``P im:sweep:N``) can remove a dead node's members, group by group, without a SCAN.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from server.im.redis_nodes import CLEAR_IF_OWNED, NodeLiveness
 from server.im.state import EventHandler, GroupInfo, JoinResult, Profile
 
 log = logging.getLogger(__name__)
@@ -35,15 +42,21 @@ end
 return {0, redis.call('HLEN', KEYS[1])}
 """
 
-_CLEAR_IF_OWNED = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
+# The presence of KEYS[1] if the node in its conn_key ("node:n") is alive (ARGV[1] = node key
+# prefix). The node key is derived inside the script: fine on one Redis, not on Redis Cluster.
+_LIVE_PRESENCE = """
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local node = string.match(v, '^([^:]+):')
+if node and redis.call('EXISTS', ARGV[1] .. node) == 1 then return v end
+return false
 """
 
 
 class RedisState:
     def __init__(self, url: str, prefix: str = "xzb:", history_size: int = 50, inbox_size: int = 100,
-                 inbox_ttl: int = 7 * 86400, group_ttl: int = 86400) -> None:
+                 inbox_ttl: int = 7 * 86400, group_ttl: int = 86400, node_ttl: float = 10.0,
+                 heartbeat: float = 2.5) -> None:
         self.node_id = secrets.token_hex(6)
         self._r = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
         self._p = prefix + "im:"
@@ -52,26 +65,40 @@ class RedisState:
         self._inbox_ttl = inbox_ttl
         self._group_ttl = group_ttl
         self._remove = self._r.register_script(_REMOVE_IF_OWNED)
-        self._clear = self._r.register_script(_CLEAR_IF_OWNED)
+        self._clear = self._r.register_script(CLEAR_IF_OWNED)
+        self._live_presence = self._r.register_script(_LIVE_PRESENCE)
         self._task: asyncio.Task[None] | None = None
         self._on_event: EventHandler | None = None
+        self.online: dict[str, str] = {}  # uid -> conn_key: the presences this node holds
+        self.mine: dict[str, dict[str, str]] = {}  # gid -> {uid: conn_key}: memberships this node holds
+        self.nodes = NodeLiveness(self, node_ttl, heartbeat)
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self._r
 
     @property
     def channel(self) -> str:
         return self._p + "bus"
 
-    def _k(self, kind: str, key: str) -> str:
+    def key(self, kind: str, key: str) -> str:
         return f"{self._p}{kind}:{key}"
 
     def _group_keys(self, gid: str) -> list[str]:
-        return [self._k(k, gid) for k in ("g", "mc", "mo", "seen", "seq", "h")]
+        return [self.key(k, gid) for k in ("g", "mc", "mo", "seen", "seq", "h")]
 
     async def start(self, on_event: EventHandler) -> None:
         await self._r.ping()
         self._on_event = on_event
+        await self.nodes.start()
         pubsub = self._r.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(self.channel)
         self._task = asyncio.create_task(self._listen(pubsub), name="im-redis-bus")
+
+    async def emit(self, event: dict[str, Any]) -> None:
+        """Hand an event to this node's hub (as if it came over the bus)."""
+        if self._on_event is not None:
+            await self._on_event(event)
 
     async def _listen(self, pubsub: Any) -> None:
         try:
@@ -86,14 +113,18 @@ class RedisState:
                     continue
                 try:
                     event = json.loads(msg["data"])
-                    if event.get("node") != self.node_id and self._on_event is not None:
-                        await self._on_event(event)
+                    if event.get("node") == self.node_id:
+                        continue
+                    await self.emit(event)
+                    if event.get("t") == "dismiss":
+                        await self._forget_group(event["gid"])
                 except Exception:
                     log.exception("bad event on the redis bus")
         finally:
             await pubsub.aclose()
 
     async def close(self) -> None:
+        await self.nodes.stop()
         if self._task:
             self._task.cancel()
             try:
@@ -107,7 +138,7 @@ class RedisState:
             pipe.expire(k, self._group_ttl)
 
     async def create_group(self, gid: str, owner: str, name: str) -> str | None:
-        gk = self._k("g", gid)
+        gk = self.key("g", gid)
         if await self._r.hsetnx(gk, "owner", owner):
             async with self._r.pipeline(transaction=True) as pipe:
                 pipe.hset(gk, mapping={"name": name, "created": int(time.time())})
@@ -119,43 +150,98 @@ class RedisState:
         return await self._r.hget(gk, "owner") or owner
 
     async def get_group(self, gid: str) -> GroupInfo | None:
-        d = await self._r.hgetall(self._k("g", gid))
+        d = await self._r.hgetall(self.key("g", gid))
         if not d or "owner" not in d:
             return None
         return GroupInfo(gid, d["owner"], d.get("name", ""), int(d.get("created", 0) or 0))
 
     async def delete_group(self, gid: str) -> bool:
-        return bool(await self._r.delete(*self._group_keys(gid)))
+        deleted = bool(await self._r.delete(*self._group_keys(gid)))
+        await self._forget_group(gid)
+        return deleted
+
+    async def _forget_group(self, gid: str) -> None:
+        """The group is gone: this node holds no membership in it any more."""
+        if self.mine.pop(gid, None) is not None:
+            await self._unindex(gid)
+
+    async def _unindex(self, gid: str) -> None:
+        """Drop ``gid`` from this node's group index (best effort: a stale entry costs a sweep
+        one empty HSCAN)."""
+        nm = self.key("nm", self.node_id)
+        try:
+            await self._r.srem(nm, gid)
+            if gid in self.mine:  # a member joined here meanwhile
+                await self._r.sadd(nm, gid)
+        except Exception as e:
+            log.warning("could not update the IM node index for %s: %s", gid, e)
 
     async def add_member(self, gid: str, p: Profile, conn_key: str) -> tuple[str, int, bool]:
-        mc = self._k("mc", gid)
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hget(mc, p.identifier)
-            pipe.hset(mc, p.identifier, conn_key)
-            pipe.zadd(self._k("mo", gid), {p.identifier: time.time()}, nx=True)
-            pipe.sadd(self._k("seen", gid), p.identifier)
-            pipe.hlen(mc)
-            pipe.hset(self._p + "prof", p.identifier, json.dumps({"n": p.nickname, "a": p.avatar}))
-            await self._touch(gid, pipe)
-            prev, _, _, first, count, *_ = await pipe.execute()
+        mc = self.key("mc", gid)
+        # recorded before the write so a concurrent last-member removal cannot drop gid from nm
+        mine = self.mine.setdefault(gid, {})
+        prev_mine = mine.get(p.identifier)
+        mine[p.identifier] = conn_key
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.hget(mc, p.identifier)
+                pipe.hset(mc, p.identifier, conn_key)
+                pipe.zadd(self.key("mo", gid), {p.identifier: time.time()}, nx=True)
+                pipe.sadd(self.key("seen", gid), p.identifier)
+                pipe.hlen(mc)
+                pipe.hset(self._p + "prof", p.identifier, json.dumps({"n": p.nickname, "a": p.avatar}))
+                pipe.sadd(self.key("nm", self.node_id), gid)
+                await self._touch(gid, pipe)
+                prev, _, _, first, count, *_ = await pipe.execute()
+        except BaseException:
+            if prev_mine is None:
+                self._drop_mine(gid, p.identifier, conn_key)
+            else:
+                mine[p.identifier] = prev_mine
+            raise
         if prev is None:
             result = JoinResult.ADDED
         else:
             result = JoinResult.ALREADY if prev == conn_key else JoinResult.TAKEN_OVER
         return result, int(count), bool(first)
 
+    def _drop_mine(self, gid: str, uid: str, conn_key: str | None) -> bool:
+        """Forget a local membership; True when this node has no member left in the group."""
+        mine = self.mine.get(gid)
+        if mine is None:
+            return False
+        if uid in mine and (conn_key is None or mine[uid] == conn_key):
+            del mine[uid]
+        if mine:
+            return False
+        del self.mine[gid]
+        return True
+
     async def remove_member(self, gid: str, uid: str, conn_key: str | None) -> tuple[bool, int]:
-        removed, count = await self._remove(keys=[self._k("mc", gid), self._k("mo", gid)],
+        last_here = self._drop_mine(gid, uid, conn_key)
+        removed, count = await self._remove(keys=[self.key("mc", gid), self.key("mo", gid)],
                                             args=[uid, conn_key or ""])
+        if last_here:
+            await self._unindex(gid)
         return bool(removed), int(count)
 
+    async def remove_if_held(self, gid: str, uid: str, conn_key: str) -> tuple[bool, int]:
+        """Remove a member only while the entry still holds ``conn_key`` (a dead node's sweep)."""
+        removed, count = await self._remove(keys=[self.key("mc", gid), self.key("mo", gid)], args=[uid, conn_key])
+        return bool(removed), int(count)
+
+    async def profile_of(self, uid: str) -> Profile:
+        raw = await self._r.hget(self._p + "prof", uid)
+        d = json.loads(raw) if raw else {}
+        return Profile(uid, d.get("n", uid), d.get("a", ""))
+
     async def member_count(self, gid: str) -> int:
-        return int(await self._r.hlen(self._k("mc", gid)))
+        return int(await self._r.hlen(self.key("mc", gid)))
 
     async def members(self, gid: str, offset: int, count: int) -> tuple[list[dict[str, str]], int]:
         async with self._r.pipeline(transaction=False) as pipe:
-            pipe.zrange(self._k("mo", gid), offset, offset + count - 1)
-            pipe.zcard(self._k("mo", gid))
+            pipe.zrange(self.key("mo", gid), offset, offset + count - 1)
+            pipe.zcard(self.key("mo", gid))
             ids, total = await pipe.execute()
         if not ids:
             return [], int(total)
@@ -167,12 +253,12 @@ class RedisState:
         return out, int(total)
 
     async def is_member(self, gid: str, uid: str) -> bool:
-        return bool(await self._r.hexists(self._k("mc", gid), uid))
+        return bool(await self._r.hexists(self.key("mc", gid), uid))
 
     async def append_message(self, gid: str, build: Callable[[int], str]) -> tuple[int, str]:
-        seq = int(await self._r.incr(self._k("seq", gid)))
+        seq = int(await self._r.incr(self.key("seq", gid)))
         frame = build(seq)
-        hk = self._k("h", gid)
+        hk = self.key("h", gid)
         async with self._r.pipeline(transaction=False) as pipe:
             pipe.rpush(hk, frame)
             pipe.ltrim(hk, -self._history_size, -1)
@@ -181,19 +267,23 @@ class RedisState:
         return seq, frame
 
     async def history(self, gid: str, count: int) -> list[str]:
-        return list(await self._r.lrange(self._k("h", gid), -count, -1))
+        return list(await self._r.lrange(self.key("h", gid), -count, -1))
 
     async def set_online(self, uid: str, conn_key: str) -> str | None:
-        return await self._r.set(self._k("on", uid), conn_key, get=True)
+        self.online[uid] = conn_key
+        return await self._r.set(self.key("on", uid), conn_key, px=self.nodes.ttl_ms, get=True)
 
     async def clear_online(self, uid: str, conn_key: str) -> None:
-        await self._clear(keys=[self._k("on", uid)], args=[conn_key])
+        if self.online.get(uid) == conn_key:
+            del self.online[uid]
+        await self._clear(keys=[self.key("on", uid)], args=[conn_key])
 
-    async def is_online(self, uid: str) -> bool:
-        return bool(await self._r.exists(self._k("on", uid)))
+    async def presence(self, uid: str) -> str | None:
+        """The conn_key the user is logged in with, if its node is alive."""
+        return await self._live_presence(keys=[self.key("on", uid)], args=[self._p + "node:"])
 
     async def inbox_push(self, uid: str, frame: str) -> None:
-        k = self._k("in", uid)
+        k = self.key("in", uid)
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.rpush(k, frame)
             pipe.ltrim(k, -self._inbox_size, -1)
@@ -201,7 +291,7 @@ class RedisState:
             await pipe.execute()
 
     async def inbox_take(self, uid: str) -> list[str]:
-        k = self._k("in", uid)
+        k = self.key("in", uid)
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.lrange(k, 0, -1)
             pipe.delete(k)

@@ -54,7 +54,7 @@ class ImService:
             from server.im.redis_state import RedisState
 
             self.state = RedisState(ctx.config.server.redis_url, s.redis_prefix, s.history_size, s.inbox_size,
-                                    s.inbox_ttl, s.group_ttl)
+                                    s.inbox_ttl, s.group_ttl, s.node_ttl, s.node_heartbeat)
         else:
             self.state = MemoryState(s.history_size, s.inbox_size, s.inbox_ttl)
         self.hub = Hub(self.state, s, observer=self)

@@ -35,6 +35,8 @@ class ImSettings:
     danmaku_flush_s: float = 0.5  # background batch writer period
     danmaku_queue: int = 50000  # rows waiting for the writer (oldest kept; overflow logged)
     redis_prefix: str = "xzb:"  # key / channel namespace in Redis
+    node_ttl: float = 10.0  # Redis: a node (and its users' presence) counts as dead this long after its last beat
+    node_heartbeat: float = 2.5  # Redis: liveness refresh and dead-node sweep period (well inside node_ttl)
     close_timeout: float = 5.0  # seconds a closing handshake may take before the socket is dropped
 
     @classmethod

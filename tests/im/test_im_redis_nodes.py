@@ -3,64 +3,21 @@ database): membership, fan-out, kick, dismiss and the room list work across node
 
 from __future__ import annotations
 
-import secrets
-import shutil
-import tomllib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-import tomli_w
-from sqlalchemy import create_engine, text
 
 from protocol import im
-from server.config import load
-from tests.conftest import start_server
+from tests.im.conftest import RedisCluster
 from tests.im.wire import Rooms, live_event, peer, sid_of
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.db]
 
-REDIS = "redis://127.0.0.1:6379/0"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
 
 @pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    prefix = f"xzbtest{secrets.token_hex(4)}:"
-    r = redis.Redis.from_url(REDIS)
-    try:
-        r.ping()
-    except redis.RedisError as e:
-        pytest.fail(f"Redis is not reachable on 127.0.0.1:6379 ({e})")
-    name = f"xzb_test_{secrets.token_hex(4)}"
-    eng = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name}"))
-    db = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    a_dir, b_dir = tmp_path / "a", tmp_path / "b"
-    load(a_dir)
-    doc = tomllib.loads((a_dir / "config.toml").read_text())
-    doc["im"]["redis_prefix"] = prefix
-    (a_dir / "config.toml").write_text(tomli_w.dumps(doc))
-    b_dir.mkdir()
-    shutil.copy(a_dir / "config.toml", b_dir / "config.toml")
-    nodes = []
-    try:
-        nodes.append(start_server(a_dir, "--db", db, "--redis", REDIS))
-        nodes.append(start_server(b_dir, "--db", db, "--redis", REDIS))
-        yield nodes[0], nodes[1]
-    finally:
-        for n in nodes:
-            n.stop()
-        keys = list(r.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            r.delete(*keys)
-        r.close()
-        with eng.connect() as c:
-            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        eng.dispose()
+def two_nodes(redis_cluster: RedisCluster) -> tuple[Any, Any]:
+    a, b = redis_cluster.start(2)
+    return a, b
 
 
 def test_fan_out_membership_kick_and_dismiss_across_nodes(two_nodes: tuple[Any, Any]) -> None:
