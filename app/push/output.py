@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import struct
 import time
 from urllib.parse import urlsplit
 
@@ -193,6 +194,23 @@ class RtmpOutput:
         except OSError:
             return False
         return True
+
+    def rtt(self) -> float | None:
+        """The kernel's smoothed round-trip time to the server in seconds (TCP_INFO ``tcpi_rtt``),
+        or None where the platform does not tell (not Linux) or before the connection is up."""
+        if not hasattr(socket, "TCP_INFO"):
+            return None
+        for fd in self._fds:
+            try:
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+            except OSError:
+                continue
+            if len(info) >= 72:
+                # struct tcp_info: 8 one-byte fields, then u32 rto, ato, snd_mss, rcv_mss, unacked,
+                # sacked, lost, retrans, fackets, 4 timestamps, pmtu, rcv_ssthresh, rtt (us) ...
+                return struct.unpack_from("=I", info, 68)[0] / 1e6
+        return None
 
     def abort(self) -> bool:
         """Unblock a write stuck on a dead link (no RST, e.g. a vanished Wi-Fi): shut the socket

@@ -477,7 +477,13 @@ class Publisher:
             cpu_percent=cpu, reconnects=self.reconnects,
             audio_level_db=self.mixer.meter.peak_db,
             recording_bytes=self._recorder._mux.bytes if self._recorder else 0,
+            rtt_ms=self._rtt_ms(),
         )
+
+    def _rtt_ms(self) -> float | None:
+        out = self._output
+        rtt = out.rtt() if out is not None else None
+        return None if rtt is None else rtt * 1000
 
     def stats(self) -> PushStats:
         """A stats sample now (rates since the last sample)."""

@@ -30,6 +30,7 @@ class PushStats:
     reconnects: int
     audio_level_db: float
     recording_bytes: int
+    rtt_ms: float | None = None  # TCP round trip to the server (Linux TCP_INFO), None when unknown
 
     def line(self) -> str:
         return (f"t={self.elapsed_s:5.1f}s {self.state.value:<12} {self.width}x{self.height} "
@@ -37,7 +38,8 @@ class PushStats:
                 f"dropped={self.dropped_frames} (capture {self.dropped_capture}, congestion "
                 f"{self.dropped_congestion}, offline {self.dropped_offline}) encode={self.encode_ms:.1f}ms "
                 f"compose={self.compose_ms:.1f}ms delay={self.queue_delay_ms:.0f}ms "
-                f"cpu={self.cpu_percent:.0f}% audio={self.audio_level_db:.0f}dB reconnects={self.reconnects}")
+                f"cpu={self.cpu_percent:.0f}% audio={self.audio_level_db:.0f}dB reconnects={self.reconnects}"
+                + ("" if self.rtt_ms is None else f" rtt={self.rtt_ms:.1f}ms"))
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)

@@ -48,6 +48,8 @@ def test_stats_pause_mute_filters_and_recording(rtmp_server, tmp_path: Path) -> 
         assert steady.audio_level_db > -20
         out = pub._output
         assert out is not None and out.nodelay(), "Nagle must be off on the publish connection"
+        assert steady.rtt_ms is not None and 0 < steady.rtt_ms < 200, steady.line()  # loopback
+        assert "rtt=" in steady.line()
         assert "fps=" in steady.line() and steady.as_dict()["state"] == "live"
 
         pub.mixer.muted = True
