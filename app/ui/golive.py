@@ -9,6 +9,9 @@ Going live: ``upload_room`` -> ``create_room`` -> IM ``create_group(roomID)`` ->
 publisher (background), read the room totals, dismiss the group, destroy the room, then the
 summary dialog. ``watch.py`` relies on ``GoLiveWindow(account, settings)``, ``stop()``,
 ``toggle_mute()`` and ``is_live``.
+
+Co-hosting (连麦 requests, co-host pictures with a kick button) is :mod:`app.ui.golive_linkmic`;
+it starts once the room is open and is closed (co-hosts told) before the room goes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from app.push.stats import PushStats
 from app.ui.account import Account
 from app.ui.danmaku_overlay import DanmakuOverlay, OverlaySettings
 from app.ui.golive_chat import ChatPanel, SummaryDialog
+from app.ui.golive_linkmic import AnchorCohosting
 from app.ui.golive_room import LiveRoomController, LiveSummary, RoomInfo
 from app.ui.golive_setup import SetupPanel
 from app.ui.golive_text import duration_text, failure_text, named, push_error_text, state_text
@@ -36,6 +40,7 @@ from app.ui.hearts import HeartsLayer
 from app.ui.ops import run_op
 from app.ui.push_controller import PushController
 from app.ui.qt import (
+    QColor,
     QFileDialog,
     QHBoxLayout,
     QKeySequence,
@@ -73,6 +78,7 @@ class GoLiveWindow(QWidget):
         self.summary: LiveSummary | None = None
         self.summary_dialog: SummaryDialog | None = None
         self.last_error = ""
+        self._linkmic_threads: list[Any] = []
         self.push = PushController(self)
         self.room = LiveRoomController(account.client, self)
         self._build(backend)
@@ -91,6 +97,7 @@ class GoLiveWindow(QWidget):
         self.overlay = DanmakuOverlay(OverlaySettings(font_size=22))
         self.hearts = HeartsLayer()
         self.view.layers.extend([self.overlay, self.hearts])
+        self.cohosting = AnchorCohosting(self.view, self.view.backend, self)
         self.banner = named(QLabel(), "goLiveBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
@@ -157,6 +164,7 @@ class GoLiveWindow(QWidget):
         self.setup.cover_upload_requested.connect(self.choose_cover)
         self.setup.cover_snapshot_requested.connect(self.cover_from_preview)
         self.chat.send_requested.connect(self._send_chat)
+        self.cohosting.chat_line.connect(lambda text: self.chat.add_line(text, QColor(184, 166, 255)))
         for key, slot in (("Ctrl+M", self.toggle_mute), ("Ctrl+Return", self.go_live),
                           ("Ctrl+Shift+L", self.stop)):
             QShortcut(QKeySequence(key), self).activated.connect(slot)
@@ -213,6 +221,7 @@ class GoLiveWindow(QWidget):
             self._end_room()
             return
         self.chat.add_line(self.tr("Room {0} is open; connecting the stream…").format(self.room.room_id))
+        self.cohosting.start(self.room.im, self.room.rooms, self.room.room_id)
 
     def _start_failed(self, exc: BaseException) -> None:
         if self.account.handle_failure(exc):
@@ -226,6 +235,7 @@ class GoLiveWindow(QWidget):
         if self.phase not in ("starting", "live"):
             return
         self._set_phase("stopping")
+        self._linkmic_threads = self.cohosting.stop()  # co-hosts hear "end" before the room goes
         if self.push.publisher is None:
             if not self.room.is_open:  # room still being created: _room_ready ends it
                 return
@@ -238,7 +248,9 @@ class GoLiveWindow(QWidget):
     def _end_room(self) -> None:
         duration = self.push.live_duration()
         self._set_phase("stopping")
-        self.room.close(duration, self._ended, self.last_error)
+        after = self._linkmic_threads + self.cohosting.stop()
+        self._linkmic_threads = []
+        self.room.close(duration, self._ended, self.last_error, after=after)
 
     def _ended(self, summary: LiveSummary) -> None:
         self.summary = summary
@@ -277,7 +289,8 @@ class GoLiveWindow(QWidget):
                 st.width, st.height, st.sent_fps, st.bitrate_kbps, st.dropped_frames, st.cpu_percent,
                 st.queue_delay_ms, st.reconnects,
                 self.tr(" · rec {0:.1f} MB").format(st.recording_bytes / 1e6) if st.recording_bytes else "",
-                max(-99.0, st.audio_level_db)))
+                max(-99.0, st.audio_level_db))
+            + (self.tr(" · RTT {0:.0f} ms").format(st.rtt_ms) if st.rtt_ms is not None else ""))
 
     def _push_error(self, code: int, text: str) -> None:
         message = push_error_text(code, text)
@@ -290,6 +303,8 @@ class GoLiveWindow(QWidget):
                 self._end_room()
 
     def _room_message(self, msg: ImMessage) -> None:
+        if self.cohosting.handle_message(msg):  # co-hosting signals: the panel and tiles show them
+            return
         self.chat.add_message(msg)
         if msg.kind is MessageKind.DANMAKU:
             self.overlay.add(msg.text, Mode.SCROLL, own=msg.self_sent, user=msg.sender, nickname=msg.nickname)
@@ -406,7 +421,7 @@ class GoLiveWindow(QWidget):
             log.info("go-live window closed while live: ending the live")
         self.phase = "closed"
         self.timer.stop()
-        self.room.shutdown()
+        self.room.shutdown(after=self.cohosting.close())
         self.push.close()
         self.view.release()
         super().closeEvent(event)

@@ -13,6 +13,7 @@ IM callbacks run on the IM client's reader thread; they are re-emitted here as q
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,8 +180,13 @@ class LiveRoomController(QObject):
         return run_op(self, lambda: im.send_text(rid, text), self.message.emit, on_failure, name="send_text")
 
     # --- close ------------------------------------------------------------------------------
-    def close(self, duration_s: float, on_done: Callable[[LiveSummary], None], error: str = "") -> Op | None:
-        """Read the totals, dismiss the group, destroy the room; ``on_done(summary)``."""
+    def close(self, duration_s: float, on_done: Callable[[LiveSummary], None], error: str = "",
+              after: list[threading.Thread] | None = None) -> Op | None:
+        """Read the totals, dismiss the group, destroy the room; ``on_done(summary)``.
+
+        ``after``: threads still sending over the room's IM connection (the co-hosting goodbyes),
+        joined in the background before the group goes.
+        """
         self._heartbeat.stop()
         rooms, im, rid = self.rooms, self.im, self.room_id
         self.rooms = self.im = None
@@ -192,6 +198,8 @@ class LiveRoomController(QObject):
             return None
 
         def work() -> LiveSummary:
+            for t in after or ():
+                t.join(10)
             if rid:
                 custom = _quietly(lambda: rooms.get_custom_info(rid), "get_custom_info", summary.problems)
                 if isinstance(custom, dict):
@@ -215,10 +223,10 @@ class LiveRoomController(QObject):
 
         return run_op(self, work, on_done, failed, name="close_room")
 
-    def shutdown(self) -> None:
+    def shutdown(self, after: list[threading.Thread] | None = None) -> None:
         """Window closing without a summary: same clean-up, nobody waiting for it."""
         if self.rooms is not None:
-            self.close(0.0, lambda s: None)
+            self.close(0.0, lambda s: None, after=after)
         elif self.im is not None:
             self.im.stop()
 

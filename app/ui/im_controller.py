@@ -141,16 +141,19 @@ class ImController(QObject):
     def get_members(self, group_id: str, on_done: Callable[[Any], None], count: int = 50) -> Op:
         return self.request(lambda c: c.get_members(group_id, 0, count), on_done, "get_members")
 
-    def shutdown(self, group_id: str | None = None) -> threading.Thread:
+    def shutdown(self, group_id: str | None = None, after: list[threading.Thread] | None = None) -> threading.Thread:
         """Leave ``group_id`` (if joined) and close the connection, on a thread of its own.
 
-        The callbacks are cut first, so nothing reaches this object once it is gone. Returns the
-        thread (tests join it).
+        The callbacks are cut first, so nothing reaches this object once it is gone. ``after``:
+        threads still sending over this connection (co-hosting goodbyes), joined first. Returns
+        the thread (tests join it).
         """
         client = self.client
         client.on_message = client.on_state = client.on_room = None
 
         def work() -> None:
+            for t in after or ():
+                t.join(10)
             try:
                 if group_id and group_id in client.rooms:
                     client.quit_group(group_id)

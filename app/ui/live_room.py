@@ -10,6 +10,9 @@ On open: RoomService ``add_audience`` and ``get_custom_info`` (the praise counte
 ``delete_audience`` and ``player.stop()``, on background threads so the window closes at once.
 Likes are counted by the server from the IM like messages (``server/api/roomservice.py``
 ``on_like``), so the room never calls ``set_custom_field`` itself (that would count twice).
+
+Co-hosting (连麦: the button, the co-host pictures, switching the main player to the anchor's
+low-latency URL while on air) lives in :mod:`app.ui.live_room_linkmic`; :meth:`play` switches.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from typing import Any
 
 from app.api.roomservice import RoomServiceClient
 from app.im.messages import ConnState, ImMessage, MessageKind, RoomState
+from app.play.player import Player
 from app.ui.account import Account
 from app.ui.cards import CardData
 from app.ui.errors import error_text
 from app.ui.im_controller import ImController
 from app.ui.live_room_audience import AnchorHeader, AudienceStrip
 from app.ui.live_room_chat import ChatInput, ChatList
+from app.ui.live_room_linkmic import CohostOptions, RoomLinkMic
 from app.ui.ops import run_op
 from app.ui.play_window import DanmakuControls, PlayerController, PlayerSurface
 from app.ui.qt import (
@@ -51,7 +56,8 @@ class LiveRoomWindow(QWidget):
 
     def __init__(self, player: Any, card: CardData, account: Account | None,
                  im: ImController | None = None, rooms: RoomServiceClient | None = None,
-                 backend: str = "auto", parent: QWidget | None = None) -> None:
+                 backend: str = "auto", parent: QWidget | None = None,
+                 cohost: CohostOptions | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("liveRoom")
         self.player, self.card, self.account = player, card, account
@@ -76,13 +82,13 @@ class LiveRoomWindow(QWidget):
         self._closed = False
         self.setWindowTitle(QCoreApplication.translate("LiveRoom", "{0} — live").format(
             card.title or card.nickname or self.room_id))
-        self._build(backend)
+        self._build(backend, cohost)
         self._wire()
         self.resize(1200, 720)
 
     # --- layout ------------------------------------------------------------------------------
 
-    def _build(self, backend: str) -> None:
+    def _build(self, backend: str, cohost: CohostOptions | None) -> None:
         c = self.card
         self.header = AnchorHeader(c.nickname or c.userid, c.avatar, c.title, c.location)
         self.header.set_counts(c.viewers or 0, c.likes or 0)
@@ -97,11 +103,16 @@ class LiveRoomWindow(QWidget):
         self.chat = ChatList()
         self.input = ChatInput()
         self.input.setObjectName("chatInput")
+        self.linkmic = RoomLinkMic(self, cohost)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 4, 8, 4)
         bar.addWidget(self.controls)
         bar.addStretch(1)
+        bar.addWidget(self.linkmic.status)
+        bar.addSpacing(8)
+        bar.addWidget(self.linkmic.button)
+        bar.addSpacing(12)
         bar.addWidget(self.state_label)
         left = QVBoxLayout()
         left.setSpacing(0)
@@ -179,6 +190,7 @@ class LiveRoomWindow(QWidget):
         self._on_room(room)
         if self.ended is None:
             self.input.set_open(True)
+            self.linkmic.start()
 
     def _join_failed(self, exc: BaseException) -> None:
         code = getattr(exc, "code", None)
@@ -214,6 +226,8 @@ class LiveRoomWindow(QWidget):
     def _on_message(self, m: ImMessage) -> None:
         if m.kind is MessageKind.KICKED:
             self._kicked(m.text)
+            return
+        if self.linkmic.handle_message(m):  # co-hosting signals: the room shows their effects only
             return
         if m.group_id != self.room_id or m.c2c:
             return
@@ -317,6 +331,7 @@ class LiveRoomWindow(QWidget):
             return
         self.ended = why
         self.praise_timer.stop()
+        self.linkmic.room_ended()
         text = QCoreApplication.translate("LiveRoom", "The anchor ended the live")
         self.surface.show_notice(QCoreApplication.translate("LiveRoom", "{0}\n主播已结束直播").format(text))
         self.chat.add_notice(text, color="#ffd166", kind="ended")
@@ -335,21 +350,44 @@ class LiveRoomWindow(QWidget):
         self.surface.show_notice(text)
         self.chat.add_notice(text, color="#ff8f8f", kind="kicked")
         self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Signed in elsewhere"))
+        self.leave_threads.extend(self.linkmic.close())
         self._stop_player()
         log.info("live room %s: kicked (%s)", self.room_id, reason)
         if self.account is not None and self.account.is_logged_in:
             account = self.account  # after this slot returns: the logout reaches many receivers
             QTimer.singleShot(0, lambda: account.logout("kicked"))
 
+    # --- the main stream ---------------------------------------------------------------------
+
+    def play(self, url: str) -> bool:
+        """Switch the main picture to ``url`` (co-hosting: the anchor's low-latency stream, and back)."""
+        if self._closed or self.kicked or url == getattr(self.player, "url", None):
+            return False
+        try:
+            player = Player(url)
+            player.start()
+        except Exception as exc:  # noqa: BLE001 - a bad URL is a message, never a crash
+            log.warning("live room %s: cannot play %s: %s", self.room_id, url.split("?")[0], exc)
+            self.state_label.setText(QCoreApplication.translate("LiveRoom", "Playback problem: {0}").format(exc))
+            return False
+        old, self.player = self.player, player
+        self.player_ctl.attach(player)
+        self.surface.set_player(player)
+        self._stop_in_background(old)
+        log.info("live room %s now plays %s", self.room_id, url.split("?")[0])
+        return True
+
     # --- leaving -----------------------------------------------------------------------------
+
+    def _stop_in_background(self, player: Any) -> None:
+        t = threading.Thread(target=player.stop, name="live-room-player-stop", daemon=True)
+        t.start()
+        self.leave_threads.append(t)
 
     def _stop_player(self) -> None:
         self.surface.stop()
         self.player_ctl.detach()
-        player = self.player
-        t = threading.Thread(target=player.stop, name="live-room-player-stop", daemon=True)
-        t.start()
-        self.leave_threads.append(t)
+        self._stop_in_background(self.player)
 
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         if not self._closed:
@@ -357,8 +395,11 @@ class LiveRoomWindow(QWidget):
             self.praise_timer.stop()
             if not self.kicked:
                 self._stop_player()
+            linkmic_threads = self.linkmic.close()  # its goodbyes go out before the IM connection closes
+            self.leave_threads.extend(linkmic_threads)
             if self.im is not None:
-                self.leave_threads.append(self.im.shutdown(self.room_id if self.joined else None))
+                self.leave_threads.append(self.im.shutdown(self.room_id if self.joined else None,
+                                                           after=linkmic_threads))
             if self.rooms is not None and not self.kicked:
                 rooms, rid = self.rooms, self.room_id
 
@@ -380,9 +421,10 @@ class LiveRoomWindow(QWidget):
         return not any(t.is_alive() for t in self.leave_threads)
 
 
-def open_live_room(player: Any, card: CardData, account: Account | None, backend: str = "auto") -> LiveRoomWindow:
+def open_live_room(player: Any, card: CardData, account: Account | None, backend: str = "auto",
+                   cohost: CohostOptions | None = None) -> LiveRoomWindow:
     """Create, show and open the live room for a started ``player`` of ``card``."""
-    window = LiveRoomWindow(player, card, account, backend=backend)
+    window = LiveRoomWindow(player, card, account, backend=backend, cohost=cohost)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.show()
     window.open()

@@ -96,6 +96,12 @@ class PlayerController(QObject):
         self._stats.connect(self._deliver_stats, queued)
         self._error.connect(self._deliver_error, queued)
         self._ended.connect(self._deliver_ended, queued)
+        self.attach(player)
+
+    def attach(self, player: Any) -> None:
+        """Forward ``player``'s callbacks from now on (the previous player's are cut)."""
+        self.detach()
+        self.player = player
         for name, fn in (("on_state", lambda s: self._post(self._state, _reason_value(s))),
                          ("on_stats", lambda s: self._post(self._stats, s)),
                          ("on_error", lambda c, t: self._post(self._error, int(c), str(t))),
@@ -188,6 +194,12 @@ class PlayerSurface(QWidget):
     def end_value(self) -> str | None:
         """The player's end reason value as last seen ("eof", "stream_ended"...), None while playing."""
         return self._end_value
+
+    def set_player(self, player: Any) -> None:
+        """Show another player from the next refresh on (the live room switching streams)."""
+        self.player = player
+        self._last_frame = None
+        self._end_value = None
 
     def seeked(self, seconds: float) -> None:
         """A replay seek was asked: hold the danmaku clock there until the player's clock restarts."""

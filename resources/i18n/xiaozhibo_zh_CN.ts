@@ -60,22 +60,22 @@
 <context>
     <name>DanmakuControls</name>
     <message>
-        <location filename="../../app/ui/play_window.py" line="256"/>
+        <location filename="../../app/ui/play_window.py" line="268"/>
         <source>弹幕 Danmaku</source>
         <translation>弹幕</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="275"/>
+        <location filename="../../app/ui/play_window.py" line="287"/>
         <source>Opacity</source>
         <translation>不透明度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="275"/>
+        <location filename="../../app/ui/play_window.py" line="287"/>
         <source>Size</source>
         <translation>字号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="276"/>
+        <location filename="../../app/ui/play_window.py" line="288"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
@@ -335,261 +335,462 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/golive.py" line="71"/>
+        <location filename="../../app/ui/golive.py" line="76"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="100"/>
+        <location filename="../../app/ui/golive.py" line="107"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="103"/>
+        <location filename="../../app/ui/golive.py" line="110"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="104"/>
-        <location filename="../../app/ui/golive.py" line="175"/>
+        <location filename="../../app/ui/golive.py" line="111"/>
+        <location filename="../../app/ui/golive.py" line="183"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="106"/>
+        <location filename="../../app/ui/golive.py" line="113"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="129"/>
+        <location filename="../../app/ui/golive.py" line="136"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="130"/>
+        <location filename="../../app/ui/golive.py" line="137"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="141"/>
+        <location filename="../../app/ui/golive.py" line="148"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="175"/>
+        <location filename="../../app/ui/golive.py" line="183"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="182"/>
+        <location filename="../../app/ui/golive.py" line="190"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="185"/>
+        <location filename="../../app/ui/golive.py" line="193"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="187"/>
+        <location filename="../../app/ui/golive.py" line="195"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="215"/>
+        <location filename="../../app/ui/golive.py" line="223"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="220"/>
+        <location filename="../../app/ui/golive.py" line="229"/>
         <source>Could not start the live: {0}</source>
         <translation>开播失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="248"/>
+        <location filename="../../app/ui/golive.py" line="260"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="251"/>
+        <location filename="../../app/ui/golive.py" line="263"/>
         <source>Live ended · {0} · {1} viewers · {2} likes</source>
         <translation>直播已结束 · {0} · {1} 人观看 · {2} 个赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="266"/>
+        <location filename="../../app/ui/golive.py" line="278"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="268"/>
+        <location filename="../../app/ui/golive.py" line="280"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="275"/>
+        <location filename="../../app/ui/golive.py" line="287"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="279"/>
+        <location filename="../../app/ui/golive.py" line="291"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="302"/>
+        <location filename="../../app/ui/golive.py" line="293"/>
+        <source> · RTT {0:.0f} ms</source>
+        <translation> · 往返 {0:.0f} ms</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive.py" line="317"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="315"/>
+        <location filename="../../app/ui/golive.py" line="330"/>
         <source>Chat connection: {0} {1}</source>
         <translation>聊天连接：{0} {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="322"/>
+        <location filename="../../app/ui/golive.py" line="337"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="323"/>
+        <location filename="../../app/ui/golive.py" line="338"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="330"/>
+        <location filename="../../app/ui/golive.py" line="345"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive.py" line="359"/>
+        <location filename="../../app/ui/golive.py" line="374"/>
         <source>Cover upload failed: {0}</source>
         <translation>封面上传失败：{0}</translation>
     </message>
 </context>
 <context>
+    <name>LinkMic</name>
+    <message>
+        <location filename="../../app/ui/cohost_pip.py" line="245"/>
+        <source>connecting…</source>
+        <translation>连接中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/cohost_pip.py" line="257"/>
+        <source>waiting for the picture…</source>
+        <translation>等待画面…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="52"/>
+        <source>{0} wants to co-host</source>
+        <translation>{0} 请求连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="57"/>
+        <source>Accept</source>
+        <translation>接受</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="59"/>
+        <source>Reject</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="72"/>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="88"/>
+        <source>Co-host requests</source>
+        <translation>连麦请求</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="156"/>
+        <source>Kick</source>
+        <translation>断开</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="173"/>
+        <source>Co-hosting is unavailable: {0}</source>
+        <translation>连麦不可用：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="187"/>
+        <source>{0} asks to co-host with you</source>
+        <translation>{0} 请求与你连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="192"/>
+        <source>{0}&apos;s co-host request expired unanswered</source>
+        <translation>{0} 的连麦请求已超时</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="193"/>
+        <source>{0} withdrew the co-host request</source>
+        <translation>{0} 撤回了连麦请求</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="194"/>
+        <source>{0} could not join: 3 co-hosts are already on air</source>
+        <translation>{0} 无法加入：已有 3 位连麦观众</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="201"/>
+        <source>You accepted {0}: connecting…</source>
+        <translation>你接受了 {0} 的连麦：连接中…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="207"/>
+        <source>You declined {0}&apos;s co-host request</source>
+        <translation>你拒绝了 {0} 的连麦请求</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="217"/>
+        <source>{0} is co-hosting with you</source>
+        <translation>{0} 正在与你连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="219"/>
+        <source>{0} left co-hosting</source>
+        <translation>{0} 结束了连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/golive_linkmic.py" line="225"/>
+        <source>disconnecting…</source>
+        <translation>正在断开…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="67"/>
+        <source>The anchor declined your co-host request.</source>
+        <translation>主播拒绝了你的连麦请求。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="68"/>
+        <source>The anchor is answering another co-host request; try again in a moment.</source>
+        <translation>主播正在处理其他连麦请求，请稍后再试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="69"/>
+        <source>The anchor already has 3 co-hosts.</source>
+        <translation>主播的连麦人数已满（3 人）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="70"/>
+        <source>The anchor did not answer in time.</source>
+        <translation>主播未及时响应连麦请求。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="71"/>
+        <source>You withdrew the co-host request.</source>
+        <translation>你撤回了连麦请求。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="72"/>
+        <source>The anchor ended your co-hosting.</source>
+        <translation>主播结束了你的连麦。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="73"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="75"/>
+        <source>Co-hosting ended.</source>
+        <translation>连麦已结束。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="75"/>
+        <source>Co-hosting failed: {0}</source>
+        <translation>连麦失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="98"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="197"/>
+        <source>连麦 Co-host</source>
+        <translation>连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="101"/>
+        <source>Ask the anchor to go on air with you (camera and microphone)</source>
+        <translation>请求与主播连麦（摄像头和麦克风）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="197"/>
+        <source>Cancel request</source>
+        <translation>取消请求</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="198"/>
+        <source>End co-hosting</source>
+        <translation>结束连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="208"/>
+        <source>Accepted: starting your camera…</source>
+        <translation>主播已接受：正在打开摄像头…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="210"/>
+        <source>On air with the anchor</source>
+        <translation>正在与主播连麦</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="219"/>
+        <source>Waiting for an answer… {0} s</source>
+        <translation>等待主播响应… {0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="273"/>
+        <source>No microphone: your co-host stream is silent ({0}).</source>
+        <translation>没有麦克风：你的连麦画面没有声音（{0}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="280"/>
+        <source>Cannot start your camera: {0}</source>
+        <translation>无法打开摄像头：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="298"/>
+        <source>You</source>
+        <translation>我</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="301"/>
+        <source>You are on air with the anchor (co-hosting).</source>
+        <translation>你已与主播连麦。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/live_room_linkmic.py" line="310"/>
+        <source>Your co-host stream stopped: {0}</source>
+        <translation>你的连麦推流已停止：{0}</translation>
+    </message>
+</context>
+<context>
     <name>LiveRoom</name>
     <message>
-        <location filename="../../app/ui/live_room.py" line="77"/>
+        <location filename="../../app/ui/live_room.py" line="83"/>
         <source>{0} — live</source>
         <translation>{0} — 直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="93"/>
-        <location filename="../../app/ui/live_room.py" line="295"/>
+        <location filename="../../app/ui/live_room.py" line="99"/>
+        <location filename="../../app/ui/live_room.py" line="309"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="155"/>
+        <location filename="../../app/ui/live_room.py" line="166"/>
         <source>Sign in to chat</source>
         <translation>登录后即可聊天</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="156"/>
+        <location filename="../../app/ui/live_room.py" line="167"/>
         <source>You are not signed in: chat and likes are off.</source>
         <translation>您尚未登录，无法聊天和点赞。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="159"/>
+        <location filename="../../app/ui/live_room.py" line="170"/>
         <source>Joining the room…</source>
         <translation>正在进入直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="178"/>
+        <location filename="../../app/ui/live_room.py" line="189"/>
         <source>You entered the room. Be kind in the chat.</source>
         <translation>欢迎来到直播间！请文明发言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="188"/>
-        <location filename="../../app/ui/live_room.py" line="257"/>
+        <location filename="../../app/ui/live_room.py" line="200"/>
+        <location filename="../../app/ui/live_room.py" line="271"/>
         <source>Chat unavailable</source>
         <translation>聊天不可用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="189"/>
+        <location filename="../../app/ui/live_room.py" line="201"/>
         <source>Could not join the chat: {0}</source>
         <translation>无法加入聊天：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="230"/>
+        <location filename="../../app/ui/live_room.py" line="244"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="233"/>
+        <location filename="../../app/ui/live_room.py" line="247"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="253"/>
+        <location filename="../../app/ui/live_room.py" line="267"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="258"/>
+        <location filename="../../app/ui/live_room.py" line="272"/>
         <source>The chat server refused the sign-in ({0}). Log in again.</source>
         <translation>聊天服务器拒绝登录（{0}），请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="277"/>
+        <location filename="../../app/ui/live_room.py" line="291"/>
         <source>Not sent: {0}</source>
         <translation>发送失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="296"/>
+        <location filename="../../app/ui/live_room.py" line="310"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="297"/>
+        <location filename="../../app/ui/live_room.py" line="311"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="298"/>
+        <location filename="../../app/ui/live_room.py" line="312"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="305"/>
+        <location filename="../../app/ui/live_room.py" line="319"/>
+        <location filename="../../app/ui/live_room.py" line="371"/>
         <source>Playback problem: {0}</source>
         <translation>播放异常：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="311"/>
+        <location filename="../../app/ui/live_room.py" line="325"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="320"/>
+        <location filename="../../app/ui/live_room.py" line="335"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="321"/>
+        <location filename="../../app/ui/live_room.py" line="336"/>
         <source>{0}
 主播已结束直播</source>
         <translation>{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="323"/>
+        <location filename="../../app/ui/live_room.py" line="338"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="324"/>
+        <location filename="../../app/ui/live_room.py" line="339"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="334"/>
+        <location filename="../../app/ui/live_room.py" line="349"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="337"/>
+        <location filename="../../app/ui/live_room.py" line="352"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>
@@ -882,7 +1083,7 @@ The chat stays open.</source>
 <context>
     <name>Ops</name>
     <message>
-        <location filename="../../app/ui/ops.py" line="31"/>
+        <location filename="../../app/ui/ops.py" line="45"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
@@ -905,27 +1106,27 @@ The chat stays open.</source>
         <translation>播放出错（详见日志）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="312"/>
+        <location filename="../../app/ui/play_window.py" line="324"/>
         <source>Xiaozhibo — {0}</source>
         <translation>小直播 — {0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="312"/>
+        <location filename="../../app/ui/play_window.py" line="324"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="333"/>
+        <location filename="../../app/ui/play_window.py" line="345"/>
         <source>❤ Like</source>
         <translation>❤ 点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="335"/>
+        <location filename="../../app/ui/play_window.py" line="347"/>
         <source>opening…</source>
         <translation>正在打开…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/play_window.py" line="395"/>
+        <location filename="../../app/ui/play_window.py" line="407"/>
         <source>播放结束 · Playback ended ({0})</source>
         <translation>播放结束（{0}）</translation>
     </message>
