@@ -9,14 +9,16 @@ hash ``live`` streamID -> start time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from protocol.errors import ApiCode
 from protocol.signing import accelerate_url, play_urls, push_url, valid_userid
 from server.api.common import ApiError
+from server.api.room_store import LockTimeout
 from server.db.models import User
 
 if TYPE_CHECKING:
@@ -90,6 +92,16 @@ class RoomOps:
             raise ApiError(ApiCode.ROOM_NOT_FOUND)
         return json.loads(raw)
 
+    @contextlib.asynccontextmanager
+    async def locked(self, rid: str) -> AsyncIterator[None]:
+        """Serialise read-modify-writes of one room's record (co-hosts joining at once must not
+        overwrite each other, nor a room removed meanwhile come back)."""
+        try:
+            async with self.kv.lock(f"room:{rid}"):
+                yield
+        except LockTimeout:
+            raise ApiError(ApiCode.UPDATE_FAILED, "the room is busy; try again") from None
+
     async def _save(self, room: dict[str, Any]) -> None:
         await self.kv.hset("rooms", room["roomID"], json.dumps(room, ensure_ascii=False))
 
@@ -131,13 +143,14 @@ class RoomOps:
                 "audienceCount": await self._audience_count(rid), "custom": custom}
 
     async def drop_pushers(self, rid: str, uids: list[str]) -> None:
-        raw = await self.kv.hget("rooms", rid)
-        if raw is None:
-            return
-        room = json.loads(raw)
-        room["pushers"] = [p for p in room["pushers"] if p["userID"] not in uids]
-        await self._save(room)
-        await self.kv.hdel(f"hb:{rid}", *uids)
+        async with self.locked(rid):
+            raw = await self.kv.hget("rooms", rid)
+            if raw is None:
+                return
+            room = json.loads(raw)
+            room["pushers"] = [p for p in room["pushers"] if p["userID"] not in uids]
+            await self._save(room)
+            await self.kv.hdel(f"hb:{rid}", *uids)
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -161,18 +174,19 @@ class RoomOps:
             raise ApiError(ApiCode.INVALID_PARAMETER, f"a user's room id is its stream id {rid}")
         info = _room_info(body)
         name, avatar = await self._profile(uid, body)
-        raw = await self.kv.hget("rooms", rid)
-        if raw is not None:
-            room = json.loads(raw)
-            room["roomInfo"] = info
-            room["pushers"][0].update(userName=name, userAvatar=avatar)
-        else:
-            room = {"roomID": rid, "roomCreator": uid, "roomInfo": info, "created": time.time(),
-                    "pushers": [{"userID": uid, "userName": name, "userAvatar": avatar}]}
-            await self.kv.delete(f"aud:{rid}", f"custom:{rid}")
-            await self.kv.hset(f"custom:{rid}", "praise", "0")
-        await self._save(room)
-        await self.kv.hset(f"hb:{rid}", uid, str(time.time()))
+        async with self.locked(rid):
+            raw = await self.kv.hget("rooms", rid)
+            if raw is not None:
+                room = json.loads(raw)
+                room["roomInfo"] = info
+                room["pushers"][0].update(userName=name, userAvatar=avatar)
+            else:
+                room = {"roomID": rid, "roomCreator": uid, "roomInfo": info, "created": time.time(),
+                        "pushers": [{"userID": uid, "userName": name, "userAvatar": avatar}]}
+                await self.kv.delete(f"aud:{rid}", f"custom:{rid}")
+                await self.kv.hset(f"custom:{rid}", "praise", "0")
+            await self._save(room)
+            await self.kv.hset(f"hb:{rid}", uid, str(time.time()))
         return {"roomID": rid}
 
     async def destroy_room(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -184,13 +198,15 @@ class RoomOps:
 
     async def add_anchor(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
         room = await self._room(body)
-        if all(p["userID"] != uid for p in room["pushers"]):
-            if len(room["pushers"]) - 1 >= self.svc.settings.max_cohosts:
-                raise ApiError(ApiCode.ROOM_FULL)
-            name, avatar = await self._profile(uid, body)
-            room["pushers"].append({"userID": uid, "userName": name, "userAvatar": avatar})
-            await self._save(room)
-        await self.kv.hset(f"hb:{room['roomID']}", uid, str(time.time()))
+        name, avatar = await self._profile(uid, body)  # (a DB read: outside the room's lock)
+        async with self.locked(room["roomID"]):
+            room = await self._room(body)  # again, now that nobody else is changing it
+            if all(p["userID"] != uid for p in room["pushers"]):
+                if len(room["pushers"]) - 1 >= self.svc.settings.max_cohosts:
+                    raise ApiError(ApiCode.ROOM_FULL)
+                room["pushers"].append({"userID": uid, "userName": name, "userAvatar": avatar})
+                await self._save(room)
+            await self.kv.hset(f"hb:{room['roomID']}", uid, str(time.time()))
         return {"pushers": (await self._public(room))["pushers"]}
 
     async def delete_anchor(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:

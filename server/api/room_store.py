@@ -5,8 +5,15 @@ Only the few hash/string operations RoomService needs, with the same meaning on 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
+
+
+class LockTimeout(Exception):
+    """A room stayed locked by another request (or node) for longer than the wait allowed."""
 
 
 class RoomKV(Protocol):
@@ -20,12 +27,39 @@ class RoomKV(Protocol):
     async def setex(self, key: str, ttl: int, value: str) -> None: ...
     async def get(self, key: str) -> str | None: ...
     async def close(self) -> None: ...
+    def lock(self, name: str, wait: float = 5.0) -> contextlib.AbstractAsyncContextManager[None]:
+        """Mutual exclusion for a read-modify-write of ``name`` (across nodes on Redis).
+        Raises :class:`LockTimeout` after ``wait`` seconds."""
+        ...
 
 
 class MemoryKV:
     def __init__(self) -> None:
         self._h: dict[str, dict[str, str]] = {}
         self._s: dict[str, tuple[float, str]] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # name -> (lock, holders + waiters)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, wait: float = 5.0) -> AsyncIterator[None]:
+        lk, n = self._locks.get(name, (None, 0))
+        if lk is None:
+            lk = asyncio.Lock()
+        self._locks[name] = (lk, n + 1)
+        try:
+            try:
+                await asyncio.wait_for(lk.acquire(), wait)
+            except asyncio.TimeoutError:
+                raise LockTimeout(name) from None
+            try:
+                yield
+            finally:
+                lk.release()
+        finally:
+            lk2, n2 = self._locks[name]
+            if n2 <= 1:
+                del self._locks[name]
+            else:
+                self._locks[name] = (lk2, n2 - 1)
 
     async def hget(self, name: str, key: str) -> str | None:
         return self._h.get(name, {}).get(key)
@@ -82,6 +116,26 @@ class RedisKV:
 
     def _k(self, name: str) -> str:
         return self._p + name
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, wait: float = 5.0) -> AsyncIterator[None]:
+        from redis.exceptions import LockError
+
+        # expires by itself (10 s) if the node holding it dies; released only by its owner's token
+        lk = self._r.lock(self._k("lock:" + name), timeout=10.0, sleep=0.01, blocking_timeout=wait)
+        try:
+            got = await lk.acquire()
+        except LockError:
+            got = False
+        if not got:
+            raise LockTimeout(name)
+        try:
+            yield
+        finally:
+            try:
+                await lk.release()
+            except LockError:  # expired under a very slow holder: nothing of ours to release
+                pass
 
     async def hget(self, name: str, key: str) -> str | None:
         return await self._r.hget(self._k(name), key)

@@ -169,8 +169,9 @@ class RoomService:
                 await self.ops.drop_pushers(rid, stale)
 
     async def remove_room(self, rid: str) -> None:
-        await self.kv.hdel("rooms", rid)
-        await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
+        async with self.ops.locked(rid):
+            await self.kv.hdel("rooms", rid)
+            await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
         try:
             await self.ctx.service("im").dismiss_group(rid)
         except KeyError:
