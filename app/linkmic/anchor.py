@@ -248,3 +248,6 @@ class AnchorLinkMic(Engine):
             self._send(uid, LinkMicType.REJECT, REJECTED)
         for uid in cohosts:
             self._send(uid, LinkMicType.END)
+            self._quietly("delete_anchor", self.rooms.delete_anchor, self.room_id, uid)
+        if cohosts:  # viewers drop the co-host windows now, not only when the room ends
+            self._notify_pushers()
