@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -288,21 +289,38 @@ class ApiClient:
             raise ApiError(ApiCode.BAD_SIGNATURE, "not logged in")
         sign_key, key_time = self.get_cos_sign()
         auth = cos_authorization(self.session.cos_info.SecretId, sign_key, "put", key, key_time)
-        total = path.stat().st_size
+        return str(self._put(f"/cos/{key}", path, auth, progress)["url"])
 
+    def upload_vod(self, path: Path, progress: Any = None, signature: str | None = None) -> tuple[str, str]:
+        """PUT a short video (``.mp4``) or its cover (``.jpg``/``.png``/``.webp``) to the VOD upload
+        with the ``/get_vod_sign`` signature (fetched unless given); returns ``(file_id, url)``.
+
+        The server chooses the stored name; only ``path``'s extension is sent.
+        ``progress(sent, total)`` is called as the upload goes.
+        """
+        if self.session is None:
+            raise ApiError(ApiCode.BAD_SIGNATURE, "not logged in")
+        sig = signature or self.get_vod_sign()
+        d = self._put(f"/ugc/upload/clip{quote(path.suffix.lower())}", path, f"VOD {sig}", progress)
+        return str(d["file_id"]), str(d["url"])
+
+    def _put(self, url_path: str, path: Path, auth: str, progress: Any) -> dict[str, Any]:
+        """Stream ``path`` to ``PUT {server}{url_path}``; the reply's ``data`` or ApiError."""
+        total = path.stat().st_size
         try:
             with open(path, "rb") as fh:
-                r = self._http.put(f"{self.server}/cos/{key}", data=_ProgressReader(fh, total, progress),
+                r = self._http.put(f"{self.server}{url_path}", data=_ProgressReader(fh, total, progress),
                                    timeout=max(60.0, self.options.timeout), headers={"Authorization": auth})
             reply = r.json()
         except requests.RequestException as e:
             raise ApiError(ApiError.NETWORK, f"upload failed: {e}") from e
         except ValueError:
             raise ApiError(ApiCode.DATABASE_ERROR, f"unexpected storage reply (HTTP {r.status_code})") from None
-        if int(reply.get("code", 0)) != ApiCode.OK:
-            raise ApiError(int(reply.get("code", 0)), reply.get("message"))
-        return str(reply["data"]["url"])
-
+        if not isinstance(reply, dict) or int(reply.get("code", 0)) != ApiCode.OK:
+            code = int(reply.get("code", 0)) if isinstance(reply, dict) else ApiCode.DATABASE_ERROR
+            raise ApiError(code, reply.get("message") if isinstance(reply, dict) else None)
+        data = reply.get("data") or {}
+        return data if isinstance(data, dict) else {}
 
 
 class _ProgressReader:

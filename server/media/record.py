@@ -7,15 +7,14 @@ The same :func:`remux_to_mp4` and :func:`cover_from_file` serve the nginx-rtmp a
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
 
+from protocol.media_files import cover_from_file, remux_to_mp4, to_jpeg
 from server.media.relay import Frame, ThreadSink
 from server.media.rtmp import chunk, flv
 
@@ -47,50 +46,6 @@ def rebase(holder: "Recorder | object", f: Frame) -> int:
     return d if d < 0x80000000 else 0
 
 
-def remux_to_mp4(src: Path, dst: Path) -> float:
-    """Copy the audio/video of ``src`` (FLV, possibly truncated) into a faststart MP4.
-
-    Returns the duration in seconds. Writes ``dst`` atomically (temp file + rename).
-    """
-    tmp = dst.with_name(dst.name + ".tmp")
-    last = 0.0
-    first: float | None = None
-    with av.open(str(src), options={"probesize": "5000000", "analyzeduration": "2000000"}) as inp:
-        streams = [s for s in inp.streams if s.type in ("video", "audio")]
-        if not streams:
-            raise ValueError(f"{src.name}: no audio or video")
-        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            omap = {s.index: out.add_stream_from_template(s) for s in streams}
-            try:
-                for pkt in inp.demux(streams):
-                    if pkt.dts is None or pkt.size == 0:
-                        continue
-                    t = float(pkt.dts * pkt.time_base)
-                    first = t if first is None else min(first, t)
-                    last = max(last, t + float((pkt.duration or 0) * pkt.time_base))
-                    pkt.stream = omap[pkt.stream.index]
-                    out.mux(pkt)
-            except (av.error.InvalidDataError, av.error.EOFError) as e:  # truncated recording
-                log.info("%s ends early (%s); kept what was readable", src.name, e)
-    os.replace(tmp, dst)
-    return max(0.0, last - (first or 0.0))
-
-
-def _to_jpeg(frame: av.VideoFrame, max_width: int = 640) -> bytes:
-    w, h = frame.width, frame.height
-    if w > max_width:
-        w, h = max_width, max(2, int(h * max_width / w) // 2 * 2)
-    enc = av.CodecContext.create("mjpeg", "w")
-    enc.width, enc.height, enc.pix_fmt = w, h, "yuvj420p"
-    enc.time_base = Fraction(1, 25)
-    img = frame.reformat(width=w, height=h, format="yuvj420p")
-    img.pts = 0
-    packets = list(enc.encode(img)) + list(enc.encode(None))
-    if not packets:
-        raise ValueError("mjpeg encoder produced nothing")
-    return bytes(packets[0])
-
-
 def cover_from_keyframe(video_header: bytes, keyframe: bytes) -> bytes:
     """JPEG of an H.264/HEVC keyframe given as FLV video payloads (sequence header + frame)."""
     codec_id = video_header[0] & 0x0F
@@ -102,17 +57,7 @@ def cover_from_keyframe(video_header: bytes, keyframe: bytes) -> bytes:
     frames = list(dec.decode(av.Packet(keyframe[5:]))) + list(dec.decode(None))
     if not frames:
         raise ValueError("keyframe did not decode")
-    return _to_jpeg(frames[0])
-
-
-def cover_from_file(path: Path) -> bytes:
-    """JPEG of the first decodable video frame of a media file."""
-    with av.open(str(path)) as c:
-        if not c.streams.video:
-            raise ValueError("no video")
-        for frame in c.decode(c.streams.video[0]):
-            return _to_jpeg(frame)
-    raise ValueError("no frame decoded")
+    return to_jpeg(frames[0])
 
 
 class Recorder(threading.Thread):

@@ -1,0 +1,329 @@
+"""The clip recorder: the push pipeline writing only a local MP4, one named thread per stage.
+
+::
+
+    ugc-capture --raw--> ugc-compose --yuv--> ugc-encode --+--> record queue --> ugc-mux --> part MP4
+    ugc-audio (mixer + AAC) --------------------------------+
+    ugc-finish: waits for the stop, joins the stages, remuxes to a faststart MP4, takes the cover
+
+The stages are those of :class:`app.push.publisher.Publisher` (same encoders, queues and drop
+policy) on one monotonic clock started at :meth:`ClipRecorder.start`. While recording, packets go
+to a fragmented MP4 (a crash leaves a playable file); at the stop it is remuxed to a faststart MP4
+next to it and a JPEG cover is taken from its first picture. Sources are not closed: they belong
+to the caller (the GUI keeps previewing them).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
+from app.capture.video import VideoSource, fit
+from app.push.encoder import Encoders
+from app.push.output import Mp4Recorder
+from app.push.packets import END, EncodedPacket, SendQueue
+from app.push.publisher import DropOldestQueue
+from app.push.settings import PushSettings
+from app.ugc.errors import UgcError, UgcErrorCode
+from protocol.media_files import cover_from_file, remux_to_mp4
+
+log = logging.getLogger(__name__)
+
+#: end of a raw-picture queue (put last, so the drop-oldest policy never drops it)
+_END: Any = object()
+_MAX_CATCHUP_S = 0.5
+_RAW_QUEUE_S = 0.4
+_PROGRESS_PERIOD_S = 0.25
+_JOIN_S = 10.0
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """A finished clip."""
+
+    path: Path  # the MP4 (H.264 + AAC, faststart)
+    cover: Path  # a JPEG of a frame near the start
+    duration: float  # seconds
+    width: int
+    height: int
+
+
+class ClipRecorder:
+    """Records one short clip from a video source (+ optional audio mixer) to an MP4 file.
+
+    ``audio`` None records silence (the file always has an AAC track). The recording ends at
+    :meth:`stop`, after ``max_seconds``, or when the video source ends or fails; ``on_done`` is
+    called once in every case, from a worker thread.
+    """
+
+    def __init__(self, video: VideoSource, audio: AudioMixer | None, out_dir: Path, *,
+                 resolution: str = "720p", fps: int = 30, bitrate_kbps: int = 2500,
+                 max_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = PushSettings(resolution=resolution, fps=fps, bitrate_kbps=bitrate_kbps,
+                                     stamp_timecode=False)
+        if max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        self.video = video
+        self.mixer = audio if audio is not None else AudioMixer(SilenceSource())
+        self.out_dir = Path(out_dir)
+        self.max_seconds = float(max_seconds)
+        self.clock = clock
+        self.on_preview: Callable[[np.ndarray], None] | None = None
+        self.on_progress: Callable[[float], None] | None = None
+        self.on_done: Callable[[ClipInfo | None, str], None] | None = None
+        self.dropped_frames = 0  # raw pictures dropped because a later stage was late
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._finisher: threading.Thread | None = None
+        self._error = ""
+        self._result: ClipInfo | None = None
+        self._video_written = False
+        self._t0 = 0.0
+
+    # -- control ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the encoders and the part file, start the stage threads; returns at once."""
+        if self._threads or self._stop.is_set():
+            raise UgcError("a ClipRecorder records once", UgcErrorCode.BUSY)
+        s = self.settings
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"clip-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        self.path = self.out_dir / f"{stem}.mp4"
+        self.cover_path = self.out_dir / f"{stem}.jpg"
+        self._part = self.out_dir / f".{stem}.part.mp4"
+        try:
+            self._enc = Encoders(s)
+        except Exception as exc:
+            raise UgcError(f"cannot open the encoders: {exc}") from exc
+        try:
+            self._mp4 = Mp4Recorder(str(self._part), self._enc.video_template, self._enc.audio_template)
+        except Exception as exc:
+            self._enc.close()
+            raise UgcError(f"cannot write to {self.out_dir}: {exc}") from exc
+
+        def drop() -> None:
+            self.dropped_frames += 1
+
+        depth = max(2, round(_RAW_QUEUE_S * s.fps))
+        self._raw_q = DropOldestQueue(depth, drop)
+        self._yuv_q = DropOldestQueue(depth, drop)
+        # a disk too slow for the clip sheds non-key video (never audio or keyframes)
+        self._rec_q = SendQueue(congestion_s=1e9, max_packets=1200)
+        self._t0 = self.clock()
+        for name, fn in (("ugc-capture", self._capture_loop), ("ugc-compose", self._compose_loop),
+                         ("ugc-encode", self._encode_loop), ("ugc-audio", self._audio_loop),
+                         ("ugc-mux", self._mux_loop)):
+            t = threading.Thread(target=self._guard, args=(fn,), name=name, daemon=True)
+            self._threads.append(t)
+            t.start()
+        self._finisher = threading.Thread(target=self._finish, name="ugc-finish", daemon=True)
+        self._finisher.start()
+        log.info("recording a clip to %s (%s, %d fps, max %.0f s)", self.path, s.resolution, s.fps,
+                 self.max_seconds)
+
+    def stop(self) -> ClipInfo:
+        """Stop (if still recording) and block until the MP4 and cover are written.
+
+        Raises :class:`UgcError` when nothing was recorded or finalising failed.
+        """
+        self._stop.set()
+        if self._finisher is None:
+            raise UgcError("nothing was recorded", UgcErrorCode.NOTHING_RECORDED)
+        if threading.current_thread() is not self._finisher:  # (stop() from on_done needs no wait)
+            self._finisher.join(2 * _JOIN_S + 30)
+        if not self._done.is_set():
+            raise UgcError("the recording did not finish in time")
+        if self._result is None:
+            code = UgcErrorCode.RECORDING_FAILED if self._video_written else UgcErrorCode.NOTHING_RECORDED
+            raise UgcError(self._error or "nothing was recorded", code)
+        return self._result
+
+    @property
+    def recording(self) -> bool:
+        return bool(self._threads) and not self._stop.is_set()
+
+    def elapsed(self) -> float:
+        """Seconds since :meth:`start` (0 before)."""
+        return self.clock() - self._t0 if self._threads else 0.0
+
+    # -- stages ----------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # a failing stage ends the recording cleanly, never hangs it
+            log.exception("%s failed", threading.current_thread().name)
+            self._error = self._error or f"recording failed: {exc}"
+            self._stop.set()
+            self._rec_q.close()
+            for q in (self._raw_q, self._yuv_q):
+                q.put(_END)
+
+    def _capture_loop(self) -> None:
+        period = 1.0 / self.settings.fps
+        n, failures, next_progress = 0, 0, 0.0
+        try:
+            while not self._stop.is_set():
+                due = self._t0 + n * period
+                if n * period >= self.max_seconds:
+                    log.info("clip reached its %.0f s limit", self.max_seconds)
+                    break
+                now = self.clock()
+                if due > now:
+                    if self._stop.wait(due - now):
+                        break
+                elif now - due > _MAX_CATCHUP_S:  # far behind (slow source): skip, don't burst
+                    skipped = int((now - due) / period)
+                    self.dropped_frames += skipped
+                    n += skipped
+                    continue
+                try:
+                    img = self.video.read()
+                except Exception as exc:  # noqa: BLE001  (any source error: count, retry, give up)
+                    failures += 1
+                    log.warning("video source error: %s", exc)
+                    if failures >= 30:
+                        self._error = f"the video source failed: {exc}"
+                        break
+                    n += 1
+                    continue
+                failures = 0
+                if img is None:
+                    error = getattr(self.video, "error", None)
+                    self._error = f"the video source failed: {error}" if error else "the video source has ended"
+                    break
+                self._raw_q.put((due, img))
+                n += 1
+                if self.on_progress and n * period >= next_progress:
+                    next_progress = n * period + _PROGRESS_PERIOD_S
+                    self.on_progress(n * period)
+        finally:
+            self._raw_q.put(_END)
+            self._stop.set()  # the limit or the source's end stops everything
+
+    def _compose_loop(self) -> None:
+        s = self.settings
+        while True:
+            item = self._raw_q.get()
+            if item is _END:
+                break
+            t, img = item
+            img = fit(img, s.width, s.height)
+            if self.on_preview:
+                self.on_preview(img)
+            self._yuv_q.put((t, cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)))
+        self._yuv_q.put(_END)
+
+    def _encode_loop(self) -> None:
+        fps = self.settings.fps
+        last_pts = -1
+        try:
+            while True:
+                item = self._yuv_q.get()
+                if item is _END:
+                    break
+                t, i420 = item
+                pts = max(last_pts + 1, round((t - self._t0) * fps))
+                last_pts = pts
+                for p in self._enc.encode_video(i420, pts, t):
+                    self._queue(p)
+            for p in self._enc.encode_video(None, 0, self.clock()):
+                self._queue(p)
+        finally:
+            self._rec_q.put(END)
+
+    def _audio_loop(self) -> None:
+        produced = 0
+        chunk = self._enc.audio_chunk
+        limit = self.max_seconds * SAMPLE_RATE
+        try:
+            while not self._stop.is_set() and produced < limit:
+                wait = self._t0 + (produced + chunk) / SAMPLE_RATE - self.clock()
+                if wait > 0:
+                    self._stop.wait(wait)
+                    continue
+                try:
+                    samples = self.mixer.read(chunk)
+                except Exception as exc:  # noqa: BLE001  (a broken source must not end the clip)
+                    log.warning("audio source error: %s", exc)
+                    samples = np.zeros((chunk, 2), np.float32)
+                for p in self._enc.encode_audio(samples, produced, self._t0 + produced / SAMPLE_RATE):
+                    self._queue(p)
+                produced += chunk
+            for p in self._enc.encode_audio(None, 0, self.clock()):
+                self._queue(p)
+        finally:
+            self._rec_q.put(END)
+
+    def _queue(self, pkt: EncodedPacket) -> None:
+        while not self._rec_q.put(pkt) and not self._rec_q.closed:
+            if pkt.droppable:
+                return
+
+    def _mux_loop(self) -> None:
+        ends = 0
+        try:
+            while ends < 2:
+                pkt = self._rec_q.get(timeout=0.5)
+                if pkt is None:
+                    if self._rec_q.closed:
+                        break
+                    continue
+                if pkt is END:
+                    ends += 1
+                    continue
+                self._mp4.write(pkt)  # starts at the first video keyframe
+                if pkt.kind == "video" and pkt.key:
+                    self._video_written = True
+        finally:
+            self._mp4.close()
+
+    # -- finishing -------------------------------------------------------------------------
+    def _finish(self) -> None:
+        """ugc-finish: wait for the stop, join the stages, then finalise and call ``on_done``."""
+        self._stop.wait()
+        deadline = time.monotonic() + _JOIN_S
+        for t in self._threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+            if t.is_alive():
+                log.error("thread %s did not stop", t.name)
+        self._enc.close()
+        try:
+            self._result = self._finalise()
+        except UgcError as exc:
+            self._error = str(exc)
+        except Exception as exc:
+            log.exception("finalising %s failed", self._part)
+            self._error = f"cannot finalise the clip: {exc}"
+        finally:
+            self._part.unlink(missing_ok=True)
+            self._done.set()
+        if self._result is not None:
+            log.info("clip %s: %.1f s, %d bytes", self.path, self._result.duration, self.path.stat().st_size)
+        else:
+            log.warning("no clip: %s", self._error)
+        if self.on_done:
+            self.on_done(self._result, "" if self._result is not None else self._error)
+
+    def _finalise(self) -> ClipInfo:
+        if not self._video_written:
+            why = f"nothing was recorded ({self._error})" if self._error else "nothing was recorded"
+            raise UgcError(why, UgcErrorCode.NOTHING_RECORDED)
+        duration = remux_to_mp4(self._part, self.path)
+        try:
+            self.cover_path.write_bytes(cover_from_file(self.path))
+        except Exception:
+            self.path.unlink(missing_ok=True)
+            raise
+        s = self.settings
+        return ClipInfo(self.path, self.cover_path, duration, s.width, s.height)
