@@ -301,7 +301,14 @@ class ApiClient:
         if self.session is None:
             raise ApiError(ApiCode.BAD_SIGNATURE, "not logged in")
         sig = signature or self.get_vod_sign()
-        d = self._put(f"/ugc/upload/clip{quote(path.suffix.lower())}", path, f"VOD {sig}", progress)
+        try:
+            d = self._put(f"/ugc/upload/clip{quote(path.suffix.lower())}", path, f"VOD {sig}", progress)
+        except ApiError as e:
+            if e.code != ApiCode.BAD_SIGNATURE:
+                raise
+            # The upload signature was refused (clock skew, a key rotated mid-upload), not the
+            # session: keep 498 for "log in again" and say what happened instead.
+            raise ApiError(ApiCode.UPDATE_FAILED, f"the server refused the upload signature: {e}") from None
         return str(d["file_id"]), str(d["url"])
 
     def _put(self, url_path: str, path: Path, auth: str, progress: Any) -> dict[str, Any]:

@@ -108,6 +108,13 @@ def test_client_reports_refusal(module_server, client: ApiClient, tmp_path: Path
     with pytest.raises(ApiError) as e:
         client.upload_vod(fake)
     assert e.value.code == 614 and "video/mp4" in e.value.message
+    # a refused upload signature is not an expired session (498 would log the user out)
+    video = tmp_path / "ok.mp4"
+    video.write_bytes(mp4_bytes())
+    with pytest.raises(ApiError) as e:
+        client.upload_vod(video, signature="Zm9yZ2Vk")
+    assert e.value.code == 601 and "upload signature" in e.value.message
+    client.get_user_info()  # the session is fine
 
 
 def test_route_is_documented(module_server) -> None:  # type: ignore[no-untyped-def]
