@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.login_dialog: LoginDialog | None = None
         self.log_viewer: LogViewer | None = None
         self.players: list[QWidget] = []
+        self.ugc_dialog: QWidget | None = None
 
         empty = {"live": self.tr("Nobody is live right now."),
                  "vod": self.tr("No replays yet. Finished live shows appear here."),
@@ -102,6 +103,8 @@ class MainWindow(QMainWindow):
         self.act_golive = self._action(self.tr("Go live"), "Ctrl+L", self.go_live, "actGoLive")
         self.act_stop = self._action(self.tr("Stop live"), "Ctrl+Shift+L", self.stop_live, "actStopLive")
         self.act_mute = self._action(self.tr("Mute"), "Ctrl+M", self.toggle_mute, "actMute")
+        self.act_record_ugc = self._action(self.tr("Record short video"), "Ctrl+Shift+R", self.record_short_video,
+                                           "actRecordUgc")
         self.act_settings = self._action(self.tr("Settings"), "Ctrl+,", self.open_settings, "actSettings")
         self.act_logs = self._action(self.tr("Log"), "Ctrl+Shift+J", self.open_logs, "actLogs")
         self.act_profile = self._action(self.tr("My profile"), "Ctrl+P", self.open_profile, "actProfile")
@@ -120,6 +123,8 @@ class MainWindow(QMainWindow):
         bar.addAction(self.act_refresh)
         bar.addAction(self.act_golive)
         bar.widgetForAction(self.act_golive).setObjectName("goLiveButton")
+        bar.addAction(self.act_record_ugc)
+        bar.widgetForAction(self.act_record_ugc).setObjectName("recordUgcButton")
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -230,6 +235,32 @@ class MainWindow(QMainWindow):
     def toggle_mute(self) -> None:
         watch.toggle_mute(self)
 
+    def record_short_video(self) -> QWidget | None:
+        """Open the "Record short video" window (one at a time); returns it."""
+        if not self.account.is_logged_in:
+            return None
+        dlg = self.ugc_dialog
+        if dlg is not None and dlg.isVisible():
+            dlg.raise_()
+            dlg.activateWindow()
+            return dlg
+        from app.ui.ugc_dialog import UgcDialog  # lazily: the recorder pulls in the encoders
+
+        dlg = UgcDialog(self.account, self.settings, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.published.connect(self._ugc_published)
+        dlg.destroyed.connect(lambda *_: setattr(self, "ugc_dialog", None) if self.ugc_dialog is dlg else None)
+        self.ugc_dialog = dlg
+        dlg.show()
+        return dlg
+
+    def _ugc_published(self, info: object) -> None:
+        """A short video was published: show the Short videos tab, reloaded from the first page."""
+        page = self.pages["ugc"]
+        if self.account.is_logged_in:
+            page.refresh()
+        self.tabs.setCurrentIndex(TABS.index("ugc"))
+
     def open_profile(self) -> None:
         if not self.account.is_logged_in:
             return
@@ -266,4 +297,6 @@ class MainWindow(QMainWindow):
             watch.stop_live(self)
         for w in list(self.players):
             w.close()
+        if self.ugc_dialog is not None:
+            self.ugc_dialog.close()
         super().closeEvent(event)

@@ -970,112 +970,117 @@ The chat stays open.</source>
         <translation>小直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="60"/>
+        <location filename="../../app/ui/main_window.py" line="61"/>
         <source>Nobody is live right now.</source>
         <translation>现在没有人在直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="61"/>
+        <location filename="../../app/ui/main_window.py" line="62"/>
         <source>No replays yet. Finished live shows appear here.</source>
         <translation>暂无回放。直播结束后会出现在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="62"/>
+        <location filename="../../app/ui/main_window.py" line="63"/>
         <source>No short videos yet.</source>
         <translation>暂无短视频。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="63"/>
+        <location filename="../../app/ui/main_window.py" line="64"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="63"/>
+        <location filename="../../app/ui/main_window.py" line="64"/>
         <source>Replays</source>
         <translation>回放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="63"/>
+        <location filename="../../app/ui/main_window.py" line="64"/>
         <source>Short videos</source>
         <translation>短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="100"/>
+        <location filename="../../app/ui/main_window.py" line="101"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="102"/>
+        <location filename="../../app/ui/main_window.py" line="103"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="103"/>
+        <location filename="../../app/ui/main_window.py" line="104"/>
         <source>Stop live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="104"/>
+        <location filename="../../app/ui/main_window.py" line="105"/>
         <source>Mute</source>
         <translation>静音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="105"/>
+        <location filename="../../app/ui/main_window.py" line="106"/>
+        <source>Record short video</source>
+        <translation>录制短视频</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="108"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="106"/>
+        <location filename="../../app/ui/main_window.py" line="109"/>
         <source>Log</source>
         <translation>日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="107"/>
+        <location filename="../../app/ui/main_window.py" line="110"/>
         <source>My profile</source>
         <translation>个人资料</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="108"/>
+        <location filename="../../app/ui/main_window.py" line="111"/>
         <source>Log out</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="109"/>
+        <location filename="../../app/ui/main_window.py" line="112"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="115"/>
+        <location filename="../../app/ui/main_window.py" line="118"/>
         <source>Main</source>
         <translation>主工具栏</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="144"/>
+        <location filename="../../app/ui/main_window.py" line="149"/>
         <source>Signing in…</source>
         <translation>正在登录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="187"/>
+        <location filename="../../app/ui/main_window.py" line="192"/>
         <source>Your session has expired. Please log in again.</source>
         <translation>登录已过期，请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="188"/>
+        <location filename="../../app/ui/main_window.py" line="193"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="201"/>
+        <location filename="../../app/ui/main_window.py" line="206"/>
         <source>{0} · {1}</source>
         <translation>{0} · {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="261"/>
+        <location filename="../../app/ui/main_window.py" line="292"/>
         <source>Stop live?</source>
         <translation>结束直播？</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="262"/>
+        <location filename="../../app/ui/main_window.py" line="293"/>
         <source>You are live. Quit and end the live show?</source>
         <translation>正在直播中。要退出并结束直播吗？</translation>
     </message>
@@ -1240,6 +1245,90 @@ The chat stays open.</source>
     </message>
 </context>
 <context>
+    <name>PublishPanel</name>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="143"/>
+        <source>Required: what is this clip about?</source>
+        <translation>必填：这段短视频讲了什么？</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="146"/>
+        <source>Optional</source>
+        <translation>选填</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="147"/>
+        <source>Publish</source>
+        <translation>发布</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="149"/>
+        <source>Upload the clip and publish it (Ctrl+Enter)</source>
+        <translation>上传并发布短视频 (Ctrl+Enter)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="160"/>
+        <source>Title</source>
+        <translation>标题</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="161"/>
+        <source>Location</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="182"/>
+        <source>No cover</source>
+        <translation>无封面</translation>
+    </message>
+</context>
+<context>
+    <name>RecordBar</name>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="63"/>
+        <source>● Record</source>
+        <translation>● 录制</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="65"/>
+        <source>Start recording (Ctrl+R)</source>
+        <translation>开始录制 (Ctrl+R)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="66"/>
+        <source>■ Stop</source>
+        <translation>■ 停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="67"/>
+        <source>Stop recording (Ctrl+R)</source>
+        <translation>停止录制 (Ctrl+R)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="72"/>
+        <source>● REC</source>
+        <translation>● 录制中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="99"/>
+        <source>At most {0} s</source>
+        <translation>最长 {0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="104"/>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+</context>
+<context>
+    <name>RecordController</name>
+    <message>
+        <location filename="../../app/ui/ugc_recorder.py" line="160"/>
+        <source>Choose a video source first (the preview is empty).</source>
+        <translation>请先选择视频源（预览为空）。</translation>
+    </message>
+</context>
+<context>
     <name>Replay</name>
     <message>
         <location filename="../../app/ui/replay_window.py" line="69"/>
@@ -1270,6 +1359,19 @@ The chat stays open.</source>
         <location filename="../../app/ui/replay_window.py" line="229"/>
         <source>Playback problem: {0}</source>
         <translation>播放异常：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewBar</name>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="115"/>
+        <source>Play / pause the recorded clip</source>
+        <translation>播放 / 暂停录好的短视频</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="118"/>
+        <source>Discard and record again</source>
+        <translation>放弃并重新录制</translation>
     </message>
 </context>
 <context>
@@ -1537,6 +1639,19 @@ The chat stays open.</source>
     </message>
 </context>
 <context>
+    <name>SourceBar</name>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="50"/>
+        <source>Source</source>
+        <translation>视频源</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_panels.py" line="53"/>
+        <source>Microphone</source>
+        <translation>麦克风</translation>
+    </message>
+</context>
+<context>
     <name>SummaryDialog</name>
     <message>
         <location filename="../../app/ui/golive_chat.py" line="114"/>
@@ -1577,6 +1692,94 @@ The chat stays open.</source>
         <location filename="../../app/ui/golive_chat.py" line="124"/>
         <source>Messages</source>
         <translation>消息数</translation>
+    </message>
+</context>
+<context>
+    <name>UgcDialog</name>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="75"/>
+        <source>Record short video</source>
+        <translation>录制短视频</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="120"/>
+        <source>No microphone (silent track)</source>
+        <translation>不用麦克风（静音音轨）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="122"/>
+        <source>microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="123"/>
+        <source>Test tone</source>
+        <translation>测试音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="167"/>
+        <source>Opening the source…</source>
+        <translation>正在打开视频源…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="196"/>
+        <source>Cannot record: {0}</source>
+        <translation>无法录制：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="214"/>
+        <source>Recording failed: {0}</source>
+        <translation>录制失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="214"/>
+        <source>nothing was recorded</source>
+        <translation>没有录到任何内容</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="221"/>
+        <source>Recorded {0} (the {1} s limit).</source>
+        <translation>已录制 {0}（已达 {1} 秒上限）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="223"/>
+        <source>Recorded {0}. Add a title and publish it.</source>
+        <translation>已录制 {0}。填写标题后即可发布。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="240"/>
+        <source>Cannot play the clip: {0}</source>
+        <translation>无法播放短视频：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="248"/>
+        <source>Playback problem: {0}</source>
+        <translation>播放出现问题：{0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="307"/>
+        <source>Log in first to publish.</source>
+        <translation>请先登录再发布。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="312"/>
+        <source>Publishing…</source>
+        <translation>正在发布…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="321"/>
+        <source>Uploading… {0} %</source>
+        <translation>正在上传… {0}%</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="336"/>
+        <source>Published “{0}”. It is now in Short videos.</source>
+        <translation>已发布“{0}”，可在“短视频”中查看。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/ugc_dialog.py" line="346"/>
+        <source>Publishing failed: {0}</source>
+        <translation>发布失败：{0}</translation>
     </message>
 </context>
 <context>
