@@ -84,6 +84,17 @@ def list_input_devices() -> list[dict[str, object]]:
         return []
 
 
+
+def list_output_devices() -> list[dict[str, object]]:
+    """sounddevice output devices (empty list when PortAudio has none or is missing)."""
+    try:
+        import sounddevice as sd
+
+        return [dict(d) for d in sd.query_devices() if int(d.get("max_output_channels", 0)) > 0]
+    except Exception as exc:  # noqa: BLE001  (PortAudio missing or broken: no devices)
+        log.warning("cannot list audio devices: %s", exc)
+        return []
+
 class MicSource:
     """Microphone via sounddevice; the device callback fills a ring buffer of at most ``max_s``.
 

@@ -97,7 +97,7 @@ class GoLiveWindow(QWidget):
         self.overlay = DanmakuOverlay(OverlaySettings(font_size=22))
         self.hearts = HeartsLayer()
         self.view.layers.extend([self.overlay, self.hearts])
-        self.cohosting = AnchorCohosting(self.view, self.view.backend, self)
+        self.cohosting = AnchorCohosting(self.view, self.view.backend, self, settings=self.client_settings)
         self.banner = named(QLabel(), "goLiveBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.im.messages import ImMessage
 from app.ui.cohost_pip import CohostPlayers, PipStack
+from app.ui.devices import make_player
 from app.ui.linkmic_controller import AnchorLinkController
 from app.ui.live_room_audience import Avatar
 from app.ui.qt import (
@@ -33,6 +34,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
+from app.ui.settings import ClientSettings
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,8 @@ class AnchorCohosting(QObject):
 
     chat_line = Signal(str)
 
-    def __init__(self, host: QWidget, backend: str = "auto", parent: QObject | None = None) -> None:
+    def __init__(self, host: QWidget, backend: str = "auto", parent: QObject | None = None,
+                 settings: ClientSettings | None = None) -> None:
         super().__init__(parent or host)
         self.answer_timeout = 10.0
         self.max_cohosts = 3
@@ -153,7 +156,8 @@ class AnchorCohosting(QObject):
         self.panel.accept_clicked.connect(self.accept)
         self.panel.reject_clicked.connect(self.reject)
         self.stack = PipStack(host)
-        self.cohosts = CohostPlayers(self.stack, backend, kick_text=QCoreApplication.translate("LinkMic", "Kick"), parent=self)
+        self.cohosts = CohostPlayers(self.stack, backend, kick_text=QCoreApplication.translate("LinkMic", "Kick"),
+                                     make_player=lambda url: make_player(url, settings), parent=self)
         self.cohosts.kick_requested.connect(self.kick)
         self.names: dict[str, str] = {}
         self.threads: list[threading.Thread] = []

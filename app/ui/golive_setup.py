@@ -17,6 +17,7 @@ from app.capture import CaptureError
 from app.capture.audio import MusicSource, ToneSource, list_input_devices, open_microphone
 from app.capture.sources import open_video_source
 from app.push.settings import RESOLUTIONS, PushSettings
+from app.ui.devices import pick_camera, pick_microphone
 from app.ui.golive_text import failure_text, named
 from app.ui.ops import run_op
 from app.ui.push_controller import PushController
@@ -35,6 +36,7 @@ from app.ui.qt import (
     QSlider,
     QSpinBox,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -100,8 +102,11 @@ class SetupPanel(QWidget):
         self.client_settings = settings
         self.cover_url = ""
         self._opening = 0
+        self.device_warnings: list[str] = []  # saved devices that are gone (shown once, after __init__)
         self._build()
         self.apply_preset()
+        if self.device_warnings:
+            QTimer.singleShot(0, self, self._report_device_warnings)  # once the window has connected
 
     # --- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -112,6 +117,7 @@ class SetupPanel(QWidget):
         self.source = named(QComboBox(), "sourceCombo")
         for label, kind in source_choices():
             self.source.addItem(self.tr(label), kind)
+        self._choose_saved_source()
         self.source_arg = named(QLineEdit(), "sourceArg")
         self.source_arg.setPlaceholderText(self.tr("LEFT,TOP,WIDTH,HEIGHT"))
         self.source_browse = QPushButton(self.tr("Browse…"))
@@ -185,6 +191,7 @@ class SetupPanel(QWidget):
             self.mic.addItem(str(d.get("name", self.tr("microphone"))), d.get("index"))
         self.mic.addItem(self.tr("Test tone"), MIC_TONE)
         self.mic.currentIndexChanged.connect(self._mic_changed)
+        self._choose_saved_mic()
         self.mic_level = named(QProgressBar(), "micLevel")
         self.mic_level.setRange(0, 100)
         self.mic_level.setTextVisible(False)
@@ -219,6 +226,28 @@ class SetupPanel(QWidget):
         form.addRow(self.record, self.record_path)
         lay.addStretch(1)
         self._source_kind_changed()
+
+    # --- saved devices (settings dialog) -----------------------------------------------------------
+    def _choose_saved_source(self) -> None:
+        specs = [str(self.source.itemData(i)) for i in range(self.source.count())]
+        spec, warning = pick_camera(self.client_settings.camera, specs)
+        if warning:
+            self.device_warnings.append(warning)
+        self.source.setCurrentIndex(max(0, self.source.findData(spec)))
+
+    def _report_device_warnings(self) -> None:
+        for warning in self.device_warnings:
+            self.source_error.emit(warning)
+
+    def _choose_saved_mic(self) -> None:
+        devices = [{"index": self.mic.itemData(i), "name": self.mic.itemText(i)} for i in range(self.mic.count())
+                   if isinstance(self.mic.itemData(i), int)]
+        choice, warning = pick_microphone(self.client_settings.microphone, devices)
+        if warning:
+            self.device_warnings.append(warning)
+        i = self.mic.findData(choice)
+        if i >= 0 and i != self.mic.currentIndex():
+            self.mic.setCurrentIndex(i)  # opens it (signal)
 
     # --- source ---------------------------------------------------------------------------------
     def _source_kind_changed(self, *_: Any) -> None:
@@ -263,7 +292,8 @@ class SetupPanel(QWidget):
                 return
             self.push.set_video_source(src, spec)
             self.push.start_preview()
-            if spec == "testsrc" and self.mic.currentData() == MIC_NONE:
+            if (spec == "testsrc" and self.mic.currentData() == MIC_NONE
+                    and self.client_settings.microphone != MIC_NONE):  # a chosen "none" stays
                 self.mic.setCurrentIndex(self.mic.findData(MIC_TONE))
             self.source_opened.emit(spec)
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from app.api.roomservice import RoomServiceClient
 from app.im.messages import ConnState, ImMessage, MessageKind, RoomState
-from app.play.player import Player
 from app.ui.account import Account
 from app.ui.cards import CardData
+from app.ui.devices import make_player
 from app.ui.errors import error_text
 from app.ui.im_controller import ImController
 from app.ui.live_room_audience import AnchorHeader, AudienceStrip
@@ -82,6 +82,8 @@ class LiveRoomWindow(QWidget):
         self._closed = False
         self.setWindowTitle(QCoreApplication.translate("LiveRoom", "{0} — live").format(
             card.title or card.nickname or self.room_id))
+        if cohost is None and account is not None:  # co-host with the devices of the settings dialog
+            cohost = CohostOptions.from_settings(account.settings)
         self._build(backend, cohost)
         self._wire()
         self.resize(1200, 720)
@@ -364,7 +366,7 @@ class LiveRoomWindow(QWidget):
         if self._closed or self.kicked or url == getattr(self.player, "url", None):
             return False
         try:
-            player = Player(url)
+            player = make_player(url, self.account.settings if self.account is not None else None)
             player.start()
         except Exception as exc:  # noqa: BLE001 - a bad URL is a message, never a crash
             log.warning("live room %s: cannot play %s: %s", self.room_id, url.split("?")[0], exc)

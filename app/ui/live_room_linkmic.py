@@ -23,17 +23,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from app.capture.audio import ToneSource, open_microphone
+from app.capture.audio import ToneSource, list_input_devices, open_microphone
 from app.capture.sources import open_video_source
 from app.im.messages import ImMessage, MessageKind
 from app.push.errors import PushError
 from app.push.settings import PushSettings
 from app.ui.cohost_pip import CohostPlayers, PipStack, PipTile
+from app.ui.devices import make_player, pick_camera, pick_microphone
 from app.ui.golive_text import failure_text, push_error_text
 from app.ui.linkmic_controller import ViewerLinkController
 from app.ui.ops import run_op
 from app.ui.push_controller import PushController
 from app.ui.qt import QCoreApplication, QLabel, QObject, QPushButton, QTimer
+from app.ui.settings import ClientSettings
 from protocol import linkmic
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,29 @@ BUTTON_STYLE = ("QPushButton#cohostButton { background: #7b5cff; color: white; f
 class CohostOptions:
     """How this viewer co-hosts: capture spec (``open_video_source``), microphone, stream size."""
 
-    source: str = "camera"  # tests: "testsrc"
-    microphone: str = "default"  # "default" | "tone" | "none"
+    source: str = "camera"  # tests: "testsrc"; a camera that is gone: the first one found
+    microphone: int | str = "default"  # "default" | "tone" | "none" | a device index or name
     resolution: str = "360p"
     fps: int = 20
     bitrate_kbps: int = 700
     answer_timeout: float = 10.0
     heartbeat_interval: float = 5.0
+    settings: ClientSettings | None = None  # for the players of the other co-hosts (speaker)
+
+    @classmethod
+    def from_settings(cls, settings: ClientSettings) -> CohostOptions:
+        """The camera and microphone chosen in the settings dialog (stream size: co-host defaults)."""
+        return cls(source=settings.camera or "camera", microphone=settings.microphone, settings=settings)
+
+
+def _cameras() -> list[int]:
+    try:
+        from app.capture.video import list_cameras
+
+        return list_cameras()
+    except Exception as exc:  # noqa: BLE001 - no OpenCV / V4L2: no cameras
+        log.info("no cameras: %s", exc)
+        return []
 
 
 def reason_text(reason: str) -> str:
@@ -114,7 +132,9 @@ class RoomLinkMic(QObject):
         self.toast_timer.timeout.connect(self.toast.hide)
         self.stack = PipStack(window.surface)
         backend = window.view.backend
-        self.cohosts = CohostPlayers(self.stack, backend, exclude=(self.anchor_id, window.userid), parent=self)
+        settings = self.options.settings
+        self.cohosts = CohostPlayers(self.stack, backend, exclude=(self.anchor_id, window.userid),
+                                     make_player=lambda url: make_player(url, settings), parent=self)
         self.countdown = QTimer(self)
         self.countdown.setInterval(250)
         self.countdown.timeout.connect(self._show_countdown)
@@ -251,24 +271,32 @@ class RoomLinkMic(QObject):
         o = self.options
         settings = PushSettings(resolution=o.resolution, fps=o.fps, bitrate_kbps=o.bitrate_kbps)
 
-        def open_devices() -> tuple[Any, Any, str | None]:
-            video = open_video_source(o.source, settings.width, settings.height, settings.fps)
+        def open_devices() -> tuple[Any, Any, str | None, list[str]]:
+            spec, notes = o.source, []
+            if spec.partition(":")[0] == "camera":  # a saved camera that is gone: the first one found
+                spec, note = pick_camera(spec, [f"camera:{i}" for i in _cameras()], fallback="camera")
+                notes.append(note)
+            video = open_video_source(spec, settings.width, settings.height, settings.fps)
             if o.microphone == "tone":
-                return video, ToneSource(freq=440.0, amplitude=0.1), None
+                return video, ToneSource(freq=440.0, amplitude=0.1), None, notes
             if o.microphone == "none":
-                return video, None, None
-            mic, warning = open_microphone()
-            return video, mic, warning
+                return video, None, None, notes
+            device, note = pick_microphone(o.microphone, list_input_devices())
+            notes.append(note)
+            mic, warning = open_microphone(device if isinstance(device, int) else None)
+            return video, mic, warning, notes
 
         # No Qt parent for this op: a camera opened while the window closed must still be released.
         # Its callbacks only read plain attributes before checking ``_closed`` (set by close()).
-        def opened(devices: tuple[Any, Any, str | None]) -> None:
-            video, mic, warning = devices
+        def opened(devices: tuple[Any, Any, str | None, list[str]]) -> None:
+            video, mic, warning, notes = devices
             if self._closed or self.state != "linking":
                 _close_quietly(video)
                 _close_quietly(mic)
                 return
             self._publish(settings, video, mic, push_url)
+            for note in filter(None, notes):
+                self._say(note)
             if warning:
                 self._say(QCoreApplication.translate("LinkMic", "No microphone: your co-host stream is silent ({0}).").format(warning))
             self.window.play(anchor_url)

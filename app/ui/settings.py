@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -20,6 +21,18 @@ log = logging.getLogger(__name__)
 DEFAULT_CLIENT_DIR = Path.home() / ".xiaozhibo" / "client"
 RESOLUTIONS = ("360p", "540p", "720p", "1080p")
 LANGUAGES = ("auto", "en", "zh_CN")
+
+_CAMERA_SPEC = re.compile(r"camera(:\d{1,3})?|screen:\d{1,2}|testsrc")
+
+
+def _device_ok(v: Any, *words: str) -> bool:
+    """An audio device setting: one of ``words``, a device index or a device name."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return 0 <= v < 1024
+    return isinstance(v, str) and (v in words or 0 < len(v.strip()) <= 256)
+
 
 # The one table of defaults: name -> (default, check). A value that fails its check on load
 # falls back to the default with a warning, so a hand-edited file never stops the client.
@@ -32,12 +45,18 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "language": ("auto", lambda v: v in LANGUAGES),
     "page_size": (20, lambda v: isinstance(v, int) and 1 <= v <= 100),
     "image_cache_mb": (64, lambda v: isinstance(v, int) and 0 <= v <= 4096),
+    # Devices. camera: a video source spec ("camera:0", "testsrc"...), "" = the first camera found;
+    # microphone: "default", "none", "tone" (test tone), a device index or name;
+    # speaker: "default" or a device index or name (the players' audio output).
+    "camera": ("", lambda v: isinstance(v, str) and (v == "" or bool(_CAMERA_SPEC.fullmatch(v)))),
+    "microphone": ("default", lambda v: _device_ok(v, "default", "none", "tone")),
+    "speaker": ("default", lambda v: _device_ok(v, "default")),
 }
 
 
 @dataclass
 class ClientSettings:
-    """What the user can change (server address, push defaults, language), plus the last user.
+    """What the user can change (server address, push defaults, devices, language), plus the last user.
 
     ``client_dir`` is where everything of the client lives; it is not saved in the file.
     """
@@ -50,6 +69,9 @@ class ClientSettings:
     language: str = DEFAULTS["language"][0]
     page_size: int = DEFAULTS["page_size"][0]
     image_cache_mb: int = DEFAULTS["image_cache_mb"][0]
+    camera: str = DEFAULTS["camera"][0]
+    microphone: int | str = DEFAULTS["microphone"][0]
+    speaker: int | str = DEFAULTS["speaker"][0]
     client_dir: Path = field(default=DEFAULT_CLIENT_DIR, compare=False)
 
     # --- paths -----------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Settings dialog: server address, push defaults (resolution, fps, bitrate) and language.
+"""Settings dialog: server address, devices, push defaults (resolution, fps, bitrate) and language.
+
+The device combos list what this computer has now (cameras, audio inputs and outputs; possibly
+none), plus "Default"/"None" entries; a saved device that is not connected stays selectable as
+"(not connected)" so saving other changes does not lose it.
 
 Values are checked with the same table the settings file is checked with
 (``app.ui.settings.validate``). A changed server address signs the user out (sessions belong to
@@ -6,6 +10,8 @@ one server); a changed language applies at the next start.
 """
 
 from __future__ import annotations
+
+import logging
 
 from app.ui.qt import (
     QComboBox,
@@ -19,6 +25,42 @@ from app.ui.qt import (
     QWidget,
 )
 from app.ui.settings import LANGUAGES, RESOLUTIONS, ClientSettings, validate
+
+log = logging.getLogger(__name__)
+
+
+def _cameras() -> list[int]:
+    try:
+        from app.capture.video import list_cameras
+
+        return list_cameras()
+    except Exception as exc:  # noqa: BLE001 - no OpenCV or no V4L2: no cameras
+        log.info("no cameras: %s", exc)
+        return []
+
+
+def _audio_devices(output: bool) -> list[dict[str, object]]:
+    from app.capture.audio import list_input_devices, list_output_devices
+
+    return list_output_devices() if output else list_input_devices()
+
+
+def _by_name(value: int | str, devices: list[dict[str, object]]) -> int | str:
+    """A device index from a hand-edited file as the device's name (the combos hold names)."""
+    if isinstance(value, int):
+        return next((str(d.get("name", "")) for d in devices if d.get("index") == value), value)
+    return value
+
+
+def _choose(combo: QComboBox, value: object, missing: str) -> None:
+    """Select ``value`` (item data, or an item named so); add a "not connected" item when absent."""
+    i = combo.findData(value)
+    if i < 0 and isinstance(value, str):
+        i = combo.findText(value)
+    if i < 0:
+        combo.addItem(missing.format(value), value)
+        i = combo.count() - 1
+    combo.setCurrentIndex(i)
 
 
 class SettingsDialog(QDialog):
@@ -47,12 +89,16 @@ class SettingsDialog(QDialog):
         for code in LANGUAGES:
             self.language.addItem(names[code], code)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self._build_devices(settings)
         self.error = QLabel()
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)
         self.error.setVisible(False)
         form = QFormLayout()
         form.addRow(self.tr("Server address"), self.server)
+        form.addRow(self.tr("Camera"), self.camera)
+        form.addRow(self.tr("Microphone"), self.microphone)
+        form.addRow(self.tr("Speaker"), self.speaker)
         form.addRow(self.tr("Default resolution"), self.resolution)
         form.addRow(self.tr("Default frame rate"), self.fps)
         form.addRow(self.tr("Default bitrate"), self.bitrate)
@@ -69,10 +115,37 @@ class SettingsDialog(QDialog):
         v.addWidget(self.error)
         v.addWidget(buttons)
 
+    def _build_devices(self, settings: ClientSettings) -> None:
+        missing = self.tr("{0} (not connected)")
+        self.camera = QComboBox()
+        self.camera.setObjectName("settingsCamera")
+        self.camera.addItem(self.tr("First camera found"), "")
+        for i in _cameras():
+            self.camera.addItem(self.tr("Camera {0}").format(i), f"camera:{i}")
+        self.camera.addItem(self.tr("Test pattern"), "testsrc")
+        _choose(self.camera, settings.camera, missing)
+        self.microphone = QComboBox()
+        self.microphone.setObjectName("settingsMicrophone")
+        self.microphone.addItem(self.tr("Default"), "default")
+        self.microphone.addItem(self.tr("None (silent track)"), "none")
+        inputs = _audio_devices(output=False)
+        for d in inputs:
+            self.microphone.addItem(str(d.get("name", "")), str(d.get("name", "")))
+        self.microphone.addItem(self.tr("Test tone"), "tone")
+        _choose(self.microphone, _by_name(settings.microphone, inputs), missing)
+        self.speaker = QComboBox()
+        self.speaker.setObjectName("settingsSpeaker")
+        self.speaker.addItem(self.tr("Default"), "default")
+        outputs = _audio_devices(output=True)
+        for d in outputs:
+            self.speaker.addItem(str(d.get("name", "")), str(d.get("name", "")))
+        _choose(self.speaker, _by_name(settings.speaker, outputs), missing)
+
     def values(self) -> dict[str, object]:
         return {"server": self.server.text().strip().rstrip("/"), "resolution": self.resolution.currentText(),
                 "fps": self.fps.value(), "bitrate_kbps": self.bitrate.value(),
-                "language": self.language.currentData()}
+                "language": self.language.currentData(), "camera": self.camera.currentData(),
+                "microphone": self.microphone.currentData(), "speaker": self.speaker.currentData()}
 
     def accept(self) -> None:
         values = self.values()

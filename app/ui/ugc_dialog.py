@@ -21,9 +21,9 @@ from typing import Any
 
 from app.api.client import UgcInfo
 from app.capture.audio import ToneSource, list_input_devices, open_microphone
-from app.play.player import Player
 from app.ugc import ClipInfo, publish_clip
 from app.ui.account import Account
+from app.ui.devices import make_player, pick_camera, pick_microphone
 from app.ui.errors import error_text
 from app.ui.golive_setup import source_choices
 from app.ui.golive_text import named
@@ -83,6 +83,7 @@ class UgcDialog(QWidget):
         self._op: Op | None = None
         self._closing = False
         self._last_frame: object = None
+        self.device_warning = ""  # a saved camera/microphone that is gone
         self.rec = RecordController(settings.client_dir / "ugc", settings.resolution, settings.fps,
                                     settings.bitrate_kbps, max_seconds, self)
         self._build(backend)
@@ -134,7 +135,7 @@ class UgcDialog(QWidget):
         self.publish_button.clicked.connect(self.publish)
         self.title.textChanged.connect(lambda _t: self._update_publish())
         self.rec.source_error.connect(lambda text: self.show_status(text, error=True))
-        self.rec.source_opened.connect(lambda _spec: self.show_status(""))
+        self.rec.source_opened.connect(self._source_opened)
         self.rec.progress.connect(self._recorded)
         self.rec.finished.connect(self._recording_finished)
         for key, slot in (("Ctrl+R", self.toggle_recording), ("Ctrl+Return", self.publish),
@@ -142,14 +143,25 @@ class UgcDialog(QWidget):
             QShortcut(QKeySequence(key), self).activated.connect(slot)
 
     def _choose_defaults(self) -> None:
-        combo = self.sources.source
-        camera = next((i for i in range(combo.count()) if str(combo.itemData(i)).startswith("camera")), -1)
-        mics = self.sources.mic
-        if mics.count() > 2:  # a real microphone exists
-            mics.setCurrentIndex(1)
-        if camera >= 0:
-            combo.setCurrentIndex(camera)  # opens it (signal)
+        """Start on the camera and microphone chosen in the settings (gone: the defaults, with a note)."""
+        combo, mics = self.sources.source, self.sources.mic
+        specs = [str(combo.itemData(i)) for i in range(combo.count())]
+        spec, cam_warning = pick_camera(self.client_settings.camera, specs, fallback=specs[0] if specs else "")
+        devices = [{"index": mics.itemData(i), "name": mics.itemText(i)} for i in range(mics.count())
+                   if isinstance(mics.itemData(i), int)]
+        mic, mic_warning = pick_microphone(self.client_settings.microphone, devices)
+        if mics.findData(mic) >= 0:
+            mics.setCurrentIndex(mics.findData(mic))
+        if combo.findData(spec) >= 0:
+            combo.setCurrentIndex(combo.findData(spec))  # opens it (signal)
+        self.device_warning = " ".join(w for w in (cam_warning, mic_warning) if w)
         self._source_changed()
+        if self.device_warning:
+            self.show_status(self.device_warning, error=True)
+
+    def _source_opened(self, _spec: str) -> None:
+        self.show_status(self.device_warning, error=bool(self.device_warning))  # shown until the next status
+        self.device_warning = ""
 
     # --- source -------------------------------------------------------------------------------
     def select_source(self, spec: str) -> None:
@@ -162,7 +174,8 @@ class UgcDialog(QWidget):
         spec = str(self.sources.source.currentData() or "")
         if not spec or self.phase != "setup":
             return
-        if spec == "testsrc" and self.sources.mic.currentData() == MIC_NONE:
+        if (spec == "testsrc" and self.sources.mic.currentData() == MIC_NONE
+                and self.client_settings.microphone != MIC_NONE):  # a chosen "none" stays
             self.sources.mic.setCurrentIndex(self.sources.mic.findData(MIC_TONE))
         self.show_status(self.tr("Opening the source…"))
         self.rec.open_source(spec)
@@ -233,7 +246,7 @@ class UgcDialog(QWidget):
         self.played_frames = 0
         self._last_frame = None
         try:
-            player = Player(str(clip.path))
+            player = make_player(str(clip.path), self.client_settings)
             player.start()
         except Exception as exc:  # noqa: BLE001 - PlayError: the file cannot be opened
             log.warning("cannot play the clip %s: %s", clip.path, exc)

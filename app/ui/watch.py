@@ -51,8 +51,10 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
         _inform(parent, QCoreApplication.translate("Watch", "Player not available"),
                 QCoreApplication.translate("Watch", "This build of the client has no video player yet.\nPlay address: {0}").format(card.play_url))
         return None
+    from app.ui.devices import play_settings  # with app.play: the chosen speaker
+
     try:
-        player = player_mod.Player(card.play_url)
+        player = player_mod.Player(card.play_url, play_settings(account.settings))
         player.start()
     except Exception as e:  # noqa: BLE001 - the message names the cause (PlayError has a code and text)
         log.warning("cannot play %s: %s", card.play_url, e)

@@ -81,6 +81,24 @@
     </message>
 </context>
 <context>
+    <name>Devices</name>
+    <message>
+        <location filename="../../app/ui/devices.py" line="44"/>
+        <source>The saved video source {0} is not available; using {1} instead.</source>
+        <translation>保存的视频源 {0} 不可用，改用 {1}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/devices.py" line="84"/>
+        <source>The saved microphone {0} is not connected; using the default microphone.</source>
+        <translation>保存的麦克风 {0} 未连接，改用默认麦克风。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/devices.py" line="97"/>
+        <source>The saved speaker {0} is not connected; using the default output.</source>
+        <translation>保存的扬声器 {0} 未连接，改用默认输出。</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <location filename="../../app/ui/errors.py" line="23"/>
@@ -484,184 +502,184 @@
         <translation>等待画面…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="52"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="54"/>
         <source>{0} wants to co-host</source>
         <translation>{0} 请求连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="57"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="59"/>
         <source>Accept</source>
         <translation>接受</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="59"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="61"/>
         <source>Reject</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="72"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="74"/>
         <source>{0} s</source>
         <translation>{0} 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="88"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="90"/>
         <source>Co-host requests</source>
         <translation>连麦请求</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="156"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="159"/>
         <source>Kick</source>
         <translation>断开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="173"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="177"/>
         <source>Co-hosting is unavailable: {0}</source>
         <translation>连麦不可用：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="187"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="191"/>
         <source>{0} asks to co-host with you</source>
         <translation>{0} 请求与你连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="192"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="196"/>
         <source>{0}&apos;s co-host request expired unanswered</source>
         <translation>{0} 的连麦请求已超时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="193"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="197"/>
         <source>{0} withdrew the co-host request</source>
         <translation>{0} 撤回了连麦请求</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="194"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="198"/>
         <source>{0} could not join: 3 co-hosts are already on air</source>
         <translation>{0} 无法加入：已有 3 位连麦观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="201"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="205"/>
         <source>You accepted {0}: connecting…</source>
         <translation>你接受了 {0} 的连麦：连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="207"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="211"/>
         <source>You declined {0}&apos;s co-host request</source>
         <translation>你拒绝了 {0} 的连麦请求</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="217"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="221"/>
         <source>{0} is co-hosting with you</source>
         <translation>{0} 正在与你连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="219"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="223"/>
         <source>{0} left co-hosting</source>
         <translation>{0} 结束了连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_linkmic.py" line="225"/>
+        <location filename="../../app/ui/golive_linkmic.py" line="229"/>
         <source>disconnecting…</source>
         <translation>正在断开…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="67"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="85"/>
         <source>The anchor declined your co-host request.</source>
         <translation>主播拒绝了你的连麦请求。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="68"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="86"/>
         <source>The anchor is answering another co-host request; try again in a moment.</source>
         <translation>主播正在处理其他连麦请求，请稍后再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="69"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="87"/>
         <source>The anchor already has 3 co-hosts.</source>
         <translation>主播的连麦人数已满（3 人）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="70"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="88"/>
         <source>The anchor did not answer in time.</source>
         <translation>主播未及时响应连麦请求。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="71"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="89"/>
         <source>You withdrew the co-host request.</source>
         <translation>你撤回了连麦请求。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="72"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="90"/>
         <source>The anchor ended your co-hosting.</source>
         <translation>主播结束了你的连麦。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="73"/>
-        <location filename="../../app/ui/live_room_linkmic.py" line="75"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="91"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="93"/>
         <source>Co-hosting ended.</source>
         <translation>连麦已结束。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="75"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="93"/>
         <source>Co-hosting failed: {0}</source>
         <translation>连麦失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="98"/>
-        <location filename="../../app/ui/live_room_linkmic.py" line="197"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="116"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="217"/>
         <source>连麦 Co-host</source>
         <translation>连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="101"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="119"/>
         <source>Ask the anchor to go on air with you (camera and microphone)</source>
         <translation>请求与主播连麦（摄像头和麦克风）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="197"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="217"/>
         <source>Cancel request</source>
         <translation>取消请求</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="198"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="218"/>
         <source>End co-hosting</source>
         <translation>结束连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="208"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="228"/>
         <source>Accepted: starting your camera…</source>
         <translation>主播已接受：正在打开摄像头…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="210"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="230"/>
         <source>On air with the anchor</source>
         <translation>正在与主播连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="219"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="239"/>
         <source>Waiting for an answer… {0} s</source>
         <translation>等待主播响应… {0} 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="273"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="301"/>
         <source>No microphone: your co-host stream is silent ({0}).</source>
         <translation>没有麦克风：你的连麦画面没有声音（{0}）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="280"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="308"/>
         <source>Cannot start your camera: {0}</source>
         <translation>无法打开摄像头：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="298"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="326"/>
         <source>You</source>
         <translation>我</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="301"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="329"/>
         <source>You are on air with the anchor (co-hosting).</source>
         <translation>你已与主播连麦。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room_linkmic.py" line="310"/>
+        <location filename="../../app/ui/live_room_linkmic.py" line="338"/>
         <source>Your co-host stream stopped: {0}</source>
         <translation>你的连麦推流已停止：{0}</translation>
     </message>
@@ -674,123 +692,123 @@
         <translation>{0} — 直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="99"/>
-        <location filename="../../app/ui/live_room.py" line="309"/>
+        <location filename="../../app/ui/live_room.py" line="101"/>
+        <location filename="../../app/ui/live_room.py" line="311"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="166"/>
+        <location filename="../../app/ui/live_room.py" line="168"/>
         <source>Sign in to chat</source>
         <translation>登录后即可聊天</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="167"/>
+        <location filename="../../app/ui/live_room.py" line="169"/>
         <source>You are not signed in: chat and likes are off.</source>
         <translation>您尚未登录，无法聊天和点赞。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="170"/>
+        <location filename="../../app/ui/live_room.py" line="172"/>
         <source>Joining the room…</source>
         <translation>正在进入直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="189"/>
+        <location filename="../../app/ui/live_room.py" line="191"/>
         <source>You entered the room. Be kind in the chat.</source>
         <translation>欢迎来到直播间！请文明发言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="200"/>
-        <location filename="../../app/ui/live_room.py" line="271"/>
+        <location filename="../../app/ui/live_room.py" line="202"/>
+        <location filename="../../app/ui/live_room.py" line="273"/>
         <source>Chat unavailable</source>
         <translation>聊天不可用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="201"/>
+        <location filename="../../app/ui/live_room.py" line="203"/>
         <source>Could not join the chat: {0}</source>
         <translation>无法加入聊天：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="244"/>
+        <location filename="../../app/ui/live_room.py" line="246"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="247"/>
+        <location filename="../../app/ui/live_room.py" line="249"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="267"/>
+        <location filename="../../app/ui/live_room.py" line="269"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="272"/>
+        <location filename="../../app/ui/live_room.py" line="274"/>
         <source>The chat server refused the sign-in ({0}). Log in again.</source>
         <translation>聊天服务器拒绝登录（{0}），请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="291"/>
+        <location filename="../../app/ui/live_room.py" line="293"/>
         <source>Not sent: {0}</source>
         <translation>发送失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="310"/>
+        <location filename="../../app/ui/live_room.py" line="312"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="311"/>
+        <location filename="../../app/ui/live_room.py" line="313"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="312"/>
+        <location filename="../../app/ui/live_room.py" line="314"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="319"/>
-        <location filename="../../app/ui/live_room.py" line="371"/>
+        <location filename="../../app/ui/live_room.py" line="321"/>
+        <location filename="../../app/ui/live_room.py" line="373"/>
         <source>Playback problem: {0}</source>
         <translation>播放异常：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="325"/>
+        <location filename="../../app/ui/live_room.py" line="327"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="335"/>
+        <location filename="../../app/ui/live_room.py" line="337"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="336"/>
+        <location filename="../../app/ui/live_room.py" line="338"/>
         <source>{0}
 主播已结束直播</source>
         <translation>{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="338"/>
+        <location filename="../../app/ui/live_room.py" line="340"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="339"/>
+        <location filename="../../app/ui/live_room.py" line="341"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="349"/>
+        <location filename="../../app/ui/live_room.py" line="351"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/live_room.py" line="352"/>
+        <location filename="../../app/ui/live_room.py" line="354"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>
@@ -1377,52 +1395,103 @@ The chat stays open.</source>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="31"/>
+        <location filename="../../app/ui/settings_dialog.py" line="73"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="46"/>
+        <location filename="../../app/ui/settings_dialog.py" line="88"/>
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="55"/>
+        <location filename="../../app/ui/settings_dialog.py" line="98"/>
         <source>Server address</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="56"/>
+        <location filename="../../app/ui/settings_dialog.py" line="99"/>
+        <source>Camera</source>
+        <translation>摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="100"/>
+        <source>Microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="101"/>
+        <source>Speaker</source>
+        <translation>扬声器</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="102"/>
         <source>Default resolution</source>
         <translation>默认分辨率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="57"/>
+        <location filename="../../app/ui/settings_dialog.py" line="103"/>
         <source>Default frame rate</source>
         <translation>默认帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="58"/>
+        <location filename="../../app/ui/settings_dialog.py" line="104"/>
         <source>Default bitrate</source>
         <translation>默认码率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="59"/>
+        <location filename="../../app/ui/settings_dialog.py" line="105"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="60"/>
+        <location filename="../../app/ui/settings_dialog.py" line="106"/>
         <source>Changing the server signs you out. A new language applies after a restart.</source>
         <translation>更换服务器会退出登录。语言设置在重启后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="81"/>
+        <location filename="../../app/ui/settings_dialog.py" line="119"/>
+        <source>{0} (not connected)</source>
+        <translation>{0}（未连接）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="122"/>
+        <source>First camera found</source>
+        <translation>第一个找到的摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="124"/>
+        <source>Camera {0}</source>
+        <translation>摄像头 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="125"/>
+        <source>Test pattern</source>
+        <translation>测试图案</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="129"/>
+        <location filename="../../app/ui/settings_dialog.py" line="138"/>
+        <source>Default</source>
+        <translation>默认</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="130"/>
+        <source>None (silent track)</source>
+        <translation>无（静音音轨）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="134"/>
+        <source>Test tone</source>
+        <translation>测试音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_dialog.py" line="154"/>
         <source>Server address must start with http:// or https://.</source>
         <translation>服务器地址必须以 http:// 或 https:// 开头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings_dialog.py" line="82"/>
+        <location filename="../../app/ui/settings_dialog.py" line="155"/>
         <source>Invalid value: {0}</source>
         <translation>无效的值：{0}</translation>
     </message>
@@ -1430,210 +1499,210 @@ The chat stays open.</source>
 <context>
     <name>SetupPanel</name>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="67"/>
+        <location filename="../../app/ui/golive_setup.py" line="69"/>
         <source>Test pattern</source>
         <translation>测试画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="71"/>
+        <location filename="../../app/ui/golive_setup.py" line="73"/>
         <source>Camera {0}</source>
         <translation>摄像头 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="79"/>
+        <location filename="../../app/ui/golive_setup.py" line="81"/>
         <source>Screen {0} ({1}x{2})</source>
         <translation>屏幕 {0}（{1}x{2}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="83"/>
+        <location filename="../../app/ui/golive_setup.py" line="85"/>
         <source>Screen region…</source>
         <translation>屏幕区域…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="84"/>
+        <location filename="../../app/ui/golive_setup.py" line="86"/>
         <source>Screen + floating camera</source>
         <translation>屏幕 + 悬浮摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="85"/>
+        <location filename="../../app/ui/golive_setup.py" line="87"/>
         <source>Video file…</source>
         <translation>视频文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="116"/>
-        <location filename="../../app/ui/golive_setup.py" line="229"/>
+        <location filename="../../app/ui/golive_setup.py" line="122"/>
+        <location filename="../../app/ui/golive_setup.py" line="254"/>
         <source>LEFT,TOP,WIDTH,HEIGHT</source>
         <translation>左,上,宽,高</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="117"/>
+        <location filename="../../app/ui/golive_setup.py" line="123"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="119"/>
+        <location filename="../../app/ui/golive_setup.py" line="125"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="122"/>
+        <location filename="../../app/ui/golive_setup.py" line="128"/>
         <source>Source</source>
         <translation>视频源</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="129"/>
+        <location filename="../../app/ui/golive_setup.py" line="135"/>
         <source>What is this live about?</source>
         <translation>给直播起个标题吧</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="130"/>
+        <location filename="../../app/ui/golive_setup.py" line="136"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="133"/>
+        <location filename="../../app/ui/golive_setup.py" line="139"/>
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="134"/>
-        <location filename="../../app/ui/golive_setup.py" line="367"/>
+        <location filename="../../app/ui/golive_setup.py" line="140"/>
+        <location filename="../../app/ui/golive_setup.py" line="393"/>
         <source>No cover</source>
         <translation>无封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="138"/>
+        <location filename="../../app/ui/golive_setup.py" line="144"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="140"/>
+        <location filename="../../app/ui/golive_setup.py" line="146"/>
         <source>From preview</source>
         <translation>从预览截取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="152"/>
+        <location filename="../../app/ui/golive_setup.py" line="158"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="168"/>
+        <location filename="../../app/ui/golive_setup.py" line="174"/>
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="168"/>
+        <location filename="../../app/ui/golive_setup.py" line="174"/>
         <source>fps</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="177"/>
+        <location filename="../../app/ui/golive_setup.py" line="183"/>
         <source>Mirror</source>
         <translation>镜像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="179"/>
+        <location filename="../../app/ui/golive_setup.py" line="185"/>
         <source>Beauty</source>
         <translation>美颜</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="180"/>
+        <location filename="../../app/ui/golive_setup.py" line="186"/>
         <source>Whitening</source>
         <translation>美白</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="183"/>
+        <location filename="../../app/ui/golive_setup.py" line="189"/>
         <source>No microphone (silent track)</source>
         <translation>不使用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="185"/>
+        <location filename="../../app/ui/golive_setup.py" line="191"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="186"/>
+        <location filename="../../app/ui/golive_setup.py" line="192"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="194"/>
+        <location filename="../../app/ui/golive_setup.py" line="201"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="195"/>
+        <location filename="../../app/ui/golive_setup.py" line="202"/>
         <source>Mic level</source>
         <translation>麦克风电平</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="195"/>
-        <location filename="../../app/ui/golive_setup.py" line="212"/>
+        <location filename="../../app/ui/golive_setup.py" line="202"/>
+        <location filename="../../app/ui/golive_setup.py" line="219"/>
         <source>vol</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="198"/>
+        <location filename="../../app/ui/golive_setup.py" line="205"/>
         <source>Background music file</source>
         <translation>背景音乐文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="199"/>
+        <location filename="../../app/ui/golive_setup.py" line="206"/>
         <source>…</source>
         <translation>…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="202"/>
+        <location filename="../../app/ui/golive_setup.py" line="209"/>
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="203"/>
+        <location filename="../../app/ui/golive_setup.py" line="210"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="204"/>
+        <location filename="../../app/ui/golive_setup.py" line="211"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="211"/>
+        <location filename="../../app/ui/golive_setup.py" line="218"/>
         <source>Music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="215"/>
+        <location filename="../../app/ui/golive_setup.py" line="222"/>
         <source>Record locally to</source>
         <translation>本地录制到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="230"/>
+        <location filename="../../app/ui/golive_setup.py" line="255"/>
         <source>camera index (default 0)</source>
         <translation>摄像头编号（默认 0）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="235"/>
+        <location filename="../../app/ui/golive_setup.py" line="260"/>
         <source>Video file</source>
         <translation>视频文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="236"/>
+        <location filename="../../app/ui/golive_setup.py" line="261"/>
         <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
         <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="315"/>
+        <location filename="../../app/ui/golive_setup.py" line="341"/>
         <source>Background music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="316"/>
+        <location filename="../../app/ui/golive_setup.py" line="342"/>
         <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
         <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/golive_setup.py" line="367"/>
+        <location filename="../../app/ui/golive_setup.py" line="393"/>
         <source>Cover set</source>
         <translation>已设置封面</translation>
     </message>
@@ -1702,82 +1771,82 @@ The chat stays open.</source>
         <translation>录制短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="120"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="121"/>
         <source>No microphone (silent track)</source>
         <translation>不用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="122"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="123"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="123"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="124"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="167"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="180"/>
         <source>Opening the source…</source>
         <translation>正在打开视频源…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="196"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="209"/>
         <source>Cannot record: {0}</source>
         <translation>无法录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="214"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="227"/>
         <source>Recording failed: {0}</source>
         <translation>录制失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="214"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="227"/>
         <source>nothing was recorded</source>
         <translation>没有录到任何内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="221"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="234"/>
         <source>Recorded {0} (the {1} s limit).</source>
         <translation>已录制 {0}（已达 {1} 秒上限）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="223"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="236"/>
         <source>Recorded {0}. Add a title and publish it.</source>
         <translation>已录制 {0}。填写标题后即可发布。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="240"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="253"/>
         <source>Cannot play the clip: {0}</source>
         <translation>无法播放短视频：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="248"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="261"/>
         <source>Playback problem: {0}</source>
         <translation>播放出现问题：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="307"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="320"/>
         <source>Log in first to publish.</source>
         <translation>请先登录再发布。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="312"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="325"/>
         <source>Publishing…</source>
         <translation>正在发布…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="321"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="334"/>
         <source>Uploading… {0} %</source>
         <translation>正在上传… {0}%</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="336"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="349"/>
         <source>Published “{0}”. It is now in Short videos.</source>
         <translation>已发布“{0}”，可在“短视频”中查看。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/ugc_dialog.py" line="346"/>
+        <location filename="../../app/ui/ugc_dialog.py" line="359"/>
         <source>Publishing failed: {0}</source>
         <translation>发布失败：{0}</translation>
     </message>
@@ -1786,7 +1855,7 @@ The chat stays open.</source>
     <name>Watch</name>
     <message>
         <location filename="../../app/ui/watch.py" line="47"/>
-        <location filename="../../app/ui/watch.py" line="59"/>
+        <location filename="../../app/ui/watch.py" line="61"/>
         <source>Cannot play</source>
         <translation>无法播放</translation>
     </message>
@@ -1808,17 +1877,17 @@ Play address: {0}</source>
 播放地址：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/watch.py" line="59"/>
+        <location filename="../../app/ui/watch.py" line="61"/>
         <source>The video could not be opened: {0}</source>
         <translation>无法打开视频：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/watch.py" line="95"/>
+        <location filename="../../app/ui/watch.py" line="97"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/watch.py" line="95"/>
+        <location filename="../../app/ui/watch.py" line="97"/>
         <source>Broadcasting from the desktop is not available in this build yet. You can publish with: xiaozhibo push --url RTMP_URL --source camera</source>
         <translation>此版本暂不支持桌面开播。可用命令行推流：xiaozhibo push --url RTMP_URL --source camera</translation>
     </message>
