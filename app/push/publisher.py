@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import psutil
 
-from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
+from app.capture.audio import AudioMixer, SilenceSource
 from app.capture.filters import FilterChain, pause_image
 from app.capture.video import VideoSource, fit
 from app.push.encoder import Encoders
@@ -38,6 +38,7 @@ from app.push.errors import PushError, PushState, StopReason
 from app.push.output import Mp4Recorder, RtmpOutput
 from app.push.packets import END, EncodedPacket, SendQueue
 from app.push.settings import PushSettings
+from app.push.stages import encode_audio, encode_pictures
 from app.push.stats import Counters, PushStats
 
 log = logging.getLogger(__name__)
@@ -285,53 +286,17 @@ class Publisher:
             self._yuv_q.put((t, i420))
 
     def _encode_loop(self) -> None:
-        fps = self.settings.fps
-        last_pts = -1
         try:
-            while True:
-                item = self._yuv_q.get()
-                if item is _END:
-                    break
-                t, i420 = item
-                pts = max(last_pts + 1, round((t - self._t0) * fps))
-                last_pts = pts
-                t1 = time.perf_counter()
-                packets = self._enc.encode_video(i420, pts, t)
-                self._counters.add(encode_s=time.perf_counter() - t1, encoded=1)
-                for p in packets:
-                    self._dispatch(p)
-            for p in self._enc.encode_video(None, 0, self.clock()):
-                self._dispatch(p)
+            encode_pictures(self._yuv_q.get, _END, self._enc, self.settings.fps, self._t0, self.clock,
+                            self._dispatch, lambda dt: self._counters.add(encode_s=dt, encoded=1))
         finally:
             self._send_q.put(END)
             if self._rec_q is not None:
                 self._rec_q.put(END)
 
     def _audio_loop(self) -> None:
-        # Each AAC frame is read the moment its last sample is due, not on a polling tick: the
-        # player's clock follows the audio and FFmpeg's AAC already holds two frames back before
-        # a packet leaves it, so every ms the audio waits here is a ms of glass-to-glass latency
-        # (a 10 ms poll cost ~8 ms median / 16 ms p95). After a stall every frame due is produced
-        # at once (audio is never dropped) and pts stay on the sample grid.
-        produced = 0
-        chunk = self._enc.audio_chunk  # capture samples per AAC frame
         try:
-            while not self._stop.is_set():
-                wait = self._t0 + (produced + chunk) / SAMPLE_RATE - self.clock()
-                if wait > 0:
-                    self._stop.wait(wait)
-                    continue
-                try:
-                    samples = self.mixer.read(chunk)
-                except Exception as exc:  # noqa: BLE001  (a broken source must not end the stream)
-                    log.warning("audio source error: %s", exc)
-                    samples = np.zeros((chunk, 2), np.float32)
-                t = self._t0 + produced / SAMPLE_RATE
-                for p in self._enc.encode_audio(samples, produced, t):
-                    self._dispatch(p)
-                produced += chunk
-            for p in self._enc.encode_audio(None, 0, self.clock()):
-                self._dispatch(p)
+            encode_audio(self._enc, self.mixer, self._t0, self.clock, self._stop, self._dispatch)
         finally:
             self._send_q.put(END)
             if self._rec_q is not None:

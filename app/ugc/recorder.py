@@ -34,6 +34,7 @@ from app.push.output import Mp4Recorder
 from app.push.packets import END, EncodedPacket, SendQueue
 from app.push.publisher import DropOldestQueue
 from app.push.settings import PushSettings
+from app.push.stages import encode_audio, encode_pictures
 from app.ugc.errors import UgcError, UgcErrorCode
 from protocol.media_files import cover_from_file, remux_to_mp4
 
@@ -225,43 +226,16 @@ class ClipRecorder:
         self._yuv_q.put(_END)
 
     def _encode_loop(self) -> None:
-        fps = self.settings.fps
-        last_pts = -1
         try:
-            while True:
-                item = self._yuv_q.get()
-                if item is _END:
-                    break
-                t, i420 = item
-                pts = max(last_pts + 1, round((t - self._t0) * fps))
-                last_pts = pts
-                for p in self._enc.encode_video(i420, pts, t):
-                    self._queue(p)
-            for p in self._enc.encode_video(None, 0, self.clock()):
-                self._queue(p)
+            encode_pictures(self._yuv_q.get, _END, self._enc, self.settings.fps, self._t0, self.clock,
+                            self._queue)
         finally:
             self._rec_q.put(END)
 
     def _audio_loop(self) -> None:
-        produced = 0
-        chunk = self._enc.audio_chunk
-        limit = self.max_seconds * SAMPLE_RATE
         try:
-            while not self._stop.is_set() and produced < limit:
-                wait = self._t0 + (produced + chunk) / SAMPLE_RATE - self.clock()
-                if wait > 0:
-                    self._stop.wait(wait)
-                    continue
-                try:
-                    samples = self.mixer.read(chunk)
-                except Exception as exc:  # noqa: BLE001  (a broken source must not end the clip)
-                    log.warning("audio source error: %s", exc)
-                    samples = np.zeros((chunk, 2), np.float32)
-                for p in self._enc.encode_audio(samples, produced, self._t0 + produced / SAMPLE_RATE):
-                    self._queue(p)
-                produced += chunk
-            for p in self._enc.encode_audio(None, 0, self.clock()):
-                self._queue(p)
+            encode_audio(self._enc, self.mixer, self._t0, self.clock, self._stop, self._queue,
+                         max_samples=self.max_seconds * SAMPLE_RATE)
         finally:
             self._rec_q.put(END)
 
