@@ -19,6 +19,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.requests import ClientDisconnect
 
 from protocol.errors import ApiCode, api_message
 from protocol.signing import (
@@ -96,7 +97,15 @@ async def receive_upload(request: Request, upload: Upload) -> JSONResponse | Non
         upload.abort()
         log.warning("storage PUT refused for %r: %s", upload.key[:80], e)
         return _err(e.code, str(e), status=413 if e.code == ApiCode.PAYLOAD_TOO_LARGE else 415)
-    except Exception:
+    except ClientDisconnect:
+        upload.abort()
+        log.warning("storage PUT of %r abandoned: the client went away after %d bytes", upload.key[:80], upload.size)
+        return _err(ApiCode.UPDATE_FAILED, "upload incomplete", status=400)
+    except OSError as e:
+        upload.abort()
+        log.error("storage PUT of %r failed: %s", upload.key[:80], e)
+        return _err(ApiCode.DATABASE_ERROR, "could not store the object", status=507)
+    except BaseException:  # cancelled (shutdown) or a bug: never leave the temp file behind
         upload.abort()
         raise
     log.info("stored %s (%d bytes, %s)", upload.key, upload.size, upload.ctype)
