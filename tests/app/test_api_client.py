@@ -80,3 +80,20 @@ def test_unreachable_server() -> None:
         c.login("nobody_x", "x")
     assert e.value.code == ApiError.NETWORK and "cannot reach" in e.value.message
     assert time.monotonic() - t < 5
+
+
+def test_refused_storage_signature_is_not_a_logout(module_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Storage refusing a write signature (498 from PUT /cos) is reported as 601, not as an expired session."""
+    import cv2
+
+    c = ApiClient(module_server.http_base, ClientOptions(session_file=tmp_path / "s.json"))
+    c.register("yan_0001", "pa55word")
+    c.login("yan_0001", "pa55word")
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), np.full((16, 16, 3), 90, np.uint8))
+    _, key_time, prefix = c.get_cos_sign()
+    c.get_cos_sign = lambda: ("0" * 40, key_time, prefix)  # type: ignore[method-assign]  # a signKey never issued
+    with pytest.raises(ApiError) as e:
+        c.upload_file("avatar/a.jpg", img)
+    assert e.value.code == ApiCode.UPDATE_FAILED and "upload signature" in e.value.message
+    assert c.get_user_info() is not None and c.session is not None  # still logged in
