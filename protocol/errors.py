@@ -26,6 +26,7 @@ class ApiCode(IntEnum):
     TOO_MANY_REQUESTS = 630  # ours: register/login rate limit
     PAYLOAD_TOO_LARGE = 613  # ours: request body or upload over the size limit
     UNSUPPORTED_MEDIA = 614  # ours: upload content is not an accepted type
+    NOT_YOUR_OBJECT = 615  # ours: /upload_ugc names a clip or cover this user did not upload
     ROOM_NOT_FOUND = 640  # ours, RoomService: no such room
     ROOM_NO_PERMISSION = 641  # ours, RoomService: only the room creator (or that co-host) may do this
     ROOM_FULL = 642  # ours, RoomService: the room already has the most co-hosts it allows
@@ -46,6 +47,7 @@ API_MESSAGES: dict[int, str] = {
     ApiCode.TOO_MANY_REQUESTS: "too many requests, try again later",
     ApiCode.PAYLOAD_TOO_LARGE: "request or upload too large",
     ApiCode.UNSUPPORTED_MEDIA: "unsupported content type",
+    ApiCode.NOT_YOUR_OBJECT: "that file was not uploaded by you",
     ApiCode.ROOM_NOT_FOUND: "room not found",
     ApiCode.ROOM_NO_PERMISSION: "not allowed in this room",
     ApiCode.ROOM_FULL: "the room has no free co-host place",

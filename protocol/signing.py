@@ -161,14 +161,33 @@ def roomservice_sign(api_key: str, txtime: int, userid: str) -> str:
 
 
 # --- object storage (COS v5 style) ------------------------------------------------------------
+#
+# Deliberate change from SPEC section 2's bare ``signKey = HMAC(SecretKey, keyTime)``: that key
+# signed requests for *every* object, so any logged-in user could overwrite anyone's avatar,
+# cover or clip. Like a COS temporary key, which carries a path policy, a signKey is now scoped:
+# the server derives it over the key time AND a key prefix naming its owner (``users/{userid}/``),
+#
+#     signKey = hex(HMAC-SHA1(SecretKey, keyTime + "\n" + prefix))
+#
+# and the request carries the prefix (``q-prefix``). The client cannot widen the prefix (it does
+# not know SecretKey, and a different prefix gives a different signKey), and the server refuses any
+# key that does not start with the signed prefix. The per-request signature is unchanged.
+
+COS_USER_PREFIX = "users/{userid}/"
+
 
 def cos_key_time(start: int, end: int) -> str:
     return f"{int(start)};{int(end)}"
 
 
-def cos_sign_key(secret_key: str, key_time: str) -> str:
-    """``signKey = hex(HMAC-SHA1(SecretKey, keyTime))``."""
-    return hmac.new(secret_key.encode(), key_time.encode(), hashlib.sha1).hexdigest()
+def cos_user_prefix(userid: str) -> str:
+    """The key prefix a user may write to: ``users/{userid}/``."""
+    return COS_USER_PREFIX.format(userid=userid)
+
+
+def cos_sign_key(secret_key: str, key_time: str, prefix: str) -> str:
+    """``signKey = hex(HMAC-SHA1(SecretKey, keyTime + "\n" + prefix))``: valid only under ``prefix``."""
+    return hmac.new(secret_key.encode(), f"{key_time}\n{prefix}".encode(), hashlib.sha1).hexdigest()
 
 
 def cos_request_signature(sign_key: str, method: str, key: str, key_time: str) -> str:
@@ -176,7 +195,7 @@ def cos_request_signature(sign_key: str, method: str, key: str, key_time: str) -
 
     A reduced COS v5 form: the string to sign covers method, object key and validity window.
     The request carries it as ``Authorization: q-sign-algorithm=sha1&q-key-time={keyTime}&
-    q-signature={sig}``.
+    q-prefix={prefix}&q-signature={sig}``.
     """
     path = "/" + key.lstrip("/")
     http_string = f"{method.lower()}\n{path}\n"
@@ -184,10 +203,11 @@ def cos_request_signature(sign_key: str, method: str, key: str, key_time: str) -
     return hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
 
 
-def cos_authorization(secret_id: str, sign_key: str, method: str, key: str, key_time: str) -> str:
+def cos_authorization(secret_id: str, sign_key: str, method: str, key: str, key_time: str, prefix: str) -> str:
+    """The ``Authorization`` header for one request on ``key`` with a signKey scoped to ``prefix``."""
     sig = cos_request_signature(sign_key, method, key, key_time)
-    return (f"q-sign-algorithm=sha1&q-ak={secret_id}&q-sign-time={key_time}&q-key-time={key_time}"
-            f"&q-signature={sig}")
+    return urlencode({"q-sign-algorithm": "sha1", "q-ak": secret_id, "q-sign-time": key_time,
+                      "q-key-time": key_time, "q-prefix": prefix, "q-signature": sig}, safe=";")
 
 
 def parse_cos_authorization(header: str) -> dict[str, str]:
@@ -195,23 +215,29 @@ def parse_cos_authorization(header: str) -> dict[str, str]:
 
 
 # --- VOD upload signature ---------------------------------------------------------------------
+#
+# Also a deliberate change from SPEC section 2: ``q`` carries ``userid`` (the uploader; the server
+# stores the upload under that user and UGC publishing checks it) and the signature lives
+# ``[cos] vod_sign_ttl`` seconds (1 h by default), not 24 h.
 
-def vod_signature(secret_id: str, secret_key: str, now: int, ttl: int = 86400,
+def vod_signature(secret_id: str, secret_key: str, now: int, userid: str, ttl: int = 3600,
                   procedure: str = "", rand: int | None = None) -> str:
-    """``base64(HMAC-SHA1(secretKey, q) + q)`` with q the urlencoded upload parameters."""
+    """``base64(HMAC-SHA1(secretKey, q) + q)`` with q the urlencoded upload parameters
+    (``secretId, currentTimeStamp, expireTime, random, procedure, userid``)."""
     q = urlencode({
         "secretId": secret_id,
         "currentTimeStamp": int(now),
         "expireTime": int(now) + ttl,
         "random": secrets.randbelow(2**31) if rand is None else rand,
         "procedure": procedure,
+        "userid": userid,
     })
     digest = hmac.new(secret_key.encode(), q.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest + q.encode()).decode()
 
 
 def parse_vod_signature(secret_key: str, signature: str, now: float | None = None) -> dict[str, str] | None:
-    """Verify a VOD upload signature; its parameters, or None if forged or expired."""
+    """Verify a VOD upload signature; its parameters, or None if forged, expired or garbage."""
     try:
         raw = base64.b64decode(signature, validate=True)
     except (ValueError, TypeError):

@@ -48,6 +48,8 @@ class CosConfig:
     secret_key: str = ""
     max_image_bytes: int = 5 * 1024 * 1024
     max_video_bytes: int = 200 * 1024 * 1024
+    sign_ttl: int = 3600  # seconds a /get_cos_sign signKey (scoped to users/{userid}/) is valid
+    vod_sign_ttl: int = 3600  # seconds a /get_vod_sign signature (bound to its user) is valid
 
 
 @dataclass

@@ -102,9 +102,11 @@ def check_storage(st: State) -> str:
     d = _post(st, "/get_cos_sign", _signed(st))
     if d.get("code") != ApiCode.OK:
         raise CheckFailed(f"/get_cos_sign failed: {d}")
-    key = f"doctor/{st.userid}/probe.jpg"
+    sign = d["data"]
+    prefix = str(sign.get("prefix", ""))  # the signKey writes only under it (users/{userid}/)
+    key = f"{prefix}doctor/probe.jpg"
     assert st.login is not None
-    auth = cos_authorization(st.login["cos_info"]["SecretId"], d["data"]["signKey"], "put", key, d["data"]["keyTime"])
+    auth = cos_authorization(st.login["cos_info"]["SecretId"], sign["signKey"], "put", key, sign["keyTime"], prefix)
     data = _jpeg()
     r = requests.put(f"{st.server}/cos/{key}", data=data, headers={"Authorization": auth}, timeout=st.timeout)
     if r.status_code == 403:

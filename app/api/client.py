@@ -272,24 +272,35 @@ class ApiClient:
     def get_vod_sign(self) -> str:
         return str(self.call("/get_vod_sign")["signature"])
 
-    def get_cos_sign(self) -> tuple[str, str]:
+    def get_cos_sign(self) -> tuple[str, str, str]:
+        """``(signKey, keyTime, prefix)``: the signKey writes only keys under ``prefix``."""
         d = self.call("/get_cos_sign")
-        return str(d["signKey"]), str(d["keyTime"])
+        return str(d["signKey"]), str(d["keyTime"]), str(d.get("prefix", ""))
 
     def get_vod_danmaku(self, file_id: str) -> list[ReplayDanmaku]:
         return [_pick(ReplayDanmaku, d) for d in self.call("/get_vod_danmaku", file_id=file_id).get("list", [])]
 
     # --- storage ----------------------------------------------------------------------
-    def upload_file(self, key: str, path: Path, progress: Any = None) -> str:
+    def upload_file(self, name: str, path: Path, progress: Any = None) -> str:
         """PUT a file to object storage (COS-signed); returns its public URL.
 
+        The signature only writes under the user's prefix (``users/{userid}/``, from
+        ``/get_cos_sign``): the object is stored at ``prefix + name`` (``name`` like
+        ``avatar/ab12.jpg``; a name already under the prefix is used as is).
         ``progress(sent, total)`` is called as the upload goes.
         """
         if self.session is None:
             raise ApiError(ApiCode.BAD_SIGNATURE, "not logged in")
-        sign_key, key_time = self.get_cos_sign()
-        auth = cos_authorization(self.session.cos_info.SecretId, sign_key, "put", key, key_time)
-        return str(self._put(f"/cos/{key}", path, auth, progress)["url"])
+        sign_key, key_time, prefix = self.get_cos_sign()
+        key = name if name.startswith(prefix) else prefix + name.lstrip("/")
+        auth = cos_authorization(self.session.cos_info.SecretId, sign_key, "put", key, key_time, prefix)
+        try:
+            return str(self._put(f"/cos/{key}", path, auth, progress)["url"])
+        except ApiError as e:
+            if e.code != ApiCode.BAD_SIGNATURE:
+                raise
+            # storage refused the write signature, not the session: 498 would mean "log in again"
+            raise ApiError(ApiCode.UPDATE_FAILED, f"the server refused the upload signature: {e}") from None
 
     def upload_vod(self, path: Path, progress: Any = None, signature: str | None = None) -> tuple[str, str]:
         """PUT a short video (``.mp4``) or its cover (``.jpg``/``.png``/``.webp``) to the VOD upload

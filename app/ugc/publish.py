@@ -17,7 +17,8 @@ MAX_LOCATION = 128  # the server's limit
 
 def publish_clip(api: ApiClient, clip: ClipInfo, title: str, location: str = "",
                  progress: Callable[[int, int], None] | None = None) -> UgcInfo:
-    """get_vod_sign -> PUT /ugc/upload/clip.mp4 -> PUT /ugc/upload/clip.jpg (cover) -> /upload_ugc.
+    """get_vod_sign -> PUT /ugc/upload/clip.mp4 -> get_vod_sign -> PUT /ugc/upload/clip.jpg (cover)
+    -> /upload_ugc. The server files both uploads under this user, and publishes only those.
 
     ``progress(sent, total)`` counts the bytes of both uploads (video, then cover), so it rises
     once from 0 to ``total``. Returns the published entry as /get_ugc_list lists it. Raises
@@ -45,7 +46,8 @@ def publish_clip(api: ApiClient, clip: ClipInfo, title: str, location: str = "",
     file_id, play_url = api.upload_vod(clip.path, progress=report(0), signature=sig)
     cover_url = ""
     if has_cover:
-        _, cover_url = api.upload_vod(clip.cover, progress=report(video_size), signature=sig)
+        # a fresh signature: the first one (bound to this user, 1 h) may have run out during a long upload
+        _, cover_url = api.upload_vod(clip.cover, progress=report(video_size))
     api.upload_ugc(file_id, title, cover_url, location, play_url)
     log.info("published clip %s as %s (%r)", clip.path.name, file_id, title)
     userid = api.session.userid if api.session is not None else ""

@@ -61,9 +61,8 @@ def upload_image(client: ApiClient, path: Path, kind: str, report) -> str:  # ty
     """Prepare and upload one image; returns its public URL."""
     jpeg = prepare_image(path, kind)
     try:
-        userid = client.session.userid if client.session else "anonymous"
-        key = f"{kind}/{userid}/{secrets.token_hex(8)}.jpg"
-        return client.upload_file(key, jpeg, report)
+        # stored under the user's own prefix (users/{userid}/), which the signature is scoped to
+        return client.upload_file(f"{kind}/{secrets.token_hex(8)}.jpg", jpeg, report)
     finally:
         jpeg.unlink(missing_ok=True)
 

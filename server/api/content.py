@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -9,13 +11,15 @@ from typing import Any
 from sqlalchemy import select
 
 from protocol.errors import ApiCode
-from protocol.signing import cos_key_time, cos_sign_key, roomservice_sign, vod_signature
+from protocol.signing import cos_key_time, cos_sign_key, cos_user_prefix, roomservice_sign, vod_signature
 from server.api.common import ApiError
 from server.api.schemas import Empty, Paging, RoomUpload, UgcUpload, VodDanmakuRequest
 from server.context import ServerContext
 from server.db.models import Danmaku, RoomInfo, Ugc, User, Vod
+from server.storage.local import vod_prefix
 
-COS_SIGN_TTL = 3600
+log = logging.getLogger("server.api")
+
 MAX_REPLAY_DANMAKU = 5000
 
 
@@ -59,7 +63,23 @@ def upload_room(ctx: ServerContext, userid: str, req: RoomUpload) -> dict[str, A
     return {}
 
 
+def check_ugc_objects(ctx: ServerContext, userid: str, req: UgcUpload) -> None:
+    """Refuse (615) a publish whose clip or cover the caller did not upload: ``play_url`` must be
+    the caller's VOD upload ``ugc/{userid}/{day}/{file_id}.mp4`` and ``frontcover`` empty or one
+    of the caller's own objects. The uploader is part of the server-chosen key (PUT /ugc/upload)."""
+    key = ctx.storage.owned_key(req.play_url, userid)
+    clip = re.compile(re.escape(vod_prefix(userid)) + r"\d{8}/" + re.escape(req.file_id) + r"\.mp4")
+    if key is None or not clip.fullmatch(key):
+        log.warning("upload_ugc refused: %s named a clip it did not upload (file_id %r)", userid, req.file_id[:40])
+        raise ApiError(ApiCode.NOT_YOUR_OBJECT, "file_id/play_url is not a clip you uploaded")
+    if req.frontcover and ctx.storage.owned_key(req.frontcover, userid) is None:
+        log.warning("upload_ugc refused: %s named a cover it did not upload", userid)
+        raise ApiError(ApiCode.NOT_YOUR_OBJECT, "frontcover is not an image you uploaded")
+
+
 def upload_ugc(ctx: ServerContext, userid: str, req: UgcUpload) -> dict[str, Any]:
+    """Publish (or update) one of the caller's own uploaded clips in the short-video list."""
+    check_ugc_objects(ctx, userid, req)
     with ctx.db.session() as s:
         row = s.scalars(select(Ugc).where(Ugc.userid == userid, Ugc.file_id == req.file_id)).first()
         if row is None:
@@ -90,14 +110,19 @@ def get_roomservice_sign(ctx: ServerContext, userid: str, req: Empty) -> dict[st
 
 
 def get_vod_sign(ctx: ServerContext, userid: str, req: Empty) -> dict[str, Any]:
+    """A VOD upload signature bound to the caller (``userid`` in q), valid ``[cos] vod_sign_ttl``."""
     cos = ctx.config.cos
-    return {"signature": vod_signature(cos.secret_id, cos.secret_key, int(time.time()))}
+    return {"signature": vod_signature(cos.secret_id, cos.secret_key, int(time.time()), userid,
+                                       ttl=cos.vod_sign_ttl)}
 
 
 def get_cos_sign(ctx: ServerContext, userid: str, req: Empty) -> dict[str, Any]:
+    """``signKey`` valid for ``[cos] sign_ttl`` and only for keys under ``prefix`` (``users/{userid}/``)."""
     now = int(time.time())
-    key_time = cos_key_time(now, now + COS_SIGN_TTL)
-    return {"signKey": cos_sign_key(ctx.config.cos.secret_key, key_time), "keyTime": key_time}
+    key_time = cos_key_time(now, now + ctx.config.cos.sign_ttl)
+    prefix = cos_user_prefix(userid)
+    return {"signKey": cos_sign_key(ctx.config.cos.secret_key, key_time, prefix), "keyTime": key_time,
+            "prefix": prefix}
 
 
 def vod_danmaku(ctx: ServerContext, userid: str, req: VodDanmakuRequest) -> dict[str, Any]:

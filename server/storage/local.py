@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from protocol.errors import ApiCode
+from protocol.signing import cos_user_prefix
 from server.config import CosConfig
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,21 @@ class LocalStorage:
     def public_url(self, key: str) -> str:
         return f"{self.http_base}/cos/{check_key(key)}"
 
+    def owned_key(self, url: str, userid: str) -> str | None:
+        """The key of ``url`` when it names an existing object of this server that ``userid``
+        wrote (under ``users/{userid}/`` by COS PUT or ``ugc/{userid}/`` by VOD PUT); else None."""
+        base = f"{self.http_base}/cos/"
+        if not isinstance(url, str) or not url.startswith(base):
+            return None
+        key = url[len(base):]
+        try:
+            path = self.path_for(key)
+        except StorageError:
+            return None
+        if not key.startswith((cos_user_prefix(userid), vod_prefix(userid))) or not path.is_file():
+            return None
+        return key
+
     def expected_type(self, key: str) -> str:
         ext = os.path.splitext(key)[1].lower()
         if ext not in EXT_TYPES:
@@ -128,3 +144,13 @@ class Upload:
 
 def new_key(prefix: str, userid: str, ext: str) -> str:
     return f"{prefix}/{userid}/{secrets.token_hex(8)}{ext}"
+
+
+def vod_prefix(userid: str) -> str:
+    """Where ``PUT /ugc/upload`` stores the uploads of ``userid`` (the signature's user)."""
+    return f"ugc/{userid}/"
+
+
+def vod_key(userid: str, day: str, file_id: str, ext: str) -> str:
+    """``ugc/{userid}/{YYYYMMDD}/{file_id}{ext}``: the uploader is part of the key."""
+    return f"{vod_prefix(userid)}{day}/{file_id}{ext}"

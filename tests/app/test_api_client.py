@@ -35,8 +35,9 @@ def test_client_flow(module_server, tmp_path: Path) -> None:  # type: ignore[no-
     img = tmp_path / "a.jpg"
     cv2.imwrite(str(img), np.full((64, 64, 3), 200, np.uint8))
     seen: list[tuple[int, int]] = []
-    url = c.upload_file("avatar/zoe_0001/a.jpg", img, progress=lambda a, b: seen.append((a, b)))
+    url = c.upload_file("avatar/a.jpg", img, progress=lambda a, b: seen.append((a, b)))
     assert seen and seen[-1][0] == seen[-1][1] == img.stat().st_size
+    assert url == f"{module_server.http_base}/cos/users/zoe_0001/avatar/a.jpg"  # under the signed prefix
     c.upload_user_info(avatar=url)
     import requests
 
@@ -53,8 +54,13 @@ def test_client_flow(module_server, tmp_path: Path) -> None:  # type: ignore[no-
 
     # lists and signs
     assert c2.get_vod_list() == [] and c2.get_ugc_list() == []
-    c2.upload_ugc("f1", "clip", "", "here", "http://127.0.0.1/x.mp4")
-    assert [u.file_id for u in c2.get_ugc_list()] == ["f1"]
+    from tests.server.test_storage_and_hostile import mp4_bytes
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(mp4_bytes())
+    file_id, play_url = c2.upload_vod(clip)
+    c2.upload_ugc(file_id, "clip", url, "here", play_url)
+    assert [u.file_id for u in c2.get_ugc_list()] == [file_id]
     assert c2.get_vod_sign() and c2.get_roomservice_sign()["sign"]
 
     c2.logout()
@@ -74,3 +80,20 @@ def test_unreachable_server() -> None:
         c.login("nobody_x", "x")
     assert e.value.code == ApiError.NETWORK and "cannot reach" in e.value.message
     assert time.monotonic() - t < 5
+
+
+def test_refused_storage_signature_is_not_a_logout(module_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Storage refusing a write signature (498 from PUT /cos) is reported as 601, not as an expired session."""
+    import cv2
+
+    c = ApiClient(module_server.http_base, ClientOptions(session_file=tmp_path / "s.json"))
+    c.register("yan_0001", "pa55word")
+    c.login("yan_0001", "pa55word")
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), np.full((16, 16, 3), 90, np.uint8))
+    _, key_time, prefix = c.get_cos_sign()
+    c.get_cos_sign = lambda: ("0" * 40, key_time, prefix)  # type: ignore[method-assign]  # a signKey never issued
+    with pytest.raises(ApiError) as e:
+        c.upload_file("avatar/a.jpg", img)
+    assert e.value.code == ApiCode.UPDATE_FAILED and "upload signature" in e.value.message
+    assert c.get_user_info() is not None and c.session is not None  # still logged in

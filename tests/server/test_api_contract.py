@@ -119,9 +119,11 @@ def test_signs(api):  # type: ignore[no-untyped-def]
     params = parse_vod_signature(cfg.cos.secret_key, sig)
     assert params and params["secretId"] == cfg.cos.secret_id
     assert set(params) >= {"secretId", "currentTimeStamp", "expireTime", "random", "procedure"} - {"procedure"}
+    assert params["userid"] == "hank_001"
+    assert int(params["expireTime"]) - int(params["currentTimeStamp"]) == cfg.cos.vod_sign_ttl
     c = u.call("/get_cos_sign")["data"]
     start, end = map(int, c["keyTime"].split(";"))
-    assert start <= time.time() < end and len(c["signKey"]) == 40
+    assert start <= time.time() < end and len(c["signKey"]) == 40 and c["prefix"] == "users/hank_001/"
 
 
 def test_replays_from_recording_events(api):  # type: ignore[no-untyped-def]
@@ -170,11 +172,22 @@ def test_callback_sign_refused(api):  # type: ignore[no-untyped-def]
     assert live_event(api, event_type=1, stream_id="not a stream")["code"] == 602
 
 
+def upload_clip(api, u) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A real VOD upload of a tiny MP4 by ``u``: its ``(file_id, url)`` (UGC publish needs one)."""
+    from tests.server.test_storage_and_hostile import mp4_bytes
+
+    sig = u.call("/get_vod_sign")["data"]["signature"]
+    r = api.http.put("/ugc/upload/c.mp4", content=mp4_bytes(), headers={"Authorization": f"VOD {sig}"}).json()
+    assert r["code"] == 200, r
+    return r["data"]["file_id"], r["data"]["url"]
+
+
 def test_paging(api):  # type: ignore[no-untyped-def]
     u = api.user("leo_0001")
     for i in range(5):
-        assert u.call("/upload_ugc", file_id=f"u{i}", title=f"t{i}", frontcover="", location="",
-                      play_url=f"http://h/{i}.mp4")["code"] == 200
+        file_id, url = upload_clip(api, u)
+        assert u.call("/upload_ugc", file_id=file_id, title=f"t{i}", frontcover="", location="",
+                      play_url=url)["code"] == 200
     page = u.call("/get_ugc_list", index=1, count=2)["data"]["list"]
     assert len(page) == 2 and set(page[0]) == UGC_FIELDS
     all_ = u.call("/get_ugc_list")["data"]["list"]

@@ -43,8 +43,9 @@ def mp4_bytes() -> bytes:
 
 
 def put(api, user, key, data, method="put"):  # type: ignore[no-untyped-def]
+    """PUT ``key`` signed with ``user``'s /get_cos_sign (scoped to ``users/{userid}/``)."""
     c = user.call("/get_cos_sign")["data"]
-    auth = cos_authorization(api.ctx.config.cos.secret_id, c["signKey"], method, key, c["keyTime"])
+    auth = cos_authorization(api.ctx.config.cos.secret_id, c["signKey"], method, key, c["keyTime"], c["prefix"])
     return api.http.put(f"/cos/{key}", content=data, headers={"Authorization": auth})
 
 
@@ -65,17 +66,17 @@ def test_upload_and_get(sqlite_api) -> None:  # type: ignore[no-untyped-def]
     api = sqlite_api
     u = api.user("pete_001")
     data = jpeg_bytes()
-    r = put(api, u, "avatar/pete_001/a.jpg", data)
+    r = put(api, u, "users/pete_001/avatar/a.jpg", data)
     assert r.status_code == 200 and r.json()["code"] == 200
     url = r.json()["data"]["url"]
-    assert url.endswith("/cos/avatar/pete_001/a.jpg")
-    g = api.http.get("/cos/avatar/pete_001/a.jpg")
+    assert url.endswith("/cos/users/pete_001/avatar/a.jpg")
+    g = api.http.get("/cos/users/pete_001/avatar/a.jpg")
     assert g.status_code == 200 and g.content == data and g.headers["content-type"] == "image/jpeg"
-    rng = api.http.get("/cos/avatar/pete_001/a.jpg", headers={"Range": "bytes=0-9"})
+    rng = api.http.get("/cos/users/pete_001/avatar/a.jpg", headers={"Range": "bytes=0-9"})
     assert rng.status_code == 206 and rng.content == data[:10]
     video = mp4_bytes()
-    assert put(api, u, "ugc/pete_001/v.mp4", video).json()["code"] == 200
-    assert api.http.get("/cos/ugc/pete_001/v.mp4").content == video
+    assert put(api, u, "users/pete_001/v.mp4", video).json()["code"] == 200
+    assert api.http.get("/cos/users/pete_001/v.mp4").content == video
     # the URL is what the profile stores and returns
     assert u.call("/upload_user_info", avatar=url)["code"] == 200
     assert u.call("/get_user_info")["data"]["avatar"] == url
@@ -85,32 +86,34 @@ def test_upload_refusals_keep_stored_object(sqlite_api) -> None:  # type: ignore
     api = sqlite_api
     u = api.user("quin_001")
     good = png_bytes()
-    assert put(api, u, "cover/q/c.png", good).json()["code"] == 200
+    key = "users/quin_001/cover/c.png"
+    assert put(api, u, key, good).json()["code"] == 200
     # fake image bytes
-    r = put(api, u, "cover/q/c.png", b"<svg onload=alert(1)>" + b"x" * 100)
+    r = put(api, u, key, b"<svg onload=alert(1)>" + b"x" * 100)
     assert r.json()["code"] == 614
     # jpeg bytes under a .png key
-    assert put(api, u, "cover/q/c.png", jpeg_bytes()).json()["code"] == 614
+    assert put(api, u, key, jpeg_bytes()).json()["code"] == 614
     # unsupported extension
-    assert put(api, u, "cover/q/c.html", good).json()["code"] == 614
+    assert put(api, u, "users/quin_001/cover/c.html", good).json()["code"] == 614
     # too large for an image (limit 5 MB by default)
     big = good + b"\0" * (api.ctx.config.cos.max_image_bytes + 1)
-    assert put(api, u, "cover/q/c.png", big).json()["code"] == 613
+    assert put(api, u, key, big).json()["code"] == 613
     # path traversal
-    for key in ("../../etc/x.png", "cover/../../x.png", "%2e%2e/x.png"):
-        r = put(api, u, key, good)
+    for bad in ("../../etc/x.png", "users/quin_001/../../x.png", "%2e%2e/x.png"):
+        r = put(api, u, bad, good)
         assert r.status_code in (400, 403, 404) and r.json()["code"] in (602, 498, 400)
     # bad / missing signature
-    r = api.http.put("/cos/cover/q/c.png", content=jpeg_bytes(), headers={"Authorization": "q-signature=00"})
+    r = api.http.put(f"/cos/{key}", content=jpeg_bytes(), headers={"Authorization": "q-signature=00"})
     assert r.status_code == 403 and r.json()["code"] == 498
-    r = api.http.put("/cos/cover/q/c.png", content=jpeg_bytes())
+    r = api.http.put(f"/cos/{key}", content=jpeg_bytes())
     assert r.json()["code"] == 498
     # a signature for another key does not authorise this one
     c = u.call("/get_cos_sign")["data"]
-    auth = cos_authorization(api.ctx.config.cos.secret_id, c["signKey"], "put", "cover/q/other.png", c["keyTime"])
-    assert api.http.put("/cos/cover/q/c.png", content=good, headers={"Authorization": auth}).json()["code"] == 498
+    auth = cos_authorization(api.ctx.config.cos.secret_id, c["signKey"], "put", "users/quin_001/o.png",
+                             c["keyTime"], c["prefix"])
+    assert api.http.put(f"/cos/{key}", content=good, headers={"Authorization": auth}).json()["code"] == 498
     # what was stored is untouched and no temp file is left behind
-    assert api.http.get("/cos/cover/q/c.png").content == good
+    assert api.http.get(f"/cos/{key}").content == good
     leftovers = [p for p in api.ctx.storage.root.rglob("*") if p.name.startswith(".upload-")]
     assert leftovers == []
 

@@ -33,7 +33,8 @@ def test_upload_serves_the_same_bytes(module_server, client: ApiClient, tmp_path
     assert seen and seen[-1] == (video.stat().st_size, video.stat().st_size)
     assert re.fullmatch(r"[0-9a-f]{32}", file_id)
     day = time.strftime("%Y%m%d", time.gmtime())
-    assert url == f"{module_server.http_base}/cos/ugc/{day}/{file_id}.mp4"
+    # the uploader (the signature's user) is part of the server-chosen key
+    assert url == f"{module_server.http_base}/cos/ugc/{client.session.userid}/{day}/{file_id}.mp4"
     got = requests.get(url, timeout=10)
     assert got.status_code == 200 and got.content == video.read_bytes()
     assert got.headers["content-type"] == "video/mp4"
@@ -58,9 +59,10 @@ def test_refusals_store_nothing(module_server, client: ApiClient) -> None:  # ty
         "no header": ("a.mp4", good, None),
         "other scheme": ("a.mp4", good, f"Bearer {sig}"),
         "garbage": ("a.mp4", good, "VOD not-base64!!"),
-        "forged": ("a.mp4", good, "VOD " + vod_signature(cos.secret_id, "not-the-key", now)),
-        "other secret id": ("a.mp4", good, "VOD " + vod_signature("someone-else", cos.secret_key, now)),
-        "expired": ("a.mp4", good, "VOD " + vod_signature(cos.secret_id, cos.secret_key, now - 3 * 86400)),
+        "forged": ("a.mp4", good, "VOD " + vod_signature(cos.secret_id, "not-the-key", now, "alice_01")),
+        "other secret id": ("a.mp4", good, "VOD " + vod_signature("someone-else", cos.secret_key, now, "alice_01")),
+        "expired": ("a.mp4", good, "VOD " + vod_signature(cos.secret_id, cos.secret_key, now - 3 * 86400,
+                                                          "alice_01")),
     }
     for why, (name, data, auth) in refused.items():
         r = put(module_server, name, data, auth)
@@ -86,7 +88,7 @@ def test_oversized_refused(tmp_path: Path) -> None:
     """Size limits come from [cos] max_video_bytes / max_image_bytes (here made small)."""
     for api in make_api(tmp_path / "data", "", **{"cos.max_video_bytes": 1024, "cos.max_image_bytes": 1024}):
         cos = api.ctx.config.cos
-        auth = {"Authorization": "VOD " + vod_signature(cos.secret_id, cos.secret_key, int(time.time()))}
+        auth = {"Authorization": "VOD " + vod_signature(cos.secret_id, cos.secret_key, int(time.time()), "vic_0001")}
         root = api.ctx.storage.root
         video = mp4_bytes()
         assert len(video) > 1024 >= len(jpeg_bytes())

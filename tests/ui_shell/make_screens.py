@@ -34,7 +34,7 @@ def populate(server) -> dict:  # type: ignore[no-untyped-def]
     for i, (uid, nick, hue, title, loc) in enumerate(ANCHORS):
         c = seed.user(server, uid, nickname=nick, hue=hue)
         if i in (0, 3):
-            cover = c.upload_file(f"cover/{uid}/live.jpg", seed.picture(Path(tempfile.mkdtemp()) / "l.jpg", 480, 270,
+            cover = c.upload_file("cover/live.jpg", seed.picture(Path(tempfile.mkdtemp()) / "l.jpg", 480, 270,
                                                                         (hue + 100) % 180), None)
             r = Rooms(server, uid)
             info = {"title": title + (" · 现在" if not title.isascii() else " (now)"), "frontcover": cover,

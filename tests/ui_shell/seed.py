@@ -54,7 +54,7 @@ def user(server, userid: str, password: str = "secret1", nickname: str = "", hue
         fields["nickname"] = nickname
     if hue is not None:
         with tempfile.TemporaryDirectory() as d:
-            fields["avatar"] = c.upload_file(f"avatar/{userid}/a.jpg", picture(Path(d) / "a.jpg", 160, 160, hue), None)
+            fields["avatar"] = c.upload_file("avatar/a.jpg", picture(Path(d) / "a.jpg", 160, 160, hue), None)
     if fields:
         c.upload_user_info(**fields)
     return c
@@ -67,7 +67,7 @@ def replay(server, anchor: ApiClient, file_id: str, title: str = "", location: s
     cover = None
     if hue is not None:
         with tempfile.TemporaryDirectory() as d:
-            cover = anchor.upload_file(f"cover/{anchor.session.userid}/{file_id}.jpg",
+            cover = anchor.upload_file(f"cover/{file_id}.jpg",
                                        picture(Path(d) / "c.jpg", 480, 270, hue, title[:18] if title.isascii() else ""),
                                        None)
     if title:
@@ -82,11 +82,20 @@ def replay(server, anchor: ApiClient, file_id: str, title: str = "", location: s
     assert r["code"] == 0, r
 
 
-def short_video(server, author: ApiClient, file_id: str, title: str, location: str = "", hue: int | None = None) -> None:
+def short_video(server, author: ApiClient, name: str, title: str, location: str = "",
+                hue: int | None = None) -> str:
+    """Upload a tiny clip (and a cover with ``hue``) as ``author`` and publish it; its file_id.
+
+    UGC publishing accepts only the author's own uploads, so the server chooses the file_id.
+    """
+    from tests.server.test_storage_and_hostile import mp4_bytes
+
     cover = ""
-    if hue is not None:
-        assert author.session is not None
-        with tempfile.TemporaryDirectory() as d:
-            cover = author.upload_file(f"cover/{author.session.userid}/{file_id}.jpg",
-                                       picture(Path(d) / "c.jpg", 480, 270, hue), None)
-    author.upload_ugc(file_id, title, cover, location, f"{server.http_base}/ugc/{file_id}.mp4")
+    with tempfile.TemporaryDirectory() as d:
+        clip = Path(d) / f"{name}.mp4"
+        clip.write_bytes(mp4_bytes())
+        file_id, play_url = author.upload_vod(clip)
+        if hue is not None:
+            cover = author.upload_file(f"cover/{file_id}.jpg", picture(Path(d) / "c.jpg", 480, 270, hue), None)
+    author.upload_ugc(file_id, title, cover, location, play_url)
+    return file_id

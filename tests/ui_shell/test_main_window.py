@@ -50,19 +50,18 @@ def test_replay_from_callback_is_listed(shell, module_server):  # type: ignore[n
 
 def test_short_videos_paging_and_live_empty(shell, module_server):  # type: ignore[no-untyped-def]
     author = seed.user(module_server, "mw_author")
-    for i in range(5):
-        seed.short_video(module_server, author, f"mw_ugc_{i}", f"clip {i}")
+    ids = [seed.short_video(module_server, author, f"mw_ugc_{i}", f"clip {i}") for i in range(5)]
     shell.settings.page_size = 2
     shell.window.pages["ugc"].page_size = 2
     _signed_in(shell, "mw_viewer2")
     page = shell.window.pages["ugc"]
-    assert [c.key for c in page.items()] == ["mw_ugc_4", "mw_ugc_3"]  # newest first
+    assert [c.key for c in page.items()] == [ids[4], ids[3]]  # newest first
     assert page.more.isVisibleTo(page)
     shell.qtbot.mouseClick(page.more, Qt.MouseButton.LeftButton)
     shell.settle()
     page.load_more()
     shell.settle()
-    assert [c.key for c in page.items()] == [f"mw_ugc_{i}" for i in (4, 3, 2, 1, 0)]
+    assert [c.key for c in page.items()] == [ids[i] for i in (4, 3, 2, 1, 0)]
     assert not page.more.isVisibleTo(page) and page.exhausted
     assert all(isinstance(c, Card) for c in page.grid.cards)
     # the Live tab: no rooms (or no RoomService yet) is an empty state, not an error

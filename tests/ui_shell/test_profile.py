@@ -29,11 +29,11 @@ def test_profile_edit_persists(shell, module_server, tmp_path):  # type: ignore[
     dlg.upload("avatar", big)
     assert not dlg.save.isEnabled()  # no saving while an upload runs
     qtbot.waitUntil(lambda: dlg.save.isEnabled(), timeout=15000)
-    assert dlg.info.avatar.startswith(module_server.http_base + "/cos/avatar/pf_user1/")
+    assert dlg.info.avatar.startswith(module_server.http_base + "/cos/users/pf_user1/avatar/")
     assert seen and seen[-1] == 100
     dlg.upload("cover", seed.picture(tmp_path / "cover.jpg", 640, 360, 100))
     qtbot.waitUntil(lambda: dlg.save.isEnabled(), timeout=15000)
-    assert "/cos/cover/pf_user1/" in dlg.info.frontcover
+    assert "/cos/users/pf_user1/cover/" in dlg.info.frontcover
     dlg.nickname.setText("小明 Ming")  # QTest cannot type CJK (it aborts on non-Latin-1 keys)
     dlg.sex.setCurrentIndex(dlg.sex.findData(1))
     qtbot.mouseClick(dlg.save, Qt.MouseButton.LeftButton)
