@@ -55,9 +55,12 @@ class PortalError(CaptureError):
 
 
 def is_wayland(env: Mapping[str, str] | None = None) -> bool:
-    """True in a Wayland session: ``WAYLAND_DISPLAY`` set and ``XDG_SESSION_TYPE`` not ``x11``."""
+    """True in a Wayland session: ``WAYLAND_DISPLAY`` set and ``XDG_SESSION_TYPE`` not ``x11``.
+
+    (sway started from a console has ``XDG_SESSION_TYPE=tty``: still Wayland.)
+    """
     env = os.environ if env is None else env
-    return bool(env.get("WAYLAND_DISPLAY")) and env.get("XDG_SESSION_TYPE", "wayland") in ("wayland", "")
+    return bool(env.get("WAYLAND_DISPLAY")) and env.get("XDG_SESSION_TYPE", "") != "x11"
 
 
 def gst_command(fd: int, node: int, width: int, height: int) -> list[str]:

@@ -150,3 +150,12 @@ def test_screen_spec_uses_the_portal_on_wayland(stack: WaylandStack, monkeypatch
         assert _wait_picture(src.read).shape[2] == 3
     finally:
         src.close()
+
+
+def test_wayland_session_detection() -> None:
+    from app.capture.portal import is_wayland
+
+    assert is_wayland({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"})
+    assert is_wayland({"WAYLAND_DISPLAY": "wayland-1", "XDG_SESSION_TYPE": "tty"})  # sway from a console
+    assert not is_wayland({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"})
+    assert not is_wayland({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"})
