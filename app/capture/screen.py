@@ -1,7 +1,9 @@
-"""Screen capture (mss) and screen + floating camera picture-in-picture.
+"""Screen capture (mss; the portal on Wayland) and screen + floating camera picture-in-picture.
 
-mss handles are not thread-safe, so the grabber is created lazily in the thread that first calls
-``read()`` (the publisher's capture thread).
+:func:`open_screen` picks the backend: in a Wayland session (:func:`app.capture.portal.is_wayland`)
+the xdg-desktop-portal ScreenCast + PipeWire source, else mss (X11, macOS, Windows). mss handles
+are not thread-safe, so the grabber is created lazily in the thread that first calls ``read()``
+(the publisher's capture thread).
 """
 
 from __future__ import annotations
@@ -71,6 +73,25 @@ class ScreenSource:
             except Exception as exc:  # noqa: BLE001  (display already gone)
                 log.debug("closing screen grabber: %s", exc)
         self._grabbers.clear()
+
+
+def screen_backend() -> str:
+    """``"portal"`` in a Wayland session, else ``"mss"``."""
+    from app.capture.portal import is_wayland
+
+    return "portal" if is_wayland() else "mss"
+
+
+def open_screen(monitor: int = 1, region: tuple[int, int, int, int] | None = None,
+                show_cursor: bool = False) -> VideoSource:
+    """The screen source for this desktop; on Wayland the portal's dialog chooses the monitor."""
+    if screen_backend() == "portal":
+        from app.capture.portal import PortalScreenSource
+
+        if region is not None and (region[2] <= 0 or region[3] <= 0):
+            raise CaptureError("bad_region", f"empty screen region {region}")
+        return PortalScreenSource(region=region, show_cursor=show_cursor)
+    return ScreenSource(monitor, region, show_cursor)
 
 
 class PipSource:

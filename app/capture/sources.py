@@ -24,7 +24,7 @@ def open_video_source(spec: str, width: int, height: int, fps: int) -> VideoSour
         device: int | str = int(arg) if arg.isdigit() else (arg or 0)
         return CameraSource(device, width, height, fps)
     if kind in ("screen", "screen+camera"):
-        from app.capture.screen import PipSource, ScreenSource
+        from app.capture.screen import PipSource, open_screen
 
         screen_arg, _, cam_arg = arg.partition(":")
         if "," in screen_arg:
@@ -33,9 +33,9 @@ def open_video_source(spec: str, width: int, height: int, fps: int) -> VideoSour
             except ValueError:
                 raise CaptureError("bad_source",
                                    f"bad screen region {screen_arg!r}: use LEFT,TOP,WIDTH,HEIGHT") from None
-            screen = ScreenSource(region=(left, top, w, h))
+            screen = open_screen(region=(left, top, w, h))
         else:
-            screen = ScreenSource(int(screen_arg) if screen_arg else 1)
+            screen = open_screen(int(screen_arg) if screen_arg else 1)
         if kind == "screen":
             return screen
         try:

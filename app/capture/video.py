@@ -7,9 +7,7 @@ out the latest picture, so the publisher's capture loop alone decides the frame 
 
 from __future__ import annotations
 
-import glob
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -161,20 +159,10 @@ class FileSource:
 
 
 def list_cameras(max_index: int = 10) -> list[int]:
-    """Indices of video capture devices that open (V4L2 ``/dev/videoN`` on Linux)."""
-    found = []
-    nodes = sorted(glob.glob("/dev/video*"))
-    indices = [int(m.group(1)) for p in nodes if (m := re.search(r"(\d+)$", p))] if nodes else []
-    if not nodes and not glob.glob("/dev"):  # non-Linux: probe the first indices
-        indices = list(range(max_index))
-    for i in indices[:max_index]:
-        cap = cv2.VideoCapture(i)
-        try:
-            if cap.isOpened():
-                found.append(i)
-        finally:
-            cap.release()
-    return found
+    """OpenCV indices of this computer's cameras (named: :func:`app.capture.devices.list_camera_devices`)."""
+    from app.capture.devices import list_camera_devices
+
+    return [c.index for c in list_camera_devices(max_index=max_index)]
 
 
 class CameraSource:

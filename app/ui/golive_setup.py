@@ -37,6 +37,7 @@ from app.ui.qt import (
     QSpinBox,
     Qt,
     QTimer,
+    QToolButton,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -55,12 +56,12 @@ def _slider(lo: int, hi: int, value: int) -> QSlider:
     return s
 
 
-def _row(*widgets: QWidget, stretch_last: bool = False) -> QWidget:
+def _row(*widgets: QWidget, stretch_last: bool = False, stretch_first: bool = False) -> QWidget:
     w = QWidget()
     lay = QHBoxLayout(w)
     lay.setContentsMargins(0, 0, 0, 0)
     for i, x in enumerate(widgets):
-        lay.addWidget(x, 1 if stretch_last and i == len(widgets) - 1 else 0)
+        lay.addWidget(x, 1 if (stretch_last and i == len(widgets) - 1) or (stretch_first and i == 0) else 0)
     return w
 
 
@@ -68,18 +69,20 @@ def source_choices() -> list[tuple[str, str]]:
     """(label, kind) of the sources this computer offers; probing is cheap and never raises."""
     out = [(QT_TRANSLATE_NOOP("SetupPanel", "Test pattern"), "testsrc")]
     try:
-        from app.capture.video import list_cameras
+        from app.capture.devices import list_camera_devices
 
-        out += [(QCoreApplication.translate("SetupPanel", "Camera {0}").format(i), f"camera:{i}")
-                for i in list_cameras()]
+        out += [(cam.name, f"camera:{cam.index}") for cam in list_camera_devices()]
     except Exception as exc:  # noqa: BLE001
         log.info("no cameras: %s", exc)
     try:
-        from app.capture.screen import list_monitors
+        from app.capture.screen import list_monitors, screen_backend
 
-        monitors = list_monitors()
-        out += [(QCoreApplication.translate("SetupPanel", "Screen {0} ({1}x{2})").format(i, m["width"], m["height"]),
-                 f"screen:{i}") for i, m in enumerate(monitors) if i > 0]
+        if screen_backend() == "portal":  # Wayland: the desktop's own dialog picks the screen
+            out.append((QT_TRANSLATE_NOOP("SetupPanel", "Screen (chosen in the system dialog)"), "screen:1"))
+        else:
+            out += [(QCoreApplication.translate("SetupPanel", "Screen {0} ({1}x{2})").format(i, m["width"],
+                                                                                           m["height"]),
+                     f"screen:{i}") for i, m in enumerate(list_monitors()) if i > 0]
     except CaptureError as exc:
         log.info("no screen capture: %s", exc)
     out += [(QT_TRANSLATE_NOOP("SetupPanel", "Screen region…"), "region"),
@@ -118,6 +121,10 @@ class SetupPanel(QWidget):
         for label, kind in source_choices():
             self.source.addItem(self.tr(label), kind)
         self._choose_saved_source()
+        self.source_refresh = named(QToolButton(), "sourceRefresh")
+        self.source_refresh.setText("⟳")
+        self.source_refresh.setToolTip(self.tr("List the cameras and screens again (after plugging one in)"))
+        self.source_refresh.clicked.connect(self.refresh_sources)
         self.source_arg = named(QLineEdit(), "sourceArg")
         self.source_arg.setPlaceholderText(self.tr("LEFT,TOP,WIDTH,HEIGHT"))
         self.source_browse = QPushButton(self.tr("Browse…"))
@@ -125,7 +132,7 @@ class SetupPanel(QWidget):
         self.source_apply = QPushButton(self.tr("Open"))
         self.source_apply.clicked.connect(self.open_source)
         self.source.currentIndexChanged.connect(self._source_kind_changed)
-        form.addRow(self.tr("Source"), self.source)
+        form.addRow(self.tr("Source"), _row(self.source, self.source_refresh, stretch_first=True))
         self.source_row = _row(self.source_arg, self.source_browse, self.source_apply)
         self.source_row.layout().setStretch(0, 1)  # type: ignore[union-attr]
         form.addRow("", self.source_row)
@@ -234,6 +241,19 @@ class SetupPanel(QWidget):
         if warning:
             self.device_warnings.append(warning)
         self.source.setCurrentIndex(max(0, self.source.findData(spec)))
+
+    def refresh_sources(self) -> None:
+        """Re-list cameras and screens (hot-plug); the current source stays chosen if still there."""
+        current = self.source.currentData()
+        self.source.blockSignals(True)
+        self.source.clear()
+        for label, kind in source_choices():
+            self.source.addItem(self.tr(label), kind)
+        i = self.source.findData(current)
+        self.source.setCurrentIndex(max(0, i))
+        self.source.blockSignals(False)
+        if i < 0:  # the camera in use was unplugged: open what is selected now
+            self._source_kind_changed()
 
     def _report_device_warnings(self) -> None:
         for warning in self.device_warnings:

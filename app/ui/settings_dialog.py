@@ -12,15 +12,18 @@ one server); a changed language applies at the next start.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from app.ui.qt import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -29,11 +32,12 @@ from app.ui.settings import LANGUAGES, RESOLUTIONS, ClientSettings, validate
 log = logging.getLogger(__name__)
 
 
-def _cameras() -> list[int]:
+def _cameras() -> list[Any]:
+    """The cameras found now (``app.capture.devices.Camera``: index and name)."""
     try:
-        from app.capture.video import list_cameras
+        from app.capture.devices import list_camera_devices
 
-        return list_cameras()
+        return list_camera_devices()
     except Exception as exc:  # noqa: BLE001 - no OpenCV or no V4L2: no cameras
         log.info("no cameras: %s", exc)
         return []
@@ -96,7 +100,10 @@ class SettingsDialog(QDialog):
         self.error.setVisible(False)
         form = QFormLayout()
         form.addRow(self.tr("Server address"), self.server)
-        form.addRow(self.tr("Camera"), self.camera)
+        camera_row = QHBoxLayout()
+        camera_row.addWidget(self.camera, 1)
+        camera_row.addWidget(self.camera_refresh)
+        form.addRow(self.tr("Camera"), camera_row)
         form.addRow(self.tr("Microphone"), self.microphone)
         form.addRow(self.tr("Speaker"), self.speaker)
         form.addRow(self.tr("Default resolution"), self.resolution)
@@ -119,11 +126,12 @@ class SettingsDialog(QDialog):
         missing = self.tr("{0} (not connected)")
         self.camera = QComboBox()
         self.camera.setObjectName("settingsCamera")
-        self.camera.addItem(self.tr("First camera found"), "")
-        for i in _cameras():
-            self.camera.addItem(self.tr("Camera {0}").format(i), f"camera:{i}")
-        self.camera.addItem(self.tr("Test pattern"), "testsrc")
-        _choose(self.camera, settings.camera, missing)
+        self._fill_cameras(settings.camera)
+        self.camera_refresh = QToolButton()
+        self.camera_refresh.setObjectName("settingsCameraRefresh")
+        self.camera_refresh.setText("⟳")
+        self.camera_refresh.setToolTip(self.tr("List the cameras again (after plugging one in)"))
+        self.camera_refresh.clicked.connect(lambda: self._fill_cameras(self.camera.currentData()))
         self.microphone = QComboBox()
         self.microphone.setObjectName("settingsMicrophone")
         self.microphone.addItem(self.tr("Default"), "default")
@@ -140,6 +148,15 @@ class SettingsDialog(QDialog):
         for d in outputs:
             self.speaker.addItem(str(d.get("name", "")), str(d.get("name", "")))
         _choose(self.speaker, _by_name(settings.speaker, outputs), missing)
+
+    def _fill_cameras(self, choice: object) -> None:
+        """(Re)list the cameras found now, keeping ``choice`` selected (hot-plug refresh)."""
+        self.camera.clear()
+        self.camera.addItem(self.tr("First camera found"), "")
+        for cam in _cameras():
+            self.camera.addItem(cam.name, f"camera:{cam.index}")
+        self.camera.addItem(self.tr("Test pattern"), "testsrc")
+        _choose(self.camera, choice, self.tr("{0} (not connected)"))
 
     def values(self) -> dict[str, object]:
         return {"server": self.server.text().strip().rstrip("/"), "resolution": self.resolution.currentText(),
