@@ -8,12 +8,14 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
 from server import logs
 from server.config import Config, load
+from server.instance import InstanceLock, InstanceRunning
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,10 @@ def _bind(host: str, port: int) -> socket.socket:
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if sys.platform == "win32":  # Windows' SO_REUSEADDR lets a second server take the same port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+    else:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((host, port))
     s.listen(512)
     s.setblocking(False)
@@ -63,7 +68,8 @@ def ready_banner(cfg: Config) -> str:
     ])
 
 
-async def serve(cfg: Config, stop: asyncio.Event | None = None) -> None:
+async def serve(cfg: Config, stop: asyncio.Event | None = None,
+                on_ready: Callable[[Config], None] | None = None) -> None:
     from server.app import build_context, create_app
 
     http_sock = _bind(cfg.server.host, cfg.server.http_port)
@@ -92,6 +98,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None) -> None:
     if task.done():
         await task
         return
+    if on_ready is not None:
+        on_ready(cfg)
     print(ready_banner(cfg), flush=True)
     log.info("server ready on http %s rtmp %s", cfg.server.http_port, cfg.server.rtmp_port)
     stopper = asyncio.create_task(stop.wait())
@@ -110,12 +118,23 @@ def main(argv: list[str] | None = None) -> int:
         "server.db_url": args.db, "server.redis_url": args.redis, "server.public_host": args.public_host,
     }
     cfg = load(args.data_dir, overrides)
-    logs.setup(cfg.log_dir, getattr(logging, args.log_level.upper(), logging.INFO))
     try:
-        asyncio.run(serve(cfg))
+        lock = InstanceLock(cfg.data_dir)
+    except InstanceRunning as e:
+        print(f"xiaozhibo server: {e}; stop it first or use another --data-dir", file=sys.stderr)
+        return 1
+    logs.setup(cfg.log_dir, getattr(logging, args.log_level.upper(), logging.INFO))
+
+    def ready(c: Config) -> None:
+        lock.publish(f"http://{c.public_host}:{c.public_http_port}", f"rtmp://{c.public_host}:{c.public_rtmp_port}/live")
+
+    try:
+        asyncio.run(serve(cfg, on_ready=ready))
     except OSError as e:
         print(f"xiaozhibo server: cannot listen: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        lock.release()
     return 0

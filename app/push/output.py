@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import struct
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -198,7 +199,7 @@ class RtmpOutput:
     def rtt(self) -> float | None:
         """The kernel's smoothed round-trip time to the server in seconds (TCP_INFO ``tcpi_rtt``),
         or None where the platform does not tell (not Linux) or before the connection is up."""
-        if not hasattr(socket, "TCP_INFO"):
+        if not sys.platform.startswith("linux") or not hasattr(socket, "TCP_INFO"):  # Linux struct layout
             return None
         for fd in self._fds:
             try:

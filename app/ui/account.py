@@ -55,6 +55,7 @@ class Account(QObject):
         was_in = self.is_logged_in
         self.client = self._make_client(server)
         self.settings.server = server
+        self.settings.saved_server = None  # the user's own choice is remembered
         self.settings.save()
         if was_in:
             self.logged_out.emit("server changed")

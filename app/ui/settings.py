@@ -73,6 +73,9 @@ class ClientSettings:
     microphone: int | str = DEFAULTS["microphone"][0]
     speaker: int | str = DEFAULTS["speaker"][0]
     client_dir: Path = field(default=DEFAULT_CLIENT_DIR, compare=False)
+    # Not saved: when set, save() writes this as the server address instead of ``server`` (a
+    # temporary server, e.g. the one ``xiaozhibo up`` runs, must not replace the saved address).
+    saved_server: str | None = field(default=None, compare=False)
 
     # --- paths -----------------------------------------------------------------------
     @property
@@ -124,6 +127,8 @@ class ClientSettings:
         """Write ``settings.json`` atomically (temp file + rename)."""
         self.client_dir.mkdir(parents=True, exist_ok=True)
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name in DEFAULTS}
+        if self.saved_server is not None:
+            data["server"] = self.saved_server
         tmp = self.settings_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
         os.replace(tmp, self.settings_file)
@@ -131,6 +136,7 @@ class ClientSettings:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("client_dir")
+        d.pop("saved_server")
         return d
 
 

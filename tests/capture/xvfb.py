@@ -21,7 +21,7 @@ def start_xvfb(size: str = "1280x720x24") -> Iterator[str]:
     if n is None:
         pytest.skip("no free X display number")
     display = f":{n}"
-    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", size, "-nolisten", "tcp"],
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", size, "-nolisten", "tcp", "-noreset"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10

@@ -17,7 +17,7 @@ def xvfb(size: str = "1280x720x24") -> Iterator[str]:
     if exe is None:
         raise RuntimeError("Xvfb is not installed (Debian package xvfb)")
     r, w = os.pipe()
-    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", size, "-nolisten", "tcp"],
+    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", size, "-nolisten", "tcp", "-noreset"],
                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     try:
