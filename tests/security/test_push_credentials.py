@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 
 from protocol.signing import PushAuthError, check_push_auth, parse_push_url
 from server.doctor import _publish
@@ -117,3 +118,24 @@ def test_room_replies_are_json_without_push_urls_for_others(module_server) -> No
     r = evil("get_anchor_url", userID="victim_pc3", streamID=sid_of(sp, "victim_pc3"))
     assert r["code"] == 200 and r["data"]["streamID"] == sid_of(sp, "attacker_pc3")
     assert "victim_pc3" not in json.dumps(r)
+
+
+def test_nginx_on_publish_refuses_the_accelerate_url(module_server) -> None:  # type: ignore[no-untyped-def]
+    """The nginx-rtmp deployment: our on_publish hook (what nginx asks before accepting a
+    publisher) refuses the stolen accelerate URL and accepts the owner's push URL."""
+    from server.media.nginx_adapter import adapter_token
+
+    sp = module_server
+    b, evil = Rooms(sp, "victim_pc4"), Rooms(sp, "attacker_pc4")
+    rid = sid_of(sp, "victim_pc4")
+    assert b("create_room", roomInfo="B")["code"] == 200
+    hook = f"{sp.http_base}/nginx/on_publish?token={adapter_token(sp.config.live.api_key)}"
+    stolen = next(p["accelerateURL"] for p in evil("get_anchors", roomID=rid)["data"]["pushers"])
+    own = b("get_anchor_url")["data"]["pushURL"]
+    for url, status in ((stolen, 403), (own, 200)):
+        sid, q = parse_push_url(url)
+        r = requests.post(hook, data={"app": "live", "name": sid, **q}, timeout=5)
+        assert r.status_code == status, (url, r.text)
+    done = requests.post(hook.replace("on_publish", "on_publish_done"), data={"name": rid}, timeout=5)
+    assert done.status_code == 200
+    b("destroy_room", roomID=rid)
