@@ -81,7 +81,7 @@ def test_accelerate_url_plays_while_its_owner_publishes(module_server) -> None: 
     own = b("get_anchor_url")["data"]
     assert _can_publish(sp.config.live.push_key, own["pushURL"]), "the owner still gets its push URL"
     result: list[str | None] = []
-    pusher = threading.Thread(target=lambda: result.append(_publish(own["pushURL"], 6.0)), daemon=True)
+    pusher = threading.Thread(target=lambda: result.append(_publish(own["pushURL"], 4.0)), daemon=True)
     pusher.start()
     try:
         rooms = wait_until(lambda: [x for x in viewer("get_room_list")["data"]["rooms"] if x["roomID"] == rid],
