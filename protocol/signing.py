@@ -66,9 +66,57 @@ def push_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: st
     return f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}?{push_query(push_key, sid, bizid, expire_at)}"
 
 
+# --- accelerate (low-latency play) URL: a play signature that can never publish ---------------
+#
+# SPEC section 2 gives the accelerate URL "its own txSecret/txTime". The names stay, the
+# derivation differs from the push secret:
+#
+#     play txSecret = md5(PUSH_KEY + "play:" + stream_id + txTime)    (lowercase hex)
+#
+# so the accelerate URL shown to other users (room list, get_anchors, add_anchor) is a PLAY URL:
+# :func:`check_push_auth` (embedded RTMP server and the nginx ``on_publish`` adapter) computes
+# ``md5(PUSH_KEY + stream_id + txTime)`` and refuses it, and nobody can get from one to the other
+# without PUSH_KEY. Players ignore the query (playing is open); :func:`check_play_auth` verifies it
+# where a deployment wants to.
+
+PLAY_SIGN_PREFIX = "play:"
+
+
+def play_secret(push_key: str, sid: str, txtime: str) -> str:
+    """The accelerate URL's ``txSecret``: ``md5(push_key + "play:" + sid + txTime)``."""
+    return md5_hex(push_key + PLAY_SIGN_PREFIX + sid + txtime)
+
+
 def accelerate_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int) -> str:
-    """Low-latency play URL for co-hosting: the rtmp play URL with its own txSecret/txTime."""
-    return push_url(host, rtmp_port, push_key, bizid, sid, expire_at)
+    """Low-latency play URL for co-hosting: the rtmp play URL with its own play txSecret/txTime
+    (:func:`play_secret`); it cannot publish."""
+    t = tx_time(expire_at)
+    q = urlencode({"bizid": bizid, "txSecret": play_secret(push_key, sid, t), "txTime": t})
+    return f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}?{q}"
+
+
+def check_play_auth(push_key: str, sid: str, txsecret: str, txtime: str, now: float | None = None) -> bool:
+    """True when txSecret/txTime are an unexpired play signature of ``sid`` (:func:`play_secret`)."""
+    try:
+        expire_at = int(txtime, 16)
+        given = txsecret.lower().encode("ascii")
+    except (ValueError, UnicodeEncodeError, AttributeError, TypeError):
+        return False
+    if expire_at < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(play_secret(push_key, sid, txtime).encode(), given)
+
+
+# --- redaction of credentials in logged URLs and texts -----------------------------------------
+
+_SECRET_QUERY_RE = re.compile(r"(?i)\b(txSecret|token|usersig|sign|q-signature)=([^&\s'\"<>]+)")
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a URL, or any message quoting one) with the values of ``txSecret``, ``token``,
+    ``usersig``, ``sign`` and ``q-signature`` query parameters replaced by ``***``. Use it wherever
+    a URL is logged or shown in an error text."""
+    return _SECRET_QUERY_RE.sub(lambda m: f"{m.group(1)}=***", str(text))
 
 
 @dataclass(frozen=True)

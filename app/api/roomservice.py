@@ -146,6 +146,11 @@ class RoomServiceClient:
     def add_anchor(self, room_id: str) -> list[Pusher]:
         return _pushers(self.call("add_anchor", roomID=room_id))
 
+    def accept_anchor(self, room_id: str, userid: str) -> None:
+        """Room creator only: let ``userid`` join as co-host (its next ``add_anchor``, within the
+        server's ticket time, about 30 s). Called before the IM ``accept`` goes out."""
+        self.call("accept_anchor", roomID=room_id, userID=userid)
+
     def delete_anchor(self, room_id: str, userid: str | None = None) -> None:
         self.call("delete_anchor", roomID=room_id, **({"userID": userid} if userid else {}))
 

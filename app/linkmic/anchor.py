@@ -2,7 +2,8 @@
 
 Feed every :class:`~app.im.messages.ImMessage` of the anchor's IM client to :meth:`handle_message`
 (it only decodes and queues; safe on the IM reader thread). Requests are answered with
-:meth:`accept` / :meth:`reject`, or rejected with "timeout" after ``answer_timeout``. At most
+:meth:`accept` (RoomService ``accept_anchor`` first: the server-side ticket the viewer's
+``add_anchor`` needs) / :meth:`reject`, or rejected with "timeout" after ``answer_timeout``. At most
 ``max_cohosts`` viewers are accepted or linked at once; one more accept sends reject "full".
 Co-hosts are refreshed from RoomService ``get_anchors`` when a co-host's group ``pushers`` notice
 or ``end`` arrives, after a kick, and every :attr:`REFRESH_INTERVAL` seconds while there are
@@ -133,6 +134,8 @@ class AnchorLinkMic(Engine):
                 self._pending[uid] = req
                 self._timers[uid] = self._worker.call_at(deadline, self._expire, uid, deadline)
         if answer is not None:
+            if answer[0] is LinkMicType.ACCEPT:  # a fresh ticket: the first may be used or expired
+                self._quietly("accept_anchor", self.rooms.accept_anchor, self.room_id, uid)
             self._send(uid, *answer)
         elif fresh:
             guarded("on_request", self.on_request, req)
@@ -165,6 +168,13 @@ class AnchorLinkMic(Engine):
         if full:
             self._send(uid, LinkMicType.REJECT, FULL)
             guarded("on_request_gone", self.on_request_gone, uid, FULL)
+            return
+        # the server-side ticket first: RoomService lets the viewer add_anchor only after this
+        if not self._quietly("accept_anchor", self.rooms.accept_anchor, self.room_id, uid):
+            with self._lock:
+                self._accepted.pop(uid, None)
+            self._send(uid, LinkMicType.REJECT, REJECTED)
+            guarded("on_request_gone", self.on_request_gone, uid, "accept failed (RoomService)")
             return
         if not self._send(uid, LinkMicType.ACCEPT):
             with self._lock:

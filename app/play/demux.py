@@ -11,6 +11,7 @@ import av
 from app.play.errors import PlayCode, PlayError
 from app.play.pipe import END, PKT, Pipe
 from app.play.settings import SourceKind, open_options
+from protocol.signing import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ LOW_DELAY = 1 << 19  # AV_CODEC_FLAG_LOW_DELAY
 
 
 def _open_error(url: str, exc: BaseException) -> PlayError:
-    text = f"{url}: {exc}"
+    text = redact_url(f"{url}: {exc}")
     if isinstance(exc, (av.error.HTTPNotFoundError, av.error.FileNotFoundError, FileNotFoundError)):
         return PlayError(PlayCode.NOT_FOUND, text)
     if isinstance(exc, av.error.HTTPForbiddenError):

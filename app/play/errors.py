@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum
 
+from protocol.signing import redact_url
+
 
 class PlayCode(IntEnum):
     """Player error codes (client-side; reported through ``on_error(code, text)``)."""
@@ -35,7 +37,7 @@ class PlayError(Exception):
 
     def __init__(self, code: PlayCode, text: str = "") -> None:
         self.code = PlayCode(code)
-        self.text = text or PLAY_MESSAGES.get(self.code, "play error")
+        self.text = redact_url(text) if text else PLAY_MESSAGES.get(self.code, "play error")
         super().__init__(f"[{int(self.code)}] {self.text}")
 
 

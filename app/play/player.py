@@ -33,6 +33,7 @@ from app.play.pipe import Callbacks, Pipe
 from app.play.present import Presenter
 from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, source_kind
 from app.play.stats import PlayStats, StatsMeter
+from protocol.signing import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,7 @@ class Player:
         self.pipe.stop.set()
 
     def _error(self, code: int, text: str) -> None:
+        text = redact_url(text)  # a source URL in an error text may carry a signature
         log.info("play error %s: %s", int(code), text)
         self._call(self.on_error, int(code), text)
 

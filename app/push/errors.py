@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum
 
+from protocol.signing import redact_url
+
 
 class StopReason(IntEnum):
     """Why a publish ended. ``ok`` tells callers (the CLI's exit code) whether it is an error."""
@@ -55,6 +57,7 @@ class PushError(Exception):
     """Root of push errors; ``reason`` is the :class:`StopReason` it leads to."""
 
     def __init__(self, reason: StopReason, detail: str = "") -> None:
+        detail = redact_url(detail)  # an FFmpeg error may quote the push URL with its txSecret
         super().__init__(f"{reason.message}" + (f" ({detail})" if detail else ""))
         self.reason = reason
         self.detail = detail

@@ -40,6 +40,7 @@ from app.push.packets import END, EncodedPacket, SendQueue
 from app.push.settings import PushSettings
 from app.push.stages import encode_audio, encode_pictures
 from app.push.stats import Counters, PushStats
+from protocol.signing import redact_url
 
 log = logging.getLogger(__name__)
 _END: Any = object()
@@ -183,7 +184,7 @@ class Publisher:
                 return
             self.stop_reason, self.stop_detail = reason, detail
         if not reason.ok:
-            log.error("push stopped: %s%s", reason.message, f" ({detail})" if detail else "")
+            log.error("push stopped: %s%s", reason.message, f" ({redact_url(detail)})" if detail else "")
             if self.on_error:
                 self.on_error(int(reason), reason.message)
         self._stop.set()

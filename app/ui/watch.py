@@ -20,6 +20,7 @@ from app.ui.account import Account
 from app.ui.cards import CardData
 from app.ui.ops import run_op
 from app.ui.qt import QCoreApplication, QMessageBox, Qt, QWidget
+from protocol.signing import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
         player = player_mod.Player(card.play_url, play_settings(account.settings))
         player.start()
     except Exception as e:  # noqa: BLE001 - the message names the cause (PlayError has a code and text)
-        log.warning("cannot play %s: %s", card.play_url, e)
+        log.warning("cannot play %s: %s", redact_url(card.play_url), e)
         _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), QCoreApplication.translate("Watch", "The video could not be opened: {0}").format(e))
         return None
     room_mod = _import("app.ui.live_room") if card.kind == "live" else None
@@ -71,7 +72,7 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
             window = window_mod.PlayWindow(player, title=card.title or card.nickname, live=card.kind == "live")
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.show()
-    log.info("watching %s %s (%s)", card.kind, card.key, card.play_url)
+    log.info("watching %s %s (%s)", card.kind, card.key, redact_url(card.play_url))
     if card.kind == "vod" and hasattr(window, "set_replay_danmaku"):
         client = account.client
         run_op(window, lambda: client.call("/get_vod_danmaku", file_id=card.key).get("list", []),

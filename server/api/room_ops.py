@@ -3,7 +3,8 @@
 Storage layout in the :class:`~server.api.room_store.RoomKV`: hash ``rooms`` roomID -> room JSON
 {roomID, roomCreator, roomInfo, created, pushers[userID, userName, userAvatar]}; hash ``hb:R``
 userID -> last heartbeat; hash ``aud:R`` userID -> {userInfo, t}; hash ``custom:R`` field -> value;
-hash ``live`` streamID -> start time.
+hash ``live`` streamID -> start time; key ``cohost:R:U`` (with TTL) -> the creator's co-host
+ticket for user U (``accept_anchor``), consumed by U's ``add_anchor``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.errors import ApiCode
 from protocol.signing import accelerate_url, play_urls, push_url, valid_userid
 from server.api.common import ApiError
+from server.api.room_guard import PraiseLimiter
 from server.api.room_store import LockTimeout
 from server.db.models import User
 
@@ -31,6 +33,12 @@ MAX_FIELDS = 16
 MAX_FIELD_VALUE = 256
 MAX_NAME = 64
 MAX_AVATAR = 512
+PRAISE = "praise"
+
+
+def _ticket_key(rid: str, uid: str) -> str:
+    """KV key of the co-host ticket ``accept_anchor`` gives ``uid`` in room ``rid``."""
+    return f"cohost:{rid}:{uid}"
 
 
 def _str(body: dict[str, Any], key: str, limit: int, default: str = "") -> str:
@@ -78,8 +86,10 @@ class RoomOps:
             "get_anchors": self.get_anchors, "anchor_heartbeat": self.anchor_heartbeat,
             "add_audience": self.add_audience, "delete_audience": self.delete_audience,
             "get_audiences": self.get_audiences, "set_custom_field": self.set_custom_field,
-            "get_custom_info": self.get_custom_info,
+            "get_custom_info": self.get_custom_info, "accept_anchor": self.accept_anchor,
         }
+        st = svc.settings
+        self.praise_limit = PraiseLimiter(st.praise_rate, st.praise_burst)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -118,13 +128,19 @@ class RoomOps:
         db_name, db_avatar = await asyncio.to_thread(load)
         return name or db_name or uid, avatar or db_avatar
 
-    def _urls(self, uid: str) -> tuple[str, str, str]:
-        """(push URL, accelerate URL, FLV play URL) of ``uid``'s stream."""
+    def _push_url(self, uid: str) -> str:
+        """``uid``'s own push URL (with the push txSecret): only ever returned to ``uid`` itself."""
+        cfg = self.svc.ctx.config
+        exp = int(time.time()) + cfg.live.push_url_ttl
+        return push_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid,
+                        self.svc.own_room_id(uid), exp)
+
+    def _play_urls(self, uid: str) -> tuple[str, str]:
+        """(accelerate URL, FLV play URL) of ``uid``'s stream: play-only, safe to show anyone."""
         cfg = self.svc.ctx.config
         sid = self.svc.own_room_id(uid)
         exp = int(time.time()) + cfg.live.push_url_ttl
-        return (push_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp),
-                accelerate_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp),
+        return (accelerate_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp),
                 play_urls(cfg.public_host, cfg.public_rtmp_port, cfg.public_http_port, sid).flv)
 
     async def _audience_count(self, rid: str) -> int:
@@ -137,9 +153,9 @@ class RoomOps:
     async def _public(self, room: dict[str, Any]) -> dict[str, Any]:
         rid = room["roomID"]
         custom = await self.kv.hgetall(f"custom:{rid}")
-        pushers = [dict(p, accelerateURL=self._urls(p["userID"])[1]) for p in room["pushers"]]
+        pushers = [dict(p, accelerateURL=self._play_urls(p["userID"])[0]) for p in room["pushers"]]
         return {"roomID": rid, "roomInfo": room["roomInfo"], "roomCreator": room["roomCreator"],
-                "mixedPlayURL": self._urls(room["roomCreator"])[2], "pushers": pushers,
+                "mixedPlayURL": self._play_urls(room["roomCreator"])[1], "pushers": pushers,
                 "audienceCount": await self._audience_count(rid), "custom": custom}
 
     async def drop_pushers(self, rid: str, uids: list[str]) -> None:
@@ -164,8 +180,10 @@ class RoomOps:
         return {"rooms": [await self._public(r) for r in page], "total": len(rooms)}
 
     async def get_anchor_url(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
-        push, accel, flv = self._urls(uid)
-        return {"pushURL": push, "accelerateURL": accel, "playURL": flv, "streamID": self.svc.own_room_id(uid)}
+        """The caller's OWN stream URLs: the only reply that carries a push URL."""
+        accel, flv = self._play_urls(uid)
+        return {"pushURL": self._push_url(uid), "accelerateURL": accel, "playURL": flv,
+                "streamID": self.svc.own_room_id(uid)}
 
     async def create_room(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
         rid = self.svc.own_room_id(uid)
@@ -202,12 +220,30 @@ class RoomOps:
         async with self.locked(room["roomID"]):
             room = await self._room(body)  # again, now that nobody else is changing it
             if all(p["userID"] != uid for p in room["pushers"]):
+                ticket = _ticket_key(room["roomID"], uid)
+                if await self.kv.get(ticket) is None:
+                    raise ApiError(ApiCode.ROOM_NO_PERMISSION, "the anchor has not accepted you as a co-host")
                 if len(room["pushers"]) - 1 >= self.svc.settings.max_cohosts:
                     raise ApiError(ApiCode.ROOM_FULL)
                 room["pushers"].append({"userID": uid, "userName": name, "userAvatar": avatar})
                 await self._save(room)
+                await self.kv.delete(ticket)  # used once
             await self.kv.hset(f"hb:{room['roomID']}", uid, str(time.time()))
         return {"pushers": (await self._public(room))["pushers"]}
+
+    async def accept_anchor(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Creator only: let ``userID`` join as co-host with one ``add_anchor`` within the ticket TTL."""
+        room = await self._room(body)
+        target = body.get("userID")
+        if not valid_userid(target):
+            raise ApiError(ApiCode.INVALID_PARAMETER, "userID is not a valid user id")
+        if room["roomCreator"] != uid:
+            raise ApiError(ApiCode.ROOM_NO_PERMISSION, "only the creator accepts co-hosts")
+        if target == uid:
+            raise ApiError(ApiCode.INVALID_PARAMETER, "the creator is already an anchor")
+        ttl = max(1, self.svc.settings.cohost_ticket_ttl)
+        await self.kv.setex(_ticket_key(room["roomID"], target), ttl, str(int(time.time()) + ttl))
+        return {"expires": ttl}
 
     async def delete_anchor(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
         room = await self._room(body)
@@ -218,6 +254,7 @@ class RoomOps:
             raise ApiError(ApiCode.ROOM_NO_PERMISSION, "the creator leaves with destroy_room")
         if uid not in (target, room["roomCreator"]):
             raise ApiError(ApiCode.ROOM_NO_PERMISSION, "only the creator may remove another co-host")
+        await self.kv.delete(_ticket_key(room["roomID"], target))  # a kick also revokes an accept
         await self.drop_pushers(room["roomID"], [target])
         return {}
 
@@ -262,6 +299,8 @@ class RoomOps:
         op = body.get("operation", "set")
         if not field:
             raise ApiError(ApiCode.INVALID_PARAMETER, "fieldName is required")
+        if uid != room["roomCreator"]:
+            self._check_praise(rid, uid, field, op, body)
         custom = await self.kv.hgetall(f"custom:{rid}")
         if field not in custom and len(custom) >= MAX_FIELDS:
             raise ApiError(ApiCode.INVALID_PARAMETER, f"at most {MAX_FIELDS} custom fields")
@@ -282,6 +321,14 @@ class RoomOps:
         else:
             raise ApiError(ApiCode.INVALID_PARAMETER, "operation must be set, inc or dec")
         return {"custom": await self.kv.hgetall(f"custom:{rid}")}
+
+    def _check_praise(self, rid: str, uid: str, field: str, op: object, body: dict[str, Any]) -> None:
+        """A non-creator may only ``inc`` ``praise`` by 1..praise_step_max, ``praise_rate`` times a second."""
+        if field != PRAISE or op != "inc":
+            raise ApiError(ApiCode.ROOM_NO_PERMISSION, "only the creator may change this field")
+        _int(body, "value", 1, max(1, self.svc.settings.praise_step_max), 1)
+        if not self.praise_limit.allow(rid, uid):
+            raise ApiError(ApiCode.TOO_MANY_REQUESTS, "praise is limited per user; slow down")
 
     async def get_custom_info(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
         room = await self._room(body)

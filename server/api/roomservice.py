@@ -3,7 +3,14 @@
 ``POST /roomservice/login?sdkAppID=&userID=&userSig=`` checks the UserSig with our verifier and
 returns ``data.token``. Every other command is ``POST /roomservice/{cmd}?userID=&token=`` with a
 JSON body. Replies use the business API envelope ``{"code", "message", "data"}`` (200 = ok; 498
-bad token or UserSig, 602 bad parameter, 640 room not found, 641 not allowed, 642 room full).
+bad token or UserSig, 602 bad parameter, 630 too many praises, 640 room not found, 641 not allowed,
+642 room full).
+
+Consent and bounds (SPEC section 11): a user joins another's room as co-host (``add_anchor``) only
+with a ticket the room creator's ``accept_anchor{roomID, userID}`` made (valid
+``cohost_ticket_ttl`` s, used once, revoked by ``delete_anchor``). Only the creator sets custom
+fields; others may only ``inc`` ``praise`` by at most ``praise_step_max``, ``praise_rate`` times
+a second. Push URLs are returned only by ``get_anchor_url``, to their own user.
 
 A room's id is its creator's stream id ``{bizid}_{userid}``; the IM group id equals the room id.
 A room is listed only while that stream is being published (live events 1/0), and is removed,
@@ -51,6 +58,10 @@ class RoomSettings:
     audience_cap: int = 200  # audiences remembered per room
     audience_list: int = 30  # audiences returned by get_audiences
     max_body_bytes: int = 16 * 1024
+    cohost_ticket_ttl: int = 30  # seconds an anchor's accept_anchor lets that user add_anchor once
+    praise_step_max: int = 1  # largest praise inc a non-creator may send in one call
+    praise_rate: float = 5.0  # praise calls per second per user per room (non-creators)
+    praise_burst: int = 5
 
     @classmethod
     def from_config(cls, ctx: ServerContext) -> "RoomSettings":

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from protocol import im
 from protocol.errors import ImCode
+from protocol.signing import userid_from_stream_id
 from server.im.conn import CLOSE_KICKED, Conn, node_of
 from server.im.settings import ImSettings
 from server.im.state import JoinResult, Profile, SharedState
@@ -69,8 +70,13 @@ def _err(code: ImCode, message: str = "") -> Reply:
 
 
 class Hub:
-    def __init__(self, state: SharedState, settings: ImSettings, observer: HubObserver | None = None) -> None:
+    def __init__(self, state: SharedState, settings: ImSettings, observer: HubObserver | None = None,
+                 live_bizid: str | None = None) -> None:
+        """``live_bizid``: the server's bizid; group ids ``{live_bizid}_{userid}`` (live rooms) can
+        then be created only by that userid."""
         self.state = state
+        self.live_bizid = live_bizid
+        self._squat_logged = 0.0
         self.settings = settings
         self.observer = observer
         self.conns: dict[str, Conn] = {}
@@ -236,8 +242,22 @@ class Hub:
         elif owner != subject:
             await self.to_user(owner, frame, inbox=False)
 
+    def live_room_owner(self, gid: str) -> str | None:
+        """The userid a live-room group id ``{bizid}_{userid}`` of this server belongs to, else None."""
+        uid = userid_from_stream_id(gid)
+        if uid is None or self.live_bizid is None or gid != f"{self.live_bizid}_{uid}":
+            return None
+        return uid
+
     async def _create_group(self, conn: Conn, a: dict[str, Any]) -> Reply:
         gid, me = a["group_id"], conn.identifier
+        rightful = self.live_room_owner(gid)
+        if rightful is not None and rightful != me:
+            now = time.monotonic()
+            if now - self._squat_logged > 10.0:  # one line per 10 s at most: a refusal loop cannot flood
+                self._squat_logged = now
+                log.warning("%s may not create %s: a live room's group belongs to its anchor", me, gid)
+            return _err(ImCode.NO_PERMISSION, "a live room's group can be created only by its anchor")
         owner = await self.state.create_group(gid, me, a["name"])
         if owner is not None and owner != me:
             return _err(ImCode.GROUP_ID_TAKEN)

@@ -57,7 +57,7 @@ class ImService:
                                     s.inbox_ttl, s.group_ttl, s.node_ttl, s.node_heartbeat)
         else:
             self.state = MemoryState(s.history_size, s.inbox_size, s.inbox_ttl)
-        self.hub = Hub(self.state, s, observer=self)
+        self.hub = Hub(self.state, s, observer=self, live_bizid=str(ctx.config.live.bizid))
         self.roomlog = RoomLog(ctx.db, s.danmaku_flush_s, s.danmaku_queue)
         self.like_listeners: list[LikeListener] = []
         self._profiles: dict[str, tuple[float, Profile]] = {}

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
-from app.api import ApiClient
+import pytest
+
+from app.api import ApiClient, ApiError
 from app.api.roomservice import RoomServiceClient
+from protocol.errors import ApiCode
 from server.doctor import _publish
 
 
@@ -44,6 +47,13 @@ def test_room_lifecycle(server) -> None:  # type: ignore[no-untyped-def]
     auds, total = anchor.get_audiences(rid)
     assert total >= 1 and auds[0]["userID"] == "viewer_rs"
     assert int(viewer.set_custom_field(rid, "praise", 1, "inc")["praise"]) == 1
+    # co-hosting only after the anchor's accept (a server-side ticket)
+    with pytest.raises(ApiError) as refused:
+        viewer.add_anchor(rid)
+    assert refused.value.code == ApiCode.ROOM_NO_PERMISSION
+    anchor.accept_anchor(rid, "viewer_rs")
+    assert [p.userID for p in viewer.add_anchor(rid)] == ["anchor_rs", "viewer_rs"]
+    viewer.delete_anchor(rid)
     anchor.anchor_heartbeat(rid)
     pusher.join(20)
     assert err == [None]

@@ -199,7 +199,8 @@ def test_fourth_cohost_is_refused_and_close_says_goodbye(world: World) -> None:
 def test_roomservice_full_ends_the_viewer_with_its_error(world: World) -> None:
     a, v = world.party("lm_anchor6"), world.party("lm_viewer6")
     rid = world.live_room(a)
-    for i in range(3):  # co-hosts the anchor engine never saw (say, from before a restart)
+    for i in range(3):  # co-hosts the anchor engine never saw (say, accepted before a restart)
+        a.rooms.accept_anchor(rid, f"lm_other6_{i}")
         world.party(f"lm_other6_{i}").rooms.add_anchor(rid)
     anchor = world.anchor(a, rid, max_cohosts=10)
     viewer = world.viewer(v, rid, a.uid)

@@ -81,6 +81,8 @@ def test_cohosts_joining_at_once_are_all_kept_and_the_limit_holds(module_server)
     assert anchor("create_room", roomInfo="race")["code"] == 200
     assert live_event(sp, rid, 1)["code"] == 0
     clients = [Rooms(sp, f"cohost_race{i}") for i in range(5)]
+    for c in clients:  # the anchor accepted all five (server-side tickets); only three fit
+        assert anchor("accept_anchor", roomID=rid, userID=c.uid)["code"] == 200
     start = threading.Barrier(len(clients))
     codes: dict[str, int] = {}
 

@@ -13,7 +13,7 @@ import requests
 import tomli_w
 
 from protocol.errors import ApiCode
-from protocol.signing import check_push_auth, parse_push_url
+from protocol.signing import PushAuthError, check_play_auth, check_push_auth, parse_push_url
 from protocol.usersig import gen_usersig
 from server.config import load
 from tests.conftest import start_server
@@ -67,12 +67,17 @@ def test_room_lifecycle_and_listing(module_server) -> None:  # type: ignore[no-u
     assert json.loads(room["roomInfo"]) == info
     assert room["roomCreator"] == "anchor_r1" and room["mixedPlayURL"].endswith(f"/live/{rid}.flv")
     assert room["pushers"][0]["userID"] == "anchor_r1" and room["pushers"][0]["userName"] == "Anchor"
-    assert room["pushers"][0]["accelerateURL"].startswith("rtmp://")
+    accel_sid, accel_q = parse_push_url(room["pushers"][0]["accelerateURL"])
+    assert accel_sid == rid and check_play_auth(sp.config.live.push_key, rid, accel_q["txSecret"], accel_q["txTime"])
+    with pytest.raises(PushAuthError):  # a play URL, never a push credential
+        check_push_auth(sp.config.live.push_key, rid, accel_q["txSecret"], accel_q["txTime"])
     assert room["custom"] == {"praise": "0"} and room["audienceCount"] == 0
     assert v("get_room_list", index=0, cnt=0)["code"] == ApiCode.INVALID_PARAMETER
     assert v("get_room_list", index=0, cnt=101)["code"] == ApiCode.INVALID_PARAMETER
     # anchors: co-host joins, heartbeats, permissions
     assert v("destroy_room", roomID=rid)["code"] == ApiCode.ROOM_NO_PERMISSION
+    assert c("add_anchor", roomID=rid)["code"] == ApiCode.ROOM_NO_PERMISSION, "not accepted yet"
+    assert a("accept_anchor", roomID=rid, userID="cohost_r1")["code"] == 200
     assert c("add_anchor", roomID=rid)["code"] == 200
     assert [p["userID"] for p in v("get_anchors", roomID=rid)["data"]["pushers"]] == ["anchor_r1", "cohost_r1"]
     assert c("anchor_heartbeat", roomID=rid)["code"] == 200
@@ -81,6 +86,8 @@ def test_room_lifecycle_and_listing(module_server) -> None:  # type: ignore[no-u
     assert c("delete_anchor", roomID=rid, userID="anchor_r1")["code"] == ApiCode.ROOM_NO_PERMISSION
     assert a("delete_anchor", roomID=rid, userID="cohost_r1")["code"] == 200
     assert [p["userID"] for p in v("get_anchors", roomID=rid)["data"]["pushers"]] == ["anchor_r1"]
+    for uid in ("cohost_x0", "cohost_x1", "cohost_x2", "cohost_x9"):
+        assert a("accept_anchor", roomID=rid, userID=uid)["code"] == 200
     for i in range(3):
         assert Rooms(sp, f"cohost_x{i}")("add_anchor", roomID=rid)["code"] == 200
     assert Rooms(sp, "cohost_x9")("add_anchor", roomID=rid)["code"] == ApiCode.ROOM_FULL
@@ -91,8 +98,10 @@ def test_room_lifecycle_and_listing(module_server) -> None:  # type: ignore[no-u
     assert v("delete_audience", roomID=rid)["code"] == 200
     assert a("get_audiences", roomID=rid)["data"]["audiences"] == []
     assert v("set_custom_field", roomID=rid, fieldName="praise", operation="inc", value=1)["code"] == 200
-    assert v("set_custom_field", roomID=rid, fieldName="praise", operation="inc", value=2)["data"]["custom"] == \
-        {"praise": "3"}
+    assert v("set_custom_field", roomID=rid, fieldName="praise", operation="inc", value=2)["code"] == \
+        ApiCode.INVALID_PARAMETER, "a viewer's praise goes up by one a call"
+    assert v("set_custom_field", roomID=rid, fieldName="praise", operation="inc", value=1)["data"]["custom"] == \
+        {"praise": "2"}
     assert v("set_custom_field", roomID=rid, fieldName="notice", operation="set", value="x")["code"] == \
         ApiCode.ROOM_NO_PERMISSION
     assert a("set_custom_field", roomID=rid, fieldName="notice", operation="set", value="hello")["code"] == 200
@@ -100,7 +109,7 @@ def test_room_lifecycle_and_listing(module_server) -> None:  # type: ignore[no-u
         ApiCode.INVALID_PARAMETER
     assert a("set_custom_field", roomID=rid, fieldName="x", operation="mul", value=1)["code"] == \
         ApiCode.INVALID_PARAMETER
-    assert v("get_custom_info", roomID=rid)["data"]["custom"] == {"praise": "3", "notice": "hello"}
+    assert v("get_custom_info", roomID=rid)["data"]["custom"] == {"praise": "2", "notice": "hello"}
     assert v("get_custom_info", roomID="8888_nobody1")["code"] == ApiCode.ROOM_NOT_FOUND
     # stream end: unlisted; destroy: gone
     live_event(sp, rid, 0)
