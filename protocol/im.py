@@ -34,7 +34,8 @@ above (``event`` ``"join"`` or ``"quit"``); events in the next ``tips_interval``
 0.25 s) come together in one frame, the classic one when there was only one, else a batch
 ``group_tips{group_id, event: "batch", events: [{event, identifier, nickname, avatar}, ...],
 more, member_count}`` listing the newest events oldest first (at most ``tips_batch_max``, 20;
-``more`` counts the unlisted ones). ``member_count`` is always the count when the frame was sent.
+``more`` counts the unlisted ones; a batch may list the receiver's own join). ``member_count`` is
+always the count when the frame was sent.
 A client that does not know ``"batch"`` still gets the right count; :func:`expand_tips` turns a
 batch into classic frames.
 
