@@ -19,7 +19,7 @@ local function forget(u)
   redis.call('DEL', pfx .. u)
   redis.call('HDEL', KEYS[3], u)
   redis.call('ZREM', KEYS[2], u)
-  redis.call('DECRBY', KEYS[4], b)
+  if b > 0 then redis.call('DECRBY', KEYS[4], b) end
 end
 local function pop_oldest(u)
   local f = redis.call('LPOP', pfx .. u)
