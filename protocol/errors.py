@@ -67,7 +67,8 @@ class ImCode(IntEnum):
     ALREADY_MEMBER = 10013
     GROUP_ID_TAKEN = 10021
     GROUP_ID_ALREADY_YOURS = 10025
-    RATE_LIMITED = 10030
+    RATE_LIMITED = 10030  # per identity: logging in again does not refill the buckets
+    RECIPIENT_UNKNOWN = 20003  # C2C to an identifier that is neither online nor a registered user
     USERSIG_EXPIRED = 70001
     USERSIG_INVALID = 70003
     MESSAGE_TOO_LONG = 80002
@@ -85,6 +86,7 @@ IM_MESSAGES: dict[int, str] = {
     ImCode.GROUP_ID_TAKEN: "group id used by another user",
     ImCode.GROUP_ID_ALREADY_YOURS: "group id already yours",
     ImCode.RATE_LIMITED: "rate limited",
+    ImCode.RECIPIENT_UNKNOWN: "recipient is not a registered user",
     ImCode.USERSIG_EXPIRED: "UserSig expired",
     ImCode.USERSIG_INVALID: "UserSig invalid",
     ImCode.MESSAGE_TOO_LONG: "message too long",

@@ -19,9 +19,25 @@ Ops and their arguments (see :data:`OPS`): ``create_group{group_id, name}``,
 ``get_group_members{group_id, offset, count}`` -> ``{members, total}``,
 ``get_history{group_id, count}`` -> ``{messages}``, ``ping`` -> ``{time}``.
 
+``send_c2c_msg`` to a user who is offline keeps the message in an offline inbox, delivered at
+their next login, if the recipient is a registered user; to an identifier that is neither online
+nor registered it is refused with 20003 and nothing is kept. Inboxes are capped per recipient, in
+total and in time (server ``[im]`` settings ``inbox_*``; oldest dropped). Rate limits (10030) are
+per identity: logging in again does not refill them.
+
 Pushed frames: ``group_msg{group_id, from, nickname, avatar, seq, time, elems}``,
 ``c2c_msg{from, nickname, avatar, time, elems}``, ``group_tips{group_id, event, identifier,
 nickname, avatar, member_count}``, ``group_dismissed{group_id}``, ``kicked{reason}``.
+
+Join/quit tips are coalesced per group: the first event after a quiet spell is sent at once as
+above (``event`` ``"join"`` or ``"quit"``); events in the next ``tips_interval`` (server setting,
+0.25 s) come together in one frame, the classic one when there was only one, else a batch
+``group_tips{group_id, event: "batch", events: [{event, identifier, nickname, avatar}, ...],
+more, member_count}`` listing the newest events oldest first (at most ``tips_batch_max``, 20;
+``more`` counts the unlisted ones; a batch may list the receiver's own join). ``member_count`` is
+always the count when the frame was sent.
+A client that does not know ``"batch"`` still gets the right count; :func:`expand_tips` turns a
+batch into classic frames.
 
 Elements: ``{"type": "text", "text": str}`` and ``{"type": "custom", "data": "<json string>"}``.
 App messages are custom elements ``{"cmd": "CustomCmdMsg", "data": {"userName", "userAvatar",
@@ -384,6 +400,27 @@ def group_tips_frame(group_id: str, event: str, identifier: str, nickname: str, 
                      member_count: int) -> str:
     return dumps({"type": "group_tips", "group_id": group_id, "event": event, "identifier": identifier,
                   "nickname": nickname, "avatar": avatar, "member_count": member_count})
+
+
+def group_tips_batch_frame(group_id: str, events: list[dict[str, str]], more: int, member_count: int) -> str:
+    """Several join/quit events in one frame (``events``: ``{event, identifier, nickname, avatar}``)."""
+    return dumps({"type": "group_tips", "group_id": group_id, "event": "batch", "events": events, "more": more,
+                  "member_count": member_count})
+
+
+def expand_tips(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``group_tips`` frame as classic one-event frames (a batch: one per listed event, each with
+    the batch's member_count; malformed entries skipped). Other frames are returned as they are."""
+    if frame.get("type") != "group_tips" or frame.get("event") != "batch":
+        return [frame]
+    events = frame.get("events")
+    out = []
+    for e in events if isinstance(events, list) else []:
+        if isinstance(e, dict) and e.get("event") in ("join", "quit") and isinstance(e.get("identifier"), str):
+            out.append({"type": "group_tips", "group_id": frame.get("group_id", ""), "event": e["event"],
+                        "identifier": e["identifier"], "nickname": str(e.get("nickname", "")),
+                        "avatar": str(e.get("avatar", "")), "member_count": frame.get("member_count", 0)})
+    return out
 
 
 def group_dismissed_frame(group_id: str) -> str:

@@ -220,15 +220,17 @@ class ImClient:
         if t == "error":
             log.warning("IM server error frame: %s", f)
             return None
-        msg = ImMessage.from_frame(f)
-        if msg is None:
-            return None
-        self._update_room(msg)
-        self._emit(msg)
-        if msg.kind is MessageKind.KICKED:
-            self._set_state(ConnState.KICKED, msg.text)
-            return "kicked"
-        return None
+        result = None
+        for one in im.expand_tips(f):  # a batch of join/quit tips: one message per listed event
+            msg = ImMessage.from_frame(one)
+            if msg is None or (msg.sender == self.identifier and msg.kind in (MessageKind.ENTER, MessageKind.EXIT)):
+                continue
+            self._update_room(msg)
+            self._emit(msg)
+            if msg.kind is MessageKind.KICKED:
+                self._set_state(ConnState.KICKED, msg.text)
+                result = "kicked"
+        return result
 
     def _emit(self, msg: ImMessage) -> None:
         if self.on_message is not None:

@@ -1,8 +1,9 @@
 """One IM WebSocket connection: a bounded outgoing queue drained by its own writer task.
 
 Fan-out never awaits a socket: :meth:`Conn.send` puts a pre-encoded frame into the queue and
-returns at once. When a reader is so slow that its queue fills, the connection is dropped
-(close code 1008 "too slow") instead of buffering without bound or delaying anyone else.
+returns at once. When a reader is so slow that its queue fills (``max_queue`` frames or
+``max_bytes`` of them), the connection is dropped (close code 4008 "too slow") instead of
+buffering without bound or delaying anyone else; a peer that never reads is cut the same way.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def node_of(conn_key: str) -> str:
 
 class Conn:
     def __init__(self, ws: WebSocket, profile: Profile, node_id: str, max_queue: int,
-                 close_timeout: float = 5.0) -> None:
+                 close_timeout: float = 5.0, max_bytes: int = 1 << 20) -> None:
         self.ws = ws
         self.profile = profile
         self.key = f"{node_id}:{next(_ids)}"
@@ -41,6 +42,8 @@ class Conn:
         self.closed = False
         self.sent = 0
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
+        self._max_bytes = max_bytes
+        self.queued_bytes = 0  # characters of the frames waiting in the queue
         self._close_timeout = close_timeout
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
@@ -58,11 +61,14 @@ class Conn:
         if self.closed:
             return False
         try:
+            if self.queued_bytes + len(frame) > self._max_bytes:
+                raise asyncio.QueueFull
             self._queue.put_nowait(frame)
+            self.queued_bytes += len(frame)
             return True
         except asyncio.QueueFull:
-            log.warning("IM reader %s (%s) too slow: %d frames queued; disconnecting",
-                        self.identifier, self.key, self._queue.qsize())
+            log.warning("IM reader %s (%s) too slow: %d frames (%d bytes) queued; disconnecting",
+                        self.identifier, self.key, self._queue.qsize(), self.queued_bytes)
             self.close(CLOSE_TOO_SLOW, "too slow", flush=False)
             if self.on_overflow is not None:
                 self.on_overflow(self)
@@ -74,6 +80,7 @@ class Conn:
                 frame = await self._queue.get()
                 if frame is None:
                     return
+                self.queued_bytes -= len(frame)
                 await self.ws.send_text(frame)
                 self.sent += 1
         except asyncio.CancelledError:

@@ -19,8 +19,10 @@ from protocol import im
 from protocol.errors import ImCode
 from protocol.signing import userid_from_stream_id
 from server.im.conn import CLOSE_KICKED, Conn, node_of
+from server.im.limits import LimitTable
 from server.im.settings import ImSettings
 from server.im.state import JoinResult, Profile, SharedState
+from server.im.tips import TipCoalescer, TipEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,34 +32,10 @@ class HubObserver(Protocol):
     def member_joined(self, gid: str, uid: str, first_time: bool, owner: str) -> None: ...
 
 
-class TokenBucket:
-    __slots__ = ("rate", "burst", "tokens", "stamp")
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
-
-
-class Limits:
-    """Per-user buckets (messages, likes, other ops), kept while the user is connected here."""
-
-    def __init__(self, s: ImSettings) -> None:
-        self.msg = TokenBucket(s.msg_rate, s.msg_burst)
-        self.like = TokenBucket(s.like_rate, s.like_burst)
-        self.op = TokenBucket(s.op_rate, s.op_burst)
-
-
 _MAX_HOPS = 2  # a "u" event is re-routed at most once when its user moved to another node meanwhile
 _OWN_LIMITS = frozenset({"ping", "send_group_msg", "send_c2c_msg"})  # not counted as other ops
 Reply = tuple[int, str, dict[str, Any]]
+KnownUser = Callable[[str], Awaitable[bool]]
 Handler = Callable[[Conn, dict[str, Any]], Awaitable[Reply]]
 
 
@@ -71,17 +49,21 @@ def _err(code: ImCode, message: str = "") -> Reply:
 
 class Hub:
     def __init__(self, state: SharedState, settings: ImSettings, observer: HubObserver | None = None,
-                 live_bizid: str | None = None) -> None:
-        """``live_bizid``: the server's bizid; group ids ``{live_bizid}_{userid}`` (live rooms) can
-        then be created only by that userid."""
+                 known: KnownUser | None = None, live_bizid: str | None = None) -> None:
+        """``known`` says whether an identifier is a registered user (may get an offline inbox);
+        ``live_bizid``: the server's bizid; group ids ``{live_bizid}_{userid}`` (live rooms) can then
+        be created only by that userid."""
         self.state = state
         self.live_bizid = live_bizid
         self._squat_logged = 0.0
         self.settings = settings
         self.observer = observer
+        self.known = known  # is this identifier a registered user (may get an offline inbox)?
         self.conns: dict[str, Conn] = {}
         self.local: dict[str, dict[str, Conn]] = {}  # group id -> local members
-        self._limits: dict[str, Limits] = {}
+        self.limits = LimitTable(settings)  # per identity: a reconnect does not refill the buckets
+        self.tips = TipCoalescer(self._send_tips, settings.tips_interval, settings.tips_batch_max,
+                                 settings.tips_burst)
         self._tasks: set[asyncio.Task[None]] = set()
         self._ops: dict[str, Handler] = {
             "create_group": self._create_group, "join_group": self._join_group,
@@ -100,7 +82,6 @@ class Hub:
         if old is not None:
             await self.kick(old, "login elsewhere")
         self.conns[uid] = conn
-        self._limits.setdefault(uid, Limits(self.settings))
         conn.on_overflow = lambda c: self._spawn_detach(c)
         prev = await self.state.set_online(uid, conn.key)
         if prev and prev != conn.key and (old is None or prev != old.key):
@@ -118,7 +99,6 @@ class Hub:
         uid = conn.identifier
         if self.conns.get(uid) is conn:
             del self.conns[uid]
-            self._limits.pop(uid, None)
             await self.state.clear_online(uid, conn.key)
         for gid in list(conn.groups):
             await self._leave(conn, gid)
@@ -158,30 +138,32 @@ class Hub:
             elif node_of(key) == self.state.node_id:
                 await self.to_user(ev["uid"], ev["frame"], bool(ev.get("inbox")), int(ev.get("hops", _MAX_HOPS)))
         elif t == "dismiss":
+            self.tips.forget(ev["gid"])
             self._drop_local_group(ev["gid"], ev["frame"], ev.get("exclude"))
         elif t == "kick":
             c = self.conns.get(ev["uid"])
             if c is not None and c.key == ev.get("conn"):
                 await self.kick(c, "login elsewhere")
         elif t == "lost":
-            gid, uid, count = ev["gid"], ev["uid"], int(ev["count"])
-            info = await self.state.get_group(gid) if count >= self.settings.tips_all_max else None
-            await self._tip(gid, im.group_tips_frame(gid, "quit", uid, ev["nickname"], ev["avatar"], count),
-                            uid, info.owner if info else None, count)
+            await self.tips.add(ev["gid"], TipEvent("quit", ev["uid"], ev["nickname"], ev["avatar"]), int(ev["count"]))
 
-    async def to_user(self, uid: str, frame: str, inbox: bool, hops: int = 0) -> None:
+    async def to_user(self, uid: str, frame: str, inbox: bool, hops: int = 0) -> bool:
         """Send a frame to a user wherever they are logged in. With ``inbox`` (C2C messages) a user
         who is offline, on a dead node, or whose connection went away meanwhile gets it at the next
-        login instead; other frames (tips) are dropped then."""
+        login instead, if a registered user (False when not: nothing is kept); other frames (tips)
+        are dropped then."""
         c = self.conns.get(uid)
         if c is not None and c.send(frame):
-            return
+            return True
         key = await self.state.presence(uid)
         if key is not None and node_of(key) != self.state.node_id and hops < _MAX_HOPS:
             await self.state.publish({"t": "u", "uid": uid, "conn": key, "frame": frame, "inbox": inbox,
                                       "hops": hops + 1})
         elif inbox:
+            if self.known is not None and not await self.known(uid):
+                return False
             await self.state.inbox_push(uid, frame)
+        return True
 
     def _drop_local_group(self, gid: str, frame: str, exclude: str | None) -> None:
         members = self.local.pop(gid, {})
@@ -205,8 +187,7 @@ class Hub:
     # --- requests ---------------------------------------------------------------------------
 
     async def handle(self, conn: Conn, req: im.Request) -> str:
-        limits = self._limits.get(conn.identifier)
-        if limits is not None and req.op not in _OWN_LIMITS and not limits.op.take():
+        if req.op not in _OWN_LIMITS and not self.limits.get(conn.identifier).op.take():
             return im.reply_frame(req.id, ImCode.RATE_LIMITED, "too many requests")
         code, message, result = await self._ops[req.op](conn, req.args)
         return im.reply_frame(req.id, code, message, **result)
@@ -219,8 +200,7 @@ class Hub:
         self._add_local(gid, conn)
         if result == JoinResult.ADDED:
             p = conn.profile
-            await self._tip(gid, im.group_tips_frame(gid, "join", p.identifier, p.nickname, p.avatar, count),
-                            p.identifier, owner, count)
+            await self.tips.add(gid, TipEvent("join", p.identifier, p.nickname, p.avatar), count)
         if self.observer is not None:
             self.observer.member_joined(gid, conn.identifier, first, owner)
         return result, count
@@ -230,17 +210,27 @@ class Hub:
         removed, count = await self.state.remove_member(gid, conn.identifier, conn.key)
         if removed:
             p = conn.profile
-            info = await self.state.get_group(gid) if count >= self.settings.tips_all_max else None
-            await self._tip(gid, im.group_tips_frame(gid, "quit", p.identifier, p.nickname, p.avatar, count),
-                            p.identifier, info.owner if info else None, count)
+            await self.tips.add(gid, TipEvent("quit", p.identifier, p.nickname, p.avatar), count)
 
-    async def _tip(self, gid: str, frame: str, subject: str, owner: str | None, count: int) -> None:
-        """Join/quit tips go to every member while the group is small; in a big room only the owner
-        gets them (N joins would otherwise cost N^2 frames), viewers poll get_group_members."""
-        if count <= self.settings.tips_all_max or owner is None:
+    async def _send_tips(self, gid: str, events: list[TipEvent], more: int, count: int | None) -> None:
+        """Send join/quit tips (one event: the classic frame, else a batch; coalesced by
+        :class:`TipCoalescer`). They go to every member while the group is small; in a big room only
+        the owner gets them (N joins would otherwise cost N^2 frames), viewers poll
+        get_group_members."""
+        if count is None:
+            count = await self.state.member_count(gid)
+        subject: str | None = None
+        if len(events) == 1 and not more:
+            e = events[0]
+            subject = e.identifier
+            frame = im.group_tips_frame(gid, e.event, e.identifier, e.nickname, e.avatar, count)
+        else:
+            frame = im.group_tips_batch_frame(gid, [e.as_dict() for e in events], more, count)
+        info = await self.state.get_group(gid) if count > self.settings.tips_all_max else None
+        if info is None:
             await self.fan_out(gid, frame, exclude=subject)
-        elif owner != subject:
-            await self.to_user(owner, frame, inbox=False)
+        elif info.owner != subject:
+            await self.to_user(info.owner, frame, inbox=False)
 
     def live_room_owner(self, gid: str) -> str | None:
         """The userid a live-room group id ``{bizid}_{userid}`` of this server belongs to, else None."""
@@ -293,6 +283,7 @@ class Hub:
         """Dismiss a group: every member but ``by`` gets ``group_dismissed``. False if unknown."""
         if not await self.state.delete_group(gid):
             return False
+        self.tips.forget(gid)
         frame = im.group_dismissed_frame(gid)
         self._drop_local_group(gid, frame, by)
         await self.state.publish({"t": "dismiss", "gid": gid, "frame": frame, "exclude": by})
@@ -317,9 +308,7 @@ class Hub:
         return _err(ImCode.NO_PERMISSION, "not a member")
 
     def _limited(self, conn: Conn, meaning: im.AppMessage) -> bool:
-        limits = self._limits.get(conn.identifier)
-        if limits is None:
-            return False
+        limits = self.limits.get(conn.identifier)
         bucket = limits.like if meaning.kind is im.MsgKind.LIKE else limits.msg
         return not bucket.take()
 
@@ -345,7 +334,8 @@ class Hub:
             return _err(ImCode.RATE_LIMITED, "sending too fast")
         to, p, now = a["to"], conn.profile, int(time.time())
         frame = im.c2c_msg_frame(p.identifier, p.nickname, p.avatar, now, a["elems"])
-        await self.to_user(to, frame, inbox=True)
+        if not await self.to_user(to, frame, inbox=True):
+            return _err(ImCode.RECIPIENT_UNKNOWN)
         return _ok(time=now)
 
     async def _get_members(self, conn: Conn, a: dict[str, Any]) -> Reply:

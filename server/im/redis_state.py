@@ -5,7 +5,9 @@ Keys (``P`` is the configured prefix, ``G`` a group id, ``U`` an identifier, ``N
 ``P im:mo:G`` sorted set U by join order; ``P im:seen:G`` set of everyone who ever joined;
 ``P im:seq:G`` message counter; ``P im:h:G`` list of recent group_msg frames;
 ``P im:prof`` hash U -> {"n","a"}; ``P im:on:U`` presence (conn_key, ``"N:n"``); ``P im:in:U``
-offline C2C inbox. Group keys expire after ``group_ttl`` seconds without activity.
+offline C2C inbox, with ``P im:inq``, ``P im:inb``, ``P im:intotal``, ``P im:indropped`` keeping
+its caps (:mod:`server.im.redis_inbox`). Group keys expire after ``group_ttl`` seconds without
+activity.
 Channel ``P im:bus`` carries events ``{"node", "t", ...}`` between nodes.
 
 Node liveness: ``P im:node:N`` exists while node N runs (refreshed every ``heartbeat`` seconds,
@@ -27,6 +29,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from server.im import redis_inbox
 from server.im.redis_nodes import CLEAR_IF_OWNED, NodeLiveness
 from server.im.state import EventHandler, GroupInfo, JoinResult, Profile
 
@@ -56,13 +59,18 @@ return false
 class RedisState:
     def __init__(self, url: str, prefix: str = "xzb:", history_size: int = 50, inbox_size: int = 100,
                  inbox_ttl: int = 7 * 86400, group_ttl: int = 86400, node_ttl: float = 10.0,
-                 heartbeat: float = 2.5) -> None:
+                 heartbeat: float = 2.5, inbox_users: int = 20000, inbox_bytes: int = 32 << 20) -> None:
         self.node_id = secrets.token_hex(6)
         self._r = aioredis.from_url(url, decode_responses=True, health_check_interval=30)
         self._p = prefix + "im:"
         self._history_size = history_size
         self._inbox_size = inbox_size
         self._inbox_ttl = inbox_ttl
+        self._inbox_users = inbox_users
+        self._inbox_bytes = inbox_bytes
+        self._drop_logged = 0.0
+        self._inbox_push = self._r.register_script(redis_inbox.PUSH)
+        self._inbox_take = self._r.register_script(redis_inbox.TAKE)
         self._group_ttl = group_ttl
         self._remove = self._r.register_script(_REMOVE_IF_OWNED)
         self._clear = self._r.register_script(CLEAR_IF_OWNED)
@@ -282,21 +290,29 @@ class RedisState:
         """The conn_key the user is logged in with, if its node is alive."""
         return await self._live_presence(keys=[self.key("on", uid)], args=[self._p + "node:"])
 
+    def _inbox_keys(self, uid: str) -> list[str]:
+        return [self.key("in", uid)] + [self._p + k for k in ("inq", "inb", "intotal", "indropped")]
+
     async def inbox_push(self, uid: str, frame: str) -> None:
-        k = self.key("in", uid)
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.rpush(k, frame)
-            pipe.ltrim(k, -self._inbox_size, -1)
-            pipe.expire(k, self._inbox_ttl)
-            await pipe.execute()
+        """Keep a C2C message for an offline (known) recipient, within the inbox caps."""
+        dropped = await self._inbox_push(keys=self._inbox_keys(uid), args=[
+            self.key("in", ""), uid, frame, int(time.time() * 1000), int(self._inbox_ttl), self._inbox_size,
+            self._inbox_users, self._inbox_bytes])
+        if dropped and time.monotonic() - self._drop_logged > 60.0:  # one line a minute at most
+            self._drop_logged = time.monotonic()
+            log.warning("IM offline inbox full or expired: messages dropped (total in %sindropped)", self._p)
 
     async def inbox_take(self, uid: str) -> list[str]:
-        k = self.key("in", uid)
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.lrange(k, 0, -1)
-            pipe.delete(k)
-            frames, _ = await pipe.execute()
-        return list(frames)
+        return list(await self._inbox_take(keys=self._inbox_keys(uid), args=[self.key("in", ""), uid]))
+
+    async def inbox_stats(self) -> dict[str, int]:
+        """Recipients with waiting messages, bytes held, messages dropped so far (all nodes)."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.zcard(self._p + "inq")
+            pipe.get(self._p + "intotal")
+            pipe.get(self._p + "indropped")
+            users, nbytes, dropped = await pipe.execute()
+        return {"users": int(users), "bytes": int(nbytes or 0), "dropped": int(dropped or 0)}
 
     async def publish(self, event: dict[str, Any]) -> None:
         await self._r.publish(self.channel, json.dumps({"node": self.node_id, **event}, ensure_ascii=False))

@@ -30,6 +30,7 @@ from server.context import ServerContext
 from server.db.models import User
 from server.im.conn import CLOSE_POLICY, Conn
 from server.im.hub import Hub
+from server.im.known import KnownUsers
 from server.im.settings import ImSettings
 from server.im.state import MemoryState, Profile, SharedState
 from server.im.store import DanmakuRow, RoomLog
@@ -54,10 +55,12 @@ class ImService:
             from server.im.redis_state import RedisState
 
             self.state = RedisState(ctx.config.server.redis_url, s.redis_prefix, s.history_size, s.inbox_size,
-                                    s.inbox_ttl, s.group_ttl, s.node_ttl, s.node_heartbeat)
+                                    s.inbox_ttl, s.group_ttl, s.node_ttl, s.node_heartbeat, s.inbox_users,
+                                    s.inbox_bytes)
         else:
-            self.state = MemoryState(s.history_size, s.inbox_size, s.inbox_ttl)
-        self.hub = Hub(self.state, s, observer=self, live_bizid=str(ctx.config.live.bizid))
+            self.state = MemoryState(s.history_size, s.inbox_size, s.inbox_ttl, s.inbox_users, s.inbox_bytes)
+        self.known = KnownUsers(ctx.db, s.known_cache_s, s.known_miss_cache_s, s.known_cache_size)
+        self.hub = Hub(self.state, s, observer=self, known=self.known, live_bizid=str(ctx.config.live.bizid))
         self.roomlog = RoomLog(ctx.db, s.danmaku_flush_s, s.danmaku_queue)
         self.like_listeners: list[LikeListener] = []
         self._profiles: dict[str, tuple[float, Profile]] = {}
@@ -75,6 +78,7 @@ class ImService:
     async def stop(self) -> None:
         for c in list(self.hub.conns.values()):
             c.close(1001, "server shutting down")
+        self.hub.tips.close()
         await self.roomlog.stop()
         await self.state.close()
 
@@ -173,7 +177,7 @@ class ImService:
                 pass
             return
         conn = Conn(ws, await self.profile(ident), self.state.node_id, self.settings.out_queue,
-                    self.settings.close_timeout)
+                    self.settings.close_timeout, self.settings.out_queue_bytes)
         conn.start()
         conn.send(im.login_frame(ImCode.OK))
         try:

@@ -19,17 +19,27 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ImSettings:
-    out_queue: int = 256  # frames waiting for one slow reader before it is disconnected
+    out_queue: int = 256  # frames waiting for one slow reader before it is disconnected (close 4008)
+    out_queue_bytes: int = 1 << 20  # ... or bytes of frames waiting, whichever comes first
     msg_rate: float = 5.0  # sustained group/C2C messages per second per user
     msg_burst: int = 10
     like_rate: float = 2.0  # likes per second per user (SPEC: at most 2/s)
     like_burst: int = 2
     op_rate: float = 20.0  # other requests (join, members, history...) per second per user
     op_burst: int = 40
+    limits_users: int = 100000  # identities whose buckets are remembered (per node; idle-full ones dropped)
     tips_all_max: int = 500  # join/quit tips reach every member up to this size, then only the owner
+    tips_burst: int = 5  # join/quit tips frames a group may send at once ...
+    tips_interval: float = 0.25  # ... then one per interval; events in between are batched into one frame
+    tips_batch_max: int = 20  # join/quit events listed in one batched tips frame (the rest only counted)
     history_size: int = 50  # recent group messages kept for late joiners
-    inbox_size: int = 100  # C2C messages kept for an offline user
-    inbox_ttl: int = 7 * 86400
+    inbox_size: int = 100  # C2C messages kept for one offline (registered) user, oldest dropped
+    inbox_users: int = 20000  # offline users with waiting messages, all together (least recently written dropped)
+    inbox_bytes: int = 32 << 20  # bytes of waiting messages, all together (oldest dropped)
+    inbox_ttl: int = 7 * 86400  # an inbox is dropped this long after its last message
+    known_cache_s: float = 300.0  # "is a registered user" answers cached this long ...
+    known_miss_cache_s: float = 2.0  # ... and "is not" this long (so a new user is reachable soon)
+    known_cache_size: int = 50000  # identifiers cached (oldest forgotten)
     group_ttl: int = 86400  # Redis: an idle group's keys expire after this long
     profile_cache_s: float = 30.0  # nickname/avatar cache per identifier
     danmaku_flush_s: float = 0.5  # background batch writer period

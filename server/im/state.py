@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from server.im.inbox import MemoryInbox
+
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -62,6 +64,7 @@ class SharedState(Protocol):
     async def presence(self, uid: str) -> str | None: ...
     async def inbox_push(self, uid: str, frame: str) -> None: ...
     async def inbox_take(self, uid: str) -> list[str]: ...
+    async def inbox_stats(self) -> dict[str, int]: ...
     async def publish(self, event: dict[str, Any]) -> None: ...
 
 
@@ -77,14 +80,13 @@ class _Group:
 class MemoryState:
     """Single-node state. All methods are coroutines only to share the Redis interface."""
 
-    def __init__(self, history_size: int = 50, inbox_size: int = 100, inbox_ttl: int = 7 * 86400) -> None:
+    def __init__(self, history_size: int = 50, inbox_size: int = 100, inbox_ttl: int = 7 * 86400,
+                 inbox_users: int = 20000, inbox_bytes: int = 32 << 20) -> None:
         self.node_id = "local"
         self._groups: dict[str, _Group] = {}
         self._online: dict[str, str] = {}
-        self._inbox: dict[str, deque[tuple[float, str]]] = {}
+        self.inbox = MemoryInbox(inbox_size, inbox_users, inbox_bytes, inbox_ttl)
         self._history_size = history_size
-        self._inbox_size = inbox_size
-        self._inbox_ttl = inbox_ttl
 
     async def start(self, on_event: EventHandler) -> None:
         return None
@@ -173,12 +175,13 @@ class MemoryState:
         return self._online.get(uid)
 
     async def inbox_push(self, uid: str, frame: str) -> None:
-        box = self._inbox.setdefault(uid, deque(maxlen=self._inbox_size))
-        box.append((time.time() + self._inbox_ttl, frame))
+        self.inbox.push(uid, frame)
 
     async def inbox_take(self, uid: str) -> list[str]:
-        now = time.time()
-        return [f for exp, f in self._inbox.pop(uid, ()) if exp > now]
+        return self.inbox.take(uid)
+
+    async def inbox_stats(self) -> dict[str, int]:
+        return self.inbox.stats()
 
     async def publish(self, event: dict[str, Any]) -> None:
         return None  # one node: the hub already delivered locally

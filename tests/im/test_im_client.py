@@ -144,3 +144,27 @@ def test_kicked_and_usersig_refresh(module_server) -> None:  # type: ignore[no-u
     d = make(sp, "refresh_2", e4, sig="garbage")
     e4.wait(lambda: ConnState.AUTH_FAILED in e4.states)
     d.stop()
+
+
+def test_a_crowd_joining_at_once_reaches_the_owners_audience(module_server) -> None:  # type: ignore[no-untyped-def]
+    """Joins past the tips burst arrive batched; the client turns them into ENTER messages."""
+    from tests.im.wire import peer
+
+    sp = module_server
+    ea = Events()
+    rooms: list[Any] = []
+    a = make(sp, "crowd_owner", ea, on_room=rooms.append)
+    assert a.wait_connected(10)
+    a.create_group("crowd_room", "R")
+    viewers = [peer(sp, f"crowd_v{i:02d}") for i in range(12)]
+    for v in viewers:
+        v.send_raw('{"id":1,"op":"join_group","group_id":"crowd_room"}')
+    for v in viewers:
+        assert v.wait_reply(1)["code"] == 0
+    ea.wait(lambda: sum(m.kind is MessageKind.ENTER for m in ea.messages) == 12)
+    ea.wait(lambda: bool(rooms) and rooms[-1].member_count == 13 and len(rooms[-1].audience) == 12)
+    assert {m.sender for m in ea.messages if m.kind is MessageKind.ENTER} == {v.uid for v in viewers}
+    for v in viewers:
+        v.close()
+    ea.wait(lambda: bool(rooms) and rooms[-1].member_count == 1 and not rooms[-1].audience)
+    a.stop()

@@ -13,7 +13,7 @@ import pytest
 
 from protocol import im
 from tests.im.conftest import RedisCluster
-from tests.im.wire import peer
+from tests.im.wire import peer, register
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.db]
 
@@ -42,6 +42,7 @@ def member_ids(p: Any, gid: str) -> list[str]:
 def test_killed_node_users_go_offline_and_leave_their_groups(redis_cluster: RedisCluster) -> None:
     a, b = redis_cluster.start(2, **FAST)
     r = redis_cluster.redis
+    register(a, "viewer_kb")  # a registered user: may get an offline inbox
     owner = peer(a, "anchor_k1")
     owner.req("create_group", group_id="room_k1", name="R")
     va = peer(a, "viewer_ka")
@@ -84,6 +85,7 @@ def test_killed_node_users_go_offline_and_leave_their_groups(redis_cluster: Redi
 def test_u_event_for_a_gone_connection_ends_in_the_inbox(redis_cluster: RedisCluster) -> None:
     a, b = redis_cluster.start(2, **FAST)
     r = redis_cluster.redis
+    register(a, "viewer_rb")
     probe = peer(b, "probe_r")
     node_b = node_id_of(redis_cluster, "probe_r")
     # B's presence still names a connection on node 2 that has just gone (the sender checked

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from protocol import im
 from protocol.errors import ImCode
 from protocol.usersig import gen_usersig
-from tests.im.wire import connect_peer, peer, usersig
+from tests.im.wire import connect_peer, peer, register, usersig
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -147,6 +147,8 @@ def test_c2c_online_and_offline_inbox(module_server) -> None:  # type: ignore[no
     assert f["from"] == a.uid and f["time"] == r["time"] and im.classify_elems(f["elems"]).text == "linkmic?"
     assert set(f) == {"type", "from", "nickname", "avatar", "time", "elems"}
     offline = uid("off")
+    assert a.req("send_c2c_msg", to=uid("ghost"), elems=[im.text_elem("x")])["code"] == ImCode.RECIPIENT_UNKNOWN
+    register(sp, offline)  # only registered users get an offline inbox
     assert a.req("send_c2c_msg", to=offline, elems=[im.text_elem("later")])["code"] == 0
     c = peer(sp, offline)
     assert c.push("c2c_msg")["elems"] == [{"type": "text", "text": "later"}]

@@ -157,3 +157,15 @@ def test_cleaned_text_has_no_controls(text: str) -> None:
         return
     assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in out)
     assert len(out.encode()) <= im.MAX_TEXT_BYTES
+
+
+def test_batched_tips_expand_to_classic_frames() -> None:
+    ev = [{"event": "join", "identifier": "u_1", "nickname": "n", "avatar": "a"},
+          {"event": "quit", "identifier": "u_2", "nickname": "", "avatar": ""}, {"event": "bogus"}, "x"]
+    f = json.loads(im.group_tips_batch_frame("g1", ev, 7, 42))
+    assert (f["type"], f["event"], f["more"], f["member_count"]) == ("group_tips", "batch", 7, 42)
+    out = im.expand_tips(f)
+    assert [(o["event"], o["identifier"], o["member_count"]) for o in out] == [("join", "u_1", 42), ("quit", "u_2", 42)]
+    assert all(set(o) == {"type", "group_id", "event", "identifier", "nickname", "avatar", "member_count"} for o in out)
+    classic = json.loads(im.group_tips_frame("g1", "join", "u_1", "n", "a", 3))
+    assert im.expand_tips(classic) == [classic]
