@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import ApiCode, api_message
-from protocol.signing import liteav_sig, request_fresh
+from protocol.signing import liteav_sig, request_fresh, safe_equal
 from server.context import ServerContext
 from server.db.models import Token
 
@@ -95,7 +95,7 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     if len(sig) != 32:
         raise ApiError(ApiCode.BAD_SIGNATURE, "missing or malformed Liteav-Sig")
     keys = (key_of or active_tokens)(ctx, userid)
-    if not any(liteav_sig(k, raw) == sig for k in keys):
+    if not any(safe_equal(liteav_sig(k, raw), sig) for k in keys):
         raise ApiError(ApiCode.BAD_SIGNATURE)
     remember_signature(ctx, sig, ts + min(exp, 300) + 30)
     return userid

@@ -9,7 +9,6 @@ Signing (SPEC section 2): the client gets ``signKey``/``keyTime`` from ``/get_co
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import secrets
@@ -19,7 +18,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from protocol.errors import ApiCode, api_message
-from protocol.signing import cos_request_signature, cos_sign_key, parse_cos_authorization, parse_vod_signature
+from protocol.signing import (
+    cos_request_signature,
+    cos_sign_key,
+    parse_cos_authorization,
+    parse_vod_signature,
+    safe_equal,
+)
 from server.storage.local import KEY_RE, MAX_KEY_LEN, StorageError, Upload
 
 log = logging.getLogger(__name__)
@@ -42,7 +47,7 @@ def check_authorization(secret_key: str, header: str, method: str, key: str, now
     if not (start - 30 <= now <= end) or end - start > 7 * 86400:
         return False
     expected = cos_request_signature(cos_sign_key(secret_key, key_time), method, key, key_time)
-    return hmac.compare_digest(expected, sig)
+    return safe_equal(expected, sig)
 
 
 async def receive_upload(request: Request, upload: Upload) -> JSONResponse | None:
