@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from protocol.errors import ApiCode
+from protocol.signing import valid_userid
 from server.api import accounts, content
 from server.api.common import ApiError, check_signed, guarded, parse_json, read_body, reply, validate
 from server.api.guards import LoginThrottle
@@ -43,7 +44,7 @@ LOGIN_FAILURES = (ApiCode.WRONG_PASSWORD, ApiCode.USER_NOT_FOUND)
 def _throttled_login(ctx: Any, who: str, body: dict[str, Any], run: Callable[[], dict[str, Any]]) -> JSONResponse:
     """/login through :class:`server.api.guards.LoginThrottle` (only failures are counted)."""
     userid = body.get("userid")
-    userid = userid[:64] if isinstance(userid, str) else ""
+    userid = userid if valid_userid(userid) else ""  # a malformed one is refused (610) uncounted
     throttle = LoginThrottle(ctx.extras["rate_limiter"], ctx.config.server)
     if throttle.refused(who, userid):
         return reply(code=ApiCode.TOO_MANY_REQUESTS)
