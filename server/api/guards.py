@@ -77,10 +77,12 @@ class RateLimiter:
             return True
 
     def count(self, action: str, who: str, now: float | None = None) -> int:
-        """Hits of (action, who) in the current minute, without adding one."""
-        if self.redis is not None:
+        """Hits of (action, who) in the last minute, without adding one."""
+        if self.redis is not None:  # per-minute counters: the previous minute counts too, so a
+            # burst across a minute boundary is not forgiven (a limit holds for 60 to 120 s)
             minute = int((time.time() if now is None else now) // 60)
-            return int(self.redis.get(f"{self.prefix}rl:{action}:{who}:{minute}") or 0)
+            cur, prev = self.redis.mget([f"{self.prefix}rl:{action}:{who}:{m}" for m in (minute, minute - 1)])
+            return int(cur or 0) + int(prev or 0)
         now = time.monotonic() if now is None else now
         with self._lock:
             q = self._hits.get((action, who))
