@@ -12,6 +12,8 @@ import httpx
 from protocol.signing import liteav_sig, wire_password
 from tests.conftest import ServerProcess
 
+_http = httpx.Client(timeout=10)  # keep-alive: many small requests stay cheap on a loaded machine
+
 
 def post(sp: ServerProcess, path: str, body: dict[str, Any], sign_with: str | None = None,
          headers: dict[str, Any] | None = None) -> httpx.Response:
@@ -20,7 +22,7 @@ def post(sp: ServerProcess, path: str, body: dict[str, Any], sign_with: str | No
     h = {"Content-Type": "application/json", **(headers or {})}
     if sign_with is not None:
         h["Liteav-Sig"] = liteav_sig(sign_with, raw)
-    return httpx.post(sp.http_base + path, content=raw, headers=h, timeout=10)
+    return _http.post(sp.http_base + path, content=raw, headers=h)
 
 
 def signed_body(userid: str, **extra: Any) -> dict[str, Any]:

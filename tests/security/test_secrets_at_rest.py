@@ -16,7 +16,6 @@ import stat
 import time
 from pathlib import Path
 
-import pytest
 import tomli_w
 
 from app.api.client import ApiClient, ClientOptions
@@ -109,7 +108,7 @@ def test_brute_force_does_not_lock_out_others(server: ServerProcess) -> None:
         register_login(sp, uid) if uid == "bystander1" else post(
             sp, "/register", {"userid": uid, "password": wire_password("secret123", uid)})
     t0 = time.monotonic()
-    codes = [_login(sp, "victim01", "wrong") for _ in range(70)]
+    codes = [_login(sp, "victim01", "wrong") for _ in range(61)]  # the old code locked the address at 61
     assert codes[:10] == [621] * 10 and set(codes[10:]) == {630}, codes
     assert _login(sp, "bystander1") == 200  # the other users behind this address log in
     assert _login(sp, "newcomer1") == 200
@@ -124,8 +123,7 @@ def test_brute_force_does_not_lock_out_others(server: ServerProcess) -> None:
     assert time.monotonic() - t0 < 30
 
 
-@pytest.mark.parametrize("field", ["userid"])
-def test_login_throttle_ignores_garbage_userid(server: ServerProcess, field: str) -> None:
-    for bad in ("é" * 70, "", "x" * 5000):
-        r = post(server, "/login", {field: bad, "password": "0" * 32})
+def test_login_throttle_ignores_garbage_userid(module_server: ServerProcess) -> None:
+    for bad in ("é" * 70, "", "x" * 5000, "\udcff" * 8, 12345, None):
+        r = post(module_server, "/login", {"userid": bad, "password": "0" * 32})
         assert r.status_code == 200 and r.json()["code"] in (602, 610, 630), r.text
