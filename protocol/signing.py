@@ -22,6 +22,22 @@ def md5_hex(data: str | bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
+def safe_equal(expected: str | bytes, given: object) -> bool:
+    """Constant-time ``expected == given`` for secrets (signatures, tokens) from a peer.
+
+    ``given`` may be anything a peer sent: non-ASCII text, bytes, None, a number. Never raises
+    (``hmac.compare_digest`` raises TypeError on non-ASCII ``str``); anything that is not a
+    string/bytes equal to ``expected`` is False. Both sides are compared as UTF-8 bytes.
+    """
+    if isinstance(given, str):
+        given = given.encode("utf-8", "surrogatepass")
+    elif not isinstance(given, (bytes, bytearray)):
+        return False
+    if isinstance(expected, str):
+        expected = expected.encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(expected, bytes(given))
+
+
 def valid_userid(userid: object) -> bool:
     return isinstance(userid, str) and USERID_RE.fullmatch(userid) is not None
 
@@ -153,7 +169,7 @@ def check_push_auth(push_key: str, sid: str, txsecret: str | None, txtime: str |
     except ValueError:
         raise PushAuthError("malformed", "txTime is not hex") from None
     expected = tx_secret(push_key, sid, txtime)
-    if not hmac.compare_digest(expected, txsecret.lower()):
+    if not safe_equal(expected, txsecret.lower()):
         raise PushAuthError("bad_secret", "txSecret does not match (check the push key)")
     if expire_at < (time.time() if now is None else now):
         raise PushAuthError("expired", "push URL expired")
@@ -201,7 +217,7 @@ def check_callback_sign(api_key: str, t: object, sign: object, now: float | None
         return False
     if not isinstance(sign, str) or ti < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(callback_sign(api_key, ti), sign.lower())
+    return safe_equal(callback_sign(api_key, ti), sign.lower())
 
 
 def roomservice_sign(api_key: str, txtime: int, userid: str) -> str:
@@ -291,7 +307,7 @@ def parse_vod_signature(secret_key: str, signature: str, now: float | None = Non
     except (ValueError, TypeError):
         return None
     digest, q = raw[:20], raw[20:]
-    if not hmac.compare_digest(hmac.new(secret_key.encode(), q, hashlib.sha1).digest(), digest):
+    if not safe_equal(hmac.new(secret_key.encode(), q, hashlib.sha1).digest(), digest):
         return None
     params = dict(parse_qsl(q.decode("utf-8", "replace")))
     try:

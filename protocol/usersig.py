@@ -18,6 +18,8 @@ from enum import Enum
 
 from TLSSigAPIv2 import TLSSigAPIv2
 
+from protocol.signing import safe_equal
+
 
 class SigError(Enum):
     EXPIRED = "expired"
@@ -83,7 +85,7 @@ def verify_usersig(sig: str, sdkappid: int, secret_key: str, identifier: str,
     if ident != identifier or app != int(sdkappid):
         raise UserSigError(SigError.INVALID, "UserSig is for another user or app")
     expected = _hmac_b64(secret_key, ident, app, t, expire, userbuf)
-    if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "surrogatepass")):
+    if not safe_equal(expected, mac):
         raise UserSigError(SigError.INVALID, "UserSig signature mismatch")
     if t + expire < (time.time() if now is None else now):
         raise UserSigError(SigError.EXPIRED, "UserSig expired")

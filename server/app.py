@@ -30,6 +30,9 @@ def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
         storage=LocalStorage(cfg.storage_dir, cfg.cos, cfg.http_base),
     )
     from server.api.guards import make_guards
+    from server.heal import node_id
+
+    ctx.extras["node_id"] = node_id(cfg.data_dir)
 
     ctx.extras["signature_ledger"], ctx.extras["rate_limiter"] = make_guards(ctx)
     ctx.services = build_services(ctx)
@@ -40,6 +43,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         ctx.loop = asyncio.get_running_loop()
+        from server import heal
+
+        ctx.extras["healed_live"] = await asyncio.to_thread(heal.on_start, ctx)
         started = []
         try:
             for svc in ctx.services:

@@ -65,8 +65,14 @@ class ServerSection:
     token_ttl: int = 7 * 86400
     refresh_token_ttl: int = 30 * 86400
     max_body_bytes: int = 64 * 1024  # business API JSON bodies
-    register_per_minute: int = 20
-    login_per_minute: int = 60
+    register_per_minute: int = 20  # registration attempts per client address
+    # Login throttling (failed logins per minute; see server/api/guards.py LoginThrottle):
+    login_per_minute: int = 60  # per address, for userids never logged in from that address
+    login_failures_per_user_address: int = 10  # per (address, userid)
+    login_failures_per_user: int = 100  # per userid, all addresses together
+    # Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: never.
+    trusted_proxies: list[str] = field(default_factory=list)
+    token_secret: str = ""  # key deriving session tokens; empty: derived from [im] secret_key
 
 
 @dataclass
@@ -145,7 +151,11 @@ def _merge(section: Any, values: dict[str, Any]) -> None:
     known = {f.name: f for f in fields(section)}
     for k, v in values.items():
         if k in known:
-            setattr(section, k, type(getattr(section, k))(v))
+            current = getattr(section, k)
+            if isinstance(current, list):
+                setattr(section, k, [str(x) for x in (v if isinstance(v, list) else [v])])
+            else:
+                setattr(section, k, type(current)(v))
 
 
 def load(data_dir: Path | str, overrides: dict[str, Any] | None = None) -> Config:
@@ -155,9 +165,11 @@ def load(data_dir: Path | str, overrides: dict[str, Any] | None = None) -> Confi
     not written back.
     """
     data_dir = Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private(data_dir, 0o700)
     path = data_dir / "config.toml"
     if path.exists():
+        private(path, 0o600)
         cfg = Config(data_dir=data_dir)
         raw = tomllib.loads(path.read_text("utf-8"))
         cfg.raw = raw
@@ -176,4 +188,15 @@ def load(data_dir: Path | str, overrides: dict[str, Any] | None = None) -> Confi
         setattr(getattr(cfg, section), name, value)
     for d in (cfg.storage_dir, cfg.media_dir, cfg.log_dir):
         d.mkdir(parents=True, exist_ok=True)
+    private(cfg.log_dir, 0o700)
     return cfg
+
+
+def private(path: Path, mode: int) -> None:
+    """Make ``path`` readable by its owner only (``mode`` 0700 for folders, 0600 for files).
+    A path we may not chmod (not ours) is left as it is."""
+    try:
+        if path.stat().st_mode & 0o777 != mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass

@@ -83,4 +83,4 @@ class ServerContext:
         """
         from server.api.callbacks import handle_live_event
 
-        return await handle_live_event(self, payload)
+        return await handle_live_event(self, payload, node=self.extras.get("node_id", ""))

@@ -82,6 +82,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", ws="websockets-sansio",
         ws_max_size=64 * 1024, timeout_graceful_shutdown=3,
+        # X-Forwarded-For is believed only from [server] trusted_proxies (never by default)
+        proxy_headers=bool(cfg.server.trusted_proxies), forwarded_allow_ips=list(cfg.server.trusted_proxies),
     ))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = stop or asyncio.Event()

@@ -220,14 +220,34 @@ class ApiClient:
             except ApiError as e:
                 if e.code == ApiError.NETWORK:
                     raise
-                self.logout()
+                self.logout(revoke=False)
                 return None
         return self.session
 
-    def logout(self) -> None:
+    def logout(self, revoke: bool = True) -> None:
+        """Forget the session (cached file included); with ``revoke``, first ask the server to
+        revoke its access and refresh tokens (``/logout``; a failure is logged, not raised)."""
+        session = self.session
         self.session = None
         if self.options.session_file is not None:
             self.options.session_file.unlink(missing_ok=True)
+        if revoke and session is not None:
+            self.revoke(session)
+
+    def revoke(self, session: Session) -> bool:
+        """``/logout`` for ``session``: its tokens stop working on the server. False on failure."""
+        for key in (session.token, session.refresh_token):  # the access token may have expired
+            body = {"userid": session.userid, "timestamp": int(time.time()), "expires": self.options.expires,
+                    "nonce": secrets.token_hex(8), "refresh_token": session.refresh_token}
+            try:
+                self._post("/logout", body, key)
+                return True
+            except ApiError as e:
+                if e.code != ApiCode.BAD_SIGNATURE:
+                    log.info("logout of %s not confirmed by the server: %s", session.userid, e)
+                    return False
+        log.info("logout of %s: the server no longer knew the session", session.userid)
+        return False
 
     def _save(self) -> None:
         path = self.options.session_file

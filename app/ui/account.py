@@ -8,6 +8,7 @@ UI gets the client from here, so a server change or a logout reaches all of them
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +102,11 @@ class Account(QObject):
     def logout(self, reason: str = "") -> None:
         """Forget the session (cached file included) and tell the UI."""
         log.info("logout %s%s", self.userid, f" ({reason})" if reason else "")
-        self.client.logout()
+        session = self.client.session
+        self.client.logout(revoke=False)
+        if session is not None:  # the server revokes its tokens (off the GUI thread; best effort)
+            client = self.client
+            threading.Thread(target=client.revoke, args=(session,), daemon=True, name="logout").start()
         self.profile = UserInfo()
         self.logged_out.emit(reason)
 

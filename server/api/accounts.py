@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any
 
@@ -14,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from protocol.errors import ApiCode
 from protocol.signing import WIRE_PASSWORD_RE, valid_userid
 from protocol.usersig import gen_usersig
+from server.api import sessions
 from server.api.common import ApiError
-from server.api.schemas import Credentials, Empty, RefreshRequest, UserInfoUpdate
+from server.api.schemas import Credentials, Empty, LogoutRequest, RefreshRequest, UserInfoUpdate
 from server.context import ServerContext
 from server.db.models import Token, User
 
@@ -48,17 +48,19 @@ def register(ctx: ServerContext, req: Credentials) -> dict[str, Any]:
 def _new_session(ctx: ServerContext, userid: str) -> dict[str, Any]:
     sc = ctx.config.server
     now = int(time.time())
-    tok = Token(token=secrets.token_hex(16), userid=userid, expires_at=now + sc.token_ttl,
-                refresh_token=secrets.token_hex(24), refresh_expires_at=now + sc.refresh_token_ttl)
+    salt = sessions.new_salt()
+    access, refresh_token = sessions.derive(ctx, salt)
+    tok = Token(id=sessions.token_hash(access), userid=userid, salt=salt, expires_at=now + sc.token_ttl,
+                refresh_hash=sessions.token_hash(refresh_token), refresh_expires_at=now + sc.refresh_token_ttl)
     with ctx.db.session() as s:
         s.add(tok)
         s.flush()
-        old = list(s.scalars(select(Token.token).where(Token.userid == userid)
+        old = list(s.scalars(select(Token.id).where(Token.userid == userid)
                              .order_by(Token.expires_at.desc()).offset(MAX_SESSIONS_PER_USER)))
         if old:
-            s.execute(delete(Token).where(Token.token.in_(old)))
+            s.execute(delete(Token).where(Token.id.in_(old)))
         s.execute(delete(Token).where(Token.userid == userid, Token.refresh_expires_at < now))
-    return {"token": tok.token, "refresh_token": tok.refresh_token, "expires": sc.token_ttl}
+    return {"token": access, "refresh_token": refresh_token, "expires": sc.token_ttl}
 
 
 def login(ctx: ServerContext, req: Credentials) -> dict[str, Any]:
@@ -90,20 +92,33 @@ def login(ctx: ServerContext, req: Credentials) -> dict[str, Any]:
 
 def refresh_keys(ctx: ServerContext, userid: str) -> list[str]:
     """/refresh is signed with the refresh token (the access token may already be expired)."""
-    now = int(time.time())
-    with ctx.db.session() as s:
-        return list(s.scalars(select(Token.refresh_token).where(Token.userid == userid,
-                                                                Token.refresh_expires_at > now)))
+    return sessions.refresh_tokens(ctx, userid)
 
 
 def refresh(ctx: ServerContext, userid: str, req: RefreshRequest) -> dict[str, Any]:
     now = int(time.time())
     with ctx.db.session() as s:
-        tok = s.scalars(select(Token).where(Token.refresh_token == req.refresh_token)).first()
+        tok = s.scalars(select(Token).where(Token.refresh_hash == sessions.token_hash(req.refresh_token))).first()
         if tok is None or tok.userid != userid or tok.refresh_expires_at <= now:
             raise ApiError(ApiCode.BAD_SIGNATURE, "refresh token invalid or expired")
         s.delete(tok)
     return _new_session(ctx, userid)
+
+
+def logout(ctx: ServerContext, userid: str, req: LogoutRequest) -> dict[str, Any]:
+    """End the session whose access (or refresh) token signed the request, and the session of
+    ``refresh_token`` when given: its access and refresh tokens stop working at once."""
+    signer = sessions.token_hash(sessions.signing_token.get())
+    hashes = [signer] + ([sessions.token_hash(req.refresh_token)] if req.refresh_token else [])
+    with ctx.db.session() as s:
+        s.execute(delete(Token).where(Token.userid == userid, Token.id == signer))
+        s.execute(delete(Token).where(Token.userid == userid, Token.refresh_hash.in_(hashes)))
+    return {}
+
+
+def logout_keys(ctx: ServerContext, userid: str) -> list[str]:
+    """/logout may be signed with the access token or, once it expired, the refresh token."""
+    return sessions.access_tokens(ctx, userid) + sessions.refresh_tokens(ctx, userid)
 
 
 def user_info(ctx: ServerContext, userid: str, req: Empty) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def _str(v: Any, limit: int = 512) -> str:
     return v[:limit] if isinstance(v, str) else ""
 
 
-def _apply(ctx: ServerContext, ev: dict[str, Any]) -> None:
+def _apply(ctx: ServerContext, ev: dict[str, Any], node: str = "") -> None:
     etype = _int(ev.get("event_type"), -1)
     sid = _str(ev.get("stream_id") or ev.get("channel_id"), 64)
     userid = userid_from_stream_id(sid)
@@ -50,11 +50,12 @@ def _apply(ctx: ServerContext, ev: dict[str, Any]) -> None:
         st = s.get(LiveStream, sid)
         if st is None:
             st = LiveStream(stream_id=sid, userid=userid, live=False, started_at=0, ended_at=0, cover_url="",
-                            like_count=0, viewer_count=0, updated_at=now)
+                            node="", like_count=0, viewer_count=0, updated_at=now)
             s.add(st)
         st.updated_at = now
         if etype == STREAM_BEGIN:
             st.live, st.started_at, st.like_count, st.viewer_count = True, _int(ev.get("event_time"), now), 0, 0
+            st.node = node
         elif etype == STREAM_END:
             st.live, st.ended_at = False, _int(ev.get("event_time"), now)
         elif etype == SCREENSHOT:
@@ -90,14 +91,17 @@ def _record_done(s: Any, ctx: ServerContext, ev: dict[str, Any], sid: str, useri
     vod.listed = duration >= ctx.config.live.min_replay_seconds
 
 
-async def handle_live_event(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Check the sign, store the event, then tell in-process subscribers (RoomService, IM)."""
+async def handle_live_event(ctx: ServerContext, payload: dict[str, Any], node: str = "") -> dict[str, Any]:
+    """Check the sign, store the event, then tell in-process subscribers (RoomService, IM).
+
+    ``node``: the id of the node whose media server reports it ("" for an external one, e.g.
+    Tencent LVB over HTTP); a begun stream remembers it for crash recovery (server/heal.py)."""
     if not isinstance(payload, dict) or not check_callback_sign(ctx.config.live.api_key, payload.get("t"),
                                                                 payload.get("sign")):
         log.warning("live event refused: bad or expired sign")
         return {"code": int(ApiCode.BAD_SIGNATURE), "message": "bad or expired sign"}
     try:
-        await asyncio.to_thread(_apply, ctx, payload)
+        await asyncio.to_thread(_apply, ctx, payload, node)
     except ValueError as e:
         log.warning("live event refused: %s", e)
         return {"code": int(ApiCode.INVALID_PARAMETER), "message": str(e)}

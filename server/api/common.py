@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from protocol.errors import ApiCode, api_message
-from protocol.signing import liteav_sig, request_fresh
+from protocol.signing import liteav_sig, request_fresh, safe_equal
+from server.api import sessions
 from server.context import ServerContext
-from server.db.models import Token
 
 log = logging.getLogger("server.api")
 
@@ -95,16 +93,16 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     if len(sig) != 32:
         raise ApiError(ApiCode.BAD_SIGNATURE, "missing or malformed Liteav-Sig")
     keys = (key_of or active_tokens)(ctx, userid)
-    if not any(liteav_sig(k, raw) == sig for k in keys):
+    key = next((k for k in keys if safe_equal(liteav_sig(k, raw), sig)), None)
+    if key is None:
         raise ApiError(ApiCode.BAD_SIGNATURE)
+    sessions.signing_token.set(key)
     remember_signature(ctx, sig, ts + min(exp, 300) + 30)
     return userid
 
 
 def active_tokens(ctx: ServerContext, userid: str) -> list[str]:
-    now = int(time.time())
-    with ctx.db.session() as s:
-        return list(s.scalars(select(Token.token).where(Token.userid == userid, Token.expires_at > now)))
+    return sessions.access_tokens(ctx, userid)
 
 
 def remember_signature(ctx: ServerContext, sig: str, expires_at: int) -> None:

@@ -3,8 +3,9 @@
 - :class:`SignatureLedger`: a Liteav-Sig accepted once is refused while its request is fresh.
   Default: a table in the database (shared by every node that uses the same database). With
   ``--redis``: ``SET NX EX`` in Redis, so nodes never touch the database for it.
-- :class:`RateLimiter`: register/login per client address per minute. Default: in-process
-  sliding window; with ``--redis``: a per-minute counter in Redis shared by all nodes.
+- :class:`RateLimiter`: counters per (action, key) per minute. Default: in-process sliding
+  window; with ``--redis``: a per-minute counter in Redis shared by all nodes.
+- :class:`LoginThrottle`: failed logins, keyed so an attacker cannot lock other users out.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class RateLimiter:
     def __init__(self, redis: Any = None, prefix: str = KEY_PREFIX) -> None:
         self.redis, self.prefix = redis, prefix
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._marks: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def allow(self, action: str, who: str, per_minute: int, now: float | None = None) -> bool:
@@ -73,6 +75,76 @@ class RateLimiter:
                 for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - 60]:
                     del self._hits[k]
             return True
+
+    def count(self, action: str, who: str, now: float | None = None) -> int:
+        """Hits of (action, who) in the last minute, without adding one."""
+        if self.redis is not None:  # per-minute counters: the previous minute counts too, so a
+            # burst across a minute boundary is not forgiven (a limit holds for 60 to 120 s)
+            minute = int((time.time() if now is None else now) // 60)
+            cur, prev = self.redis.mget([f"{self.prefix}rl:{action}:{who}:{m}" for m in (minute, minute - 1)])
+            return int(cur or 0) + int(prev or 0)
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._hits.get((action, who))
+            return 0 if q is None else sum(1 for t in q if t > now - 60)
+
+    def hit(self, action: str, who: str, now: float | None = None) -> None:
+        """Add one hit to (action, who) whatever its count."""
+        self.allow(action, who, 1 << 30, now)
+
+    def mark(self, key: str, ttl: int) -> None:
+        """Remember ``key`` for ``ttl`` seconds."""
+        if self.redis is not None:
+            self.redis.set(f"{self.prefix}mark:{key}", 1, ex=ttl)
+            return
+        with self._lock:
+            now = time.monotonic()
+            if len(self._marks) > 100_000:
+                for k in [k for k, exp in self._marks.items() if exp <= now] or list(self._marks)[:10_000]:
+                    del self._marks[k]
+            self._marks[key] = now + ttl
+
+    def marked(self, key: str) -> bool:
+        if self.redis is not None:
+            return bool(self.redis.exists(f"{self.prefix}mark:{key}"))
+        with self._lock:
+            return self._marks.get(key, 0.0) > time.monotonic()
+
+
+class LoginThrottle:
+    """Failed logins counted per minute so that guessing one user's password from an address
+    locks out neither the other users behind that address nor that user elsewhere:
+
+    - per (address, userid): ``login_failures_per_user_address`` (10) -> that pair waits;
+    - per userid, all addresses: ``login_failures_per_user`` (100) -> bounds a distributed guess;
+    - per address: ``login_per_minute`` (60) -> stops password spraying, but only for userids
+      that have not logged in successfully from that address in the last 30 days.
+
+    Only failures count, so a crowd behind one NAT logging in correctly is never limited.
+    """
+
+    KNOWN_TTL = 30 * 86400
+
+    def __init__(self, limiter: RateLimiter, settings: Any) -> None:
+        self.rl, self.sc = limiter, settings
+
+    def refused(self, address: str, userid: str) -> bool:
+        """True when this attempt must wait (checked before the password)."""
+        rl, sc = self.rl, self.sc
+        if rl.count("login-fail-pair", f"{address}|{userid}") >= sc.login_failures_per_user_address:
+            return True
+        if rl.count("login-fail-user", userid) >= sc.login_failures_per_user:
+            return True
+        return (rl.count("login-fail-addr", address) >= sc.login_per_minute
+                and not rl.marked(f"known:{address}|{userid}"))
+
+    def failed(self, address: str, userid: str) -> None:
+        for action, who in (("login-fail-pair", f"{address}|{userid}"), ("login-fail-user", userid),
+                            ("login-fail-addr", address)):
+            self.rl.hit(action, who)
+
+    def succeeded(self, address: str, userid: str) -> None:
+        self.rl.mark(f"known:{address}|{userid}", self.KNOWN_TTL)
 
 
 def make_guards(ctx: Any) -> tuple[SignatureLedger, RateLimiter]:

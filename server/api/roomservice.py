@@ -103,6 +103,8 @@ class RoomService:
 
     async def start(self) -> None:
         try:
+            for sid in self.ctx.extras.get("healed_live", ()):  # left live by a killed run (server/heal.py)
+                await self.kv.hdel("live", sid)
             await self._load_live_streams()
         except Exception:
             log.exception("cannot load live streams from the database")

@@ -11,11 +11,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from protocol.errors import ApiCode
+from protocol.signing import valid_userid
 from server.api import accounts, content
 from server.api.common import ApiError, check_signed, guarded, parse_json, read_body, reply, validate
+from server.api.guards import LoginThrottle
 from server.api.schemas import (
     Credentials,
     Empty,
+    LogoutRequest,
     Paging,
     RefreshRequest,
     RoomUpload,
@@ -35,6 +38,26 @@ SIG_HEADER = {"name": "Liteav-Sig", "in": "header", "required": True,
               "schema": {"type": "string"}, "description": "md5(token + md5(raw_body))"}
 
 
+LOGIN_FAILURES = (ApiCode.WRONG_PASSWORD, ApiCode.USER_NOT_FOUND)
+
+
+def _throttled_login(ctx: Any, who: str, body: dict[str, Any], run: Callable[[], dict[str, Any]]) -> JSONResponse:
+    """/login through :class:`server.api.guards.LoginThrottle` (only failures are counted)."""
+    userid = body.get("userid")
+    userid = userid if valid_userid(userid) else ""  # a malformed one is refused (610) uncounted
+    throttle = LoginThrottle(ctx.extras["rate_limiter"], ctx.config.server)
+    if throttle.refused(who, userid):
+        return reply(code=ApiCode.TOO_MANY_REQUESTS)
+    try:
+        data = run()
+    except ApiError as e:
+        if e.code in LOGIN_FAILURES:
+            throttle.failed(who, userid)
+        raise
+    throttle.succeeded(who, userid)
+    return reply(data)
+
+
 def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any]], summary: str,
          signed: bool = True, rate: str | None = None,
          key_of: Callable[..., list[str]] | None = None) -> None:
@@ -49,11 +72,11 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
         who = request.client.host if request.client else "?"
 
         def work() -> JSONResponse:
-            if rate:
-                limit = sc.register_per_minute if rate == "register" else sc.login_per_minute
-                if not ctx.extras["rate_limiter"].allow(rate, who, limit):
-                    return reply(code=ApiCode.TOO_MANY_REQUESTS)
+            if rate == "register" and not ctx.extras["rate_limiter"].allow(rate, who, sc.register_per_minute):
+                return reply(code=ApiCode.TOO_MANY_REQUESTS)
             body = parse_json(raw)
+            if rate == "login":
+                return _throttled_login(ctx, who, body, lambda: handler(ctx, validate(model, body)))
             if signed:
                 userid = check_signed(ctx, sig, raw, body, key_of)
                 return reply(handler(ctx, userid, validate(model, body)))
@@ -78,6 +101,8 @@ _add("/login", Credentials, accounts.login, "Log in: token, refresh token, UserS
      rate="login")
 _add("/refresh", RefreshRequest, accounts.refresh, "Rotate token and refresh token (signed with the refresh token)",
      key_of=accounts.refresh_keys)
+_add("/logout", LogoutRequest, accounts.logout,
+     "Log out: revoke the session's access and refresh tokens (signed with either)", key_of=accounts.logout_keys)
 _add("/get_user_info", Empty, accounts.user_info, "The caller's profile")
 _add("/upload_user_info", UserInfoUpdate, accounts.upload_user_info, "Update the caller's profile")
 _add("/get_vod_list", Paging, content.vod_list, "Replays, newest first")

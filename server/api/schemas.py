@@ -50,6 +50,12 @@ class RefreshRequest(Signed):
     refresh_token: str = Field(max_length=128)
 
 
+class LogoutRequest(Signed):
+    """``/logout``: signed with the access token; ``refresh_token`` (optional) is revoked too."""
+
+    refresh_token: str = Field(default="", max_length=128)
+
+
 class Empty(Signed):
     pass
 

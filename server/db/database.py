@@ -7,6 +7,7 @@ never on the asyncio loop.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,9 +33,29 @@ def normalize_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def _private_sqlite(url: str) -> None:
+    """Create the SQLite file (and chmod it, its -wal and -shm) with mode 0600: it holds password
+    hashes and sessions. SQLite gives -wal/-shm the database file's mode."""
+    db = make_url(url).database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return
+    path = Path(db)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if p.exists() and p.stat().st_mode & 0o777 != 0o600:
+                os.chmod(p, 0o600)
+        except OSError:
+            pass
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        _private_sqlite(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

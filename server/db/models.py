@@ -22,13 +22,17 @@ class User(Base):
 
 
 class Token(Base):
-    """A login session: access token + refresh token (both rotate on /refresh)."""
+    """A login session: access token + refresh token (both rotate on /refresh).
+
+    Only hashes and a salt are stored, never a token (see server/api/sessions.py).
+    """
 
     __tablename__ = "tokens"
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the access token
     userid: Mapped[str] = mapped_column(String(32), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[int] = mapped_column(BigInteger)
-    refresh_token: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the refresh token
     refresh_expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -61,6 +65,7 @@ class LiveStream(Base):
     started_at: Mapped[int] = mapped_column(BigInteger, default=0)
     ended_at: Mapped[int] = mapped_column(BigInteger, default=0)
     cover_url: Mapped[str] = mapped_column(String(512), default="")
+    node: Mapped[str] = mapped_column(String(64), default="")  # node whose media server carries it ("" external)
     like_count: Mapped[int] = mapped_column(Integer, default=0)  # totals of the current session
     viewer_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -10,7 +10,6 @@ call them, and recorded paths must lie inside the configured record directory.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import time
@@ -21,7 +20,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from protocol.signing import PushAuthError, md5_hex
+from protocol.signing import PushAuthError, md5_hex, safe_equal
 from server.media.record import finish_recording
 from server.media.session import split_name
 
@@ -50,7 +49,7 @@ def router(svc: "MediaService") -> APIRouter:
 
     async def _form(request: Request) -> dict[str, str] | None:
         token = request.query_params.get("token", "")
-        if not hmac.compare_digest(token, adapter_token(svc.ctx.config.live.api_key)):
+        if not safe_equal(adapter_token(svc.ctx.config.live.api_key), token):
             log.warning("nginx hook %s with a bad token from %s", request.url.path, request.client)
             return None
         raw = b""

@@ -74,6 +74,7 @@ class Recorder(threading.Thread):
         self.vod_dir = vod_dir
         self.done = done
         self._base: int | None = None
+        self._media = False  # an audio or video tag was written
 
     def _stamp(self, f: Frame) -> int:
         return rebase(self, f)
@@ -90,6 +91,11 @@ class Recorder(threading.Thread):
                         fh.write(b"".join(flv.tag(f.kind, self._stamp(f), f.payload) for f in items
                                           if f.kind in (chunk.AUDIO, chunk.VIDEO, chunk.DATA_AMF0)))
                         fh.flush()  # a crash loses at most this batch
+                        self._media = self._media or any(f.kind in (chunk.AUDIO, chunk.VIDEO) for f in items)
+            if not self._media:  # a publish that never sent a frame leaves no recording
+                self.flv_path.unlink(missing_ok=True)
+                log.info("recording %s dropped: no audio or video was published", self.file_id)
+                return
             if self.sink.stats.dropped:
                 log.warning("recording %s dropped %d video frames (disk too slow)", self.file_id,
                             self.sink.stats.dropped)
@@ -98,15 +104,24 @@ class Recorder(threading.Thread):
             log.exception("recording %s failed; the FLV is kept at %s", self.file_id, self.flv_path)
 
 
+def is_empty_recording(path: Path) -> bool:
+    """True for an FLV holding no tag at all (the header a publish that sent nothing leaves)."""
+    try:
+        return path.stat().st_size <= len(flv.header())
+    except OSError:
+        return False
+
+
 def finish_recording(flv_path: Path, vod_dir: Path, file_id: str, start_time: int,
-                     end_time: int | None = None) -> RecordResult:
+                     end_time: int | None = None, log_failure: bool = True) -> RecordResult:
     """Remux a finished (or crash-truncated) FLV into ``vod_dir`` with a cover; delete the FLV
     only when the MP4 is safely written."""
     mp4 = vod_dir / f"{file_id}.mp4"
     try:
         duration = remux_to_mp4(flv_path, mp4)
     except Exception as e:
-        log.error("remux of %s failed: %s; serving the FLV instead", flv_path.name, e)
+        if log_failure:
+            log.error("remux of %s failed: %s; serving the FLV instead", flv_path.name, e)
         raise
     cover: Path | None = vod_dir / f"{file_id}.jpg"
     try:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.signing import PushAuthError, callback_sign, check_push_auth, userid_from_stream_id
 from server.context import ServerContext
 from server.media.hls import HlsSegmenter
-from server.media.record import Recorder, RecordResult, cover_from_keyframe, finish_recording
+from server.media.record import Recorder, RecordResult, cover_from_keyframe, finish_recording, is_empty_recording
 from server.media.relay import Hub, LiveStream, ThreadSink
 from server.media.session import RtmpSession
 
@@ -224,18 +224,35 @@ class MediaService:
         self._loop.call_soon_threadsafe(self.emit, self.record_event(m.group("sid"), res))
 
     async def _recover_recordings(self) -> None:
-        """FLV recordings left by a killed server become replays on the next start."""
+        """FLV recordings left by a killed server become replays on the next start; header-only
+        ones are dropped and ones that cannot be remuxed are quarantined once (never retried)."""
         for path in sorted(self.record_dir.glob("*.flv")):
             m = FILE_ID_RE.match(path.stem)
             if m is None or m.group("sid") in self.hub.streams:
                 continue
+            if is_empty_recording(path):
+                path.unlink(missing_ok=True)
+                log.info("dropped empty recording %s (no audio or video)", path.name)
+                continue
             try:
-                res = await asyncio.to_thread(finish_recording, path, self.vod_dir, path.stem, int(m.group("start")))
+                res = await asyncio.to_thread(finish_recording, path, self.vod_dir, path.stem, int(m.group("start")),
+                                              None, False)
             except Exception as e:
-                log.warning("could not recover recording %s: %s", path.name, e)
+                await asyncio.to_thread(self._quarantine, path, e)
                 continue
             log.info("recovered recording %s (%.1f s)", path.name, res.duration)
             self.emit(self.record_event(m.group("sid"), res))
+
+    def _quarantine(self, path: Path, err: BaseException) -> None:
+        qdir = self.ctx.config.media_dir / "quarantine"
+        qdir.mkdir(parents=True, exist_ok=True)
+        dest = qdir / path.name
+        if dest.exists():
+            dest = qdir / f"{path.stem}-{int(time.time())}{path.suffix}"
+        shutil.move(str(path), dest)
+        (self.vod_dir / f"{path.stem}.mp4.tmp").unlink(missing_ok=True)
+        log.warning("recording %s cannot be remuxed (%s); moved to %s, not retried", path.name,
+                    str(err)[:200] or type(err).__name__, dest)
 
     # --- events ----------------------------------------------------------------------------
     def emit(self, payload: dict[str, Any]) -> None:

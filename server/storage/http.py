@@ -11,7 +11,6 @@ user: ``PUT /ugc/upload`` stores under that user's ``ugc/{userid}/``.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import secrets
@@ -27,6 +26,7 @@ from protocol.signing import (
     cos_sign_key,
     parse_cos_authorization,
     parse_vod_signature,
+    safe_equal,
     valid_userid,
 )
 from server.config import CosConfig
@@ -38,15 +38,6 @@ router = APIRouter(tags=["storage"])
 
 def _err(code: int, text: str | None = None, status: int = 400) -> JSONResponse:
     return JSONResponse({"code": int(code), "message": text or api_message(code), "data": {}}, status_code=status)
-
-
-def same_signature(expected: str, got: str) -> bool:
-    """Constant-time compare of an ASCII signature with what the client sent (any text: never raises)."""
-    try:
-        got_bytes = got.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return False
-    return hmac.compare_digest(expected.encode(), got_bytes)
 
 
 def authorization_error(cos: CosConfig, header: str, method: str, key: str, now: float | None = None) -> str | None:
@@ -68,7 +59,7 @@ def authorization_error(cos: CosConfig, header: str, method: str, key: str, now:
     if not prefix.endswith("/") or not KEY_RE.fullmatch(prefix[:-1]):
         return "no valid q-prefix (signatures from /get_cos_sign carry one)"
     expected = cos_request_signature(cos_sign_key(cos.secret_key, key_time, prefix), method, key, key_time)
-    if not same_signature(expected, sig):
+    if not safe_equal(expected, sig):
         return "signature does not match"
     if not key.startswith(prefix):
         return f"key outside the signed prefix {prefix!r}"

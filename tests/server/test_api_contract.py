@@ -88,10 +88,11 @@ def test_auth_failures(api):  # type: ignore[no-untyped-def]
     v = api.user("fred_001")
     assert u.call("/get_user_info", token=v.token)["code"] == 498
     # expired token
+    from server.api.sessions import token_hash
     from server.db.models import Token
 
     with api.ctx.db.session() as s:
-        s.get(Token, u.token).expires_at = int(time.time()) - 1
+        s.get(Token, token_hash(u.token)).expires_at = int(time.time()) - 1
     assert u.call("/get_user_info")["code"] == 498
 
 
@@ -107,6 +108,23 @@ def test_refresh_rotates_both(api):  # type: ignore[no-untyped-def]
     assert u.call("/refresh", token=old_refresh, refresh_token=old_refresh)["code"] == 498
     new_refresh = d["data"]["refresh_token"]
     assert u.call("/refresh", token=new_refresh, refresh_token="nope")["code"] == 498
+
+
+def test_logout_revokes_both(api):  # type: ignore[no-untyped-def]
+    u = api.user("lola_001")
+    refresh = u.login["refresh_token"]
+    from tests.server.conftest import User
+
+    other = User(api, "lola_001", api.login("lola_001")["data"])  # a second session of the same user stays
+    assert u.call("/logout", refresh_token=refresh)["code"] == 200
+    assert u.call("/get_user_info")["code"] == 498
+    assert u.call("/refresh", token=refresh, refresh_token=refresh)["code"] == 498
+    assert other.call("/get_user_info")["code"] == 200
+    assert u.call("/logout")["code"] == 498  # signed with a revoked token
+    # signed with the refresh token (access token expired): revokes the session too
+    r2 = other.login["refresh_token"]
+    assert other.call("/logout", token=r2)["code"] == 200
+    assert other.call("/get_user_info")["code"] == 498
 
 
 def test_signs(api):  # type: ignore[no-untyped-def]

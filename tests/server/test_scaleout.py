@@ -59,3 +59,7 @@ def test_rate_limit_shared(two_nodes) -> None:  # type: ignore[no-untyped-def]
     a, b = two_nodes
     codes = [(a if i % 2 else b).register(f"rl_user_{i:02d}")["code"] for i in range(7)]
     assert codes.count(200) == 5 and codes[5:] == [630, 630]
+    # failed logins are counted across nodes too (10 per address and user)
+    codes = [(a if i % 2 else b).login("rl_user_00", "wrong")["code"] for i in range(12)]
+    assert set(codes[:10]) == {621} and codes[10:] == [630, 630]
+    assert b.login("rl_user_01")["code"] == 200

@@ -44,7 +44,7 @@ def test_logs_have_request_ids_and_no_secrets(module_server) -> None:  # type: i
 def test_openapi_served(module_server) -> None:  # type: ignore[no-untyped-def]
     spec = requests.get(f"{module_server.http_base}/openapi.json", timeout=5).json()
     for path in ("/register", "/login", "/refresh", "/get_user_info", "/upload_user_info", "/get_vod_list",
-                 "/upload_room", "/upload_ugc", "/get_ugc_list", "/get_roomservice_sign", "/get_vod_sign",
+                 "/upload_room", "/upload_ugc", "/get_ugc_list", "/get_roomservice_sign", "/get_vod_sign", "/logout",
                  "/get_cos_sign", "/get_vod_danmaku", "/callback/tape_callback"):
         assert path in spec["paths"], path
     assert json.dumps(spec)  # serialisable
