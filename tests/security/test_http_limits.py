@@ -170,3 +170,35 @@ def test_accept_survives_descriptor_exhaustion_without_tracebacks(tmp_path: Path
         for s in socks:
             s.close()
         sp.stop()
+
+
+def test_websockets_share_the_per_address_cap_and_are_not_cut_by_the_timeouts(quick: ServerProcess) -> None:
+    from tests.im.wire import im_url, usersig
+
+    socks: list[socket.socket] = []
+    try:
+        for i in range(6):
+            uid = f"wscap{i:02d}"
+            path = im_url(quick.http_port, quick.config.im.sdkappid, uid, usersig(quick, uid)).split(
+                str(quick.http_port), 1)[1]
+            s = connect(quick.http_port, "127.0.0.8")
+            s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+            assert s.recv(12) == b"HTTP/1.1 101"
+            socks.append(s)
+        assert http_get(quick.http_port, "/", "127.0.0.8").startswith(b"HTTP/1.1 503"), "WebSockets not counted"
+        time.sleep(2.5)  # past the 1 s head, body and keep-alive timeouts
+        for s in socks:  # a masked ping: each WebSocket still answers
+            s.sendall(bytes([0x89, 0x80]) + b"\0\0\0\0")
+            s.settimeout(3)
+            data = b""
+            while b"\x8a" not in data:
+                b = s.recv(4096)
+                assert b, "an idle WebSocket was closed by the HTTP timeouts"
+                data += b
+        socks.pop().close()
+        wait_until(lambda: not http_get(quick.http_port, "/nothing-here", "127.0.0.8").startswith(b"HTTP/1.1 503"),
+                   5, what="a slot freed by a closed WebSocket")
+    finally:
+        for s in socks:
+            s.close()
