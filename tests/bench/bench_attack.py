@@ -216,12 +216,18 @@ def main() -> None:
         for t in threads:
             t.start()
         rss, opened, fds = [], [], []
+        atk_proc = psutil.Process(atk.pid)
+        cpu0, acpu0, t0 = sum(proc.cpu_times()[:2]), sum(atk_proc.cpu_times()[:2]), time.monotonic()
         end = time.monotonic() + args.seconds
         while time.monotonic() < end:
             rss.append(proc.memory_info().rss / 1e6)
             opened.append(stats["open"].value)
             fds.append(proc.num_fds())
             time.sleep(0.5)
+        wall = time.monotonic() - t0
+        cpu = (sum(proc.cpu_times()[:2]) - cpu0) / wall * 100
+        acpu = (sum(atk_proc.cpu_times()[:2]) - acpu0) / wall * 100
+        load = psutil.getloadavg()[0]
         legit.running = False
         if pub.poll() is not None:
             legit.failures["publish"] += 1
@@ -239,6 +245,7 @@ def main() -> None:
           f"{stats['reconnects'].value} closed by the server and reopened")
     print(f"server: RSS {rss0:.0f} MB idle -> peak {max(rss):.0f} MB under attack; fds peak {max(fds)}; "
           f"{log_lines} log lines in all")
+    print(f"cpu: server {cpu:.0f} %, attacker {acpu:.0f} % (of one core; 2 cores shared, load average {load:.1f})")
     print(f"api /get_vod_list: {len(legit.api)} ok, p50 {pct(legit.api, 0.5):.1f} ms, p99 {pct(legit.api, 0.99):.1f} ms")
     print(f"flv join (GOP cache): {len(legit.joins)} ok, p50 {pct(legit.joins, 0.5):.1f} ms, "
           f"p99 {pct(legit.joins, 0.99):.1f} ms")
