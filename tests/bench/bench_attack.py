@@ -24,6 +24,7 @@ import asyncio
 import http.client
 import json
 import multiprocessing as mp
+import os
 import resource
 import secrets
 import socket
@@ -96,6 +97,7 @@ async def _hold(kind: str, n: int, http: int, rtmp: int, stats: dict[str, mp.Val
 
 
 def attacker(hostile: int, http: int, rtmp: int, stats: dict[str, mp.Value], seconds: float) -> None:
+    os.nice(10)  # a real attacker's CPU is not on the server: let it yield to the server and legit clients
     resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)[1:] * 2)
     kinds = ["slowloris"] * int(hostile * 0.45) + ["bomb"] * int(hostile * 0.05)
     kinds += ["rtmp"] * (hostile - len(kinds))
