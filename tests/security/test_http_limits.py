@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.media.helpers import ffmpeg_publish, sid_of, wait_until
-from tests.security.conftest import closed_by_peer, connect, http_get, limited_server, rss_mb
+from tests.security.conn_helpers import closed_by_peer, connect, http_get, limited_server, rss_mb
 
 pytestmark = pytest.mark.timeout(90)
 

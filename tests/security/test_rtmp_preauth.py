@@ -16,7 +16,7 @@ import pytest
 from server.media.rtmp import chunk, handshake
 from server.media.rtmp.client import RtmpClient
 from tests.conftest import ServerProcess
-from tests.security.conftest import closed_by_peer, connect, limited_server, rss_mb
+from tests.security.conn_helpers import closed_by_peer, connect, limited_server, rss_mb
 
 pytestmark = pytest.mark.timeout(120)
 
