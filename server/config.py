@@ -76,12 +76,38 @@ class ServerSection:
 
 
 @dataclass
+class LimitsConfig:
+    """``[limits]``: connection and memory bounds for strangers (SPEC section 11). 0 = no cap.
+
+    HTTP and the IM WebSocket share the HTTP port and its caps. A refused connection gets a
+    503 (HTTP) or is closed (RTMP); refusals and drops are logged once per ``log_interval``.
+    """
+
+    http_max_connections: int = 4096  # open HTTP + WebSocket connections, all addresses
+    http_max_per_ip: int = 256  # open HTTP + WebSocket connections from one address (IPv6: one /64)
+    http_max_header_bytes: int = 16 * 1024  # request line + headers; larger: 431 and close
+    http_header_timeout: float = 10.0  # a request head must be complete this long after it starts
+    http_body_timeout: float = 30.0  # longest pause while a request body is being received
+    http_keepalive_timeout: float = 5.0  # an idle keep-alive connection is closed after this
+    rtmp_max_connections: int = 2000
+    rtmp_max_per_ip: int = 64
+    rtmp_preauth_max: int = 256  # sessions not yet publishing/playing; when full the busiest address loses its oldest
+    rtmp_preauth_timeout: float = 10.0  # handshake + connect + publish/play must be done by then
+    rtmp_preauth_max_message: int = 64 * 1024  # largest RTMP message before publish is authorized
+    rtmp_preauth_budget_bytes: int = 16 * 1024 * 1024  # bytes buffered by all not-yet-authorized sessions
+    rtmp_idle_timeout: float = 20.0  # a publisher silent this long is dropped
+    fd_reserve: int = 256  # descriptors kept free for files, database and logs when caps are fitted to the fd limit
+    log_interval: float = 10.0  # refusal/drop summaries at most this often
+
+
+@dataclass
 class Config:
     data_dir: Path
     live: LiveConfig = field(default_factory=LiveConfig)
     im: ImConfig = field(default_factory=ImConfig)
     cos: CosConfig = field(default_factory=CosConfig)
     server: ServerSection = field(default_factory=ServerSection)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     # The whole file as read: subsystems with their own typed tables (server/im/settings.py
     # ImSettings for [im], server/api/roomservice.py RoomSettings for [roomservice]) take their
     # extra keys from here instead of reading the file again.
@@ -129,10 +155,10 @@ class Config:
             "im": asdict(self.im),
             "cos": asdict(self.cos),
             "server": asdict(self.server),
-        }
+        }  # [limits] is not written: its defaults stay current unless an operator sets a key
 
 
-SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection}
+SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection, "limits": LimitsConfig}
 
 
 def generate(data_dir: Path) -> Config:

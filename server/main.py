@@ -15,7 +15,9 @@ import uvicorn
 
 from server import logs
 from server.config import Config, load
+from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
+from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,11 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
                 on_ready: Callable[[Config], None] | None = None) -> None:
     from server.app import build_context, create_app
 
+    cfg.limits = fit_to_fd_limit(cfg.limits)
+    rate_log = RateLog(logging.getLogger("server.limits"), cfg.limits.log_interval)
+    install_loop_handler(asyncio.get_running_loop(), rate_log)
+    guard = HttpGuard(cfg.limits, rate_log)
+    http_protocol, ws_protocol = guarded_protocols(guard)
     http_sock = _bind(cfg.server.host, cfg.server.http_port)
     rtmp_sock = _bind(cfg.server.host, cfg.server.rtmp_port)
     cfg.server.http_port = http_sock.getsockname()[1]
@@ -80,8 +87,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     ctx.extras["rtmp_socket"] = rtmp_sock
     app = create_app(ctx)
     server = uvicorn.Server(uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", ws="websockets-sansio",
-        ws_max_size=64 * 1024, timeout_graceful_shutdown=3,
+        app, log_config=None, access_log=False, lifespan="on", http=http_protocol, ws=ws_protocol,
+        ws_max_size=64 * 1024, timeout_graceful_shutdown=3, timeout_keep_alive=cfg.limits.http_keepalive_timeout,
         # X-Forwarded-For is believed only from [server] trusted_proxies (never by default)
         proxy_headers=bool(cfg.server.trusted_proxies), forwarded_allow_ips=list(cfg.server.trusted_proxies),
     ))
@@ -94,6 +101,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
         except (NotImplementedError, RuntimeError):
             pass
 
+    guard.start()
     task = asyncio.create_task(server.serve(sockets=[http_sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -108,6 +116,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     await task
+    guard.stop()
     stopper.cancel()
     rtmp_sock.close()
     ctx.db.dispose()

@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from protocol.signing import PushAuthError, callback_sign, check_push_auth, userid_from_stream_id
+from server.config import LimitsConfig
 from server.context import ServerContext
+from server.limits import ConnGuard, RateLog, addr_key
 from server.media.hls import HlsSegmenter
+from server.media.preauth import PreAuthPool
 from server.media.record import Recorder, RecordResult, cover_from_keyframe, finish_recording, is_empty_recording
 from server.media.relay import Hub, LiveStream, ThreadSink
 from server.media.session import RtmpSession
@@ -36,13 +39,12 @@ FILE_ID_RE = re.compile(r"^(?P<sid>[0-9A-Za-z]+_[A-Za-z][A-Za-z0-9_]{3,23})_(?P<
 
 @dataclass
 class MediaSettings:
-    """Media-server knobs (defaults in one place; record/hls come from ``[live]``)."""
+    """Media-server knobs (defaults in one place; record/hls come from ``[live]``, connection
+    limits from ``[limits]``)."""
 
     record: bool = True
     hls: bool = True
-    idle_timeout: float = 20.0  # a publisher or unconnected client silent this long is dropped
     play_wait: float = 5.0  # a player may arrive this long before its publisher
-    max_connections: int = 2000
     cover_delay: float = 0.0  # take the live cover from the first keyframe
 
 
@@ -64,7 +66,11 @@ class MediaService:
         cfg = ctx.config
         self.settings = settings or MediaSettings(record=cfg.live.record, hls=cfg.live.hls)
         self.hub = Hub()
-        self.idle_timeout = self.settings.idle_timeout
+        self.limits: LimitsConfig = cfg.limits
+        self.idle_timeout = self.limits.rtmp_idle_timeout
+        self.rate_log = RateLog(logging.getLogger("server.limits"), self.limits.log_interval)
+        self.conns = ConnGuard("rtmp", self.limits.rtmp_max_connections, self.limits.rtmp_max_per_ip, self.rate_log)
+        self.preauth = PreAuthPool(self.limits, self.rate_log)
         self.play_wait = self.settings.play_wait
         self.record_dir = cfg.media_dir / "record"
         self.vod_dir = cfg.media_dir / "vod"
@@ -94,7 +100,7 @@ class MediaService:
         if sock is None:
             self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
         else:
-            self._server = await asyncio.start_server(self._on_client, sock=sock)
+            self._server = await asyncio.start_server(self._on_client, sock=sock, backlog=512)
         self.rtmp_port = self._server.sockets[0].getsockname()[1]
         self._event_task = asyncio.create_task(self._deliver_events(), name="media-events")
         self._background(self._recover_recordings(), "media-recover")
@@ -120,16 +126,22 @@ class MediaService:
 
     # --- RTMP ------------------------------------------------------------------------------
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._sessions) >= self.settings.max_connections:
-            log.warning("rtmp: connection limit reached, refusing %s", writer.get_extra_info("peername"))
-            writer.close()
+        key = addr_key(writer.get_extra_info("peername"))
+        if not self.conns.admit(key):
+            writer.transport.abort()
             return
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
+        session = RtmpSession(self, reader, writer)
         try:
-            await RtmpSession(self, reader, writer).run()
+            if self.preauth.enter(session, key):
+                await session.run()
+            else:
+                writer.transport.abort()
         finally:
+            self.preauth.leave(session)
+            self.conns.release(key)
             self._sessions.discard(task)
 
     def authorize_publish(self, app: str, sid: str, query: dict[str, str]) -> None:

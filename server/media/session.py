@@ -14,6 +14,9 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from protocol.signing import PushAuthError
+from server.config import LimitsConfig
+from server.limits import RateLog
+from server.media.preauth import PreAuthPool
 from server.media.relay import OUT_CHUNK_SIZE, PLAY_STREAM_ID, AsyncSink, Frame, Hub, LiveStream, PublishRefused
 from server.media.rtmp import RtmpError, amf0, chunk, handshake
 
@@ -30,6 +33,9 @@ class MediaCore(Protocol):
     hub: Hub
     idle_timeout: float
     play_wait: float
+    limits: LimitsConfig
+    preauth: PreAuthPool
+    rate_log: RateLog
 
     def authorize_publish(self, app: str, sid: str, query: dict[str, str]) -> None: ...
 
@@ -59,7 +65,9 @@ class RtmpSession:
         self.reader, self.writer = reader, writer
         self.id = next(_ids)
         self.peer = writer.get_extra_info("peername")
-        self.chunks = chunk.ChunkReader()
+        small = core.limits.rtmp_preauth_max_message
+        self.chunks = chunk.ChunkReader(max_message=small, max_partial=2 * small)  # until authorized
+        self.authorized = False  # publishing or playing
         self.app = ""
         self.tc_query: dict[str, str] = {}
         self.peer_window = 0
@@ -78,15 +86,32 @@ class RtmpSession:
             await asyncio.wait_for(self._handshake(), HANDSHAKE_TIMEOUT)
             await self._read_loop()
         except RtmpError as e:
-            log.warning("rtmp #%d %s: dropped: %s (%s)", self.id, self.peer, e, e.code)
+            if self.authorized:
+                log.warning("rtmp #%d %s: dropped: %s (%s)", self.id, self.peer, e, e.code)
+            else:  # strangers can make these at will: a summary per interval, not a line each
+                self.core.rate_log.note("rtmp dropped", f"{e} ({self.peer})")
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError) as e:
-            log.info("rtmp #%d %s: connection ended: %s", self.id, self.peer, type(e).__name__)
+            log.log(logging.INFO if self.authorized else logging.DEBUG, "rtmp #%d %s: connection ended: %s",
+                    self.id, self.peer, type(e).__name__)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("rtmp #%d %s: session failed", self.id, self.peer)
         finally:
             await self._cleanup()
+
+    def drop(self, reason: str) -> None:
+        """End this session now (pre-auth deadline, eviction); the read loop sees the close."""
+        log.debug("rtmp #%d %s: dropped: %s", self.id, self.peer, reason)
+        self.closing = True
+        self.writer.transport.abort()
+
+    def _authorize(self, publish: bool) -> None:
+        """Publishing or playing from now on: out of the pre-auth pool; a publisher may send big frames."""
+        self.authorized = True
+        self.core.preauth.leave(self)
+        if publish:
+            self.chunks.max_message, self.chunks.max_partial = chunk.MAX_MESSAGE, chunk.MAX_PARTIAL_BYTES
 
     async def _cleanup(self) -> None:
         self.closing = True
@@ -142,6 +167,8 @@ class RtmpSession:
                 await self._on_message(msg)
                 if self.closing:
                     return
+            if not self.authorized and not self.core.preauth.account(self, self.chunks.buffered):
+                return
             if self.peer_window and self.chunks.bytes_in - self.last_ack >= self.peer_window:
                 self.last_ack = self.chunks.bytes_in
                 self.writer.write(chunk.acknowledgement(self.last_ack))
@@ -274,6 +301,7 @@ class RtmpSession:
             await self.refuse(status("error", "NetStream.Publish.BadName", str(e)))
             return
         self.stream, self.publish_msid = stream, msid
+        self._authorize(publish=True)
         self.writer.write(chunk.user_control(chunk.UC_STREAM_BEGIN, PLAY_STREAM_ID))
         self.send_status(status("status", "NetStream.Publish.Start", f"{sid} is now published."))
         log.info("rtmp #%d %s: publishing %s", self.id, self.peer, sid)
@@ -298,6 +326,7 @@ class RtmpSession:
                                                amf0.encode("|RtmpSampleAccess", True, True), OUT_CHUNK_SIZE))
         self.sink = AsyncSink(f"rtmp#{self.id}")
         stream.attach(self.sink)
+        self._authorize(publish=False)
         self.play_task = asyncio.create_task(self._play_loop(self.sink, sid), name=f"rtmp-play-{self.id}")
         log.info("rtmp #%d %s: playing %s", self.id, self.peer, sid)
 

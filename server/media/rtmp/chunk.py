@@ -22,6 +22,7 @@ UC_STREAM_IS_RECORDED, UC_PING_REQUEST, UC_PING_RESPONSE = 4, 6, 7
 
 DEFAULT_CHUNK_SIZE = 128
 MAX_CHUNK_SIZE = 0xFFFFFF
+MAX_MESSAGE = 0xFFFFFF
 MAX_CHUNK_STREAMS = 64
 MAX_PARTIAL_BYTES = 32 * 1024 * 1024
 EXT_TS = 0xFFFFFF
@@ -58,12 +59,20 @@ class _Stream:
 class ChunkReader:
     """Feed bytes with :meth:`feed`; get the complete messages back."""
 
-    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, max_message: int = MAX_MESSAGE,
+                 max_partial: int = MAX_PARTIAL_BYTES) -> None:
         self.chunk_size = chunk_size
+        self.max_message = max_message  # longer messages are refused at their first chunk header
+        self.max_partial = max_partial  # bytes of unfinished messages held across chunk streams
         self._buf = bytearray()
         self._streams: dict[int, _Stream] = {}
         self._partial_bytes = 0
         self.bytes_in = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held between feeds: an unfinished chunk plus unfinished messages."""
+        return len(self._buf) + self._partial_bytes
 
     def set_chunk_size(self, size: int) -> None:
         if not 1 <= size <= MAX_CHUNK_SIZE:
@@ -141,6 +150,8 @@ class ChunkReader:
             ts = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2]
             if fmt <= 1:
                 length = (buf[p + 3] << 16) | (buf[p + 4] << 8) | buf[p + 5]
+                if length > self.max_message:
+                    raise ChunkError(f"message of {length} bytes over the {self.max_message}-byte limit")
                 type_id = buf[p + 6]
                 if fmt == 0:
                     msid = struct.unpack_from("<I", buf, p + 7)[0]
@@ -189,7 +200,7 @@ class ChunkReader:
             st.partial = bytearray()
         st.partial += buf[p:p + take]
         self._partial_bytes += take
-        if self._partial_bytes > MAX_PARTIAL_BYTES:
+        if self._partial_bytes > self.max_partial:
             raise ChunkError("too many partial message bytes buffered")
         if len(st.partial) >= st.length:
             out.append(Message(csid, st.timestamp, st.type_id, st.stream_id, bytes(st.partial)))
