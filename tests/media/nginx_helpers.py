@@ -65,19 +65,7 @@ def start_nginx(cfg: Config, prefix: Path, api_base: str) -> Nginx:
     conf = prefix / "nginx.conf"
     conf.write_text(render(cfg, prefix, f"127.0.0.1:{rtmp}", f"127.0.0.1:{http}", api_base, foreground=True,
                            log_level="info", worker=Worker.owner_of(prefix)))
-    proc = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("nginx exited: " + (prefix / "error.log").read_text(errors="replace")[-2000:])
-        try:
-            socket.create_connection(("127.0.0.1", rtmp), timeout=0.2).close()
-            return Nginx(proc, prefix, rtmp, http)
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("nginx did not listen")
+    return _launch(conf, prefix, rtmp, http)
 
 
 def render_cli(args: list[str], out: Path) -> subprocess.CompletedProcess:
@@ -147,4 +135,32 @@ def start_nginx_as_documented(conf: Path, prefix: Path, rtmp: int, http: int) ->
         except OSError:
             time.sleep(0.05)
     ngx.stop()
+    raise RuntimeError("nginx did not listen")
+
+
+def start_edge(prefix: Path, origin_rtmp: str, origin_http: str, rtmp: int, http: int) -> Nginx:
+    """An nginx-rtmp edge (``--role edge``) in the foreground, pulling from ``origin_rtmp``."""
+    from server.media.nginx_conf import render_edge
+
+    prefix.mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(render_edge(prefix, f"127.0.0.1:{rtmp}", f"127.0.0.1:{http}", origin_rtmp, origin_http,
+                                Worker.owner_of(prefix), foreground=True, log_level="info"))
+    return _launch(conf, prefix, rtmp, http)
+
+
+def _launch(conf: Path, prefix: Path, rtmp: int, http: int) -> Nginx:
+    proc = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("nginx exited: " + (prefix / "error.log").read_text(errors="replace")[-2000:])
+        try:
+            socket.create_connection(("127.0.0.1", rtmp), timeout=0.2).close()
+            return Nginx(proc, prefix, rtmp, http)
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait(5)
     raise RuntimeError("nginx did not listen")
