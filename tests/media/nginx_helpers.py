@@ -16,8 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.config import Config
+import tomli_w
+
+from server.config import Config, load
 from server.media.nginx_conf import RTMP_MODULE, Worker, render
+from tests.conftest import ServerProcess, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,3 +167,31 @@ def _launch(conf: Path, prefix: Path, rtmp: int, http: int) -> Nginx:
     proc.kill()
     proc.wait(5)
     raise RuntimeError("nginx did not listen")
+
+
+@dataclass
+class Cluster:
+    origin: ServerProcess
+    edges: list[Nginx]
+
+
+def start_cluster(tmp: Path, n_edges: int = 2, policy: str = "least-loaded") -> Cluster:
+    """An origin whose ``[edges]`` lists ``n_edges`` nginx edges (ports picked first), then the edges."""
+    ports = [(free_port(), free_port()) for _ in range(n_edges)]
+    cfg = load(tmp / "origin")
+    cfg.edges.rtmp = [f"rtmp://127.0.0.1:{r}/live" for r, _ in ports]
+    cfg.edges.http = [f"http://127.0.0.1:{h}" for _, h in ports]
+    cfg.edges.policy, cfg.edges.poll_interval = policy, 0.5
+    (tmp / "origin" / "config.toml").write_bytes(tomli_w.dumps(cfg.to_toml()).encode())
+    origin = start_server(tmp / "origin")
+    edges: list[Nginx] = []
+    try:
+        for i, (r, h) in enumerate(ports):
+            edges.append(start_edge(tmp / f"edge{i}", f"rtmp://127.0.0.1:{origin.rtmp_port}/live",
+                                    origin.http_base, r, h))
+    except BaseException:
+        for e in edges:
+            e.stop()
+        origin.stop()
+        raise
+    return Cluster(origin, edges)

@@ -5,53 +5,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-import tomli_w
 
 from app.api import ApiClient
 from app.api.roomservice import RoomServiceClient
 from app.play.player import Player
 from app.play.settings import PlaySettings
-from server.config import load
 from server.media.edges import stat_clients
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.media.helpers import ffmpeg_publish, wait_until
-from tests.media.nginx_helpers import Nginx, free_port, nginx_available, start_edge
+from tests.media.nginx_helpers import Cluster, nginx_available, start_cluster
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(not nginx_available(), reason="nginx with libnginx-mod-rtmp not installed")]
-
-
-@dataclass
-class Cluster:
-    origin: ServerProcess
-    edges: list[Nginx]
-
-
-def start_cluster(tmp: Path, n_edges: int = 2, policy: str = "least-loaded") -> Cluster:
-    """An origin whose ``[edges]`` lists ``n_edges`` nginx edges (ports picked first), then the edges."""
-    ports = [(free_port(), free_port()) for _ in range(n_edges)]
-    cfg = load(tmp / "origin")
-    cfg.edges.rtmp = [f"rtmp://127.0.0.1:{r}/live" for r, _ in ports]
-    cfg.edges.http = [f"http://127.0.0.1:{h}" for _, h in ports]
-    cfg.edges.policy, cfg.edges.poll_interval = policy, 0.5
-    (tmp / "origin" / "config.toml").write_bytes(tomli_w.dumps(cfg.to_toml()).encode())
-    origin = start_server(tmp / "origin")
-    edges: list[Nginx] = []
-    try:
-        for i, (r, h) in enumerate(ports):
-            edges.append(start_edge(tmp / f"edge{i}", f"rtmp://127.0.0.1:{origin.rtmp_port}/live",
-                                    origin.http_base, r, h))
-    except BaseException:
-        for e in edges:
-            e.stop()
-        origin.stop()
-        raise
-    return Cluster(origin, edges)
 
 
 @pytest.fixture
