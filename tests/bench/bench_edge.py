@@ -188,7 +188,7 @@ def _login(cl: Cluster, userid: str, register: bool = True) -> RoomServiceClient
 
 
 def _heartbeats(anchor: RoomServiceClient, rid: str, stop: threading.Event) -> None:
-    while not stop.wait(5):
+    while not stop.wait(4):  # under uvicorn's 5 s keep-alive: no reset of a reused connection
         try:
             anchor.anchor_heartbeat(rid)
         except Exception as e:  # the bench goes on; the room list will say what is missing

@@ -75,6 +75,12 @@ def test_players_fail_over_to_the_other_edge(cluster: Cluster) -> None:
         # the pool notices: the dead edge is ranked last for new viewers
         wait_until(lambda: viewer.get_room_list()[0].playURLs[0].startswith(edge_b + "/"), 5, what="A ranked last")
         assert viewer.get_room_list()[0].playURLs[1].startswith(edge_a + "/")
+        # a new player handed a list whose first edge is dead opens the next one
+        late = Player([u for u in lists if u[0].startswith(edge_a + "/")][0], PlaySettings(audio_output="null"))
+        players.append(late)
+        late.start()
+        wait_until(lambda: late.frame_serial > 3, 10, what="the late player playing from B")
+        assert late.current_url.startswith(edge_b + "/") and late.failovers == 1
     finally:
         for p in players:
             p.stop()
