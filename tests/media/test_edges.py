@@ -63,6 +63,12 @@ def test_players_fail_over_to_the_other_edge(cluster: Cluster) -> None:
         assert 1 <= len(on_a) < len(players)
         assert stat_clients(requests.get(f"{cluster.edges[0].http_base}/stat", timeout=5).content) >= len(on_a)
 
+        # HLS on an edge: the origin's playlist and segments through the edge's proxy cache
+        hls = requests.get(f"{cluster.edges[1].http_base}/live/{rid}.m3u8", timeout=5)
+        assert hls.status_code == 200 and hls.text.startswith("#EXTM3U"), hls.text[:200]
+        seg = next(line for line in hls.text.splitlines() if line and not line.startswith("#"))
+        assert requests.get(f"{cluster.edges[1].http_base}/live/{seg}", timeout=5).content[:1] == b"G"  # MPEG-TS
+
         seen = {id(p): p.frame_serial for p in players}
         cluster.edges[0].proc.kill()  # edge A dies
         cluster.edges[0].proc.wait(5)
