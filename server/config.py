@@ -101,6 +101,22 @@ class LimitsConfig:
 
 
 @dataclass
+class EdgesConfig:
+    """``[edges]``: media edges (e.g. nginx-rtmp from ``--role edge``) that viewers play from.
+
+    ``rtmp[i]`` and ``http[i]`` are the same edge (``http`` may be empty: no HLS, no load figures).
+    Empty ``rtmp``: every play URL is the origin's own, as before. ``policy``: ``least-loaded``
+    (nclients from each edge's nginx-rtmp ``/stat``, polled every ``poll_interval`` s) or
+    ``round-robin``; an edge whose stat page or RTMP port does not answer is handed out last.
+    """
+
+    rtmp: list[str] = field(default_factory=list)  # "rtmp://edge1:1935/live", ...
+    http: list[str] = field(default_factory=list)  # "http://edge1:8081", ... (HLS and /stat)
+    policy: str = "least-loaded"
+    poll_interval: float = 2.0
+
+
+@dataclass
 class Config:
     data_dir: Path
     live: LiveConfig = field(default_factory=LiveConfig)
@@ -108,6 +124,7 @@ class Config:
     cos: CosConfig = field(default_factory=CosConfig)
     server: ServerSection = field(default_factory=ServerSection)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    edges: EdgesConfig = field(default_factory=EdgesConfig)
     # The whole file as read: subsystems with their own typed tables (server/im/settings.py
     # ImSettings for [im], server/api/roomservice.py RoomSettings for [roomservice]) take their
     # extra keys from here instead of reading the file again.
@@ -155,10 +172,12 @@ class Config:
             "im": asdict(self.im),
             "cos": asdict(self.cos),
             "server": asdict(self.server),
+            "edges": asdict(self.edges),
         }  # [limits] is not written: its defaults stay current unless an operator sets a key
 
 
-SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection, "limits": LimitsConfig}
+SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection, "limits": LimitsConfig,
+            "edges": EdgesConfig}
 
 
 def generate(data_dir: Path) -> Config:

@@ -12,6 +12,7 @@ def build_services(ctx: ServerContext) -> list[Service]:
     services: list[Service] = []
     from server.media.service import MediaService; services.append(MediaService(ctx))  # noqa: E702,I001
     from server.im.service import ImService; services.append(ImService(ctx))  # noqa: E702,I001
+    from server.media.edges import EdgePool; services.append(EdgePool(ctx))  # noqa: E702,I001
     from server.api.roomservice import RoomService; services.append(RoomService(ctx))  # noqa: E702,I001
     # Subsystems append themselves below, e.g.:
     #   from server.media.service import MediaService; services.append(MediaService(ctx))

@@ -36,6 +36,7 @@ class Room:
     frontcover: str = ""
     location: str = ""
     mixedPlayURL: str = ""
+    playURLs: list[str] = field(default_factory=list)  # failover order (edges), mixedPlayURL first
     audienceCount: int = 0
     pushers: list[Pusher] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)
@@ -59,9 +60,21 @@ class Room:
         return cls(roomID=str(d.get("roomID", "")), roomCreator=str(d.get("roomCreator", "")),
                    title=str(info.get("title") or ""), frontcover=str(info.get("frontcover") or ""),
                    location=str(info.get("location") or ""), mixedPlayURL=str(d.get("mixedPlayURL") or ""),
+                   playURLs=_play_urls(d),
                    audienceCount=int(d.get("audienceCount") or 0),
                    pushers=_pushers(d),
                    custom=dict(d.get("custom") or {}))
+
+
+MAX_PLAY_URLS = 16
+
+
+def _play_urls(d: dict[str, Any]) -> list[str]:
+    """The room's failover play list (older servers send only ``mixedPlayURL``)."""
+    raw = d.get("playURLs")
+    urls = [u for u in raw if isinstance(u, str) and u][:MAX_PLAY_URLS] if isinstance(raw, list) else []
+    first = str(d.get("mixedPlayURL") or "")
+    return urls or ([first] if first else [])
 
 
 def _pushers(d: dict[str, Any]) -> list[Pusher]:

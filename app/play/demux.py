@@ -92,6 +92,21 @@ class Demuxer:
             p.last_packet = time.monotonic()
         p.events.opened()
 
+    def _open_any(self) -> bool:
+        """Open the first URL of the failover list that answers; False (reported) when none does."""
+        p = self.pipe
+        for _ in range(max(1, len(p.urls))):
+            try:
+                self.open()
+                return True
+            except PlayError as exc:
+                if p.stop.is_set() or not p.next_url():
+                    p.events.fatal(exc.code, exc.text)
+                    return False
+                log.info("open failed (%s): trying %s", exc.text, redact_url(p.url))
+        p.events.fatal(PlayCode.OPEN_FAILED, "no play URL could be opened")
+        return False
+
     def close(self) -> None:
         if self.container is not None:
             try:
@@ -104,12 +119,8 @@ class Demuxer:
     def run(self) -> None:
         p = self.pipe
         try:
-            if self.container is None:
-                try:
-                    self.open()
-                except PlayError as exc:
-                    p.events.fatal(exc.code, exc.text)
-                    return
+            if self.container is None and not self._open_any():
+                return
             while not p.stop.is_set():
                 if p.pending_seek is not None:
                     self._do_seek()
@@ -225,6 +236,9 @@ class Demuxer:
         self.close()
         self.epoch = p.new_epoch(keep_offset=False)
         p.events.reconnecting(why)
+        if p.next_url():  # several URLs (edges): the lost one is the last to try again
+            log.info("failing over to %s", redact_url(p.url))
+        failed = 0
         while not p.stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -238,6 +252,9 @@ class Demuxer:
                 return True
             except PlayError as exc:
                 log.info("reopen failed: %s", exc)
+                failed += 1
+                if p.next_url() and failed % len(p.urls):
+                    continue  # another edge may answer at once; pause after each round
                 p.stop.wait(min(s.reconnect_interval, max(0.0, deadline - time.monotonic())))
         return False
 

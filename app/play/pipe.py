@@ -16,7 +16,7 @@ from typing import Any
 
 from app.play.audio import AudioRing
 from app.play.clock import MasterClock
-from app.play.settings import PlaySettings, SourceKind
+from app.play.settings import PlaySettings, SourceKind, source_kind
 from app.play.stats import StatsMeter
 
 END = "end"
@@ -72,6 +72,20 @@ class Pipe:
     vq: queue.Queue = field(default_factory=lambda: queue.Queue(150))
     aq: queue.Queue = field(default_factory=lambda: queue.Queue(250))
     fq: queue.Queue = field(default_factory=lambda: queue.Queue(3))
+    # Failover list (edges first, the origin last): ``url`` is the one in use; on an open failure
+    # or a lost live source the demuxer moves on to the next (:meth:`next_url`), round the ring.
+    urls: list[str] = field(default_factory=list)
+    switches: int = 0  # failovers so far
+
+    def next_url(self) -> bool:
+        """Switch to the next URL of the failover list; False when there is no other."""
+        if len(self.urls) < 2:
+            return False
+        i = self.urls.index(self.url) if self.url in self.urls else -1
+        self.url = self.urls[(i + 1) % len(self.urls)]
+        self.kind = source_kind(self.url)
+        self.switches += 1
+        return True
 
     def new_epoch(self, seek_target: float | None = None, keep_offset: bool = True) -> int:
         """Start a new epoch: empty every queue and the audio, forget the clock."""

@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.play.audio import AudioOutput, AudioRing, open_output
@@ -39,12 +39,21 @@ log = logging.getLogger(__name__)
 
 
 class Player:
-    """Plays one URL (RTMP, HTTP-FLV, HLS, or a replay file over HTTP Range / local path)."""
+    """Plays one URL (RTMP, HTTP-FLV, HLS, or a replay file over HTTP Range / local path).
 
-    def __init__(self, url: str, settings: PlaySettings | None = None) -> None:
-        self.url = url
+    Given a list (a room's ``playURLs``: edges, then the origin) it plays the first that opens
+    and fails over to the next when a live source is lost (edge down or stalled for
+    ``read_timeout``); :attr:`current_url` is the one in use."""
+
+    def __init__(self, url: str | Sequence[str], settings: PlaySettings | None = None) -> None:
+        urls = [url] if isinstance(url, str) else list(url)
+        if not urls:
+            raise PlayError(PlayCode.BAD_ARGUMENT, "no URL to play")
+        self.url = urls[0]
         self.settings = settings or PlaySettings()
-        self.kind = source_kind(url)  # raises PlayError(BAD_ARGUMENT)
+        self.kind = source_kind(self.url)  # raises PlayError(BAD_ARGUMENT)
+        for other in urls[1:]:
+            source_kind(other)
         self.on_state: Callable[[PlayState], None] | None = None
         self.on_stats: Callable[[PlayStats], None] | None = None
         self.on_error: Callable[[int, str], None] | None = None
@@ -73,14 +82,23 @@ class Player:
         events = Callbacks(opened=self._opened, first_frame=self._first_frame,
                            reconnecting=self._reconnecting, stream_ended=self._stream_ended,
                            fatal=self._fatal, error=self._error, present=self._present)
-        self.pipe = Pipe(url, self.kind, self.settings, self.clock, self.stats, events,
-                         fq=queue.Queue(max(1, self.settings.frame_queue)))
+        self.pipe = Pipe(self.url, self.kind, self.settings, self.clock, self.stats, events,
+                         fq=queue.Queue(max(1, self.settings.frame_queue)), urls=urls)
         self.demuxer = Demuxer(self.pipe)
 
     # -- public API ----------------------------------------------------------------------------
     @property
     def state(self) -> PlayState:
         return self._state
+
+    @property
+    def current_url(self) -> str:
+        """The URL playing now (after a failover: another entry of the list)."""
+        return self.pipe.url
+
+    @property
+    def failovers(self) -> int:
+        return self.pipe.switches
 
     @property
     def is_live(self) -> bool:
@@ -128,6 +146,13 @@ class Player:
         """
         self.stats.t_start = time.monotonic()
         self._set_state(PlayState.OPENING)
+        for _ in range(len(self.pipe.urls) - 1):
+            try:
+                self.demuxer.open()
+                return
+            except PlayError as exc:
+                log.info("open failed (%s): trying the next URL", exc.text)
+                self.pipe.next_url()
         self.demuxer.open()
 
     def start(self) -> None:

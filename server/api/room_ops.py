@@ -25,6 +25,7 @@ from server.db.models import User
 
 if TYPE_CHECKING:
     from server.api.roomservice import RoomService
+    from server.media.edges import Edge
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -143,6 +144,18 @@ class RoomOps:
         return (accelerate_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp),
                 play_urls(cfg.public_host, cfg.public_rtmp_port, cfg.public_http_port, sid).flv)
 
+    def _viewer_urls(self, uid: str, edges: "list[Edge] | None") -> list[str]:
+        """Where a viewer plays ``uid``'s stream, failover order: the ranked ``[edges]`` (RTMP;
+        nginx-rtmp edges have no HTTP-FLV), then the origin's own FLV URL."""
+        sid = self.svc.own_room_id(uid)
+        return [e.play_url(sid) for e in edges or []] + [self._play_urls(uid)[1]]
+
+    def _edge_order(self) -> "list[Edge]":
+        try:
+            return self.svc.ctx.service("edges").order()
+        except KeyError:
+            return []
+
     async def _audience_count(self, rid: str) -> int:
         try:
             n = await self.svc.ctx.service("im").audience_count(rid)
@@ -150,12 +163,16 @@ class RoomOps:
             n = None
         return n if n is not None else await self.kv.hlen(f"aud:{rid}")
 
-    async def _public(self, room: dict[str, Any]) -> dict[str, Any]:
+    async def _public(self, room: dict[str, Any], edges: "list[Edge] | None" = None) -> dict[str, Any]:
+        """A room as others see it; ``edges`` (one :meth:`_edge_order` per reply) ranks its play URLs:
+        ``playURLs`` is the viewer's failover list, ``mixedPlayURL`` its first entry. Co-hosts'
+        ``accelerateURL`` stays on the origin (lowest latency)."""
         rid = room["roomID"]
         custom = await self.kv.hgetall(f"custom:{rid}")
         pushers = [dict(p, accelerateURL=self._play_urls(p["userID"])[0]) for p in room["pushers"]]
+        urls = self._viewer_urls(room["roomCreator"], edges)
         return {"roomID": rid, "roomInfo": room["roomInfo"], "roomCreator": room["roomCreator"],
-                "mixedPlayURL": self._play_urls(room["roomCreator"])[1], "pushers": pushers,
+                "mixedPlayURL": urls[0], "playURLs": urls, "pushers": pushers,
                 "audienceCount": await self._audience_count(rid), "custom": custom}
 
     async def drop_pushers(self, rid: str, uids: list[str]) -> None:
@@ -177,7 +194,8 @@ class RoomOps:
         rooms = [json.loads(r) for r in (await self.kv.hgetall("rooms")).values()]
         rooms = sorted((r for r in rooms if r["roomID"] in live), key=lambda r: r["created"], reverse=True)
         page = rooms[index:index + cnt]
-        return {"rooms": [await self._public(r) for r in page], "total": len(rooms)}
+        edges = self._edge_order() if page else []
+        return {"rooms": [await self._public(r, edges) for r in page], "total": len(rooms)}
 
     async def get_anchor_url(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
         """The caller's OWN stream URLs: the only reply that carries a push URL."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -20,7 +24,7 @@ from tests.media.helpers import (
     start_media_server,
     wait_until,
 )
-from tests.media.nginx_helpers import nginx_available, start_nginx
+from tests.media.nginx_helpers import free_port, nginx_available, render_cli, start_nginx_as_documented
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(not nginx_available(), reason="nginx with libnginx-mod-rtmp not installed")]
@@ -33,12 +37,54 @@ def _try_read(url: str) -> bool:
         return False
 
 
-def test_nginx_rtmp_with_our_adapter(tmp_path: Path) -> None:
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A directory other accounts may enter (pytest's tmp_path is under a 0700 folder)."""
+    d = Path(tempfile.mkdtemp(prefix="xzb-nginx-"))
+    os.chmod(d, 0o755)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+NOBODY = 65534
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="starting nginx as a sysadmin does needs root")
+
+
+@as_root
+def test_renderer_refuses_dirs_the_workers_cannot_use(tmp_path: Path) -> None:
+    """The data dir's owner (nobody) cannot even enter pytest's 0700 tmp folder: exit 2, loudly."""
+    data = tmp_path / "srv"
+    data.mkdir()
+    os.chown(data, NOBODY, NOBODY)
+    out = render_cli(["--data-dir", str(data), "--prefix", str(tmp_path / "nginx")], tmp_path / "x.conf")
+    assert out.returncode == 2
+    assert "cannot enter" in out.stderr and "nobody" in out.stderr
+    assert (tmp_path / "x.conf").read_text() == ""
+
+
+@as_root
+def test_nginx_rtmp_with_our_adapter(open_dir: Path) -> None:
+    """The README's way: render with the CLI into a file, ``nginx -c FILE`` as root (workers as the
+    data dir's owner, here ``nobody``, as if the business server ran as an unprivileged account);
+    the renderer alone creates the record and HLS folders; the replay reaches /get_vod_list."""
+    tmp_path = open_dir
     sp = start_media_server(tmp_path / "srv")
+    os.chown(sp.data_dir, NOBODY, NOBODY)
     ngx = None
     try:
         cfg = sp.config
-        ngx = start_nginx(cfg, tmp_path / "nginx", sp.http_base)
+        rtmp, http = free_port(), free_port()
+        conf = tmp_path / "xiaozhibo-rtmp.conf"
+        out = render_cli(["--data-dir", str(sp.data_dir), "--rtmp-listen", f"127.0.0.1:{rtmp}",
+                          "--http-listen", f"127.0.0.1:{http}", "--api-base", sp.http_base,
+                          "--prefix", str(tmp_path / "nginx")], conf)
+        assert out.returncode == 0, out.stderr
+        assert "user nobody " in conf.read_text()
+        assert (cfg.media_dir / "nginx-record").stat().st_uid == NOBODY
+        ngx = start_nginx_as_documented(conf, tmp_path / "nginx", rtmp, http)
+        assert {Path(f"/proc/{pid}").stat().st_uid for pid in ngx.pids()[1:]} == {NOBODY}
         sid = sid_of(sp, "nganchor")
         api = api_client(sp, "nganchor", tmp_path)
         url = push_url("127.0.0.1", ngx.rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + 600)
