@@ -142,7 +142,8 @@ class ApiClient:
         self.options = options or ClientOptions()
         self.session: Session | None = None
         self._http = requests.Session()
-        self._http.verify = requests_verify(self.options.ca_file)
+        # per request, not Session.verify: requests lets REQUESTS_CA_BUNDLE override the latter
+        self._verify = requests_verify(self.options.ca_file)
         self._lock = threading.Lock()
 
     # --- transport --------------------------------------------------------------------
@@ -152,7 +153,8 @@ class ApiClient:
         if sign_with is not None:
             headers["Liteav-Sig"] = liteav_sig(sign_with, raw)
         try:
-            r = self._http.post(self.server + path, data=raw, headers=headers, timeout=self.options.timeout)
+            r = self._http.post(self.server + path, data=raw, headers=headers, timeout=self.options.timeout,
+                                verify=self._verify)
         except requests.RequestException as e:
             raise ApiError(ApiError.NETWORK, f"cannot reach the server at {self.server}: {e}") from e
         try:
@@ -335,6 +337,7 @@ class ApiClient:
         try:
             with open(path, "rb") as fh:
                 r = self._http.put(f"{self.server}{url_path}", data=_ProgressReader(fh, total, progress),
+                                   verify=self._verify,
                                    timeout=max(60.0, self.options.timeout), headers={"Authorization": auth})
             reply = r.json()
         except requests.RequestException as e:

@@ -86,7 +86,7 @@ class RoomServiceClient:
         self.timeout = timeout
         self.token = ""
         self._http = requests.Session()
-        self._http.verify = requests_verify(ca_file)  # https: verified (system store + ca_file)
+        self._verify = requests_verify(ca_file)  # per request: REQUESTS_CA_BUNDLE overrides Session.verify
         self._lock = threading.Lock()
 
     @classmethod
@@ -96,7 +96,7 @@ class RoomServiceClient:
 
     def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            r = self._http.post(url, json=body, timeout=self.timeout)
+            r = self._http.post(url, json=body, timeout=self.timeout, verify=self._verify)
             reply = r.json()
             code = int(reply["code"])
         except requests.RequestException as e:
