@@ -61,7 +61,7 @@ def start_server(data_dir: Path, http_port: int, rtmp_port: int, timeout: float 
         output.append(line.rstrip())
         sys.stdout.write(line)
         sys.stdout.flush()
-        if m := re.search(r"api:\s+(http://\S+?)/?$", line.strip()):
+        if m := re.search(r"api:\s+(https?://\S+?)/?$", line.strip()):
             api = m.group(1)
         if line.startswith("  data:"):
             threading.Thread(target=lambda: [sys.stdout.write(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]

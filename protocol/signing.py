@@ -78,8 +78,15 @@ def _host_port(host: str, port: int, default: int) -> str:
     return host if port == default else f"{host}:{port}"
 
 
-def push_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int) -> str:
-    return f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}?{push_query(push_key, sid, bizid, expire_at)}"
+def _rtmp_base(host: str, rtmp_port: int, tls: bool) -> str:
+    """``rtmp://host[:port]`` or, with ``tls``, ``rtmps://host[:port]`` (default ports 1935 / 443)."""
+    return f"rtmps://{_host_port(host, rtmp_port, 443)}" if tls else f"rtmp://{_host_port(host, rtmp_port, 1935)}"
+
+
+def push_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int,
+             tls: bool = False) -> str:
+    """The publish URL with its txSecret/txTime; ``rtmps://`` when ``tls``."""
+    return f"{_rtmp_base(host, rtmp_port, tls)}/live/{sid}?{push_query(push_key, sid, bizid, expire_at)}"
 
 
 # --- accelerate (low-latency play) URL: a play signature that can never publish ---------------
@@ -103,12 +110,13 @@ def play_secret(push_key: str, sid: str, txtime: str) -> str:
     return md5_hex(push_key + PLAY_SIGN_PREFIX + sid + txtime)
 
 
-def accelerate_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int) -> str:
+def accelerate_url(host: str, rtmp_port: int, push_key: str, bizid: str | int, sid: str, expire_at: int,
+                   tls: bool = False) -> str:
     """Low-latency play URL for co-hosting: the rtmp play URL with its own play txSecret/txTime
     (:func:`play_secret`); it cannot publish."""
     t = tx_time(expire_at)
     q = urlencode({"bizid": bizid, "txSecret": play_secret(push_key, sid, t), "txTime": t})
-    return f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}?{q}"
+    return f"{_rtmp_base(host, rtmp_port, tls)}/live/{sid}?{q}"
 
 
 def check_play_auth(push_key: str, sid: str, txsecret: str, txtime: str, now: float | None = None) -> bool:
@@ -142,12 +150,13 @@ class PlayUrls:
     hls: str
 
 
-def play_urls(host: str, rtmp_port: int, http_port: int, sid: str) -> PlayUrls:
-    h = _host_port(host, http_port, 80)
+def play_urls(host: str, rtmp_port: int, http_port: int, sid: str, tls: bool = False) -> PlayUrls:
+    """RTMP, HTTP-FLV and HLS play URLs of a stream; rtmps/https when ``tls``."""
+    http = f"https://{_host_port(host, http_port, 443)}" if tls else f"http://{_host_port(host, http_port, 80)}"
     return PlayUrls(
-        rtmp=f"rtmp://{_host_port(host, rtmp_port, 1935)}/live/{sid}",
-        flv=f"http://{h}/live/{sid}.flv",
-        hls=f"http://{h}/live/{sid}.m3u8",
+        rtmp=f"{_rtmp_base(host, rtmp_port, tls)}/live/{sid}",
+        flv=f"{http}/live/{sid}.flv",
+        hls=f"{http}/live/{sid}.m3u8",
     )
 
 

@@ -73,6 +73,9 @@ class ServerSection:
     # Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: never.
     trusted_proxies: list[str] = field(default_factory=list)
     token_secret: str = ""  # key deriving session tokens; empty: derived from [im] secret_key
+    tls_cert: str = ""  # PEM certificate (chain) file: https/wss on http_port, rtmps on rtmp_port
+    tls_key: str = ""  # its PEM private key
+    public_tls: bool = False  # URLs handed out use https/wss/rtmps (a TLS proxy such as nginx in front)
 
 
 @dataclass
@@ -162,8 +165,20 @@ class Config:
         return self.server.public_rtmp_port or self.server.rtmp_port
 
     @property
+    def tls(self) -> bool:
+        """This server itself terminates TLS (a certificate is configured)."""
+        return bool(self.server.tls_cert)
+
+    @property
+    def public_tls(self) -> bool:
+        """URLs handed out (push, play, storage) use https/rtmps."""
+        return self.tls or self.server.public_tls
+
+    @property
     def http_base(self) -> str:
         port = self.public_http_port
+        if self.public_tls:
+            return f"https://{self.public_host}" + ("" if port == 443 else f":{port}")
         return f"http://{self.public_host}" + ("" if port == 80 else f":{port}")
 
     def to_toml(self) -> dict[str, Any]:

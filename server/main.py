@@ -18,6 +18,7 @@ from server.config import Config, load
 from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
 from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
+from server.tls import TlsConfigError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--db", default=None, help="database URL (postgresql://..., mysql://...); default SQLite")
     p.add_argument("--redis", default=None, help="Redis URL for IM fan-out and shared state across nodes")
     p.add_argument("--public-host", default=None, help="host name put into push/play/storage URLs")
+    p.add_argument("--tls-cert", default=None, help="PEM certificate (chain): https/wss and rtmps on the same ports")
+    p.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
 
@@ -59,13 +62,14 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def ready_banner(cfg: Config) -> str:
     host, http, rtmp = cfg.public_host, cfg.public_http_port, cfg.public_rtmp_port
+    s = "s" if cfg.public_tls else ""
     return "\n".join([
         "xiaozhibo server ready",
-        f"  api:     http://{host}:{http}/",
-        f"  im:      ws://{host}:{http}/im",
-        f"  rtmp:    rtmp://{host}:{rtmp}/live/",
-        f"  flv/hls: http://{host}:{http}/live/",
-        f"  storage: http://{host}:{http}/cos/",
+        f"  api:     http{s}://{host}:{http}/",
+        f"  im:      ws{s}://{host}:{http}/im",
+        f"  rtmp:    rtmp{s}://{host}:{rtmp}/live/",
+        f"  flv/hls: http{s}://{host}:{http}/live/",
+        f"  storage: http{s}://{host}:{http}/cos/",
         f"  data:    {cfg.data_dir}",
     ])
 
@@ -73,24 +77,28 @@ def ready_banner(cfg: Config) -> str:
 async def serve(cfg: Config, stop: asyncio.Event | None = None,
                 on_ready: Callable[[Config], None] | None = None) -> None:
     from server.app import build_context, create_app
+    from server.tls import server_context
 
     cfg.limits = fit_to_fd_limit(cfg.limits)
     rate_log = RateLog(logging.getLogger("server.limits"), cfg.limits.log_interval)
     install_loop_handler(asyncio.get_running_loop(), rate_log)
     guard = HttpGuard(cfg.limits, rate_log)
     http_protocol, ws_protocol = guarded_protocols(guard)
+    ssl_ctx = server_context(cfg)  # before binding: a bad certificate must not leave ports open
     http_sock = _bind(cfg.server.host, cfg.server.http_port)
     rtmp_sock = _bind(cfg.server.host, cfg.server.rtmp_port)
     cfg.server.http_port = http_sock.getsockname()[1]
     cfg.server.rtmp_port = rtmp_sock.getsockname()[1]
     ctx = build_context(cfg)
     ctx.extras["rtmp_socket"] = rtmp_sock
+    ctx.extras["rtmp_ssl"] = ssl_ctx
     app = create_app(ctx)
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", http=http_protocol, ws=ws_protocol,
         ws_max_size=64 * 1024, timeout_graceful_shutdown=3, timeout_keep_alive=cfg.limits.http_keepalive_timeout,
         # X-Forwarded-For is believed only from [server] trusted_proxies (never by default)
         proxy_headers=bool(cfg.server.trusted_proxies), forwarded_allow_ips=list(cfg.server.trusted_proxies),
+        ssl_certfile=cfg.server.tls_cert or None, ssl_keyfile=cfg.server.tls_key or None,
     ))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     stop = stop or asyncio.Event()
@@ -127,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {
         "server.host": args.host, "server.http_port": args.http_port, "server.rtmp_port": args.rtmp_port,
         "server.db_url": args.db, "server.redis_url": args.redis, "server.public_host": args.public_host,
+        "server.tls_cert": args.tls_cert, "server.tls_key": args.tls_key,
     }
     cfg = load(args.data_dir, overrides)
     try:
@@ -137,10 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(cfg.log_dir, getattr(logging, args.log_level.upper(), logging.INFO))
 
     def ready(c: Config) -> None:
-        lock.publish(f"http://{c.public_host}:{c.public_http_port}", f"rtmp://{c.public_host}:{c.public_rtmp_port}/live")
+        s = "s" if c.public_tls else ""
+        lock.publish(f"http{s}://{c.public_host}:{c.public_http_port}", f"rtmp{s}://{c.public_host}:{c.public_rtmp_port}/live")
 
     try:
         asyncio.run(serve(cfg, on_ready=ready))
+    except TlsConfigError as e:
+        print(f"xiaozhibo server: {e}", file=sys.stderr)
+        return 1
     except OSError as e:
         print(f"xiaozhibo server: cannot listen: {e}", file=sys.stderr)
         return 1

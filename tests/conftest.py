@@ -84,9 +84,9 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 30.0) -> ServerPr
                 break
             continue
         lines.append(line.rstrip())
-        if m := re.search(r"api:\s+http://[^:]+:(\d+)/", line):
+        if m := re.search(r"api:\s+https?://[^:]+:(\d+)/", line):
             http = int(m.group(1))
-        if m := re.search(r"rtmp:\s+rtmp://[^:]+:(\d+)/", line):
+        if m := re.search(r"rtmp:\s+rtmps?://[^:]+:(\d+)/", line):
             rtmp = int(m.group(1))
         if line.startswith("  data:"):
             break

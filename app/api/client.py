@@ -21,6 +21,7 @@ import requests
 
 from protocol.errors import ApiCode, api_message
 from protocol.signing import cos_authorization, liteav_sig, wire_password
+from protocol.tls import requests_verify
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ class Session:
     expires_at: float
     roomservice_sign: RoomServiceSign
     cos_info: CosInfo
+    # The client's CA file (ClientOptions.ca_file), so what is made from a session (RoomService,
+    # IM) trusts the same server certificate. Not cached on disk.
+    ca_file: str = field(default="", compare=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Session":
@@ -129,6 +133,7 @@ class ClientOptions:
     expires: int = 10  # seconds a signed request stays valid (the server caps it at 300)
     session_file: Path | None = None  # where the session is cached for auto-login
     extra_headers: dict[str, str] = field(default_factory=dict)
+    ca_file: str = ""  # PEM CA trusted for an https:// server besides the system store
 
 
 class ApiClient:
@@ -137,6 +142,8 @@ class ApiClient:
         self.options = options or ClientOptions()
         self.session: Session | None = None
         self._http = requests.Session()
+        # per request, not Session.verify: requests lets REQUESTS_CA_BUNDLE override the latter
+        self._verify = requests_verify(self.options.ca_file)
         self._lock = threading.Lock()
 
     # --- transport --------------------------------------------------------------------
@@ -146,7 +153,8 @@ class ApiClient:
         if sign_with is not None:
             headers["Liteav-Sig"] = liteav_sig(sign_with, raw)
         try:
-            r = self._http.post(self.server + path, data=raw, headers=headers, timeout=self.options.timeout)
+            r = self._http.post(self.server + path, data=raw, headers=headers, timeout=self.options.timeout,
+                                verify=self._verify)
         except requests.RequestException as e:
             raise ApiError(ApiError.NETWORK, f"cannot reach the server at {self.server}: {e}") from e
         try:
@@ -186,7 +194,7 @@ class ApiClient:
         self.session = Session(
             server=self.server, userid=userid, token=d["token"], refresh_token=d["refresh_token"],
             expires_at=time.time() + int(d["expires"]), roomservice_sign=_pick(RoomServiceSign, d["roomservice_sign"]),
-            cos_info=_pick(CosInfo, d["cos_info"]))
+            cos_info=_pick(CosInfo, d["cos_info"]), ca_file=self.options.ca_file)
         self._save()
         return self.session
 
@@ -213,6 +221,7 @@ class ApiClient:
             return None
         if s.server != self.server:
             return None
+        s.ca_file = self.options.ca_file
         self.session = s
         if s.expires_at - time.time() < 60:
             try:
@@ -257,7 +266,7 @@ class ApiClient:
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(self.session), fh)
+            json.dump({k: v for k, v in asdict(self.session).items() if k != "ca_file"}, fh)
         os.replace(tmp, path)
 
     # --- profile and lists ------------------------------------------------------------
@@ -348,6 +357,7 @@ class ApiClient:
         try:
             with open(path, "rb") as fh:
                 r = self._http.put(f"{self.server}{url_path}", data=_ProgressReader(fh, total, progress),
+                                   verify=self._verify,
                                    timeout=max(60.0, self.options.timeout), headers={"Authorization": auth})
             reply = r.json()
         except requests.RequestException as e:

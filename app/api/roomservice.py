@@ -18,6 +18,7 @@ import requests
 
 from app.api.client import ApiError, Session
 from protocol.errors import ApiCode
+from protocol.tls import requests_verify
 
 
 @dataclass
@@ -91,22 +92,24 @@ class AnchorUrls:
 
 
 class RoomServiceClient:
-    def __init__(self, server: str, sdkappid: int, userid: str, usersig: str, timeout: float = 10.0) -> None:
+    def __init__(self, server: str, sdkappid: int, userid: str, usersig: str, timeout: float = 10.0,
+                 ca_file: str = "") -> None:
         self.server = server.rstrip("/")
         self.sdkappid, self.userid, self.usersig = int(sdkappid), userid, usersig
         self.timeout = timeout
         self.token = ""
         self._http = requests.Session()
+        self._verify = requests_verify(ca_file)  # per request: REQUESTS_CA_BUNDLE overrides Session.verify
         self._lock = threading.Lock()
 
     @classmethod
     def for_session(cls, session: Session, timeout: float = 10.0) -> "RoomServiceClient":
         rs = session.roomservice_sign
-        return cls(session.server, rs.sdkAppID, rs.userID, rs.userSig, timeout)
+        return cls(session.server, rs.sdkAppID, rs.userID, rs.userSig, timeout, session.ca_file)
 
     def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            r = self._http.post(url, json=body, timeout=self.timeout)
+            r = self._http.post(url, json=body, timeout=self.timeout, verify=self._verify)
             reply = r.json()
             code = int(reply["code"])
         except requests.RequestException as e:

@@ -28,6 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 from app.im.messages import ConnState, ImError, ImMessage, Member, MessageKind, RoomState
 from protocol import im
 from protocol.errors import ImCode
+from protocol.tls import client_context, is_tls_url
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class ImClientSettings:
     backoff_max: float = 15.0
     likes_per_second: float = 2.0  # client-side throttle, same as the server's limit
     members_page: int = 100
+    ca_file: str = ""  # PEM CA trusted for wss:// besides the system store
 
 
 def _clean(text: str) -> str:
@@ -166,8 +168,9 @@ class ImClient:
     def _session(self) -> str:
         """One connection: login, rejoin, read until it ends. Returns why it ended."""
         try:
+            ssl_ctx = client_context(self.settings.ca_file) if is_tls_url(self.url) else None
             with connect(self._login_url(), open_timeout=self.settings.open_timeout, max_size=256 * 1024,
-                         close_timeout=2) as ws:
+                         close_timeout=2, ssl=ssl_ctx) as ws:
                 login = im.parse_server_frame(ws.recv(self.settings.open_timeout))
                 if login.get("type") != "login" or login.get("code") != ImCode.OK:
                     code = login.get("code")

@@ -7,6 +7,7 @@ from enum import Enum
 from urllib.parse import urlsplit
 
 from app.play.errors import PlayCode, PlayError
+from protocol.tls import ffmpeg_options
 
 
 class SourceKind(Enum):
@@ -80,6 +81,9 @@ class PlaySettings:
     late_drop: float = 0.04  # s late after which a frame is dropped when a newer one waits
     read_timecode: bool = False  # read the sender's time code from the pixels (app.capture.timecode)
     probesize: int = 32768
+    # PEM CA file trusted for https/rtmps sources besides the system store ('' = system store only);
+    # TLS sources are always verified
+    ca_file: str = ""
     stats_interval: float = 1.0
 
     def with_(self, **kw: object) -> "PlaySettings":
@@ -107,7 +111,7 @@ def source_kind(url: str) -> SourceKind:
 
 
 def open_options(url: str, kind: SourceKind, settings: PlaySettings, live: bool) -> dict[str, str]:
-    """FFmpeg demuxer/protocol options for a source.
+    """FFmpeg demuxer/protocol options for a source (with certificate verification for TLS URLs).
 
     Live RTMP/HTTP-FLV: small probe, no analysis delay, no frame-rate probe (FFmpeg otherwise
     reads 40 frames or the whole probesize to guess a frame rate the FLV metadata already gives:
@@ -115,6 +119,10 @@ def open_options(url: str, kind: SourceKind, settings: PlaySettings, live: bool)
     ``fflags=nobuffer``: it throws away the packets read while probing, the first keyframe among
     them, and costs a whole GOP.
     """
+    return _source_options(url, kind, settings, live) | ffmpeg_options(url, settings.ca_file)
+
+
+def _source_options(url: str, kind: SourceKind, settings: PlaySettings, live: bool) -> dict[str, str]:
     if kind in (SourceKind.RTMP, SourceKind.HTTP_FLV) and live:
         opts = {"probesize": str(settings.probesize), "analyzeduration": "0", "fpsprobesize": "0"}
         if kind is SourceKind.RTMP:

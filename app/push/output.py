@@ -25,6 +25,7 @@ import psutil
 
 from app.push.errors import PushError, StopReason
 from app.push.packets import EncodedPacket
+from protocol.tls import TlsTunnel, check_tls, client_context
 
 log = logging.getLogger(__name__)
 
@@ -117,28 +118,59 @@ class MuxOutput:
 
 
 class RtmpOutput:
-    """One RTMP publish connection. ``write`` raises :class:`PushError` with the classified reason."""
+    """One RTMP publish connection. ``write`` raises :class:`PushError` with the classified reason.
+
+    ``rtmps://``: the server certificate is verified (system store plus ``ca_file``) by a
+    :class:`~protocol.tls.TlsTunnel`; FFmpeg publishes plain RTMP into its loopback port.
+    """
 
     def __init__(self, url: str, video_template: av.video.stream.VideoStream,
                  audio_template: av.audio.stream.AudioStream, connect_timeout: float = 5.0,
-                 established_s: float = 2.0) -> None:
+                 established_s: float = 2.0, ca_file: str = "") -> None:
         self.url = url
         self.host, self.port = rtmp_endpoint(url)
         self.established_s = established_s
         self.opened_at: float | None = None
         self.first_ok_at: float | None = None
-        why = tcp_reachable(self.host, self.port, connect_timeout, handshake=True)
-        if why is not None:
-            raise PushError(StopReason.UNREACHABLE, why)
-        self._fds_before = _connections_to(self.host, self.port)
+        self._tunnel: TlsTunnel | None = None
         self._fds: set[int] = set()
         self.write_started: float | None = None  # monotonic time of the write in progress
+        local = self.host, self.port  # where FFmpeg's own socket goes
+        if urlsplit(url).scheme == "rtmps":
+            self._tunnel = self._open_tunnel(ca_file, connect_timeout)
+            url, local = self._tunnel.local_url(url), ("127.0.0.1", self._tunnel.local_port)
+        self._local = local
+        why = tcp_reachable(*local, connect_timeout, handshake=True)
+        if why is not None:
+            self._close_tunnel()
+            raise PushError(StopReason.UNREACHABLE, why)
+        self._fds_before = _connections_to(*local)
         try:
             self._mux = MuxOutput(url, "flv", video_template, audio_template,
                                   options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
         except (OSError, av.FFmpegError) as exc:
+            self._close_tunnel()
             raise self._classify(exc) from exc
         self.opened_at = time.monotonic()
+
+    def _open_tunnel(self, ca_file: str, timeout: float) -> TlsTunnel:
+        """A verified TLS tunnel to the server; PushError if the certificate is not trusted."""
+        try:
+            ctx = client_context(ca_file)
+        except OSError as exc:
+            raise PushError(StopReason.REFUSED, f"cannot read the CA file {ca_file}: {exc}") from None
+        why = check_tls(self.host, self.port, ctx, timeout)
+        if why is not None:
+            raise PushError(StopReason.UNREACHABLE, why)
+        try:
+            return TlsTunnel(self.host, self.port, ca_file, timeout)
+        except OSError as exc:
+            raise PushError(StopReason.UNREACHABLE, str(exc)) from None
+
+    def _close_tunnel(self) -> None:
+        if self._tunnel is not None:
+            self._tunnel.close()
+            self._tunnel = None
 
     @property
     def established(self) -> bool:
@@ -169,7 +201,7 @@ class RtmpOutput:
             self.write_started = None
         if self.first_ok_at is None:
             self.first_ok_at = time.monotonic()
-            self._fds = _connections_to(self.host, self.port) - self._fds_before
+            self._fds = _connections_to(*self._local) - self._fds_before
             self._set_nodelay()
 
     def _set_nodelay(self) -> None:
@@ -201,6 +233,8 @@ class RtmpOutput:
         or None where the platform does not tell (not Linux) or before the connection is up."""
         if not sys.platform.startswith("linux") or not hasattr(socket, "TCP_INFO"):  # Linux struct layout
             return None
+        if self._tunnel is not None:
+            return None  # the TLS connection is the tunnel process's
         for fd in self._fds:
             try:
                 with socket.socket(fileno=os.dup(fd)) as sock:
@@ -228,6 +262,7 @@ class RtmpOutput:
 
     def close(self) -> None:
         self._mux.close()
+        self._close_tunnel()
 
 
 class Mp4Recorder:

@@ -322,7 +322,7 @@ class Publisher:
                     try:
                         out = self._output = RtmpOutput(self.url, self._enc.video_template,
                                                         self._enc.audio_template, s.connect_timeout_s,
-                                                        s.established_s)
+                                                        s.established_s, ca_file=s.ca_file)
                         if was_live or tries:
                             # a reconnect or a retry: what is queued is stale, start the new
                             # stream on a fresh keyframe

@@ -49,6 +49,8 @@ class PushSettings:
     send_queue_packets: int = 600
     record_path: str | None = None
     stamp_timecode: bool = True
+    #: PEM CA file trusted for rtmps:// besides the system store ('' = system store only)
+    ca_file: str = ""
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:

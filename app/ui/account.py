@@ -38,7 +38,7 @@ class Account(QObject):
         self.profile = UserInfo()
 
     def _make_client(self, server: str) -> ApiClient:
-        return ApiClient(server, ClientOptions(session_file=self.settings.session_file))
+        return ApiClient(server, ClientOptions(session_file=self.settings.session_file, ca_file=self.settings.ca_file))
 
     @property
     def userid(self) -> str:

@@ -103,7 +103,7 @@ def play_settings(settings: ClientSettings | None, **changes: Any) -> PlaySettin
     The output stays ``auto``: a device that fails to open falls back to the null output (the
     picture keeps playing) instead of an error.
     """
-    base = PlaySettings()
+    base = PlaySettings(ca_file=settings.ca_file if settings is not None else "")
     if settings is not None and settings.speaker != SPEAKER_DEFAULT:
         from app.capture.audio import list_output_devices
 

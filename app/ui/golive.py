@@ -80,6 +80,7 @@ class GoLiveWindow(QWidget):
         self.last_error = ""
         self._linkmic_threads: list[Any] = []
         self.push = PushController(self)
+        self.push.ca_file = settings.ca_file
         self.room = LiveRoomController(account.client, self)
         self._build(backend)
         self._wire()

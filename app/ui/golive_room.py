@@ -20,7 +20,7 @@ from typing import Any
 
 from app.api.client import ApiClient, ApiError
 from app.api.roomservice import AnchorUrls, RoomServiceClient
-from app.im.client import ImClient
+from app.im.client import ImClient, ImClientSettings
 from app.im.messages import ConnState, ImError, ImMessage, MessageKind, RoomState
 from app.ui.ops import Op, run_op
 from app.ui.qt import QObject, QTimer, Signal
@@ -108,7 +108,8 @@ class LiveRoomController(QObject):
         im = ImClient(im_url(session.server), sign.sdkAppID, sign.userID, sign.userSig,
                       on_message=lambda m: _emit(self._message_q, m),
                       on_room=lambda r: _emit(self._room_q, r),
-                      on_state=lambda st, detail: _emit(self._state_q, st.value, detail))
+                      on_state=lambda st, detail: _emit(self._state_q, st.value, detail),
+                      settings=ImClientSettings(ca_file=session.ca_file))
         self.rooms, self.im = rooms, im
         self.viewers, self.likes, self.messages, self.peak_online = set(), 0, 0, 0
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from app.im.client import ImClient
+from app.im.client import ImClient, ImClientSettings
 from app.im.messages import ImError, ImMessage, RoomState
 from app.ui.ops import Op, run_op
 from app.ui.qt import QObject, Qt, Signal, Slot
@@ -67,7 +67,7 @@ class ImController(QObject):
         """A controller for the signed-in user (``Session.roomservice_sign`` carries the UserSig)."""
         rs = session.roomservice_sign
         client = ImClient(im_url(session.server), rs.sdkAppID, rs.userID, rs.userSig,
-                          nickname=nickname, avatar=avatar)
+                          nickname=nickname, avatar=avatar, settings=ImClientSettings(ca_file=session.ca_file))
         return cls(client, parent)
 
     @Slot(object)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -102,6 +103,7 @@ class PushController(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = PushSettings(resolution="720p")
+        self.ca_file = ""  # Settings' CA file, for rtmps push URLs
         self.filters = FilterChain()
         self.mixer = AudioMixer(SilenceSource())
         self.video: VideoSource | None = None
@@ -182,7 +184,8 @@ class PushController(QObject):
         if self.video is None:
             raise PushError(StopReason.CAMERA_FAILED, "no video source chosen")
         self.stop_preview()
-        pub = Publisher(self.settings, self.video, self.mixer, url)
+        pub = Publisher(replace(self.settings, ca_file=self.ca_file or self.settings.ca_file), self.video,
+                        self.mixer, url)
         pub.filters = self.filters
         if self.video_paused:
             pub.pause_video(True, self.pause_picture)

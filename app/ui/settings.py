@@ -51,6 +51,8 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "camera": ("", lambda v: isinstance(v, str) and (v == "" or bool(_CAMERA_SPEC.fullmatch(v)))),
     "microphone": ("default", lambda v: _device_ok(v, "default", "none", "tone")),
     "speaker": ("default", lambda v: _device_ok(v, "default")),
+    # PEM CA file trusted for https/wss/rtmps besides the system store ("" = system store only)
+    "ca_file": ("", lambda v: isinstance(v, str) and (v == "" or Path(v).is_file())),
 }
 
 
@@ -72,6 +74,7 @@ class ClientSettings:
     camera: str = DEFAULTS["camera"][0]
     microphone: int | str = DEFAULTS["microphone"][0]
     speaker: int | str = DEFAULTS["speaker"][0]
+    ca_file: str = DEFAULTS["ca_file"][0]
     client_dir: Path = field(default=DEFAULT_CLIENT_DIR, compare=False)
     # Not saved: when set, save() writes this as the server address instead of ``server`` (a
     # temporary server, e.g. the one ``xiaozhibo up`` runs, must not replace the saved address).

@@ -18,6 +18,7 @@ from app.ui.qt import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -77,6 +78,12 @@ class SettingsDialog(QDialog):
         self.setWindowTitle(self.tr("Settings"))
         self.server = QLineEdit(settings.server)
         self.server.setObjectName("settingsServer")
+        self.ca_file = QLineEdit(settings.ca_file)
+        self.ca_file.setObjectName("settingsCaFile")
+        self.ca_file.setPlaceholderText(self.tr("System certificates"))
+        self.ca_browse = QToolButton()
+        self.ca_browse.setText("…")
+        self.ca_browse.clicked.connect(self._pick_ca)
         self.resolution = QComboBox()
         self.resolution.addItems(list(RESOLUTIONS))
         self.resolution.setCurrentText(settings.resolution)
@@ -100,6 +107,10 @@ class SettingsDialog(QDialog):
         self.error.setVisible(False)
         form = QFormLayout()
         form.addRow(self.tr("Server address"), self.server)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_file, 1)
+        ca_row.addWidget(self.ca_browse)
+        form.addRow(self.tr("CA certificate (https)"), ca_row)
         camera_row = QHBoxLayout()
         camera_row.addWidget(self.camera, 1)
         camera_row.addWidget(self.camera_refresh)
@@ -162,7 +173,15 @@ class SettingsDialog(QDialog):
         return {"server": self.server.text().strip().rstrip("/"), "resolution": self.resolution.currentText(),
                 "fps": self.fps.value(), "bitrate_kbps": self.bitrate.value(),
                 "language": self.language.currentData(), "camera": self.camera.currentData(),
-                "microphone": self.microphone.currentData(), "speaker": self.speaker.currentData()}
+                "microphone": self.microphone.currentData(), "speaker": self.speaker.currentData(),
+                "ca_file": self.ca_file.text().strip()}
+
+    def _pick_ca(self) -> None:
+        """File picker for a private CA (PEM) the server's certificate is signed by."""
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("CA certificate"), self.ca_file.text(),
+                                              self.tr("Certificates (*.pem *.crt *.cer);;All files (*)"))
+        if path:
+            self.ca_file.setText(path)
 
     def accept(self) -> None:
         values = self.values()

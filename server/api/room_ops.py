@@ -134,15 +134,16 @@ class RoomOps:
         cfg = self.svc.ctx.config
         exp = int(time.time()) + cfg.live.push_url_ttl
         return push_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid,
-                        self.svc.own_room_id(uid), exp)
+                        self.svc.own_room_id(uid), exp, tls=cfg.public_tls)
 
     def _play_urls(self, uid: str) -> tuple[str, str]:
         """(accelerate URL, FLV play URL) of ``uid``'s stream: play-only, safe to show anyone."""
         cfg = self.svc.ctx.config
         sid = self.svc.own_room_id(uid)
         exp = int(time.time()) + cfg.live.push_url_ttl
-        return (accelerate_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp),
-                play_urls(cfg.public_host, cfg.public_rtmp_port, cfg.public_http_port, sid).flv)
+        tls = cfg.public_tls
+        return (accelerate_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp, tls),
+                play_urls(cfg.public_host, cfg.public_rtmp_port, cfg.public_http_port, sid, tls).flv)
 
     def _viewer_urls(self, uid: str, edges: "list[Edge] | None") -> list[str]:
         """Where a viewer plays ``uid``'s stream, failover order: the ranked ``[edges]`` (RTMP;

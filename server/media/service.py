@@ -100,7 +100,9 @@ class MediaService:
         if sock is None:
             self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
         else:
-            self._server = await asyncio.start_server(self._on_client, sock=sock, backlog=512)
+            tls = self.ctx.extras.get("rtmp_ssl")  # RTMPS: TLS on the RTMP port (server/tls.py)
+            self._server = await asyncio.start_server(self._on_client, sock=sock, backlog=512, ssl=tls,
+                                                      ssl_handshake_timeout=10 if tls else None)
         self.rtmp_port = self._server.sockets[0].getsockname()[1]
         self._event_task = asyncio.create_task(self._deliver_events(), name="media-events")
         self._background(self._recover_recordings(), "media-recover")
