@@ -96,7 +96,7 @@ def test_spec_bundles_data_that_exists() -> None:
         assert (ROOT / f).is_file(), f
     migrations = ROOT / "server" / "db" / "migrations"
     assert (migrations / "env.py").is_file() and list((migrations / "versions").glob("0*.py"))
-    for icon in ("xiaozhibo.ico", "xiaozhibo.icns", "xiaozhibo_256.png"):
+    for icon in ("xiaozhibo.ico", "xiaozhibo.icns"):
         assert icon in text and (ICONS / icon).is_file()
     assert '"uvicorn"' in text and "dbus_fast" in text and "TLSSigAPIv2" in text
 
