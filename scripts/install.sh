@@ -5,7 +5,8 @@
 #   2. a virtual environment (default ~/.local/share/xiaozhibo/venv) made from Python 3.11+,
 #      with this checkout installed into it editable (the checkout is what runs);
 #   3. a `xiaozhibo` launcher in ~/.local/bin (and /usr/local/bin when ~/.local/bin is not on
-#      PATH, so `xiaozhibo up` works in the same shell).
+#      PATH, so `xiaozhibo up` works in the same shell);
+#   4. on Linux, the menu entry and icons (~/.local/share/applications, ~/.local/share/icons).
 # Running it again is quick: pip is skipped while pyproject.toml, the extras and the checkout
 # path are unchanged.
 #
@@ -16,6 +17,7 @@
 #                      else python3 on PATH)
 #   XIAOZHIBO_BIN_DIR  where the launcher goes (default ~/.local/bin)
 #   XIAOZHIBO_NO_APT=1 skip the Debian packages step
+#   XIAOZHIBO_NO_DESKTOP=1 skip the menu entry and icons
 #   XIAOZHIBO_VENV_PTH a directory of installed packages the new venv also sees (a .pth file);
 #                      the suite's install test uses it to reuse its own packages offline
 set -euo pipefail
@@ -116,4 +118,9 @@ if ! on_path "$BIN"; then
     say "$BIN is not on your PATH. Run it as $BIN/xiaozhibo, or add it:"
     say "  echo 'export PATH=\"$BIN:\$PATH\"' >> ~/.profile && export PATH=\"$BIN:\$PATH\""
   fi
+fi
+
+# --- 4. Menu entry and icons (Linux) --------------------------------------------------------------
+if [ "$(uname -s)" = Linux ] && [ "${XIAOZHIBO_NO_DESKTOP:-0}" != 1 ]; then
+  bash deploy/linux/install-desktop.sh "$BIN/xiaozhibo" "$ROOT/resources/icons" | sed 's/^/install: /'
 fi

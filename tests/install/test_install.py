@@ -36,7 +36,7 @@ def _system_python_ok() -> bool:
 def _install(tmp: Path, *args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "VIRTUAL_ENV", "PYTHON"))}
     env.update(PATH=STOCK_PATH, XIAOZHIBO_VENV=str(tmp / "venv"), XIAOZHIBO_BIN_DIR=str(tmp / "bin"),
-               XIAOZHIBO_NO_APT="1", XIAOZHIBO_VENV_PTH=sysconfig.get_paths()["purelib"])
+               XIAOZHIBO_NO_APT="1", XDG_DATA_HOME=str(tmp / "share"), XIAOZHIBO_VENV_PTH=sysconfig.get_paths()["purelib"])
     env.update(extra)
     return subprocess.run(["bash", str(SCRIPT), *args], cwd=tmp, env=env, capture_output=True, text=True,
                           timeout=timeout)
@@ -63,6 +63,9 @@ def test_install_with_system_python_then_launcher(tmp_path: Path) -> None:
     launcher = tmp_path / "bin" / "xiaozhibo"
     assert launcher.is_symlink()
     assert "not on your PATH" in r.stdout and str(tmp_path / "bin") in r.stdout  # announced, with the fix
+    entry = (tmp_path / "share" / "applications" / "xiaozhibo.desktop").read_text()
+    assert f'Exec="{launcher}" up' in entry  # the menu entry runs the launcher by absolute path
+    assert (tmp_path / "share" / "icons" / "hicolor" / "48x48" / "apps" / "xiaozhibo.png").is_file()
 
     env = {"PATH": STOCK_PATH, "HOME": str(tmp_path)}
     h = subprocess.run([str(launcher), "--help"], env=env, capture_output=True, text=True, timeout=60)
