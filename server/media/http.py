@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from server.media.service import MediaService
 
 SID_RE = re.compile(r"^[0-9A-Za-z]+_[A-Za-z][A-Za-z0-9_]{3,23}$")
-SEGMENT_RE = re.compile(r"^seg\d{1,9}\.ts$")
+SEGMENT_RE = re.compile(r"^[0-9a-z]{1,16}-\d{1,9}\.ts$")  # {playlist id}-{seq}.ts, never reused
 VOD_RE = re.compile(r"^[0-9A-Za-z_]{1,80}\.(mp4|jpg|flv)$")
 _CORS = {"Access-Control-Allow-Origin": "*"}
+_NO_CACHE = {"Cache-Control": "no-cache", **_CORS}
+_IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable", **_CORS}
 
 
 def _not_found(what: str) -> JSONResponse:
@@ -69,8 +71,7 @@ def router(svc: "MediaService") -> APIRouter:
         if not path.exists():
             return _not_found("playlist")
         text = await asyncio.to_thread(path.read_bytes)
-        return Response(text, media_type="application/vnd.apple.mpegurl",
-                        headers={"Cache-Control": "no-cache", **_CORS})
+        return Response(text, media_type="application/vnd.apple.mpegurl", headers=_NO_CACHE)
 
     @r.get("/live/{sid}/{segment}", summary="Live HLS segment")
     async def hls_segment(sid: str, segment: str) -> Response:
@@ -79,7 +80,7 @@ def router(svc: "MediaService") -> APIRouter:
         path = svc.hls_dir / sid / segment
         if not path.is_file():
             return _not_found("segment")
-        return FileResponse(path, media_type="video/mp2t", headers=_CORS)
+        return FileResponse(path, media_type="video/mp2t", headers=_IMMUTABLE)
 
     @r.head("/vod/{name}", include_in_schema=False)
     @r.get("/vod/{name}", summary="Replay file (MP4 with Range support, cover JPEG)")
