@@ -150,7 +150,8 @@ class MediaService:
         if self.settings.record:
             sink = ThreadSink(f"record-{file_id}", soft_bytes=16 << 20, hard_bytes=64 << 20)
             stream.attach(sink)
-            rec = Recorder(sink, file_id, start, self.record_dir, self.vod_dir, self._recorded)
+            rec = Recorder(sink, file_id, start, self.record_dir, self.vod_dir, self._recorded,
+                           hls=self.ctx.config.live.hls_replays)
             self._run_thread(rec)
         if self.settings.hls:
             self._start_hls(stream)
@@ -249,6 +250,8 @@ class MediaService:
         }
         if res.cover is not None:
             fields["pic_url"] = self.url_of(res.cover)
+        if res.hls is not None:
+            fields["hls_play_url"] = self.url_of(res.hls)
         return live_event(self.ctx.config.live.api_key, EVENT_RECORD, sid, **fields)
 
     def _recorded(self, res: RecordResult) -> None:
@@ -265,7 +268,8 @@ class MediaService:
             if m is None or m.group("sid") in self.hub.streams:
                 continue
             try:
-                res = await asyncio.to_thread(finish_recording, path, self.vod_dir, path.stem, int(m.group("start")))
+                res = await asyncio.to_thread(finish_recording, path, self.vod_dir, path.stem, int(m.group("start")),
+                                              None, self.ctx.config.live.hls_replays)
             except Exception as e:
                 log.warning("could not recover recording %s: %s", path.name, e)
                 continue
