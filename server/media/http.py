@@ -75,6 +75,13 @@ def router(svc: "MediaService") -> APIRouter:
         text = await asyncio.to_thread(path.read_bytes)
         return Response(text, media_type="application/vnd.apple.mpegurl", headers=_NO_CACHE)
 
+    @r.get("/live/{sid}/stats", summary="Live stream stats (keyframe interval, uptime, players)")
+    async def live_stats(sid: str) -> Response:
+        stream = svc.hub.get(sid) if SID_RE.match(sid) else None
+        if stream is None:
+            return _not_found("live stream")
+        return JSONResponse(stream.stats(), headers=_NO_CACHE)
+
     @r.get("/live/{sid}/{segment}", summary="Live HLS segment")
     async def hls_segment(sid: str, segment: str) -> Response:
         if not SID_RE.match(sid) or not SEGMENT_RE.match(segment):
