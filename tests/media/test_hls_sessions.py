@@ -93,6 +93,13 @@ def test_reconnect_continues_the_playlist(hls_server: ServerProcess, tmp_path: P
                       GRACE_S + 6, 0.3, "ENDLIST after the grace period")
     assert _segments(done)[-1] == names2[-1]
 
+    # a later broadcast starts a new playlist whose names differ from every earlier one
+    _publish(sp, "reconnect01", 2.5)
+    third, _ = _playlist(sp, sid)
+    names3 = _segments(third)
+    assert names3 and "#EXT-X-ENDLIST" not in third
+    assert not set(names3) & (set(names1) | set(names2))
+
 
 def test_bad_segment_names_refused(hls_server: ServerProcess) -> None:
     sid = sid_of(hls_server, "nobody01")
