@@ -29,6 +29,8 @@ class LiveConfig:
     min_replay_seconds: int = 10  # recordings shorter than this are kept but not listed
     record: bool = True  # embedded media server records every publish
     hls: bool = True  # embedded media server also serves live HLS (/live/{sid}.m3u8)
+    hls_reconnect_grace: float = 30.0  # live HLS waits this long for a publisher to come back
+    hls_replays: bool = True  # every replay also gets an HLS playlist (hls_play_url; twice the disk)
     nginx_record_dir: str = ""  # where nginx-rtmp records (on_record_done paths); default DIR/media/nginx-record
 
 

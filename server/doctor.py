@@ -25,8 +25,15 @@ from protocol.signing import cos_authorization, liteav_sig, wire_password
 PUSH_SECONDS = 11.0  # past the default [live] min_replay_seconds, so the replay gets listed
 
 
+KEYINT_WARN_S = 4.0  # as server/media/relay.py: new viewers start at the last keyframe
+
+
 class CheckFailed(Exception):
     pass
+
+
+class CheckWarning(Exception):
+    """Works, but viewers will notice: printed as [warn], not counted as a failure."""
 
 
 @dataclass
@@ -38,6 +45,7 @@ class State:
     login: dict | None = None
     push_url: str = ""
     rs_token: str = ""
+    streams: tuple[str, ...] = ()  # stream ids to check the keyframe interval of (--stream)
 
 
 def _post(st: State, path: str, body: dict, sign: bool = True) -> dict:
@@ -235,6 +243,41 @@ def check_replay_callback(st: State, wait: float = 20.0) -> str:
                       "same on both sides (API鉴权Key: no replay list)")
 
 
+def _live_stats_urls(st: State) -> list[str]:
+    """Stats URLs of the --stream ids, else of every pusher in the RoomService room list."""
+    if st.streams:
+        return [f"{st.server}/live/{sid}/stats" for sid in st.streams]
+    if not st.rs_token:
+        return []
+    d = _roomservice(st, "get_room_list", {"cnt": 100, "index": 0})
+    rooms = d.get("rooms") or (d.get("data") or {}).get("rooms") or []
+    urls = [p.get("accelerateURL", "") for r in rooms for p in r.get("pushers", [])]
+    urls += [r.get("mixedPlayURL", "") for r in rooms]
+    sids = {u.split("?")[0].rsplit("/", 1)[-1].removesuffix(".flv") for u in urls if "/live/" in u}
+    return [f"{st.server}/live/{sid}/stats" for sid in sorted(sids) if sid]
+
+
+def check_keyframe_interval(st: State) -> str:
+    """Streams live now: a keyframe interval above 4 s makes new viewers start that far behind."""
+    slow, checked = [], 0
+    for url in _live_stats_urls(st):
+        try:
+            r = requests.get(url, timeout=st.timeout)
+            d = r.json() if r.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            d = None
+        if not isinstance(d, dict) or "keyframe_interval_max_s" not in d:
+            continue  # not live, or a media server without /live/{sid}/stats (nginx-rtmp)
+        checked += 1
+        if float(d["keyframe_interval_max_s"]) > KEYINT_WARN_S:
+            slow.append(f"{url.rsplit('/', 2)[1]} ({float(d['keyframe_interval_max_s']):.1f} s)")
+    if slow:
+        raise CheckWarning(f"keyframe interval above {KEYINT_WARN_S:.0f} s: {', '.join(slow)} — new viewers start "
+                           "that far behind live; set the encoder's keyframe interval to 2 s "
+                           "(OBS: Settings > Output > Keyframe Interval)")
+    return f"{checked} live stream(s) checked" if checked else "no live stream to check"
+
+
 CHECKS: list[tuple[str, Callable[[State], str]]] = [
     ("business API", check_api),
     ("accounts and signing", check_account),
@@ -242,6 +285,7 @@ CHECKS: list[tuple[str, Callable[[State], str]]] = [
     ("IM login", check_im),
     ("push auth", check_push_auth),
     ("live callbacks", check_replay_callback),
+    ("keyframe interval", check_keyframe_interval),
 ]
 
 
@@ -249,12 +293,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="xiaozhibo doctor", description=__doc__)
     ap.add_argument("--server", default="http://127.0.0.1:8080")
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--stream", action="append", default=[], metavar="SID",
+                    help="check this live stream's keyframe interval (default: every room in the room list)")
     args = ap.parse_args(argv)
-    st = State(server=args.server.rstrip("/"), timeout=args.timeout)
+    st = State(server=args.server.rstrip("/"), timeout=args.timeout, streams=tuple(args.stream))
     failed = 0
     for name, fn in CHECKS:
         try:
             print(f"[ ok ] {name}: {fn(st)}", flush=True)
+        except CheckWarning as e:
+            print(f"[warn] {name}: {e}", flush=True)
         except CheckFailed as e:
             failed += 1
             print(f"[FAIL] {name}: {e}", flush=True)

@@ -443,7 +443,7 @@ class Publisher:
             cpu_percent=cpu, reconnects=self.reconnects,
             audio_level_db=self.mixer.meter.peak_db,
             recording_bytes=self._recorder._mux.bytes if self._recorder else 0,
-            rtt_ms=self._rtt_ms(),
+            rtt_ms=self._rtt_ms(), keyint_s=self.settings.gop / max(1, self.settings.fps),
         )
 
     def _rtt_ms(self) -> float | None:

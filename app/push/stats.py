@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 from app.push.errors import PushState
 
+KEYINT_WARN_S = 4.0  # same limit as the server's (server/media/relay.py KEYINT_WARN_S)
+
 
 @dataclass(frozen=True)
 class PushStats:
@@ -31,6 +33,15 @@ class PushStats:
     audio_level_db: float
     recording_bytes: int
     rtt_ms: float | None = None  # TCP round trip to the server (Linux TCP_INFO), None when unknown
+    keyint_s: float = 0.0  # keyframe interval of the stream sent (0 = unknown)
+
+    @property
+    def keyint_warning(self) -> str:
+        """Why a keyframe interval above KEYINT_WARN_S hurts, or "" when it is fine."""
+        if self.keyint_s <= KEYINT_WARN_S:
+            return ""
+        return (f"keyframe interval {self.keyint_s:.1f}s > {KEYINT_WARN_S:.0f}s: "
+                f"new viewers start up to {self.keyint_s:.0f}s behind")
 
     def line(self) -> str:
         return (f"t={self.elapsed_s:5.1f}s {self.state.value:<12} {self.width}x{self.height} "
@@ -39,11 +50,14 @@ class PushStats:
                 f"{self.dropped_congestion}, offline {self.dropped_offline}) encode={self.encode_ms:.1f}ms "
                 f"compose={self.compose_ms:.1f}ms delay={self.queue_delay_ms:.0f}ms "
                 f"cpu={self.cpu_percent:.0f}% audio={self.audio_level_db:.0f}dB reconnects={self.reconnects}"
-                + ("" if self.rtt_ms is None else f" rtt={self.rtt_ms:.1f}ms"))
+                + ("" if self.rtt_ms is None else f" rtt={self.rtt_ms:.1f}ms")
+                + (f" keyint={self.keyint_s:.1f}s" if self.keyint_s else "")
+                + (f" WARNING: {self.keyint_warning}" if self.keyint_warning else ""))
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["state"] = self.state.value
+        d["keyint_warning"] = self.keyint_warning
         return d
 
 

@@ -291,7 +291,8 @@ class GoLiveWindow(QWidget):
                 st.queue_delay_ms, st.reconnects,
                 self.tr(" · rec {0:.1f} MB").format(st.recording_bytes / 1e6) if st.recording_bytes else "",
                 max(-99.0, st.audio_level_db))
-            + (self.tr(" · RTT {0:.0f} ms").format(st.rtt_ms) if st.rtt_ms is not None else ""))
+            + (self.tr(" · RTT {0:.0f} ms").format(st.rtt_ms) if st.rtt_ms is not None else "")
+            + (" · ⚠ " + st.keyint_warning if st.keyint_warning else ""))
 
     def _push_error(self, code: int, text: str) -> None:
         message = push_error_text(code, text)

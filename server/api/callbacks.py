@@ -82,7 +82,9 @@ def _record_done(s: Any, ctx: ServerContext, ev: dict[str, Any], sid: str, useri
     vod.stream_id = sid
     vod.title = (room.title if room and room.title else f"{nickname}的直播")
     vod.location = room.location if room else ""
-    vod.frontcover = ((room.frontcover if room else "") or st.cover_url or (user.frontcover if user else ""))
+    # the recording's own cover (pic_url) when no live screenshot came (nginx-rtmp, or it failed)
+    vod.frontcover = ((room.frontcover if room else "") or st.cover_url or _str(ev.get("pic_url"))
+                      or (user.frontcover if user else ""))
     vod.play_url = video_url
     vod.hls_play_url = _str(ev.get("hls_url") or ev.get("hls_play_url"))
     vod.start_time, vod.end_time, vod.duration = start, end, duration

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
     from server.media.service import MediaService
 
 SID_RE = re.compile(r"^[0-9A-Za-z]+_[A-Za-z][A-Za-z0-9_]{3,23}$")
-SEGMENT_RE = re.compile(r"^seg\d{1,9}\.ts$")
-VOD_RE = re.compile(r"^[0-9A-Za-z_]{1,80}\.(mp4|jpg|flv)$")
+SEGMENT_RE = re.compile(r"^[0-9a-z]{1,16}-\d{1,9}\.ts$")  # {playlist id}-{seq}.ts, never reused
+VOD_RE = re.compile(r"^[0-9A-Za-z_]{1,80}\.(mp4|jpg|flv|m3u8|ts)$")
+_VOD_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg", "flv": "video/x-flv",
+              "m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t"}
 _CORS = {"Access-Control-Allow-Origin": "*"}
+_NO_CACHE = {"Cache-Control": "no-cache", **_CORS}
+_IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable", **_CORS}
 
 
 def _not_found(what: str) -> JSONResponse:
@@ -69,8 +73,14 @@ def router(svc: "MediaService") -> APIRouter:
         if not path.exists():
             return _not_found("playlist")
         text = await asyncio.to_thread(path.read_bytes)
-        return Response(text, media_type="application/vnd.apple.mpegurl",
-                        headers={"Cache-Control": "no-cache", **_CORS})
+        return Response(text, media_type="application/vnd.apple.mpegurl", headers=_NO_CACHE)
+
+    @r.get("/live/{sid}/stats", summary="Live stream stats (keyframe interval, uptime, players)")
+    async def live_stats(sid: str) -> Response:
+        stream = svc.hub.get(sid) if SID_RE.match(sid) else None
+        if stream is None:
+            return _not_found("live stream")
+        return JSONResponse(stream.stats(), headers=_NO_CACHE)
 
     @r.get("/live/{sid}/{segment}", summary="Live HLS segment")
     async def hls_segment(sid: str, segment: str) -> Response:
@@ -79,10 +89,10 @@ def router(svc: "MediaService") -> APIRouter:
         path = svc.hls_dir / sid / segment
         if not path.is_file():
             return _not_found("segment")
-        return FileResponse(path, media_type="video/mp2t", headers=_CORS)
+        return FileResponse(path, media_type="video/mp2t", headers=_IMMUTABLE)
 
     @r.head("/vod/{name}", include_in_schema=False)
-    @r.get("/vod/{name}", summary="Replay file (MP4 with Range support, cover JPEG)")
+    @r.get("/vod/{name}", summary="Replay file (MP4 with Range support, cover JPEG, HLS playlist + TS)")
     async def vod_file(name: str) -> Response:
         if not VOD_RE.match(name):
             return _not_found("file")
@@ -91,7 +101,6 @@ def router(svc: "MediaService") -> APIRouter:
             path = svc.record_dir / name  # an FLV still being written (or kept after a failed remux)
             if not path.is_file():
                 return _not_found("file")
-        media = {"mp4": "video/mp4", "jpg": "image/jpeg", "flv": "video/x-flv"}[name.rsplit(".", 1)[1]]
-        return FileResponse(path, media_type=media, headers=_CORS)
+        return FileResponse(path, media_type=_VOD_TYPES[name.rsplit(".", 1)[1]], headers=_CORS)
 
     return r

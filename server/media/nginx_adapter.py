@@ -117,7 +117,8 @@ def router(svc: "MediaService") -> APIRouter:
         start = int(m.group(1)) if m else int(path.stat().st_mtime)
         file_id = f"{sid}_{start}"
         try:
-            res = await asyncio.to_thread(finish_recording, path, svc.vod_dir, file_id, start)
+            res = await asyncio.to_thread(finish_recording, path, svc.vod_dir, file_id, start, None,
+                                          svc.ctx.config.live.hls_replays)
         except Exception as e:
             log.error("nginx recording %s could not be remuxed: %s", path.name, e)
             return _deny("remux failed", 500)

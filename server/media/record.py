@@ -17,8 +17,10 @@ import av
 from protocol.media_files import cover_from_file, remux_to_mp4, to_jpeg
 from server.media.relay import Frame, ThreadSink
 from server.media.rtmp import chunk, flv
+from server.media.vod_hls import remux_to_hls
 
 log = logging.getLogger(__name__)
+_KINDS = (chunk.AUDIO, chunk.VIDEO, chunk.DATA_AMF0)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class RecordResult:
     duration: float
     file_size: int
     cover: Path | None
+    hls: Path | None = None  # the replay's HLS playlist (``{file_id}.m3u8``)
 
 
 def rebase(holder: "Recorder | object", f: Frame) -> int:
@@ -46,15 +49,31 @@ def rebase(holder: "Recorder | object", f: Frame) -> int:
     return d if d < 0x80000000 else 0
 
 
-def cover_from_keyframe(video_header: bytes, keyframe: bytes) -> bytes:
-    """JPEG of an H.264/HEVC keyframe given as FLV video payloads (sequence header + frame)."""
-    codec_id = video_header[0] & 0x0F
+_FOURCC = {b"avc1": "h264", b"hvc1": "hevc", b"av01": "av1", b"vp09": "vp9"}
+
+
+def _video_codec(header: bytes, frame: bytes) -> tuple[str, bytes, bytes]:
+    """(decoder name, extradata, coded frame) of FLV video payloads, legacy or Enhanced RTMP."""
+    if header[:1] and header[0] & 0x80:  # Enhanced RTMP: [flags|packet type][FourCC]...
+        name = _FOURCC.get(header[1:5])
+        if name is None or len(header) < 6 or len(frame) < 6 or frame[1:5] != header[1:5]:
+            raise ValueError(f"no cover for video FourCC {header[1:5]!r}")
+        with_cts = (frame[0] & 0x0F) == 1 and name in ("h264", "hevc")  # CodedFrames carries SI24 cts
+        return name, header[5:], frame[8:] if with_cts else frame[5:]
+    codec_id = header[0] & 0x0F if header else 0
     name = {7: "h264", 12: "hevc"}.get(codec_id)
-    if name is None or len(video_header) < 6 or len(keyframe) < 6:
+    if name is None or len(header) < 6 or len(frame) < 6:
         raise ValueError(f"no cover for video codec id {codec_id}")
+    return name, header[5:], frame[5:]
+
+
+def cover_from_keyframe(video_header: bytes, keyframe: bytes) -> bytes:
+    """JPEG of an H.264/HEVC keyframe given as FLV video payloads (sequence header + frame);
+    legacy FLV codec ids and Enhanced RTMP FourCCs (hvc1, avc1, av01, vp09) alike."""
+    name, extradata, data = _video_codec(video_header, keyframe)
     dec = av.CodecContext.create(name, "r")
-    dec.extradata = video_header[5:]
-    frames = list(dec.decode(av.Packet(keyframe[5:]))) + list(dec.decode(None))
+    dec.extradata = extradata
+    frames = list(dec.decode(av.Packet(data))) + list(dec.decode(None))
     if not frames:
         raise ValueError("keyframe did not decode")
     return to_jpeg(frames[0])
@@ -67,12 +86,12 @@ class Recorder(threading.Thread):
     """
 
     def __init__(self, sink: ThreadSink, file_id: str, start_time: int, record_dir: Path, vod_dir: Path,
-                 done: Callable[[RecordResult], None]) -> None:
+                 done: Callable[[RecordResult], None], hls: bool = True) -> None:
         super().__init__(name=f"record-{file_id}", daemon=True)
         self.sink, self.file_id, self.start_time = sink, file_id, start_time
         self.flv_path = record_dir / f"{file_id}.flv"
         self.vod_dir = vod_dir
-        self.done = done
+        self.done, self.hls = done, hls
         self._base: int | None = None
         self._media = False  # an audio or video tag was written
 
@@ -81,27 +100,41 @@ class Recorder(threading.Thread):
 
     def run(self) -> None:
         try:
-            with open(self.flv_path, "wb") as fh:
-                fh.write(flv.header())
-                while True:
-                    items = self.sink.get(1.0)
-                    if items is None:
-                        break
-                    if items:
-                        fh.write(b"".join(flv.tag(f.kind, self._stamp(f), f.payload) for f in items
-                                          if f.kind in (chunk.AUDIO, chunk.VIDEO, chunk.DATA_AMF0)))
-                        fh.flush()  # a crash loses at most this batch
-                        self._media = self._media or any(f.kind in (chunk.AUDIO, chunk.VIDEO) for f in items)
-            if not self._media:  # a publish that never sent a frame leaves no recording
-                self.flv_path.unlink(missing_ok=True)
-                log.info("recording %s dropped: no audio or video was published", self.file_id)
+            if not self._write_flv():
+                log.info("publish %s ended before any media: nothing recorded", self.file_id)
                 return
             if self.sink.stats.dropped:
                 log.warning("recording %s dropped %d video frames (disk too slow)", self.file_id,
                             self.sink.stats.dropped)
-            self.done(finish_recording(self.flv_path, self.vod_dir, self.file_id, self.start_time))
+            self.done(finish_recording(self.flv_path, self.vod_dir, self.file_id, self.start_time,
+                                       hls=self.hls))
         except Exception:
             log.exception("recording %s failed; the FLV is kept at %s", self.file_id, self.flv_path)
+
+    def _write_flv(self) -> bool:
+        """Append the stream to the FLV; the file is created with the first audio/video frame, so an
+        aborted publish leaves nothing. False when no media came."""
+        held: list[bytes] = []  # metadata and sequence headers before the first media frame
+        fh = None
+        try:
+            while True:
+                items = self.sink.get(1.0)
+                if items is None:
+                    return fh is not None
+                if not items:
+                    continue
+                if fh is None and not any(f.kind != chunk.DATA_AMF0 and not f.header for f in items):
+                    held = (held + [flv.tag(f.kind, self._stamp(f), f.payload) for f in items
+                                     if f.kind in _KINDS])[-16:]
+                    continue
+                if fh is None:
+                    fh = open(self.flv_path, "wb")
+                    fh.write(flv.header() + b"".join(held))
+                fh.write(b"".join(flv.tag(f.kind, self._stamp(f), f.payload) for f in items if f.kind in _KINDS))
+                fh.flush()  # a crash loses at most this batch
+        finally:
+            if fh is not None:
+                fh.close()
 
 
 def is_empty_recording(path: Path) -> bool:
@@ -113,9 +146,9 @@ def is_empty_recording(path: Path) -> bool:
 
 
 def finish_recording(flv_path: Path, vod_dir: Path, file_id: str, start_time: int,
-                     end_time: int | None = None, log_failure: bool = True) -> RecordResult:
-    """Remux a finished (or crash-truncated) FLV into ``vod_dir`` with a cover; delete the FLV
-    only when the MP4 is safely written."""
+                     end_time: int | None = None, log_failure: bool = True, hls: bool = True) -> RecordResult:
+    """Remux a finished (or crash-truncated) FLV into ``vod_dir`` with a cover (and, with ``hls``,
+    an HLS copy); delete the FLV only when the MP4 is safely written."""
     mp4 = vod_dir / f"{file_id}.mp4"
     try:
         duration = remux_to_mp4(flv_path, mp4)
@@ -129,6 +162,12 @@ def finish_recording(flv_path: Path, vod_dir: Path, file_id: str, start_time: in
     except Exception as e:
         log.warning("no cover for %s: %s", file_id, e)
         cover = None
+    playlist: Path | None = None
+    if hls:
+        try:
+            playlist = remux_to_hls(mp4)
+        except Exception as e:
+            log.warning("no HLS copy of %s: %s", file_id, e)
     flv_path.unlink(missing_ok=True)
     end = end_time if end_time is not None else start_time + int(round(duration))
-    return RecordResult(file_id, mp4, flv_path, start_time, end, duration, mp4.stat().st_size, cover)
+    return RecordResult(file_id, mp4, flv_path, start_time, end, duration, mp4.stat().st_size, cover, playlist)

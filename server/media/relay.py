@@ -11,6 +11,7 @@ the publisher or the other players, and nothing on the live path grows without b
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -19,7 +20,10 @@ from dataclasses import dataclass, field
 
 from server.media.rtmp import chunk, flv
 
+log = logging.getLogger(__name__)
+
 OUT_CHUNK_SIZE = 4096
+KEYINT_WARN_S = 4.0  # a new viewer starts at the cached GOP: up to this far behind live
 _CSID = {chunk.AUDIO: 4, chunk.VIDEO: 6, chunk.DATA_AMF0: 5}
 PLAY_STREAM_ID = 1
 
@@ -213,6 +217,10 @@ class LiveStream:
     first_keyframe: Frame | None = None
     ended: bool = False
     file_id: str = ""
+    keyint_s: float = 0.0  # the latest keyframe interval (seconds); 0 until two keyframes came
+    keyint_max_s: float = 0.0
+    _last_key_ts: int | None = None
+    _keyint_warned: bool = False
 
     def push(self, frame: Frame) -> None:
         """A frame from the publisher: update the caches, offer it to every consumer."""
@@ -226,6 +234,7 @@ class LiveStream:
             else:
                 self.audio_header = frame
         elif frame.key:
+            self._keyframe(frame.timestamp)
             self.gop = [frame]
             self.gop_bytes = frame.size
             if self.first_keyframe is None:
@@ -242,6 +251,28 @@ class LiveStream:
                 dead.append(s)
         for s in dead:
             self.sinks.discard(s)
+
+    def _keyframe(self, ts: int) -> None:
+        """Measure the keyframe interval; warn once per publish when it is above KEYINT_WARN_S."""
+        last, self._last_key_ts = self._last_key_ts, ts
+        if last is None:
+            return
+        d = ((ts - last) & 0xFFFFFFFF) / 1000
+        if d <= 0 or d > 600:  # a timestamp jump, not an interval
+            return
+        self.keyint_s, self.keyint_max_s = d, max(self.keyint_max_s, d)
+        if d > KEYINT_WARN_S and not self._keyint_warned:
+            self._keyint_warned = True
+            log.warning("stream %s: keyframe interval %.1f s (> %.0f s): new viewers start up to %.0f s behind "
+                        "live; set the encoder's keyframe interval to 2 s (OBS: Output > Keyframe Interval)",
+                        self.sid, d, KEYINT_WARN_S, d)
+
+    def stats(self) -> dict[str, object]:
+        """What ``/live/{sid}/stats`` shows about this publish."""
+        return {"live": not self.ended, "uptime_s": round(time.time() - self.start_time, 1),
+                "keyframe_interval_s": round(self.keyint_s, 2), "keyframe_interval_max_s": round(self.keyint_max_s, 2),
+                "keyframe_interval_warning": self.keyint_max_s > KEYINT_WARN_S,
+                "frames_in": self.frames_in, "bytes_in": self.bytes_in, "consumers": len(self.sinks)}
 
     def attach(self, sink: Sink, with_cache: bool = True) -> None:
         """Add a consumer; it gets metadata, sequence headers and the cached GOP at once.

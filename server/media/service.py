@@ -21,7 +21,7 @@ from protocol.signing import PushAuthError, callback_sign, check_push_auth, user
 from server.config import LimitsConfig
 from server.context import ServerContext
 from server.limits import ConnGuard, RateLog, addr_key
-from server.media.hls import HlsSegmenter
+from server.media.hls import HlsPlaylist, HlsSegmenter
 from server.media.preauth import PreAuthPool
 from server.media.record import Recorder, RecordResult, cover_from_keyframe, finish_recording, is_empty_recording
 from server.media.relay import Hub, LiveStream, ThreadSink
@@ -46,6 +46,7 @@ class MediaSettings:
     hls: bool = True
     play_wait: float = 5.0  # a player may arrive this long before its publisher
     cover_delay: float = 0.0  # take the live cover from the first keyframe
+    hls_reconnect_grace: float = 30.0  # a reconnect within this continues the live HLS playlist
 
 
 def live_event(api_key: str, event_type: int, sid: str, **fields: Any) -> dict[str, Any]:
@@ -64,7 +65,8 @@ class MediaService:
     def __init__(self, ctx: ServerContext, settings: MediaSettings | None = None) -> None:
         self.ctx = ctx
         cfg = ctx.config
-        self.settings = settings or MediaSettings(record=cfg.live.record, hls=cfg.live.hls)
+        self.settings = settings or MediaSettings(record=cfg.live.record, hls=cfg.live.hls,
+                                                  hls_reconnect_grace=cfg.live.hls_reconnect_grace)
         self.hub = Hub()
         self.limits: LimitsConfig = cfg.limits
         self.idle_timeout = self.limits.rtmp_idle_timeout
@@ -84,6 +86,8 @@ class MediaService:
         self._threads: set[Any] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bg: set[asyncio.Task[Any]] = set()
+        self._hls: dict[str, tuple[HlsPlaylist, HlsSegmenter]] = {}  # sid -> playlist, last segmenter
+        self._hls_timers: dict[str, asyncio.TimerHandle] = {}
 
     # --- Service protocol ------------------------------------------------------------------
     def mount(self, app: "FastAPI") -> None:
@@ -160,22 +164,54 @@ class MediaService:
         if self.settings.record:
             sink = ThreadSink(f"record-{file_id}", soft_bytes=16 << 20, hard_bytes=64 << 20)
             stream.attach(sink)
-            rec = Recorder(sink, file_id, start, self.record_dir, self.vod_dir, self._recorded)
+            rec = Recorder(sink, file_id, start, self.record_dir, self.vod_dir, self._recorded,
+                           hls=self.ctx.config.live.hls_replays)
             self._run_thread(rec)
         if self.settings.hls:
-            sink = ThreadSink(f"hls-{stream.sid}", soft_bytes=4 << 20, hard_bytes=16 << 20)
-            stream.attach(sink)
-            self._run_thread(HlsSegmenter(sink, stream.sid, self.hls_dir / stream.sid))
+            self._start_hls(stream)
         self._background(self._live_cover(stream, file_id), f"cover-{file_id}")
 
     async def publish_ended(self, stream: LiveStream) -> None:
         self.emit(live_event(self.ctx.config.live.api_key, EVENT_END, stream.sid))
-        if self.settings.hls and self._loop is not None:  # late HLS players still get the ENDLIST
-            self._loop.call_later(HLS_KEEP_AFTER_END_S, self._drop_hls, stream.sid)
+        if stream.sid in self._hls and self._loop is not None:  # the publisher may come back
+            self._hls_timer(stream.sid, self.settings.hls_reconnect_grace, self._end_hls)
+
+    # --- live HLS across reconnects ----------------------------------------------------------
+    def _start_hls(self, stream: LiveStream) -> None:
+        timer = self._hls_timers.pop(stream.sid, None)
+        if timer is not None:
+            timer.cancel()
+        playlist, prev = self._hls.get(stream.sid, (None, None))
+        if playlist is None or playlist.ended:
+            playlist, prev = HlsPlaylist(stream.sid, self.hls_dir / stream.sid), None
+        sink = ThreadSink(f"hls-{stream.sid}", soft_bytes=4 << 20, hard_bytes=16 << 20)
+        stream.attach(sink)
+        seg = HlsSegmenter(sink, playlist, after=prev)
+        self._hls[stream.sid] = (playlist, seg)
+        self._run_thread(seg)
+
+    def _hls_timer(self, sid: str, delay: float, fn: Any) -> None:
+        assert self._loop is not None
+        old = self._hls_timers.pop(sid, None)
+        if old is not None:
+            old.cancel()
+        self._hls_timers[sid] = self._loop.call_later(delay, fn, sid)
+
+    def _end_hls(self, sid: str) -> None:
+        """No publisher within the grace period: ENDLIST now, the files a little later."""
+        entry = self._hls.get(sid)
+        if entry is None or sid in self.hub.streams:
+            return
+        entry[0].end()  # one small file write
+        self._hls_timer(sid, HLS_KEEP_AFTER_END_S, self._drop_hls)
 
     def _drop_hls(self, sid: str) -> None:
-        if sid not in self.hub.streams:
-            self._background(asyncio.to_thread(shutil.rmtree, self.hls_dir / sid, True), f"hls-rm-{sid}")
+        self._hls_timers.pop(sid, None)
+        entry = self._hls.get(sid)
+        if entry is None or sid in self.hub.streams or not entry[0].ended:
+            return
+        del self._hls[sid]
+        self._background(asyncio.to_thread(shutil.rmtree, self.hls_dir / sid, True), f"hls-rm-{sid}")
 
     def _background(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -228,6 +264,8 @@ class MediaService:
         }
         if res.cover is not None:
             fields["pic_url"] = self.url_of(res.cover)
+        if res.hls is not None:
+            fields["hls_play_url"] = self.url_of(res.hls)
         return live_event(self.ctx.config.live.api_key, EVENT_RECORD, sid, **fields)
 
     def _recorded(self, res: RecordResult) -> None:
@@ -250,7 +288,7 @@ class MediaService:
                 continue
             try:
                 res = await asyncio.to_thread(finish_recording, path, self.vod_dir, path.stem, int(m.group("start")),
-                                              None, False)
+                                              None, False, self.ctx.config.live.hls_replays)
             except Exception as e:
                 await asyncio.to_thread(self._quarantine, path, e)
                 continue

@@ -90,17 +90,19 @@ def api_client(sp: ServerProcess, userid: str, tmp: Path) -> ApiClient:
 class PyAvPublisher(threading.Thread):
     """Our own kind of publisher: PyAV encoding synthetic frames to an RTMP URL in real time."""
 
-    def __init__(self, url: str, seconds: float, fps: int = 25) -> None:
+    def __init__(self, url: str, seconds: float, fps: int = 25, codec: str = "libx264") -> None:
         super().__init__(daemon=True, name="pyav-publisher")
-        self.url, self.seconds, self.fps = url, seconds, fps
+        self.url, self.seconds, self.fps, self.codec = url, seconds, fps, codec  # libx265: Enhanced RTMP
         self.error: BaseException | None = None
         self.sent = 0
 
     def run(self) -> None:
         try:
             with av.open(self.url, "w", format="flv", timeout=(5, 5)) as out:
-                v = out.add_stream("libx264", rate=self.fps, options={"preset": "ultrafast", "tune": "zerolatency",
-                                                                     "g": str(self.fps)})
+                opts = {"preset": "ultrafast", "tune": "zerolatency", "g": str(self.fps)}
+                if self.codec == "libx265":
+                    opts["x265-params"] = "log-level=error"
+                v = out.add_stream(self.codec, rate=self.fps, options=opts)
                 v.width, v.height, v.pix_fmt = 640, 360, "yuv420p"
                 a = out.add_stream("aac", rate=44100)
                 a.layout = "mono"  # type: ignore[union-attr]

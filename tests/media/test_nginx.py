@@ -64,6 +64,16 @@ def test_renderer_refuses_dirs_the_workers_cannot_use(tmp_path: Path) -> None:
     assert (tmp_path / "x.conf").read_text() == ""
 
 
+def _worker_uids(pids: list[int]) -> set[int]:
+    uids = set()
+    for pid in pids:
+        try:
+            uids.add(Path(f"/proc/{pid}").stat().st_uid)
+        except OSError:  # gone meanwhile
+            continue
+    return uids
+
+
 @as_root
 def test_nginx_rtmp_with_our_adapter(open_dir: Path) -> None:
     """The README's way: render with the CLI into a file, ``nginx -c FILE`` as root (workers as the
@@ -84,7 +94,9 @@ def test_nginx_rtmp_with_our_adapter(open_dir: Path) -> None:
         assert "user nobody " in conf.read_text()
         assert (cfg.media_dir / "nginx-record").stat().st_uid == NOBODY
         ngx = start_nginx_as_documented(conf, tmp_path / "nginx", rtmp, http)
-        assert {Path(f"/proc/{pid}").stat().st_uid for pid in ngx.pids()[1:]} == {NOBODY}
+        # a worker forked a moment ago is still root until it switches to the `user` line's account
+        wait_until(lambda: _worker_uids(ngx.pids()[1:]) == {NOBODY}, 5, step=0.05,
+                   what="nginx workers running as nobody")
         sid = sid_of(sp, "nganchor")
         api = api_client(sp, "nganchor", tmp_path)
         url = push_url("127.0.0.1", ngx.rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + 600)
