@@ -32,11 +32,11 @@ def build(settings: ClientSettings):  # type: ignore[no-untyped-def]
 
     Separate from :func:`main` so tests and screenshot scripts get the same wiring.
     """
-    from app.ui.account import Account
+    from app.ui.controllers.account import Account
+    from app.ui.controllers.images import ImageLoader, resource
     from app.ui.i18n import install_translations
-    from app.ui.images import ImageLoader, resource
-    from app.ui.main_window import MainWindow
     from app.ui.qt import QApplication, QIcon, QThreadPool
+    from app.ui.windows.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "xiaozhibo"])
     app.setApplicationName("Xiaozhibo")

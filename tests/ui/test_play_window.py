@@ -6,8 +6,8 @@ import argparse
 import time
 from enum import Enum
 
-from app.ui.play_window import PlayWindow, run_play_window
 from app.ui.qt import QTimer
+from app.ui.windows.play_window import PlayWindow, run_play_window
 from tests.ui.frames import color_bars
 
 

@@ -13,7 +13,7 @@ from app.api.client import ApiClient, ApiError
 from app.api.roomservice import AnchorUrls, RoomServiceClient
 from app.im.client import ImClient
 from app.im.messages import MessageKind
-from app.ui.golive_room import im_url
+from app.ui.controllers.golive_room import im_url
 from app.ui.qt import Qt
 
 pytestmark = pytest.mark.timeout(90)
@@ -129,9 +129,9 @@ def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> No
 
 def test_window_contract_for_the_main_window(qtbot, golive) -> None:  # type: ignore[no-untyped-def]
     """What watch.py relies on, and the pause picture in the preview."""
-    from app.ui import watch
-    from app.ui.golive import GoLiveWindow
+    from app.ui.controllers import watch
     from app.ui.qt import QWidget
+    from app.ui.windows.golive import GoLiveWindow
 
     parent = QWidget()
     qtbot.addWidget(parent)

@@ -12,11 +12,11 @@ import pytest
 from app.api.roomservice import RoomServiceClient
 from app.play.player import Player
 from app.push.errors import PushState
-from app.ui.live_room import LiveRoomWindow
-from app.ui.live_room_linkmic import SELF_KEY, CohostOptions
+from app.ui.controllers.sources import room_card
 from app.ui.qt import Qt
 from app.ui.settings import ClientSettings
-from app.ui.sources import room_card
+from app.ui.widgets.live_room_linkmic import SELF_KEY, CohostOptions
+from app.ui.windows.live_room import LiveRoomWindow
 from tests.ui_golive.conftest import make_account
 
 pytestmark = pytest.mark.timeout(150)

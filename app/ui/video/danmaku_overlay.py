@@ -3,7 +3,7 @@
 Each comment's text is rendered once into a pixmap (outlined so it reads on any picture, with
 font fallback for CJK and emoji), cached by text and style (live rooms repeat "666" a lot), and
 then only moved: a repaint is one ``drawPixmap`` per visible comment. The layer is plugged into
-a :class:`~app.ui.video_view.VideoView` (``view.layers.append(overlay)``) so it is painted in the
+a :class:`~app.ui.video.video_view.VideoView` (``view.layers.append(overlay)``) so it is painted in the
 same pass as the picture, GL or QPainter.
 """
 
@@ -265,7 +265,7 @@ class DanmakuOverlay:
 
     def paint_gl(self, view, f) -> None:  # type: ignore[no-untyped-def]
         """GL fast path (called by the GL video view): all comments in one draw call."""
-        from app.ui.danmaku_gl import GlDanmakuBatch
+        from app.ui.video.danmaku_gl import GlDanmakuBatch
 
         t0 = time.perf_counter()
         self.set_view_size(view.width(), view.height())

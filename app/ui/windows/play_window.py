@@ -11,7 +11,7 @@
 * :class:`DanmakuControls` — the danmaku toggle / opacity / size / speed bar.
 * :class:`PlayWindow` — the plain play window (used by ``xiaozhibo play`` with a display).
 
-The live room (``app.ui.live_room``) and the replay window (``app.ui.replay_window``) are built
+The live room (``app.ui.windows.live_room``) and the replay window (``app.ui.windows.replay_window``) are built
 from the same parts.
 
 ``run_play_window(player, args)`` is what ``app/play/cli.py`` calls when a display is wanted.
@@ -27,8 +27,6 @@ import time
 from typing import Any
 
 from app.danmaku import ClockMode, SyntheticDanmaku
-from app.ui.danmaku_overlay import DanmakuOverlay, OverlaySettings
-from app.ui.hearts import HeartsLayer
 from app.ui.qt import (
     QT_TRANSLATE_NOOP,
     QApplication,
@@ -51,7 +49,9 @@ from app.ui.qt import (
     Signal,
     Slot,
 )
-from app.ui.video_view import VideoView
+from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
+from app.ui.video.video_view import VideoView
+from app.ui.widgets.hearts import HeartsLayer
 
 log = logging.getLogger(__name__)
 

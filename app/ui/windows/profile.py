@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 from app.api.client import ApiClient, UserInfo
-from app.ui.account import Account
-from app.ui.cards import cover_pixmap, round_pixmap
+from app.ui.controllers.account import Account
+from app.ui.controllers.images import ImageLoader, resource
 from app.ui.errors import error_text
-from app.ui.images import ImageLoader, resource
 from app.ui.ops import run_op
 from app.ui.qt import (
     QComboBox,
@@ -33,6 +32,7 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from app.ui.widgets.cards import cover_pixmap, round_pixmap
 
 log = logging.getLogger(__name__)
 

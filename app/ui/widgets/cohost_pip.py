@@ -36,7 +36,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
-from app.ui.video_view import VideoView
+from app.ui.video.video_view import VideoView
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The live room's people: the anchor header (avatar, name, title, viewers, likes) and the
 audience strip (newest viewers' avatars and the count).
 
-Avatars load through the shared :class:`~app.ui.images.ImageLoader` (background, cached); a
+Avatars load through the shared :class:`~app.ui.controllers.images.ImageLoader` (background, cached); a
 missing or broken avatar shows the default picture.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from app.im.messages import Member
-from app.ui.cards import count_text, round_pixmap
-from app.ui.images import ImageLoader, resource
+from app.ui.controllers.images import ImageLoader, resource
 from app.ui.qt import QCoreApplication, QHBoxLayout, QImage, QLabel, Qt, QVBoxLayout, QWidget
+from app.ui.widgets.cards import count_text, round_pixmap
 
 AVATAR_ANCHOR = 44
 AVATAR_VIEWER = 30

@@ -22,8 +22,8 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
-from app.ui.video_view_base import ViewStats
-from app.ui.video_view_raster import RasterVideoView
+from app.ui.video.video_view_base import ViewStats
+from app.ui.video.video_view_raster import RasterVideoView
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class VideoView(QWidget):
         self._stack.addWidget(self.view)
 
     def _make_gl(self) -> QWidget:
-        from app.ui.video_view_gl import GlVideoView
+        from app.ui.video.video_view_gl import GlVideoView
 
         view = GlVideoView(self)
         view.gl_failed.connect(lambda why: QTimer.singleShot(0, lambda: self._fall_back(why)))

@@ -1,7 +1,7 @@
 """One tab of the main window: a paged list of cards with loading, empty and error states.
 
 The page knows nothing of where items come from: it is given a source function
-(``app.ui.sources``) and a way to get the current API client, runs the source in the background
+(``app.ui.controllers.sources``) and a way to get the current API client, runs the source in the background
 (``app.ui.ops``) and shows what came back. "Load more" asks for the next page; refresh starts over.
 """
 
@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable
 
 from app.api.client import ApiClient
-from app.ui.cards import CardData, CardGrid
+from app.ui.controllers.images import ImageLoader
+from app.ui.controllers.sources import ListUnavailable, Source
 from app.ui.errors import error_text
-from app.ui.images import ImageLoader
 from app.ui.ops import Op, run_op
 from app.ui.qt import (
     QHBoxLayout,
@@ -26,7 +26,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
-from app.ui.sources import ListUnavailable, Source
+from app.ui.widgets.cards import CardData, CardGrid
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from app.im.messages import ImMessage, MessageKind, RoomState
-from app.ui.golive_room import LiveSummary
-from app.ui.golive_text import duration_text, message_line, named
+from app.ui.controllers.golive_room import LiveSummary
 from app.ui.qt import (
     QColor,
     QDialog,
@@ -21,6 +20,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
+from app.ui.widgets.golive_text import duration_text, message_line, named
 
 MAX_LINES = 500
 COLORS = {

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from app.play.frame import YuvFrame
 from app.ui.qt import QPainter, QRectF
-from app.ui.video_math import letterbox
+from app.ui.video.video_math import letterbox
 
 log = logging.getLogger(__name__)
 

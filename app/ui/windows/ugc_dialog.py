@@ -22,13 +22,11 @@ from typing import Any
 from app.api.client import UgcInfo
 from app.capture.audio import ToneSource, list_input_devices, open_microphone
 from app.ugc import ClipInfo, publish_clip
-from app.ui.account import Account
-from app.ui.devices import make_player, pick_camera, pick_microphone
+from app.ui.controllers.account import Account
+from app.ui.controllers.devices import make_player, pick_camera, pick_microphone
+from app.ui.controllers.ugc_recorder import MAX_SECONDS, RecordController, remove_clip
 from app.ui.errors import error_text
-from app.ui.golive_setup import source_choices
-from app.ui.golive_text import named
 from app.ui.ops import Op, run_op
-from app.ui.play_window import PlayerController
 from app.ui.qt import (
     QCoreApplication,
     QKeySequence,
@@ -41,11 +39,13 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
-from app.ui.replay_window import clock_text
 from app.ui.settings import ClientSettings
-from app.ui.ugc_panels import PublishPanel, RecordBar, ReviewBar, SourceBar
-from app.ui.ugc_recorder import MAX_SECONDS, RecordController, remove_clip
-from app.ui.video_view import VideoView
+from app.ui.video.video_view import VideoView
+from app.ui.widgets.golive_setup import source_choices
+from app.ui.widgets.golive_text import named
+from app.ui.widgets.ugc_panels import PublishPanel, RecordBar, ReviewBar, SourceBar
+from app.ui.windows.play_window import PlayerController
+from app.ui.windows.replay_window import clock_text
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """Integration points between the main window and the media windows built elsewhere.
 
-* Watch: a card's play URL opens ``app.ui.play_window.PlayWindow`` over an
+* Watch: a card's play URL opens ``app.ui.windows.play_window.PlayWindow`` over an
   ``app.play.player.Player`` (both from the player work). Replay danmaku are fetched with
   ``/get_vod_danmaku`` and handed to the window when it offers ``set_replay_danmaku``.
-* Go live / stop / mute: handed to a go-live window when ``app.ui.golive`` exists
+* Go live / stop / mute: handed to a go-live window when ``app.ui.windows.golive`` exists
   (``GoLiveWindow(account, settings)`` with ``stop()``, ``toggle_mute()``, ``is_live``);
   until then the actions say that this build cannot broadcast yet.
 
@@ -16,10 +16,10 @@ import importlib
 import logging
 from typing import Any
 
-from app.ui.account import Account
-from app.ui.cards import CardData
+from app.ui.controllers.account import Account
 from app.ui.ops import run_op
 from app.ui.qt import QCoreApplication, QMessageBox, Qt, QWidget
+from app.ui.widgets.cards import CardData
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,12 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
     if not card.play_url:
         _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), QCoreApplication.translate("Watch", "This item has no play address."))
         return None
-    player_mod, window_mod = _import("app.play.player"), _import("app.ui.play_window")
+    player_mod, window_mod = _import("app.play.player"), _import("app.ui.windows.play_window")
     if player_mod is None or window_mod is None:
         _inform(parent, QCoreApplication.translate("Watch", "Player not available"),
                 QCoreApplication.translate("Watch", "This build of the client has no video player yet.\nPlay address: {0}").format(card.play_url))
         return None
-    from app.ui.devices import play_settings  # with app.play: the chosen speaker
+    from app.ui.controllers.devices import play_settings  # with app.play: the chosen speaker
 
     try:
         player = player_mod.Player(card.play_url, play_settings(account.settings))
@@ -60,8 +60,8 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
         log.warning("cannot play %s: %s", card.play_url, e)
         _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), QCoreApplication.translate("Watch", "The video could not be opened: {0}").format(e))
         return None
-    room_mod = _import("app.ui.live_room") if card.kind == "live" else None
-    replay_mod = _import("app.ui.replay_window") if card.kind != "live" else None
+    room_mod = _import("app.ui.windows.live_room") if card.kind == "live" else None
+    replay_mod = _import("app.ui.windows.replay_window") if card.kind != "live" else None
     if room_mod is not None:  # the live room: chat, danmaku, likes, audience (joins on open)
         window = room_mod.open_live_room(player, card, account)
     else:
@@ -86,13 +86,13 @@ def _golive_window(parent: QWidget) -> Any:
 
 
 def go_live(parent: QWidget, account: Account) -> None:
-    """Open the go-live window (INTEGRATION POINT: ``app.ui.golive.GoLiveWindow``)."""
+    """Open the go-live window (INTEGRATION POINT: ``app.ui.windows.golive.GoLiveWindow``)."""
     existing = _golive_window(parent)
     if existing is not None:
         existing.show()
         existing.raise_()
         return
-    mod = _import("app.ui.golive")
+    mod = _import("app.ui.windows.golive")
     if mod is None or not hasattr(mod, "GoLiveWindow"):
         _inform(parent, QCoreApplication.translate("Watch", "Go live"), QCoreApplication.translate("Watch", "Broadcasting from the desktop is not available in this build yet. "
                                           "You can publish with: xiaozhibo push --url RTMP_URL --source camera"))

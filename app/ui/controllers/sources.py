@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from app.api.client import ApiClient, ApiError, UgcInfo, VodInfo
-from app.ui.cards import CardData
+from app.ui.widgets.cards import CardData
 from protocol.errors import ApiCode
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ publisher (background), read the room totals, dismiss the group, destroy the roo
 summary dialog. ``watch.py`` relies on ``GoLiveWindow(account, settings)``, ``stop()``,
 ``toggle_mute()`` and ``is_live``.
 
-Co-hosting (连麦 requests, co-host pictures with a kick button) is :mod:`app.ui.golive_linkmic`;
+Co-hosting (连麦 requests, co-host pictures with a kick button) is :mod:`app.ui.widgets.golive_linkmic`;
 it starts once the room is open and is closed (co-hosts told) before the room goes.
 """
 
@@ -29,16 +29,10 @@ from app.danmaku import Mode
 from app.im.messages import ImMessage, MessageKind, RoomState
 from app.push.errors import PushError
 from app.push.stats import PushStats
-from app.ui.account import Account
-from app.ui.danmaku_overlay import DanmakuOverlay, OverlaySettings
-from app.ui.golive_chat import ChatPanel, SummaryDialog
-from app.ui.golive_linkmic import AnchorCohosting
-from app.ui.golive_room import LiveRoomController, LiveSummary, RoomInfo
-from app.ui.golive_setup import SetupPanel
-from app.ui.golive_text import duration_text, failure_text, named, push_error_text, state_text
-from app.ui.hearts import HeartsLayer
+from app.ui.controllers.account import Account
+from app.ui.controllers.golive_room import LiveRoomController, LiveSummary, RoomInfo
+from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
-from app.ui.push_controller import PushController
 from app.ui.qt import (
     QColor,
     QFileDialog,
@@ -57,7 +51,13 @@ from app.ui.qt import (
     QWidget,
 )
 from app.ui.settings import ClientSettings
-from app.ui.video_view import VideoView
+from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
+from app.ui.video.video_view import VideoView
+from app.ui.widgets.golive_chat import ChatPanel, SummaryDialog
+from app.ui.widgets.golive_linkmic import AnchorCohosting
+from app.ui.widgets.golive_setup import SetupPanel
+from app.ui.widgets.golive_text import duration_text, failure_text, named, push_error_text, state_text
+from app.ui.widgets.hearts import HeartsLayer
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class GoLiveWindow(QWidget):
         self.upload_cover(Path(name), remove=True)
 
     def upload_cover(self, path: Path, remove: bool = False) -> None:
-        from app.ui.profile import upload_image
+        from app.ui.windows.profile import upload_image
 
         client, bar = self.account.client, self.setup.cover_progress
         bar.setValue(0)

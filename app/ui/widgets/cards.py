@@ -1,7 +1,7 @@
 """List cards: one item of the Live, Replays or Short videos list, and the grid that holds them.
 
 A :class:`CardData` is the UI's view of a room, a replay or a short video (built by
-``app.ui.sources``); a :class:`Card` draws it (cover, title, anchor avatar and nickname, viewers,
+``app.ui.controllers.sources``); a :class:`Card` draws it (cover, title, anchor avatar and nickname, viewers,
 likes, location) and emits ``activated`` on double-click or Enter.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.ui.images import ImageLoader, resource
+from app.ui.controllers.images import ImageLoader, resource
 from app.ui.qt import (
     QFrame,
     QGridLayout,

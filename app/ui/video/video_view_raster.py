@@ -1,6 +1,6 @@
 """QPainter video view: the fallback where OpenGL is missing (offscreen platform, remote desktops).
 
-Each new frame is converted to BGRA once on the CPU (:func:`app.ui.video_math.frame_to_bgra`)
+Each new frame is converted to BGRA once on the CPU (:func:`app.ui.video.video_math.frame_to_bgra`)
 and scaled to the letterbox rectangle in device pixels once per frame or resize, so a repaint
 (for the danmaku overlay at display rate) is one unscaled blit plus the overlay.
 """
@@ -14,12 +14,12 @@ import numpy as np
 
 from app.play.frame import YuvFrame
 from app.ui.qt import QColor, QImage, QPainter, QRectF, Qt, QWidget
-from app.ui.video_math import frame_to_bgra
-from app.ui.video_view_base import FrameSlot, ViewStats, paint_layers
+from app.ui.video.video_math import frame_to_bgra
+from app.ui.video.video_view_base import FrameSlot, ViewStats, paint_layers
 
 
 class RasterVideoView(QWidget, FrameSlot):
-    """Same API as :class:`~app.ui.video_view_gl.GlVideoView`, drawn with QPainter."""
+    """Same API as :class:`~app.ui.video.video_view_gl.GlVideoView`, drawn with QPainter."""
 
     backend = "raster"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from app.ui.account import Account
+from app.ui.controllers.account import Account
+from app.ui.controllers.images import resource
 from app.ui.errors import error_text
-from app.ui.images import resource
 from app.ui.qt import (
     QCheckBox,
     QDialog,

@@ -1,4 +1,4 @@
-"""The parts of the "Record short video" window (:mod:`app.ui.ugc_dialog`): widgets only, no logic.
+"""The parts of the "Record short video" window (:mod:`app.ui.windows.ugc_dialog`): widgets only, no logic.
 
 * :class:`SourceBar` — video source and microphone;
 * :class:`RecordBar` — Record / Stop, elapsed time against the length limit;
@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from app.ui.golive_text import named
 from app.ui.qt import (
     QComboBox,
     QFormLayout,
@@ -24,7 +23,8 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from app.ui.replay_window import clock_text
+from app.ui.widgets.golive_text import named
+from app.ui.windows.replay_window import clock_text
 
 RECORD_STYLE = ("QPushButton { background: #e0245e; color: white; font-weight: bold; padding: 6px 18px; }"
                 " QPushButton:disabled { background: #888; }")

@@ -1,7 +1,7 @@
 """The main window: tabs Live / Replays / Short videos, a toolbar, the signed-in user, shortcuts.
 
 Owns nothing but widgets: the account (``Account``) holds the API client, each tab is a
-``FeedPage`` fed by a function of ``app.ui.sources``, watching goes through ``app.ui.watch``.
+``FeedPage`` fed by a function of ``app.ui.controllers.sources``, watching goes through ``app.ui.controllers.watch``.
 """
 
 from __future__ import annotations
@@ -9,15 +9,11 @@ from __future__ import annotations
 import logging
 
 from app.api.client import ApiError, UserInfo
-from app.ui import watch
-from app.ui.account import Account
-from app.ui.cards import CardData, round_pixmap
+from app.ui.controllers import watch
+from app.ui.controllers.account import Account
+from app.ui.controllers.images import ImageLoader, resource
+from app.ui.controllers.sources import SOURCES
 from app.ui.errors import error_text
-from app.ui.feed import FeedPage
-from app.ui.images import ImageLoader, resource
-from app.ui.log_view import LogViewer
-from app.ui.login_dialog import LoginDialog
-from app.ui.profile import ProfileDialog
 from app.ui.qt import (
     QAction,
     QIcon,
@@ -34,8 +30,12 @@ from app.ui.qt import (
     QToolButton,
     QWidget,
 )
-from app.ui.settings_dialog import SettingsDialog
-from app.ui.sources import SOURCES
+from app.ui.widgets.cards import CardData, round_pixmap
+from app.ui.widgets.feed import FeedPage
+from app.ui.windows.log_view import LogViewer
+from app.ui.windows.login_dialog import LoginDialog
+from app.ui.windows.profile import ProfileDialog
+from app.ui.windows.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
             dlg.raise_()
             dlg.activateWindow()
             return dlg
-        from app.ui.ugc_dialog import UgcDialog  # lazily: the recorder pulls in the encoders
+        from app.ui.windows.ugc_dialog import UgcDialog  # lazily: the recorder pulls in the encoders
 
         dlg = UgcDialog(self.account, self.settings, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

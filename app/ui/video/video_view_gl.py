@@ -3,7 +3,7 @@
 No per-frame RGB conversion on the CPU (STYLE habit 9): each plane becomes a texture (``GL_R8``
 on GL 3+/GLES 3, ``GL_LUMINANCE`` on GLES 2; NV12's chroma is ``GL_RG8``/``GL_LUMINANCE_ALPHA``)
 and a fragment shader applies the BT.601/BT.709 x limited/full matrix from
-:mod:`app.ui.video_math`. Row padding (stride > width) is uploaded as is and cut off with a
+:mod:`app.ui.video.video_math`. Row padding (stride > width) is uploaded as is and cut off with a
 texture-coordinate scale, which works on every GL version. The picture is letterboxed with the
 viewport, in device pixels (HiDPI). Overlay layers (danmaku, hearts) are painted afterwards with
 QPainter on the same surface.
@@ -29,8 +29,8 @@ from app.ui.qt import (
     QRectF,
     Signal,
 )
-from app.ui.video_math import letterbox, yuv_to_rgb_matrix
-from app.ui.video_view_base import FrameSlot, ViewStats, paint_layers
+from app.ui.video.video_math import letterbox, yuv_to_rgb_matrix
+from app.ui.video.video_view_base import FrameSlot, ViewStats, paint_layers
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class GlVideoView(QOpenGLWidget, FrameSlot):
     """Shows the latest :class:`YuvFrame` given to :meth:`set_frame`, letterboxed.
 
     Emits ``gl_failed(reason)`` if the GL context or shaders cannot be set up; the
-    :class:`~app.ui.video_view.VideoView` container then swaps in the QPainter view.
+    :class:`~app.ui.video.video_view.VideoView` container then swaps in the QPainter view.
     """
 
     gl_failed = Signal(str)

@@ -17,10 +17,9 @@ from app.capture import CaptureError
 from app.capture.audio import MusicSource, ToneSource, list_input_devices, open_microphone
 from app.capture.sources import open_video_source
 from app.push.settings import RESOLUTIONS, PushSettings
-from app.ui.devices import pick_camera, pick_microphone
-from app.ui.golive_text import failure_text, named
+from app.ui.controllers.devices import pick_camera, pick_microphone
+from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
-from app.ui.push_controller import PushController
 from app.ui.qt import (
     QT_TRANSLATE_NOOP,
     QCheckBox,
@@ -42,6 +41,7 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.settings import ClientSettings
+from app.ui.widgets.golive_text import failure_text, named
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The viewer's live room: low-latency picture with danmaku and hearts, chat, likes, audience.
 
 Built from engines that exist: :class:`app.play.player.Player` (through
-:class:`~app.ui.play_window.PlayerController` and :class:`~app.ui.play_window.PlayerSurface`),
-the IM client (through :class:`~app.ui.im_controller.ImController`) and RoomService
+:class:`~app.ui.windows.play_window.PlayerController` and :class:`~app.ui.windows.play_window.PlayerSurface`),
+the IM client (through :class:`~app.ui.controllers.im_controller.ImController`) and RoomService
 (:class:`app.api.roomservice.RoomServiceClient`, calls in the background).
 
 On open: RoomService ``add_audience`` and ``get_custom_info`` (the praise counter), IM
@@ -12,7 +12,7 @@ Likes are counted by the server from the IM like messages (``server/api/roomserv
 ``on_like``), so the room never calls ``set_custom_field`` itself (that would count twice).
 
 Co-hosting (连麦: the button, the co-host pictures, switching the main player to the anchor's
-low-latency URL while on air) lives in :mod:`app.ui.live_room_linkmic`; :meth:`play` switches.
+low-latency URL while on air) lives in :mod:`app.ui.widgets.live_room_linkmic`; :meth:`play` switches.
 """
 
 from __future__ import annotations
@@ -23,16 +23,11 @@ from typing import Any
 
 from app.api.roomservice import RoomServiceClient
 from app.im.messages import ConnState, ImMessage, MessageKind, RoomState
-from app.ui.account import Account
-from app.ui.cards import CardData
-from app.ui.devices import make_player
+from app.ui.controllers.account import Account
+from app.ui.controllers.devices import make_player
+from app.ui.controllers.im_controller import ImController
 from app.ui.errors import error_text
-from app.ui.im_controller import ImController
-from app.ui.live_room_audience import AnchorHeader, AudienceStrip
-from app.ui.live_room_chat import ChatInput, ChatList
-from app.ui.live_room_linkmic import CohostOptions, RoomLinkMic
 from app.ui.ops import run_op
-from app.ui.play_window import DanmakuControls, PlayerController, PlayerSurface
 from app.ui.qt import (
     QCoreApplication,
     QHBoxLayout,
@@ -44,6 +39,11 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from app.ui.widgets.cards import CardData
+from app.ui.widgets.live_room_audience import AnchorHeader, AudienceStrip
+from app.ui.widgets.live_room_chat import ChatInput, ChatList
+from app.ui.widgets.live_room_linkmic import CohostOptions, RoomLinkMic
+from app.ui.windows.play_window import DanmakuControls, PlayerController, PlayerSurface
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""Co-hosting (连麦) in the anchor's go-live window (SPEC section 4), beside :mod:`app.ui.golive`.
+"""Co-hosting (连麦) in the anchor's go-live window (SPEC section 4), beside :mod:`app.ui.windows.golive`.
 
-:class:`AnchorCohosting` owns the :class:`~app.ui.linkmic_controller.AnchorLinkController` of the
+:class:`AnchorCohosting` owns the :class:`~app.ui.controllers.linkmic_controller.AnchorLinkController` of the
 room that is live, fed with the room's IM messages:
 
 * a request shows in :class:`RequestPanel`, a non-modal panel over the preview ("X 请求连麦") with
@@ -18,10 +18,8 @@ import time
 from typing import Any
 
 from app.im.messages import ImMessage
-from app.ui.cohost_pip import CohostPlayers, PipStack
-from app.ui.devices import make_player
-from app.ui.linkmic_controller import AnchorLinkController
-from app.ui.live_room_audience import Avatar
+from app.ui.controllers.devices import make_player
+from app.ui.controllers.linkmic_controller import AnchorLinkController
 from app.ui.qt import (
     QCoreApplication,
     QFrame,
@@ -35,6 +33,8 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.settings import ClientSettings
+from app.ui.widgets.cohost_pip import CohostPlayers, PipStack
+from app.ui.widgets.live_room_audience import Avatar
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from app.ui.qt import QImage, QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MEMORY_ITEMS = 300
 

@@ -32,9 +32,9 @@ from app.capture.video import VideoSource, fit
 from app.play.frame import YuvFrame
 from app.push.settings import RESOLUTIONS
 from app.ugc import ClipInfo, ClipRecorder
-from app.ui.golive_text import failure_text
 from app.ui.ops import run_op
 from app.ui.qt import QObject, Signal, Slot
+from app.ui.widgets.golive_text import failure_text
 
 log = logging.getLogger(__name__)
 

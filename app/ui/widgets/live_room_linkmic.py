@@ -1,8 +1,8 @@
-"""Co-hosting (连麦) in the viewer's live room (SPEC section 4), beside :mod:`app.ui.live_room`.
+"""Co-hosting (连麦) in the viewer's live room (SPEC section 4), beside :mod:`app.ui.windows.live_room`.
 
 :class:`RoomLinkMic` gives the room its "连麦 / Co-host" button and does the rest:
 
-* click -> :class:`~app.ui.linkmic_controller.ViewerLinkController` ``request()``; the button
+* click -> :class:`~app.ui.controllers.linkmic_controller.ViewerLinkController` ``request()``; the button
   turns into "Cancel request" with the seconds left; a rejection or a timeout is said in the room
   (status next to the button and a chat notice);
 * ``linked(push_url, anchor_url)`` -> the camera (``CohostOptions.source``) is opened in the
@@ -28,14 +28,14 @@ from app.capture.sources import open_video_source
 from app.im.messages import ImMessage, MessageKind
 from app.push.errors import PushError
 from app.push.settings import PushSettings
-from app.ui.cohost_pip import CohostPlayers, PipStack, PipTile
-from app.ui.devices import make_player, pick_camera, pick_microphone
-from app.ui.golive_text import failure_text, push_error_text
-from app.ui.linkmic_controller import ViewerLinkController
+from app.ui.controllers.devices import make_player, pick_camera, pick_microphone
+from app.ui.controllers.linkmic_controller import ViewerLinkController
+from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
-from app.ui.push_controller import PushController
 from app.ui.qt import QCoreApplication, QLabel, QObject, QPushButton, QTimer
 from app.ui.settings import ClientSettings
+from app.ui.widgets.cohost_pip import CohostPlayers, PipStack, PipTile
+from app.ui.widgets.golive_text import failure_text, push_error_text
 from protocol import linkmic
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def reason_text(reason: str) -> str:
 
 
 class RoomLinkMic(QObject):
-    """See the module docstring. ``window`` is the :class:`~app.ui.live_room.LiveRoomWindow`."""
+    """See the module docstring. ``window`` is the :class:`~app.ui.windows.live_room.LiveRoomWindow`."""
 
     def __init__(self, window: Any, options: CohostOptions | None = None) -> None:
         super().__init__(window)

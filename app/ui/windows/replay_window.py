@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.danmaku import ReplayFeed
-from app.ui.play_window import END_TEXT, DanmakuControls, PlayerController, PlayerSurface
 from app.ui.qt import (
     QCoreApplication,
     QHBoxLayout,
@@ -31,6 +30,7 @@ from app.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from app.ui.windows.play_window import END_TEXT, DanmakuControls, PlayerController, PlayerSurface
 
 log = logging.getLogger(__name__)
 
