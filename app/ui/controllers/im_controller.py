@@ -23,8 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from app.im.client import ImClient
 from app.im.messages import ImError, ImMessage, RoomState
+from app.ui.controllers.bridge import EngineBridge
 from app.ui.ops import Op, run_op
-from app.ui.qt import QObject, Qt, Signal, Slot
+from app.ui.qt import QObject, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +44,16 @@ class ImController(QObject):
     state_changed = Signal(str, str)
     room_changed = Signal(object)
     error = Signal(int, str)
-    _message = Signal(object)
-    _state = Signal(str, str)
-    _room = Signal(object)
 
     def __init__(self, client: ImClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client = client
         self.last_error: tuple[int, str] | None = None
-        # Queued to slots of this object (not to the public signals' emit): Qt drops what is still
-        # queued when this object is deleted, instead of calling into a dead object.
-        queued = Qt.ConnectionType.QueuedConnection
-        self._message.connect(self._deliver_message, queued)
-        self._state.connect(self._deliver_state, queued)
-        self._room.connect(self._deliver_room, queued)
-        client.on_message = lambda m: self._post(self._message, m)
-        client.on_state = lambda s, d: self._post(self._state, getattr(s, "value", str(s)), d)
-        client.on_room = lambda r: self._post(self._room, r)
+        bridge = EngineBridge(self)  # dropped with this object: never calls into a closed window
+        state = bridge.wrap(self._deliver_state)
+        client.on_message = bridge.wrap(self._deliver_message)
+        client.on_state = lambda s, d: state(getattr(s, "value", str(s)), d)
+        client.on_room = bridge.wrap(self._deliver_room)
 
     @classmethod
     def for_session(cls, session: Any, nickname: str = "", avatar: str = "",
@@ -81,12 +75,6 @@ class ImController(QObject):
     @Slot(object)
     def _deliver_room(self, room: RoomState) -> None:
         self.room_changed.emit(room)
-
-    def _post(self, signal: Any, *args: Any) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # this object was deleted (window closed); the client is shutting down
-            pass
 
     @property
     def identifier(self) -> str:

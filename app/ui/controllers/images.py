@@ -18,7 +18,8 @@ from pathlib import Path
 
 import requests
 
-from app.ui.qt import QImage, QObject, QRunnable, QThreadPool, Signal, Slot
+from app.ui.controllers.bridge import EngineBridge
+from app.ui.qt import QImage, QObject, QRunnable, QThreadPool, Slot
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +74,12 @@ class _Fetch(QRunnable):
             return b"".join(chunks)
 
     def _emit(self, url: str, image: QImage, error: str) -> None:
-        try:
-            self.loader._loaded.emit(url, image, error)
-        except RuntimeError:  # loader gone (application shutting down)
-            pass
+        self.loader._bridge.post(self.loader._on_loaded, url, image, error)
 
 
 class ImageLoader(QObject):
     """Loads images by URL in the background; one per application (``ImageLoader.shared()``)."""
 
-    _loaded = Signal(str, QImage, str)
     _shared: ImageLoader | None = None
 
     def __init__(self, cache_dir: Path | None = None, threads: int = 4, timeout: float = 10.0,
@@ -95,7 +92,7 @@ class ImageLoader(QObject):
         self._memory: OrderedDict[str, QImage] = OrderedDict()
         self._waiting: dict[str, list[tuple[QObject, Callable[[QImage], None]]]] = {}
         self._failed: set[str] = set()
-        self._loaded.connect(self._on_loaded)
+        self._bridge = EngineBridge(self)  # fetch threads -> _on_loaded on the UI thread
 
     @classmethod
     def shared(cls) -> ImageLoader:

@@ -19,16 +19,10 @@ import threading
 from typing import Any
 
 from app.im.messages import ImMessage
-from app.ui.qt import QObject, Qt, Signal, Slot
+from app.ui.controllers.bridge import EngineBridge
+from app.ui.qt import QObject, Signal, Slot
 
 log = logging.getLogger(__name__)
-
-
-def _post(signal: Any, *args: Any) -> None:
-    try:
-        signal.emit(*args)
-    except RuntimeError:  # the controller is gone (window closed): nobody is listening
-        pass
 
 
 def _close_in_background(engine: Any, name: str) -> threading.Thread:
@@ -48,18 +42,15 @@ class ViewerLinkController(QObject):
 
     state_changed = Signal(str, str)
     linked = Signal(str, str)
-    _state_q = Signal(str, str)
-    _linked_q = Signal(str, str)
 
     def __init__(self, engine: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
         self.closed = False
-        queued = Qt.ConnectionType.QueuedConnection
-        self._state_q.connect(self._deliver_state, queued)
-        self._linked_q.connect(self._deliver_linked, queued)
-        engine.on_state = lambda st, detail: _post(self._state_q, _state_name(st), str(detail or ""))
-        engine.on_linked = lambda push, anchor: _post(self._linked_q, str(push), str(anchor))
+        bridge = EngineBridge(self)
+        state, linked = bridge.wrap(self._deliver_state), bridge.wrap(self._deliver_linked)
+        engine.on_state = lambda st, detail: state(_state_name(st), str(detail or ""))
+        engine.on_linked = lambda push, anchor: linked(str(push), str(anchor))
 
     @classmethod
     def create(cls, im: Any, rooms: Any, room_id: str, anchor_id: str, *, answer_timeout: float = 10.0,
@@ -113,21 +104,16 @@ class AnchorLinkController(QObject):
     request = Signal(object)
     request_gone = Signal(str, str)
     cohosts = Signal(list)
-    _request_q = Signal(object)
-    _gone_q = Signal(str, str)
-    _cohosts_q = Signal(list)
 
     def __init__(self, engine: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
         self.closed = False
-        queued = Qt.ConnectionType.QueuedConnection
-        self._request_q.connect(self._deliver_request, queued)
-        self._gone_q.connect(self._deliver_gone, queued)
-        self._cohosts_q.connect(self._deliver_cohosts, queued)
-        engine.on_request = lambda r: _post(self._request_q, r)
-        engine.on_request_gone = lambda uid, why: _post(self._gone_q, str(uid), str(why))
-        engine.on_cohosts = lambda pushers: _post(self._cohosts_q, list(pushers))
+        bridge = EngineBridge(self)
+        gone, cohosts = bridge.wrap(self._deliver_gone), bridge.wrap(self._deliver_cohosts)
+        engine.on_request = bridge.wrap(self._deliver_request)
+        engine.on_request_gone = lambda uid, why: gone(str(uid), str(why))
+        engine.on_cohosts = lambda pushers: cohosts(list(pushers))
 
     @classmethod
     def create(cls, im: Any, rooms: Any, room_id: str, *, max_cohosts: int = 3, answer_timeout: float = 10.0,

@@ -35,6 +35,7 @@ from app.push.errors import PushError, PushState, StopReason
 from app.push.publisher import Publisher
 from app.push.settings import PushSettings
 from app.push.stats import PushStats
+from app.ui.controllers.bridge import EngineBridge
 from app.ui.qt import QObject, Signal
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,6 @@ class PushController(QObject):
     state_changed = Signal(str)
     stats = Signal(object)
     error = Signal(int, str)
-    _state_q = Signal(str)
-    _stats_q = Signal(object)
-    _error_q = Signal(int, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -117,10 +115,7 @@ class PushController(QObject):
         self._bgr: np.ndarray | None = None
         self._frame_lock = threading.Lock()
         self._pause_cache: tuple[Any, ...] | None = None
-        # worker-thread callbacks -> queued signals -> UI-thread slots
-        self._state_q.connect(self._on_state)
-        self._stats_q.connect(self._on_stats)
-        self._error_q.connect(self.error)
+        self._bridge = EngineBridge(self)  # publisher callbacks (its threads) -> UI-thread slots
 
     # --- sources and settings (UI thread) -------------------------------------------------
     @property
@@ -186,9 +181,10 @@ class PushController(QObject):
         pub.filters = self.filters
         if self.video_paused:
             pub.pause_video(True, self.pause_picture)
-        pub.on_state = lambda st: self._state_q.emit(st.value)
-        pub.on_stats = self._stats_q.emit
-        pub.on_error = lambda code, text: self._error_q.emit(int(code), text)
+        bridge = self._bridge
+        pub.on_state = lambda st: bridge.post(self._on_state, st.value)
+        pub.on_stats = bridge.wrap(self._on_stats)
+        pub.on_error = lambda code, text: bridge.post(self.error.emit, int(code), text)
         pub.on_preview = self._show_bgr
         self.publisher = pub
         self.live_since = None

@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from app.danmaku import ClockMode, SyntheticDanmaku
+from app.ui.controllers.bridge import EngineBridge
 from app.ui.qt import (
     QT_TRANSLATE_NOOP,
     QApplication,
@@ -82,30 +83,22 @@ class PlayerController(QObject):
     stats = Signal(object)
     error = Signal(int, str)
     ended = Signal(str)
-    _state = Signal(str)
-    _stats = Signal(object)
-    _error = Signal(int, str)
-    _ended = Signal(str)
 
     def __init__(self, player: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.player = player
-        # Queued to slots of this object: what is still queued when it is deleted is dropped.
-        queued = Qt.ConnectionType.QueuedConnection
-        self._state.connect(self._deliver_state, queued)
-        self._stats.connect(self._deliver_stats, queued)
-        self._error.connect(self._deliver_error, queued)
-        self._ended.connect(self._deliver_ended, queued)
+        self._bridge = EngineBridge(self)  # what is still queued when this object is deleted is dropped
         self.attach(player)
 
     def attach(self, player: Any) -> None:
         """Forward ``player``'s callbacks from now on (the previous player's are cut)."""
         self.detach()
         self.player = player
-        for name, fn in (("on_state", lambda s: self._post(self._state, _reason_value(s))),
-                         ("on_stats", lambda s: self._post(self._stats, s)),
-                         ("on_error", lambda c, t: self._post(self._error, int(c), str(t))),
-                         ("on_end", lambda r: self._post(self._ended, _reason_value(r)))):
+        post = self._bridge.post
+        for name, fn in (("on_state", lambda s: post(self._deliver_state, _reason_value(s))),
+                         ("on_stats", lambda s: post(self._deliver_stats, s)),
+                         ("on_error", lambda c, t: post(self._deliver_error, int(c), str(t))),
+                         ("on_end", lambda r: post(self._deliver_ended, _reason_value(r)))):
             if hasattr(player, name):
                 setattr(player, name, fn)
 
@@ -124,12 +117,6 @@ class PlayerController(QObject):
     @Slot(str)
     def _deliver_ended(self, reason: str) -> None:
         self.ended.emit(reason)
-
-    def _post(self, signal: Any, *args: Any) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # this object is gone (window closed): nobody is listening
-            pass
 
     def detach(self) -> None:
         """Stop forwarding the player's callbacks (before this object is deleted)."""
