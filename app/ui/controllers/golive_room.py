@@ -22,6 +22,8 @@ from app.api.client import ApiClient, ApiError
 from app.api.roomservice import AnchorUrls, RoomServiceClient
 from app.im.client import ImClient
 from app.im.messages import ConnState, ImError, ImMessage, MessageKind, RoomState
+from app.ui.controllers.bridge import EngineBridge
+from app.ui.errors import error_text, log_failure, redact
 from app.ui.ops import Op, run_op
 from app.ui.qt import QObject, QTimer, Signal
 
@@ -58,7 +60,7 @@ class LiveSummary:
     peak_online: int = 0
     messages: int = 0
     error: str = ""
-    problems: list[str] = field(default_factory=list)  # clean-up steps that failed
+    problems: list[str] = field(default_factory=list)  # names of clean-up steps that failed (details logged)
 
 
 class LiveRoomController(QObject):
@@ -68,9 +70,6 @@ class LiveRoomController(QObject):
     room_changed = Signal(object)  # RoomState
     im_state = Signal(str, str)
     heartbeat_failed = Signal(str)
-    _message_q = Signal(object)
-    _room_q = Signal(object)
-    _state_q = Signal(str, str)
 
     def __init__(self, api: ApiClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,9 +86,7 @@ class LiveRoomController(QObject):
         self._heartbeat = QTimer(self)
         self._heartbeat.setInterval(HEARTBEAT_MS)
         self._heartbeat.timeout.connect(self._beat)
-        self._message_q.connect(self._on_message)
-        self._room_q.connect(self._on_room)
-        self._state_q.connect(self.im_state)
+        self._bridge = EngineBridge(self)
 
     @property
     def is_open(self) -> bool:
@@ -106,9 +103,9 @@ class LiveRoomController(QObject):
         rooms = RoomServiceClient.for_session(session)
         sign = session.roomservice_sign
         im = ImClient(im_url(session.server), sign.sdkAppID, sign.userID, sign.userSig,
-                      on_message=lambda m: _emit(self._message_q, m),
-                      on_room=lambda r: _emit(self._room_q, r),
-                      on_state=lambda st, detail: _emit(self._state_q, st.value, detail))
+                      on_message=self._bridge.wrap(self._on_message),
+                      on_room=self._bridge.wrap(self._on_room),
+                      on_state=lambda st, detail: self._bridge.post(self.im_state.emit, st.value, detail))
         self.rooms, self.im = rooms, im
         self.viewers, self.likes, self.messages, self.peak_online = set(), 0, 0, 0
 
@@ -147,8 +144,8 @@ class LiveRoomController(QObject):
 
         def failed(exc: BaseException) -> None:
             self.heartbeat_errors += 1
-            log.warning("anchor_heartbeat failed (%d in a row): %s", self.heartbeat_errors, exc)
-            self.heartbeat_failed.emit(str(exc))
+            log.warning("anchor_heartbeat failed (%d in a row): %s", self.heartbeat_errors, redact(str(exc)))
+            self.heartbeat_failed.emit(error_text(exc))
 
         def ok(_: Any) -> None:
             self.heartbeat_errors = 0
@@ -218,7 +215,8 @@ class LiveRoomController(QObject):
             return summary
 
         def failed(exc: BaseException) -> None:
-            summary.problems.append(str(exc))
+            log_failure("close_room", exc)
+            summary.problems.append("close_room")
             on_done(summary)
 
         return run_op(self, work, on_done, failed, name="close_room")
@@ -231,22 +229,14 @@ class LiveRoomController(QObject):
             self.im.stop()
 
 
-def _emit(signal: Any, *args: Any) -> None:
-    """Emit from the IM reader thread; the controller may already be gone (window closed)."""
-    try:
-        signal.emit(*args)
-    except RuntimeError:
-        pass
-
-
 def _quietly(fn: Callable[[], Any], what: str, problems: list[str] | None = None) -> Any:
     """Run one clean-up step; log and remember a failure instead of stopping the others."""
     try:
         return fn()
     except (ApiError, ImError, OSError) as exc:
-        log.warning("%s failed: %s", what, exc)
+        log_failure(what, exc)
         if problems is not None:
-            problems.append(f"{what}: {exc}")
+            problems.append(what)  # the step's name; the detail is in the log
         return None
 
 

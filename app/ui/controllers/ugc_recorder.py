@@ -32,6 +32,8 @@ from app.capture.video import VideoSource, fit
 from app.play.frame import YuvFrame
 from app.push.settings import RESOLUTIONS
 from app.ugc import ClipInfo, ClipRecorder
+from app.ui.controllers.bridge import EngineBridge
+from app.ui.errors import UserFacingError
 from app.ui.ops import run_op
 from app.ui.qt import QObject, Signal, Slot
 from app.ui.widgets.golive_text import failure_text
@@ -80,8 +82,6 @@ class RecordController(QObject):
     source_error = Signal(str)
     progress = Signal(float)
     finished = Signal(object, str)
-    _progress_q = Signal(object, float)
-    _done_q = Signal(object, object, str)
 
     def __init__(self, out_dir: Path, resolution: str = "720p", fps: int = 30, bitrate_kbps: int = 2500,
                  max_seconds: float = MAX_SECONDS, parent: QObject | None = None) -> None:
@@ -99,8 +99,7 @@ class RecordController(QObject):
         self._frame: YuvFrame | None = None
         self._frame_lock = threading.Lock()
         self._opening = 0
-        self._progress_q.connect(self._deliver_progress)
-        self._done_q.connect(self._deliver_done)
+        self._bridge = EngineBridge(self)
 
     # --- source and audio (UI thread) --------------------------------------------------------
     def open_source(self, spec: str) -> None:
@@ -157,14 +156,14 @@ class RecordController(QObject):
         if self.recording or self.state == "closing":
             return
         if self.video is None:
-            raise RuntimeError(self.tr("Choose a video source first (the preview is empty)."))
+            raise UserFacingError(self.tr("Choose a video source first (the preview is empty)."))
         self.stop_preview()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         rec = ClipRecorder(self.video, self.mixer, self.out_dir, resolution=self.resolution, fps=self.fps,
                            bitrate_kbps=self.bitrate_kbps, max_seconds=self.max_seconds)
         rec.on_preview = self._recorder_preview
-        rec.on_progress = lambda s: self._post(self._progress_q, rec, float(s))
-        rec.on_done = lambda clip, err: self._post(self._done_q, rec, clip, str(err or ""))
+        rec.on_progress = lambda s: self._bridge.post(self._deliver_progress, rec, float(s))
+        rec.on_done = lambda clip, err: self._bridge.post(self._deliver_done, rec, clip, str(err or ""))
         self.recorder = rec
         try:
             rec.start()
@@ -224,12 +223,6 @@ class RecordController(QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
-
-    def _post(self, signal: Any, *args: Any) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # this object is gone (dialog closed): nobody is listening
-            pass
 
     def close(self) -> threading.Thread:
         """Stop everything and release the devices without blocking; returns the closing thread.

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from app.ui.controllers.account import Account
+from app.ui.errors import error_text
 from app.ui.ops import run_op
 from app.ui.qt import QCoreApplication, QMessageBox, Qt, QWidget
 from app.ui.widgets.cards import CardData
@@ -58,7 +59,7 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
         player.start()
     except Exception as e:  # noqa: BLE001 - the message names the cause (PlayError has a code and text)
         log.warning("cannot play %s: %s", card.play_url, e)
-        _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), QCoreApplication.translate("Watch", "The video could not be opened: {0}").format(e))
+        _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), error_text(e))
         return None
     room_mod = _import("app.ui.windows.live_room") if card.kind == "live" else None
     replay_mod = _import("app.ui.windows.replay_window") if card.kind != "live" else None

@@ -130,7 +130,10 @@ class SummaryDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(head)
         lay.addLayout(form)
-        notes = ([summary.error] if summary.error else []) + summary.problems
+        notes = [summary.error] if summary.error else []
+        if summary.problems:  # the steps' details are in the log, never on screen (they hold URLs)
+            notes.append(self.tr("The server could not be reached while closing the room, so the totals may be "
+                                 "incomplete. The server removes the room by itself shortly."))
         if notes:
             note = named(QLabel("\n".join(notes)), "summaryNotes")
             note.setWordWrap(True)

@@ -20,6 +20,7 @@ from typing import Any
 from app.im.messages import ImMessage
 from app.ui.controllers.devices import make_player
 from app.ui.controllers.linkmic_controller import AnchorLinkController
+from app.ui.errors import error_text
 from app.ui.qt import (
     QCoreApplication,
     QFrame,
@@ -174,7 +175,7 @@ class AnchorCohosting(QObject):
                                                    answer_timeout=self.answer_timeout, parent=self)
         except Exception as exc:  # noqa: BLE001 - the live goes on without co-hosting
             log.warning("co-hosting unavailable in %s: %s", room_id, exc)
-            self.chat_line.emit(QCoreApplication.translate("LinkMic", "Co-hosting is unavailable: {0}").format(exc))
+            self.chat_line.emit(QCoreApplication.translate("LinkMic", "Co-hosting is unavailable.") + " " + error_text(exc))
             return
         self.ctl.request.connect(self._on_request)
         self.ctl.request_gone.connect(self._on_request_gone)

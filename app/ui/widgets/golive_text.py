@@ -1,18 +1,16 @@
 """User-facing text of the go-live window: push stop reasons, IM failures, durations, states.
 
-Push codes come from :class:`app.push.errors.StopReason` (the SDK's push events where one
-exists); the wording follows the seed's troubleshooting symptoms ("wrong push key -> RTMP server
-refused the stream"). Everything goes through ``QCoreApplication.translate("GoLive", ...)``.
+Failures and push stop reasons are worded by the one error presentation, :mod:`app.ui.errors`
+(re-exported here as ``failure_text`` and ``push_error_text``). Everything goes through
+``QCoreApplication.translate("GoLive", ...)``.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from app.capture import CaptureError
-from app.im.messages import ImError, ImMessage, MessageKind
-from app.push.errors import PushError, StopReason
-from app.ui.errors import error_text
+from app.im.messages import ImMessage, MessageKind
+from app.ui.errors import error_text, push_error_text
 from app.ui.qt import QT_TRANSLATE_NOOP, QCoreApplication, QWidget
 
 W = TypeVar("W", bound=QWidget)
@@ -28,43 +26,12 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("GoLive", text)
 
 
-def push_error_text(code: int, fallback: str = "") -> str:
-    """One sentence for a push stop reason code."""
-    texts = {
-        StopReason.REFUSED: QCoreApplication.translate("GoLive", "RTMP server refused the stream: check the push key "
-                                                       "(or the stream is already being published elsewhere)."),
-        StopReason.UNREACHABLE: QCoreApplication.translate("GoLive", "Cannot reach the streaming server: check the "
-                                                           "server address and that the server is running."),
-        StopReason.NETWORK_LOST: QCoreApplication.translate("GoLive",
-                                                            "The network connection was lost and reconnecting failed."),
-        StopReason.CAMERA_FAILED: QCoreApplication.translate("GoLive",
-                                                             "The video source failed (camera unplugged or in use?)."),
-        StopReason.MIC_FAILED: QCoreApplication.translate("GoLive", "The microphone failed."),
-        StopReason.ENCODER_FAILED: QCoreApplication.translate("GoLive", "The video encoder failed."),
-        StopReason.SOURCE_ENDED: QCoreApplication.translate("GoLive", "The video file has ended."),
-    }
-    try:
-        text = texts.get(StopReason(code))
-    except ValueError:
-        text = None
-    if text is None:
-        return fallback or QCoreApplication.translate("GoLive", "Streaming stopped (code {0}).").format(code)
-    if code == StopReason.ENCODER_FAILED and fallback.startswith("local recording failed"):
-        return QCoreApplication.translate("GoLive",
-                                          "Local recording failed; the live stream continues ({0}).").format(fallback)
-    return text
-
-
 def failure_text(exc: BaseException) -> str:
-    """Text for any failure while going live or ending it."""
-    if isinstance(exc, PushError):
-        return push_error_text(int(exc.reason), str(exc))
-    if isinstance(exc, ImError):
-        return QCoreApplication.translate("GoLive", "Chat service error {0}: {1}").format(exc.code, exc.message)
-    if isinstance(exc, CaptureError):
-        return QCoreApplication.translate("GoLive", "Cannot open the source: {0}").format(exc)
+    """Text for any failure while going live or ending it (the one presentation: app.ui.errors)."""
     return error_text(exc)
 
+
+__all__ = ["duration_text", "failure_text", "message_line", "named", "push_error_text", "state_text"]
 
 STATE_TEXT = {
     "idle": QT_TRANSLATE_NOOP("GoLive", "Not live"),

@@ -298,14 +298,15 @@ class RoomLinkMic(QObject):
             for note in filter(None, notes):
                 self._say(note)
             if warning:
-                self._say(QCoreApplication.translate("LinkMic", "No microphone: your co-host stream is silent ({0}).").format(warning))
+                log.info("co-hosting without a microphone: %s", warning)
+                self._say(QCoreApplication.translate("LinkMic", "No microphone: your co-host stream is silent."))
             self.window.play(anchor_url)
             self.refresh()
 
         def failed(exc: BaseException) -> None:
             if self._closed:
                 return
-            self._fail(QCoreApplication.translate("LinkMic", "Cannot start your camera: {0}").format(failure_text(exc)))
+            self._fail(QCoreApplication.translate("LinkMic", "Cannot start your camera.") + " " + failure_text(exc))
 
         run_op(None, open_devices, opened, failed, name="open_cohost_devices")
 

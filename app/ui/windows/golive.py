@@ -197,7 +197,8 @@ class GoLiveWindow(QWidget):
         try:
             self.push.set_settings(self.setup.push_settings())
         except (ValueError, OSError) as exc:
-            self.show_error(str(exc))
+            log.info("push settings refused: %s", exc)
+            self.show_error(failure_text(exc))
             return
         self.last_error = ""
         self.hide_banner()
@@ -226,7 +227,7 @@ class GoLiveWindow(QWidget):
     def _start_failed(self, exc: BaseException) -> None:
         if self.account.handle_failure(exc):
             return
-        self.show_error(self.tr("Could not start the live: {0}").format(failure_text(exc)))
+        self.show_error(self.tr("Could not start the live.") + " " + failure_text(exc))
         self._set_phase("setup")
 
     # --- stop -----------------------------------------------------------------------------------
@@ -371,7 +372,7 @@ class GoLiveWindow(QWidget):
 
         def failed(exc: BaseException) -> None:
             bar.hide()
-            self.show_error(self.tr("Cover upload failed: {0}").format(failure_text(exc)))
+            self.show_error(self.tr("Cover upload failed.") + " " + failure_text(exc))
 
         run_op(self, work, done, failed, progress=lambda d, t: bar.setValue(int(100 * d / max(1, t))),
                name="upload_cover")

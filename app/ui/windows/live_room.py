@@ -23,10 +23,11 @@ from typing import Any
 
 from app.api.roomservice import RoomServiceClient
 from app.im.messages import ConnState, ImMessage, MessageKind, RoomState
+from app.play.errors import PlayCode
 from app.ui.controllers.account import Account
 from app.ui.controllers.devices import make_player
 from app.ui.controllers.im_controller import ImController
-from app.ui.errors import error_text
+from app.ui.errors import error_text, play_error_text
 from app.ui.ops import run_op
 from app.ui.qt import (
     QCoreApplication,
@@ -200,8 +201,7 @@ class LiveRoomWindow(QWidget):
             self._end("dismissed")
             return
         self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Chat unavailable"))
-        self.input.show_status(QCoreApplication.translate("LiveRoom", "Could not join the chat: {0}").format(
-            getattr(exc, "message", exc)))
+        self.input.show_status(QCoreApplication.translate("LiveRoom", "Could not join the chat.") + " " + error_text(exc))
 
     def _custom_loaded(self, custom: dict[str, Any]) -> None:
         try:
@@ -272,7 +272,8 @@ class LiveRoomWindow(QWidget):
         elif state == ConnState.AUTH_FAILED.value:
             self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Chat unavailable"))
             self.input.show_status(QCoreApplication.translate(
-                "LiveRoom", "The chat server refused the sign-in ({0}). Log in again.").format(detail))
+                "LiveRoom", "The chat server refused the sign-in. Log in again."))
+            log.info("live room %s: IM sign-in refused: %s", self.room_id, detail)
 
     def send(self, text: str, as_danmaku: bool) -> None:
         """Send the input line as chat text or danmaku; shown once the server took it."""
@@ -317,8 +318,8 @@ class LiveRoomWindow(QWidget):
 
     def _player_error(self, code: int, text: str) -> None:
         log.info("live room %s: player error %s %s", self.room_id, code, text)
-        if code != 3007:  # no audio device: playback goes on silently
-            self.state_label.setText(QCoreApplication.translate("LiveRoom", "Playback problem: {0}").format(text))
+        if code != PlayCode.AUDIO_DEVICE:  # no audio device: playback goes on silently
+            self.state_label.setText(play_error_text(code))
 
     def _player_ended(self, reason: str) -> None:
         if reason == "stream_ended":
@@ -370,7 +371,7 @@ class LiveRoomWindow(QWidget):
             player.start()
         except Exception as exc:  # noqa: BLE001 - a bad URL is a message, never a crash
             log.warning("live room %s: cannot play %s: %s", self.room_id, url.split("?")[0], exc)
-            self.state_label.setText(QCoreApplication.translate("LiveRoom", "Playback problem: {0}").format(exc))
+            self.state_label.setText(error_text(exc))
             return False
         old, self.player = self.player, player
         self.player_ctl.attach(player)

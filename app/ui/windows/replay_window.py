@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.danmaku import ReplayFeed
+from app.play.errors import PlayCode
+from app.ui.errors import error_text, play_error_text
 from app.ui.qt import (
     QCoreApplication,
     QHBoxLayout,
@@ -190,7 +192,7 @@ class ReplayWindow(QWidget):
             self.player.seek(t)
         except Exception as e:  # noqa: BLE001 - PlayError: this source cannot seek
             log.info("seek to %.1f s failed: %s", t, e)
-            self.danmaku_label.setText(QCoreApplication.translate("Replay", "Cannot seek: {0}").format(e))
+            self.danmaku_label.setText(error_text(e))
             return
         self._seek_target, self._seek_at = t, time.monotonic()
         self.surface.seeked(t)
@@ -225,8 +227,8 @@ class ReplayWindow(QWidget):
             self.surface.show_notice(QCoreApplication.translate("PlayWindow", END_TEXT["error"]))
 
     def _error(self, code: int, text: str) -> None:
-        if code != 3007:
-            self.danmaku_label.setText(QCoreApplication.translate("Replay", "Playback problem: {0}").format(text))
+        if code != PlayCode.AUDIO_DEVICE:  # playback goes on without sound
+            self.danmaku_label.setText(play_error_text(code))
 
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self.surface.stop()

@@ -21,11 +21,12 @@ from typing import Any
 
 from app.api.client import UgcInfo
 from app.capture.audio import ToneSource, list_input_devices, open_microphone
+from app.play.errors import PlayCode
 from app.ugc import ClipInfo, publish_clip
 from app.ui.controllers.account import Account
 from app.ui.controllers.devices import make_player, pick_camera, pick_microphone
 from app.ui.controllers.ugc_recorder import MAX_SECONDS, RecordController, remove_clip
-from app.ui.errors import error_text
+from app.ui.errors import error_text, play_error_text
 from app.ui.ops import Op, run_op
 from app.ui.qt import (
     QCoreApplication,
@@ -250,15 +251,15 @@ class UgcDialog(QWidget):
             player.start()
         except Exception as exc:  # noqa: BLE001 - PlayError: the file cannot be opened
             log.warning("cannot play the clip %s: %s", clip.path, exc)
-            self.show_status(self.tr("Cannot play the clip: {0}").format(exc), error=True)
+            self.show_status(error_text(exc), error=True)
             return
         self.player = player
         self.player_ctl = PlayerController(player, self)
         self.player_ctl.error.connect(self._player_error)
 
     def _player_error(self, code: int, text: str) -> None:
-        if code != 3007:  # 3007: reconnecting notices of network streams (not a local file)
-            self.show_status(self.tr("Playback problem: {0}").format(text), error=True)
+        if code != PlayCode.AUDIO_DEVICE:  # playback goes on without sound
+            self.show_status(play_error_text(code), error=True)
 
     def _stop_player(self, then_remove: ClipInfo | None = None) -> None:
         """Stop the player (and delete ``then_remove``'s files afterwards) off the UI thread."""
