@@ -58,6 +58,7 @@ from PySide6.QtGui import (
     QScreen,
     QShortcut,
     QSurfaceFormat,
+    QValidator,
 )
 from PySide6.QtOpenGL import (
     QOpenGLBuffer,
@@ -177,6 +178,7 @@ __all__ = [
     "QStackedWidget",
     "QStyle",
     "QSurfaceFormat",
+    "QValidator",
     "QTabBar",
     "QTabWidget",
     "QThread",

@@ -42,17 +42,17 @@
 <context>
     <name>ChatPanel</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="49"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="51"/>
         <source>Say something to your viewers</source>
         <translation>和观众说点什么</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="51"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="53"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="76"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="78"/>
         <source>Online now: {0} · Viewers: {1} · Likes: {2}</source>
         <translation>当前在线：{0} · 累计观众：{1} · 点赞：{2}</translation>
     </message>
@@ -782,122 +782,122 @@
 <context>
     <name>LiveRoom</name>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="84"/>
+        <location filename="../../app/ui/windows/live_room.py" line="85"/>
         <source>{0} — live</source>
         <translation>{0} — 直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="102"/>
-        <location filename="../../app/ui/windows/live_room.py" line="312"/>
+        <location filename="../../app/ui/windows/live_room.py" line="103"/>
+        <location filename="../../app/ui/windows/live_room.py" line="313"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="169"/>
+        <location filename="../../app/ui/windows/live_room.py" line="170"/>
         <source>Sign in to chat</source>
         <translation>登录后即可聊天</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="170"/>
+        <location filename="../../app/ui/windows/live_room.py" line="171"/>
         <source>You are not signed in: chat and likes are off.</source>
         <translation>您尚未登录，无法聊天和点赞。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="173"/>
+        <location filename="../../app/ui/windows/live_room.py" line="174"/>
         <source>Joining the room…</source>
         <translation>正在进入直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="192"/>
+        <location filename="../../app/ui/windows/live_room.py" line="193"/>
         <source>You entered the room. Be kind in the chat.</source>
         <translation>欢迎来到直播间！请文明发言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="203"/>
-        <location filename="../../app/ui/windows/live_room.py" line="273"/>
+        <location filename="../../app/ui/windows/live_room.py" line="204"/>
+        <location filename="../../app/ui/windows/live_room.py" line="274"/>
         <source>Chat unavailable</source>
         <translation>聊天不可用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="204"/>
+        <location filename="../../app/ui/windows/live_room.py" line="205"/>
         <source>Could not join the chat.</source>
         <translation>无法加入聊天。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="274"/>
+        <location filename="../../app/ui/windows/live_room.py" line="275"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="246"/>
+        <location filename="../../app/ui/windows/live_room.py" line="247"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="249"/>
+        <location filename="../../app/ui/windows/live_room.py" line="250"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="269"/>
+        <location filename="../../app/ui/windows/live_room.py" line="270"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="294"/>
+        <location filename="../../app/ui/windows/live_room.py" line="295"/>
         <source>Not sent: {0}</source>
         <translation>发送失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="313"/>
+        <location filename="../../app/ui/windows/live_room.py" line="314"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="314"/>
+        <location filename="../../app/ui/windows/live_room.py" line="315"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="315"/>
+        <location filename="../../app/ui/windows/live_room.py" line="316"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="328"/>
+        <location filename="../../app/ui/windows/live_room.py" line="329"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="338"/>
+        <location filename="../../app/ui/windows/live_room.py" line="339"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="339"/>
+        <location filename="../../app/ui/windows/live_room.py" line="340"/>
         <source>{0}
 主播已结束直播</source>
         <translation>{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="341"/>
+        <location filename="../../app/ui/windows/live_room.py" line="342"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="342"/>
+        <location filename="../../app/ui/windows/live_room.py" line="343"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="352"/>
+        <location filename="../../app/ui/windows/live_room.py" line="353"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="355"/>
+        <location filename="../../app/ui/windows/live_room.py" line="356"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>
@@ -912,45 +912,45 @@ The chat stays open.</source>
         <translation>暂无其他观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="63"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="64"/>
         <source>[danmaku] </source>
         <translation>[弹幕] </translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="102"/>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="144"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="103"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="145"/>
         <source>Say something…</source>
         <translation>说点什么…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="107"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="108"/>
         <source>弹</source>
         <translation>弹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="108"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="109"/>
         <source>Send as danmaku (flies over the video)</source>
         <translation>以弹幕发送（飘过画面）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="111"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="112"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="116"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="117"/>
         <source>Like (L)</source>
         <translation>点赞（L）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="143"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="144"/>
         <source>Send a danmaku…</source>
         <translation>发个弹幕…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="156"/>
-        <source>Too long: at most {0} bytes (about 53 Chinese characters).</source>
-        <translation>内容太长：最多 {0} 字节（约 53 个汉字）。</translation>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="157"/>
+        <source>Too long: at most {0} bytes (about {1} Chinese characters).</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1802,47 +1802,47 @@ The chat stays open.</source>
 <context>
     <name>SummaryDialog</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="114"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="116"/>
         <source>Live ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="115"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="117"/>
         <source>Your live has ended</source>
         <translation>本场直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="115"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="117"/>
         <source>Your live was interrupted</source>
         <translation>本场直播意外中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="120"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="122"/>
         <source>Duration</source>
         <translation>直播时长</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="121"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="123"/>
         <source>Total viewers</source>
         <translation>累计观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="122"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="124"/>
         <source>Likes</source>
         <translation>点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="123"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="125"/>
         <source>Peak online</source>
         <translation>最高在线</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="124"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="126"/>
         <source>Messages</source>
         <translation>消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="135"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="137"/>
         <source>The server could not be reached while closing the room, so the totals may be incomplete. The server removes the room by itself shortly.</source>
         <translation>关闭直播间时无法连接服务器，统计数据可能不完整。服务器稍后会自动移除该直播间。</translation>
     </message>

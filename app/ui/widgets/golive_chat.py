@@ -21,6 +21,8 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.widgets.golive_text import duration_text, message_line, named
+from app.ui.widgets.text_limits import limit_bytes
+from protocol.im import MAX_TEXT_BYTES
 
 MAX_LINES = 500
 COLORS = {
@@ -47,7 +49,7 @@ class ChatPanel(QWidget):
         self.list.setUniformItemSizes(False)
         self.input = named(QLineEdit(), "chatInput")
         self.input.setPlaceholderText(self.tr("Say something to your viewers"))
-        self.input.setMaxLength(160)
+        limit_bytes(self.input, MAX_TEXT_BYTES)  # the wire counts UTF-8 bytes, not characters
         self.send = QPushButton(self.tr("Send"))
         self.send.clicked.connect(self._send)
         self.input.returnPressed.connect(self._send)

@@ -25,8 +25,9 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
+from protocol.im import MAX_TEXT_BYTES
 
-MAX_BYTES = 160  # SPEC section 5: text/danmaku at most 160 UTF-8 bytes
+MAX_BYTES = MAX_TEXT_BYTES  # SPEC section 5: text/danmaku at most this many UTF-8 bytes
 NAME_COLORS = ("#7fb3ff", "#ffb86b", "#8be9a8", "#ff8fb1", "#c3a6ff", "#6fe0e0", "#f1e05a")
 
 
@@ -154,7 +155,7 @@ class ChatInput(QWidget):
             return
         if len(text.encode("utf-8")) > MAX_BYTES:
             self.show_status(QCoreApplication.translate(
-                "LiveRoom", "Too long: at most {0} bytes (about 53 Chinese characters).").format(MAX_BYTES))
+                "LiveRoom", "Too long: at most {0} bytes (about {1} Chinese characters).").format(MAX_BYTES, MAX_BYTES // 3))
             return
         self.show_status("")
         self.send_requested.emit(text, self.danmaku.isChecked())

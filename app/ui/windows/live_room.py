@@ -45,6 +45,7 @@ from app.ui.widgets.live_room_audience import AnchorHeader, AudienceStrip
 from app.ui.widgets.live_room_chat import ChatInput, ChatList
 from app.ui.widgets.live_room_linkmic import CohostOptions, RoomLinkMic
 from app.ui.windows.play_window import DanmakuControls, PlayerController, PlayerSurface
+from protocol.errors import ImCode
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class LiveRoomWindow(QWidget):
 
     def _join_failed(self, exc: BaseException) -> None:
         code = getattr(exc, "code", None)
-        if code == 10010:  # group not found: the live already ended
+        if code == ImCode.GROUP_NOT_FOUND:  # the live already ended
             self._end("dismissed")
             return
         self.input.set_open(False, QCoreApplication.translate("LiveRoom", "Chat unavailable"))
