@@ -950,7 +950,7 @@ The chat stays open.</source>
     <message>
         <location filename="../../app/ui/widgets/live_room_chat.py" line="157"/>
         <source>Too long: at most {0} bytes (about {1} Chinese characters).</source>
-        <translation type="unfinished"></translation>
+        <translation>内容太长：最多 {0} 字节（约 {1} 个汉字）。</translation>
     </message>
 </context>
 <context>
