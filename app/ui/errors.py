@@ -139,6 +139,11 @@ def play_error_text(code: int) -> str:
         return QCoreApplication.translate("Errors", "Playback failed.") + " " + _see_log()
 
 
+def mic_warning_text() -> str:
+    """The microphone could not be opened and a silent track is used instead."""
+    return QCoreApplication.translate("Errors", "The microphone could not be opened, so your stream has no sound. Check the microphone in Settings.")
+
+
 def push_error_text(code: int, detail: str = "") -> str:
     """One sentence for a push stop reason code (:class:`app.push.errors.StopReason`).
 

@@ -124,7 +124,10 @@ def render_window(app: QApplication, backend: str, out: Path, seconds: float = 3
     info = {"png": str(path), "backend": win.view.backend, "stats": win.stats_text(),
             "on_screen": win.overlay.model.on_screen(), "hearts": win.hearts.alive()}
     win.close()
-    pump(app, 0.1)
+    for _ in range(100):  # the window stops the player off the GUI thread: wait for it, bounded
+        pump(app, 0.05)
+        if player.stopped:
+            break
     info["player_stopped"] = player.stopped
     return info
 

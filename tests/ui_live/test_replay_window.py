@@ -88,7 +88,8 @@ def test_replay_seek_and_danmaku_offsets(qtbot, tmp_path):  # type: ignore[no-un
             assert offsets["early bird"] - 0.05 <= at <= offsets["early bird"] + 0.5, (at, offsets)
         finally:
             window.close()
-        assert window.player.state.value == "stopped"
+        # the player stops off the GUI thread (its join can take seconds): wait for it, bounded
+        qtbot.waitUntil(lambda: window.player.state.value == "stopped", timeout=10000)
     finally:
         if anchor is not None:
             anchor.close()

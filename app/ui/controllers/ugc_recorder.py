@@ -132,7 +132,7 @@ class RecordController(QObject):
         old = self.mixer.mic
         self.mixer.mic = mic if mic is not None else SilenceSource()
         if old is not None and old is not self.mixer.mic:
-            _close_quietly(old)
+            run_op(None, lambda: _close_quietly(old), name="close_mic")  # a device close can block
 
     def start_preview(self) -> None:
         if self._preview is None and self.video is not None and self.state in ("idle", "preview"):

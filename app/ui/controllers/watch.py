@@ -1,18 +1,15 @@
-"""Integration points between the main window and the media windows built elsewhere.
+"""The main window's media actions: watch a card, go live, stop, mute.
 
-* Watch: a card's play URL opens ``app.ui.windows.play_window.PlayWindow`` over an
-  ``app.play.player.Player`` (both from the player work). Replay danmaku are fetched with
-  ``/get_vod_danmaku`` and handed to the window when it offers ``set_replay_danmaku``.
-* Go live / stop / mute: handed to a go-live window when ``app.ui.windows.golive`` exists
-  (``GoLiveWindow(account, settings)`` with ``stop()``, ``toggle_mute()``, ``is_live``);
-  until then the actions say that this build cannot broadcast yet.
+* Watch: a card's play URL opens the live room (``app.ui.windows.live_room``) or the replay
+  window (``app.ui.windows.replay_window``) over an ``app.play.player.Player``. Replay danmaku
+  are fetched with ``/get_vod_danmaku`` and handed to the replay window.
+* Go live / stop / mute: the one go-live window (``app.ui.windows.golive.GoLiveWindow``).
 
-Each point imports lazily, so the shell runs while those parts are still being written.
+Windows are imported when first used (the main window starts without loading the media stack).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -24,14 +21,6 @@ from app.ui.widgets.cards import CardData
 
 log = logging.getLogger(__name__)
 
-
-
-def _import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        log.info("%s not available: %s", name, e)
-        return None
 
 
 def _inform(parent: QWidget, title: str, text: str) -> None:
@@ -47,33 +36,28 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
     if not card.play_url:
         _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), QCoreApplication.translate("Watch", "This item has no play address."))
         return None
-    player_mod, window_mod = _import("app.play.player"), _import("app.ui.windows.play_window")
-    if player_mod is None or window_mod is None:
-        _inform(parent, QCoreApplication.translate("Watch", "Player not available"),
-                QCoreApplication.translate("Watch", "This build of the client has no video player yet.\nPlay address: {0}").format(card.play_url))
-        return None
+    from app.play.player import Player
     from app.ui.controllers.devices import play_settings  # with app.play: the chosen speaker
 
     try:
-        player = player_mod.Player(card.play_url, play_settings(account.settings))
-        player.start()
-    except Exception as e:  # noqa: BLE001 - the message names the cause (PlayError has a code and text)
-        log.warning("cannot play %s: %s", card.play_url, e)
+        player = Player(card.play_url, play_settings(account.settings))
+        player.start()  # non-blocking: the stream opens on the player's own threads
+    except Exception as e:  # noqa: BLE001 - the message names the cause (PlayError has a code)
+        log.warning("cannot play %s: %s", card.play_url.split("?")[0], e)
         _inform(parent, QCoreApplication.translate("Watch", "Cannot play"), error_text(e))
         return None
-    room_mod = _import("app.ui.windows.live_room") if card.kind == "live" else None
-    replay_mod = _import("app.ui.windows.replay_window") if card.kind != "live" else None
-    if room_mod is not None:  # the live room: chat, danmaku, likes, audience (joins on open)
-        window = room_mod.open_live_room(player, card, account)
-    else:
-        if replay_mod is not None:  # replays and short videos: seek bar, replay danmaku
-            window = replay_mod.ReplayWindow(player, title=card.title or card.nickname, own_user=account.userid)
-        else:
-            window = window_mod.PlayWindow(player, title=card.title or card.nickname, live=card.kind == "live")
+    if card.kind == "live":  # the live room: chat, danmaku, likes, audience (joins on open)
+        from app.ui.windows.live_room import open_live_room
+
+        window: Any = open_live_room(player, card, account)
+    else:  # replays and short videos: seek bar, replay danmaku
+        from app.ui.windows.replay_window import ReplayWindow
+
+        window = ReplayWindow(player, title=card.title or card.nickname, own_user=account.userid)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.show()
     log.info("watching %s %s (%s)", card.kind, card.key, card.play_url)
-    if card.kind == "vod" and hasattr(window, "set_replay_danmaku"):
+    if card.kind == "vod":
         client = account.client
         run_op(window, lambda: client.call("/get_vod_danmaku", file_id=card.key).get("list", []),
                window.set_replay_danmaku, lambda e: log.info("no replay danmaku for %s: %s", card.key, e),
@@ -87,18 +71,15 @@ def _golive_window(parent: QWidget) -> Any:
 
 
 def go_live(parent: QWidget, account: Account) -> None:
-    """Open the go-live window (INTEGRATION POINT: ``app.ui.windows.golive.GoLiveWindow``)."""
+    """Open the go-live window (or raise the open one)."""
     existing = _golive_window(parent)
     if existing is not None:
         existing.show()
         existing.raise_()
         return
-    mod = _import("app.ui.windows.golive")
-    if mod is None or not hasattr(mod, "GoLiveWindow"):
-        _inform(parent, QCoreApplication.translate("Watch", "Go live"), QCoreApplication.translate("Watch", "Broadcasting from the desktop is not available in this build yet. "
-                                          "You can publish with: xiaozhibo push --url RTMP_URL --source camera"))
-        return
-    window = mod.GoLiveWindow(account, account.settings)
+    from app.ui.windows.golive import GoLiveWindow
+
+    window = GoLiveWindow(account, account.settings)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     window.destroyed.connect(lambda *_: setattr(parent, "_golive_window", None))
     parent._golive_window = window  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from app.capture.sources import open_video_source
 from app.push.settings import RESOLUTIONS, PushSettings
 from app.ui.controllers.devices import pick_camera, pick_microphone
 from app.ui.controllers.push_controller import PushController
+from app.ui.errors import error_text, mic_warning_text
 from app.ui.ops import run_op
 from app.ui.qt import (
     QT_TRANSLATE_NOOP,
@@ -324,22 +325,30 @@ class SetupPanel(QWidget):
 
     # --- audio ----------------------------------------------------------------------------------
     def _mic_changed(self, *_: Any) -> None:
+        """Switch the mixer's microphone; a device is opened (and the old one closed) off the GUI thread."""
         data = self.mic.currentData()
-        old = self.push.mixer.mic
-        if data == MIC_NONE:
-            self.push.mixer.mic = None
-        elif data == MIC_TONE:
-            self.push.mixer.mic = ToneSource(freq=660.0, amplitude=0.2, beep_period=1.0)
-        else:
-            mic, warning = open_microphone(data)
-            self.push.mixer.mic = mic
+        self._mic_ticket = ticket = getattr(self, "_mic_ticket", 0) + 1
+        if data in (MIC_NONE, MIC_TONE):
+            new = None if data == MIC_NONE else ToneSource(freq=660.0, amplitude=0.2, beep_period=1.0)
+            self._set_mic(new)
+            return
+
+        def opened(result: tuple[object, str | None]) -> None:
+            mic, warning = result
+            if ticket != self._mic_ticket:  # another choice was made meanwhile
+                run_op(None, lambda: _close_quietly(mic), name="close_mic")
+                return
+            self._set_mic(mic)
             if warning:
-                self.source_error.emit(warning)
-        if old is not None and old is not self.push.mixer.mic:
-            try:
-                old.close()  # type: ignore[attr-defined]
-            except Exception as exc:  # noqa: BLE001
-                log.debug("closing the old microphone: %s", exc)
+                log.info("microphone %s: %s", data, warning)
+                self.source_error.emit(mic_warning_text())
+
+        run_op(self, lambda: open_microphone(data), opened, name="open_mic")
+
+    def _set_mic(self, mic: object | None) -> None:
+        old, self.push.mixer.mic = self.push.mixer.mic, mic
+        if old is not None and old is not mic:
+            run_op(None, lambda: _close_quietly(old), name="close_mic")
 
     def _browse_music(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Background music"), "",
@@ -356,7 +365,8 @@ class SetupPanel(QWidget):
         try:
             new = MusicSource(path, loop=True)
         except CaptureError as exc:
-            self.source_error.emit(str(exc))
+            log.info("background music %s: %s", path, exc)
+            self.source_error.emit(error_text(exc))
             return False
         self.push.mixer.music = new
         if music is not None:
@@ -395,3 +405,11 @@ class SetupPanel(QWidget):
                                                      Qt.TransformationMode.SmoothTransformation))
         else:
             self.cover_label.setText(self.tr("Cover set") if url else self.tr("No cover"))
+
+
+def _close_quietly(source: object) -> None:
+    """Close a capture source (in the background: a device close can block)."""
+    try:
+        source.close()  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - closing must never raise into the UI
+        log.debug("closing %s: %s", type(source).__name__, exc)

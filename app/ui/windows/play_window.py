@@ -28,6 +28,7 @@ from typing import Any
 
 from app.danmaku import ClockMode, SyntheticDanmaku
 from app.ui.controllers.bridge import EngineBridge
+from app.ui.ops import Op, run_op
 from app.ui.qt import (
     QT_TRANSLATE_NOOP,
     QApplication,
@@ -57,9 +58,9 @@ from app.ui.widgets.hearts import HeartsLayer
 log = logging.getLogger(__name__)
 
 END_TEXT = {  # untranslated: show them through QCoreApplication.translate("PlayWindow", ...)
-    "stream_ended": QT_TRANSLATE_NOOP("PlayWindow", "主播已结束直播 · The anchor ended the live"),
-    "eof": QT_TRANSLATE_NOOP("PlayWindow", "回放结束 · End of the replay"),
-    "error": QT_TRANSLATE_NOOP("PlayWindow", "播放出错 · Playback failed (see the log)"),
+    "stream_ended": QT_TRANSLATE_NOOP("PlayWindow", "The anchor ended the live"),
+    "eof": QT_TRANSLATE_NOOP("PlayWindow", "End of the replay"),
+    "error": QT_TRANSLATE_NOOP("PlayWindow", "Playback failed. Open Log in the toolbar for the details."),
 }
 SPEEDS = (("0.5x", 0.5), ("0.75x", 0.75), ("1x", 1.0), ("1.5x", 1.5), ("2x", 2.0))
 NOTICE_STYLE = ("background: rgba(20, 20, 28, 200); color: #ffd166; padding: 14px 22px; "
@@ -68,6 +69,12 @@ NOTICE_STYLE = ("background: rgba(20, 20, 28, 200); color: #ffd166; padding: 14p
 
 def _reason_value(reason: Any) -> str:
     return str(getattr(reason, "value", reason))
+
+
+def stop_in_background(player: Any) -> Op:
+    """``player.stop()`` off the GUI thread: it joins the player's threads (up to 5 s each)."""
+    return run_op(None, player.stop, on_failure=lambda exc: log.warning("player.stop() failed: %s", exc),
+                  name="player_stop")
 
 
 class PlayerController(QObject):
@@ -252,7 +259,7 @@ class DanmakuControls(QWidget):
 
     def __init__(self, overlay: DanmakuOverlay, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.danmaku_box = QCheckBox(self.tr("弹幕 Danmaku"))
+        self.danmaku_box = QCheckBox(self.tr("Danmaku"))
         self.danmaku_box.setChecked(overlay.settings.enabled)
         self.danmaku_box.toggled.connect(overlay.set_enabled)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -391,7 +398,7 @@ class PlayWindow(QWidget):
             return
         self._ended_at = time.monotonic()
         self.notice.setText(QCoreApplication.translate("PlayWindow", END_TEXT[value]) if value in END_TEXT
-                            else self.tr("播放结束 · Playback ended ({0})").format(value))
+                            else self.tr("Playback ended"))
         self.notice.show()
 
     def stats_text(self) -> str:
@@ -400,10 +407,7 @@ class PlayWindow(QWidget):
 
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self.surface.stop()
-        try:
-            self.player.stop()
-        except Exception:
-            log.exception("player.stop() failed")
+        stop_in_background(self.player)
         super().closeEvent(event)
 
 
@@ -420,5 +424,6 @@ def run_play_window(player: Any, args: Any) -> int:
     if duration:
         QTimer.singleShot(int(float(duration) * 1000), window.close)
     app.exec()  # type: ignore[union-attr]
+    player.stop()  # the window stopped it in the background; the process must not exit before that
     reason = getattr(player, "end_reason", None)
     return 1 if getattr(reason, "value", None) == "error" else 0

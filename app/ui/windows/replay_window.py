@@ -28,11 +28,11 @@ from app.ui.qt import (
     QShortcut,
     QSlider,
     QStyle,
-    Qt,
     QVBoxLayout,
     QWidget,
 )
-from app.ui.windows.play_window import END_TEXT, DanmakuControls, PlayerController, PlayerSurface
+from app.ui.widgets.seek_slider import SeekSlider
+from app.ui.windows.play_window import END_TEXT, DanmakuControls, PlayerController, PlayerSurface, stop_in_background
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class ReplayWindow(QWidget):
         self.play_button.setToolTip(QCoreApplication.translate("Replay", "Play / pause (Space)"))
         self.play_button.setFixedWidth(44)
         self.play_button.clicked.connect(self.toggle_pause)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = SeekSlider()  # a click jumps there; the keyboard still steps by STEP
         self.slider.setObjectName("seekBar")
         self.slider.setRange(0, 0)
         self.slider.setPageStep(int(STEP * 1000))
@@ -233,8 +233,5 @@ class ReplayWindow(QWidget):
     def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self.surface.stop()
         self.player_ctl.detach()
-        try:
-            self.player.stop()
-        except Exception:
-            log.exception("player.stop() failed")
+        stop_in_background(self.player)
         super().closeEvent(event)

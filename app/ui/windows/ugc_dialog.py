@@ -26,7 +26,7 @@ from app.ugc import ClipInfo, publish_clip
 from app.ui.controllers.account import Account
 from app.ui.controllers.devices import make_player, pick_camera, pick_microphone
 from app.ui.controllers.ugc_recorder import MAX_SECONDS, RecordController, remove_clip
-from app.ui.errors import error_text, play_error_text
+from app.ui.errors import error_text, mic_warning_text, play_error_text
 from app.ui.ops import Op, run_op
 from app.ui.qt import (
     QCoreApplication,
@@ -183,15 +183,23 @@ class UgcDialog(QWidget):
 
     def _mic_changed(self, *_: Any) -> None:
         data = self.sources.mic.currentData()
+        self._mic_ticket = ticket = getattr(self, "_mic_ticket", 0) + 1  # a slower open must not win
         if data == MIC_NONE:
             self.rec.set_microphone(None)
         elif data == MIC_TONE:
             self.rec.set_microphone(ToneSource(freq=660.0, amplitude=0.2, beep_period=1.0))
         else:
-            mic, warning = open_microphone(data)
-            self.rec.set_microphone(mic)
-            if warning:
-                self.show_status(warning, error=True)
+            def opened(result: tuple[object, str | None]) -> None:
+                mic, warning = result
+                if ticket != self._mic_ticket:  # another choice was made meanwhile
+                    run_op(None, lambda: _close_source(mic), name="close_mic")
+                    return
+                self.rec.set_microphone(mic)
+                if warning:
+                    log.info("microphone %s: %s", data, warning)
+                    self.show_status(mic_warning_text(), error=True)
+
+            run_op(self, lambda: open_microphone(data), opened, name="open_mic")  # a device open can block
 
     # --- recording ----------------------------------------------------------------------------
     def toggle_recording(self) -> None:
@@ -419,3 +427,10 @@ class UgcDialog(QWidget):
                 clip, self.clip = self.clip, None
                 self._stop_player(then_remove=clip)
         super().closeEvent(event)
+
+
+def _close_source(source: object) -> None:
+    try:
+        source.close()  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - closing must never raise into the UI
+        log.debug("closing %s: %s", type(source).__name__, exc)
