@@ -4,37 +4,37 @@
 <context>
     <name>Card</name>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="120"/>
+        <location filename="../../app/ui/widgets/cards.py" line="121"/>
         <source>LIVE</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="120"/>
+        <location filename="../../app/ui/widgets/cards.py" line="121"/>
         <source>Replay</source>
         <translation>回放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="120"/>
+        <location filename="../../app/ui/widgets/cards.py" line="121"/>
         <source>Short</source>
         <translation>短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="126"/>
+        <location filename="../../app/ui/widgets/cards.py" line="127"/>
         <source>(untitled)</source>
         <translation>（无标题）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="143"/>
-        <source>{0} viewers, {1} likes</source>
-        <translation>{0} 人观看，{1} 个赞</translation>
+        <location filename="../../app/ui/widgets/cards.py" line="144"/>
+        <source>{0}, {1}</source>
+        <translation>{0}，{1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="147"/>
+        <location filename="../../app/ui/widgets/cards.py" line="148"/>
         <source>Unknown location</source>
         <translation>未知地点</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="154"/>
+        <location filename="../../app/ui/widgets/cards.py" line="155"/>
         <source>Double-click to watch</source>
         <translation>双击观看</translation>
     </message>
@@ -60,22 +60,22 @@
 <context>
     <name>DanmakuControls</name>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="255"/>
-        <source>弹幕 Danmaku</source>
+        <location filename="../../app/ui/windows/play_window.py" line="262"/>
+        <source>Danmaku</source>
         <translation>弹幕</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="274"/>
+        <location filename="../../app/ui/windows/play_window.py" line="281"/>
         <source>Opacity</source>
         <translation>不透明度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="274"/>
+        <location filename="../../app/ui/windows/play_window.py" line="281"/>
         <source>Size</source>
         <translation>字号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="275"/>
+        <location filename="../../app/ui/windows/play_window.py" line="282"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
@@ -285,6 +285,11 @@
         <source>Playback failed.</source>
         <translation>播放失败。</translation>
     </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="144"/>
+        <source>The microphone could not be opened, so your stream has no sound. Check the microphone in Settings.</source>
+        <translation>无法打开麦克风，直播将没有声音。请在设置中检查麦克风。</translation>
+    </message>
 </context>
 <context>
     <name>FeedPage</name>
@@ -329,118 +334,138 @@
 <context>
     <name>GoLive</name>
     <message>
-        <location filename="../../app/ui/errors.py" line="148"/>
+        <location filename="../../app/ui/errors.py" line="153"/>
         <source>Local recording failed; the live stream continues. Check the recording folder in Settings.</source>
         <translation>本地录制失败，直播继续进行。请在设置中检查录制文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="150"/>
+        <location filename="../../app/ui/errors.py" line="155"/>
         <source>RTMP server refused the stream: check the push key (or the stream is already being published elsewhere).</source>
         <translation>RTMP 服务器拒绝了推流：请检查推流密钥（或该流已在别处推流）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="152"/>
+        <location filename="../../app/ui/errors.py" line="157"/>
         <source>Cannot reach the streaming server: check the server address and that the server is running.</source>
         <translation>无法连接推流服务器：请检查服务器地址，并确认服务器正在运行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="154"/>
+        <location filename="../../app/ui/errors.py" line="159"/>
         <source>The network connection was lost and reconnecting failed.</source>
         <translation>网络连接已断开，重连失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="156"/>
+        <location filename="../../app/ui/errors.py" line="161"/>
         <source>The video source failed (camera unplugged or in use?).</source>
         <translation>视频源出错（摄像头被拔出或被占用？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="158"/>
+        <location filename="../../app/ui/errors.py" line="163"/>
         <source>The microphone failed.</source>
         <translation>麦克风出错。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="159"/>
+        <location filename="../../app/ui/errors.py" line="164"/>
         <source>The video encoder failed.</source>
         <translation>视频编码器出错。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="160"/>
+        <location filename="../../app/ui/errors.py" line="165"/>
         <source>The video file has ended.</source>
         <translation>视频文件已播放完毕。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="166"/>
+        <location filename="../../app/ui/errors.py" line="171"/>
         <source>Streaming stopped (code {0}).</source>
         <translation>推流已停止（错误码 {0}）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="37"/>
-        <location filename="../../app/ui/widgets/golive_text.py" line="44"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="38"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="45"/>
         <source>Not live</source>
         <translation>未开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="38"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="39"/>
         <source>Preview (not live)</source>
         <translation>预览中（未开播）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="39"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="40"/>
         <source>Creating the room…</source>
         <translation>正在创建直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="40"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="41"/>
         <source>Connecting to the streaming server…</source>
         <translation>正在连接推流服务器…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="41"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="42"/>
         <source>LIVE</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="42"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="43"/>
         <source>Reconnecting…</source>
         <translation>正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="43"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="44"/>
         <source>Ending the live…</source>
         <translation>正在结束直播…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="59"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="56"/>
+        <source>{0} viewer</source>
+        <translation>{0} 位观众</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_text.py" line="57"/>
+        <source>{0} viewers</source>
+        <translation>{0} 位观众</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_text.py" line="63"/>
+        <source>{0} like</source>
+        <translation>{0} 个赞</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_text.py" line="64"/>
+        <source>{0} likes</source>
+        <translation>{0} 个赞</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_text.py" line="74"/>
         <source>someone</source>
         <translation>匿名观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="63"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="78"/>
         <source>[danmaku] {0}: {1}</source>
         <translation>[弹幕] {0}: {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="65"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="80"/>
         <source>{0} liked ❤</source>
         <translation>{0} 点了赞 ❤</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="67"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="82"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="69"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="84"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="71"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="86"/>
         <source>The room&apos;s chat group was closed.</source>
         <translation>直播间聊天群已解散。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="73"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="88"/>
         <source>Signed in elsewhere: chat disconnected.</source>
         <translation>账号已在其他设备登录，聊天已断开。</translation>
     </message>
@@ -448,138 +473,138 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="76"/>
+        <location filename="../../app/ui/windows/golive.py" line="84"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="107"/>
+        <location filename="../../app/ui/windows/golive.py" line="115"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="110"/>
+        <location filename="../../app/ui/windows/golive.py" line="118"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="111"/>
-        <location filename="../../app/ui/windows/golive.py" line="183"/>
+        <location filename="../../app/ui/windows/golive.py" line="119"/>
+        <location filename="../../app/ui/windows/golive.py" line="191"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="113"/>
+        <location filename="../../app/ui/windows/golive.py" line="121"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="136"/>
+        <location filename="../../app/ui/windows/golive.py" line="144"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="137"/>
+        <location filename="../../app/ui/windows/golive.py" line="145"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="148"/>
+        <location filename="../../app/ui/windows/golive.py" line="156"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="183"/>
+        <location filename="../../app/ui/windows/golive.py" line="191"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="190"/>
+        <location filename="../../app/ui/windows/golive.py" line="198"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="193"/>
+        <location filename="../../app/ui/windows/golive.py" line="201"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="195"/>
+        <location filename="../../app/ui/windows/golive.py" line="203"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="224"/>
+        <location filename="../../app/ui/windows/golive.py" line="233"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="230"/>
+        <location filename="../../app/ui/windows/golive.py" line="239"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="375"/>
+        <location filename="../../app/ui/windows/golive.py" line="273"/>
+        <source>Live ended · {0} · {1} · {2}</source>
+        <translation>直播已结束 · {0} · {1} · {2}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/golive.py" line="384"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="261"/>
+        <location filename="../../app/ui/windows/golive.py" line="270"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="264"/>
-        <source>Live ended · {0} · {1} viewers · {2} likes</source>
-        <translation>直播已结束 · {0} · {1} 人观看 · {2} 个赞</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/windows/golive.py" line="279"/>
+        <location filename="../../app/ui/windows/golive.py" line="288"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="281"/>
+        <location filename="../../app/ui/windows/golive.py" line="290"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="288"/>
+        <location filename="../../app/ui/windows/golive.py" line="297"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="292"/>
+        <location filename="../../app/ui/windows/golive.py" line="301"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="294"/>
+        <location filename="../../app/ui/windows/golive.py" line="303"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="318"/>
+        <location filename="../../app/ui/windows/golive.py" line="327"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="331"/>
+        <location filename="../../app/ui/windows/golive.py" line="340"/>
         <source>Chat connection: {0} {1}</source>
         <translation>聊天连接：{0} {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="338"/>
+        <location filename="../../app/ui/windows/golive.py" line="347"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="339"/>
+        <location filename="../../app/ui/windows/golive.py" line="348"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="346"/>
+        <location filename="../../app/ui/windows/golive.py" line="355"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>
@@ -720,7 +745,7 @@
     <message>
         <location filename="../../app/ui/widgets/live_room_linkmic.py" line="116"/>
         <location filename="../../app/ui/widgets/live_room_linkmic.py" line="217"/>
-        <source>连麦 Co-host</source>
+        <source>Co-host</source>
         <translation>连麦</translation>
     </message>
     <message>
@@ -876,12 +901,6 @@ The chat stays open.</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="340"/>
-        <source>{0}
-主播已结束直播</source>
-        <translation>{0}</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/windows/live_room.py" line="342"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
@@ -924,8 +943,8 @@ The chat stays open.</source>
     </message>
     <message>
         <location filename="../../app/ui/widgets/live_room_chat.py" line="108"/>
-        <source>弹</source>
-        <translation>弹</translation>
+        <source>Danmaku</source>
+        <translation>弹幕</translation>
     </message>
     <message>
         <location filename="../../app/ui/widgets/live_room_chat.py" line="109"/>
@@ -1167,27 +1186,32 @@ The chat stays open.</source>
         <translation>正在登录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="192"/>
+        <location filename="../../app/ui/windows/main_window.py" line="166"/>
+        <source>Log in to see live rooms, replays and short videos.</source>
+        <translation>登录后即可查看直播、回放和短视频。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/main_window.py" line="195"/>
         <source>Your session has expired. Please log in again.</source>
         <translation>登录已过期，请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="193"/>
+        <location filename="../../app/ui/windows/main_window.py" line="196"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="206"/>
+        <location filename="../../app/ui/windows/main_window.py" line="215"/>
         <source>{0} · {1}</source>
         <translation>{0} · {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="292"/>
+        <location filename="../../app/ui/windows/main_window.py" line="301"/>
         <source>Stop live?</source>
         <translation>结束直播？</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="293"/>
+        <location filename="../../app/ui/windows/main_window.py" line="302"/>
         <source>You are live. Quit and end the live show?</source>
         <translation>正在直播中。要退出并结束直播吗？</translation>
     </message>
@@ -1203,44 +1227,44 @@ The chat stays open.</source>
 <context>
     <name>PlayWindow</name>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="60"/>
-        <source>主播已结束直播 · The anchor ended the live</source>
+        <location filename="../../app/ui/windows/play_window.py" line="61"/>
+        <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="61"/>
-        <source>回放结束 · End of the replay</source>
+        <location filename="../../app/ui/windows/play_window.py" line="62"/>
+        <source>End of the replay</source>
         <translation>回放结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="62"/>
-        <source>播放出错 · Playback failed (see the log)</source>
-        <translation>播放出错（详见日志）</translation>
+        <location filename="../../app/ui/windows/play_window.py" line="63"/>
+        <source>Playback failed. Open Log in the toolbar for the details.</source>
+        <translation>播放出错。请打开工具栏中的“日志”查看详情。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="311"/>
+        <location filename="../../app/ui/windows/play_window.py" line="318"/>
         <source>Xiaozhibo — {0}</source>
         <translation>小直播 — {0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="311"/>
+        <location filename="../../app/ui/windows/play_window.py" line="318"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="332"/>
+        <location filename="../../app/ui/windows/play_window.py" line="339"/>
         <source>❤ Like</source>
         <translation>❤ 点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="334"/>
+        <location filename="../../app/ui/windows/play_window.py" line="341"/>
         <source>opening…</source>
         <translation>正在打开…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="394"/>
-        <source>播放结束 · Playback ended ({0})</source>
-        <translation>播放结束（{0}）</translation>
+        <location filename="../../app/ui/windows/play_window.py" line="401"/>
+        <source>Playback ended</source>
+        <translation>播放结束</translation>
     </message>
 </context>
 <context>
@@ -1578,210 +1602,210 @@ The chat stays open.</source>
 <context>
     <name>SetupPanel</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="69"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="70"/>
         <source>Test pattern</source>
         <translation>测试画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="73"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="74"/>
         <source>Camera {0}</source>
         <translation>摄像头 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="81"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="82"/>
         <source>Screen {0} ({1}x{2})</source>
         <translation>屏幕 {0}（{1}x{2}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="85"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="86"/>
         <source>Screen region…</source>
         <translation>屏幕区域…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="86"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="87"/>
         <source>Screen + floating camera</source>
         <translation>屏幕 + 悬浮摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="87"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="88"/>
         <source>Video file…</source>
         <translation>视频文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="122"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="258"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="123"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="259"/>
         <source>LEFT,TOP,WIDTH,HEIGHT</source>
         <translation>左,上,宽,高</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="123"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="124"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="125"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="126"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="128"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="129"/>
         <source>Source</source>
         <translation>视频源</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="135"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="136"/>
         <source>What is this live about?</source>
         <translation>给直播起个标题吧</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="136"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="137"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="139"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="140"/>
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="140"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="397"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="141"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="407"/>
         <source>No cover</source>
         <translation>无封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="144"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="145"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="146"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="147"/>
         <source>From preview</source>
         <translation>从预览截取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="158"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="159"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="174"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="175"/>
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="174"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="175"/>
         <source>fps</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="183"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="184"/>
         <source>Mirror</source>
         <translation>镜像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="185"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="186"/>
         <source>Beauty</source>
         <translation>美颜</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="186"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="187"/>
         <source>Whitening</source>
         <translation>美白</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="189"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="190"/>
         <source>No microphone (silent track)</source>
         <translation>不使用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="191"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="192"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="192"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="193"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="201"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="202"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="202"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
         <source>Mic level</source>
         <translation>麦克风电平</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="202"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="220"/>
         <source>vol</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="205"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="206"/>
         <source>Background music file</source>
         <translation>背景音乐文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="206"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="207"/>
         <source>…</source>
         <translation>…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="209"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="211"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="211"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="212"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="218"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
         <source>Music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="222"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="223"/>
         <source>Record locally to</source>
         <translation>本地录制到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="259"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="260"/>
         <source>camera index (default 0)</source>
         <translation>摄像头编号（默认 0）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="264"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="265"/>
         <source>Video file</source>
         <translation>视频文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="265"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="266"/>
         <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
         <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="345"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="354"/>
         <source>Background music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="346"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="355"/>
         <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
         <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="397"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="407"/>
         <source>Cover set</source>
         <translation>已设置封面</translation>
     </message>
@@ -1875,52 +1899,52 @@ The chat stays open.</source>
         <translation>正在打开视频源…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="210"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="218"/>
         <source>Cannot record: {0}</source>
         <translation>无法录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="228"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="236"/>
         <source>Recording failed: {0}</source>
         <translation>录制失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="228"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="236"/>
         <source>nothing was recorded</source>
         <translation>没有录到任何内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="235"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="243"/>
         <source>Recorded {0} (the {1} s limit).</source>
         <translation>已录制 {0}（已达 {1} 秒上限）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="237"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="245"/>
         <source>Recorded {0}. Add a title and publish it.</source>
         <translation>已录制 {0}。填写标题后即可发布。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="321"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="329"/>
         <source>Log in first to publish.</source>
         <translation>请先登录再发布。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="326"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="334"/>
         <source>Publishing…</source>
         <translation>正在发布…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="335"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="343"/>
         <source>Uploading… {0} %</source>
         <translation>正在上传… {0}%</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="350"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="358"/>
         <source>Published “{0}”. It is now in Short videos.</source>
         <translation>已发布“{0}”，可在“短视频”中查看。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="360"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="368"/>
         <source>Publishing failed: {0}</source>
         <translation>发布失败：{0}</translation>
     </message>
@@ -1928,37 +1952,15 @@ The chat stays open.</source>
 <context>
     <name>Watch</name>
     <message>
-        <location filename="../../app/ui/controllers/watch.py" line="48"/>
-        <location filename="../../app/ui/controllers/watch.py" line="62"/>
+        <location filename="../../app/ui/controllers/watch.py" line="37"/>
+        <location filename="../../app/ui/controllers/watch.py" line="47"/>
         <source>Cannot play</source>
         <translation>无法播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/controllers/watch.py" line="48"/>
+        <location filename="../../app/ui/controllers/watch.py" line="37"/>
         <source>This item has no play address.</source>
         <translation>该内容没有播放地址。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/controllers/watch.py" line="52"/>
-        <source>Player not available</source>
-        <translation>播放器不可用</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/controllers/watch.py" line="53"/>
-        <source>This build of the client has no video player yet.
-Play address: {0}</source>
-        <translation>此版本客户端暂无视频播放器。
-播放地址：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/controllers/watch.py" line="98"/>
-        <source>Go live</source>
-        <translation>开播</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/controllers/watch.py" line="98"/>
-        <source>Broadcasting from the desktop is not available in this build yet. You can publish with: xiaozhibo push --url RTMP_URL --source camera</source>
-        <translation>此版本暂不支持桌面开播。可用命令行推流：xiaozhibo push --url RTMP_URL --source camera</translation>
     </message>
 </context>
 </TS>

@@ -57,6 +57,9 @@ def go_live(qtbot: Any, w: Any) -> None:
 def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     w, sp = golive, module_server
     record = tmp_path / "rec" / "live.mp4"
+    w.account.client.upload_user_info(nickname="Anchor Wang")  # the anchor's lines carry this name
+    w.account.reload_profile()
+    qtbot.waitUntil(lambda: w.account.profile.nickname == "Anchor Wang", timeout=10000)
     w.setup.record.setChecked(True)
     w.setup.record_path.setText(str(record))
     go_live(qtbot, w)
@@ -99,6 +102,16 @@ def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> No
         assert w.overlay.model.on_screen() + w.overlay.model.pending() >= 1
         assert w.hearts.alive() >= 1
         assert "Viewers: 1" in w.chat.counts.text() and "Likes: 1" in w.chat.counts.text()
+
+        # the anchor replies: signed with the nickname in the anchor's own list and for viewers
+        heard: list[Any] = []
+        im.on_message = lambda m: heard.append(m) if m.kind is MessageKind.TEXT else (
+            dismissed.set() if m.kind is MessageKind.DISMISSED else None)
+        w.chat.input.setText("thanks for watching")
+        qtbot.keyClick(w.chat.input, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: "Anchor Wang: thanks for watching" in w.chat.lines(), timeout=10000)
+        qtbot.waitUntil(lambda: bool(heard), timeout=10000)
+        assert heard[0].nickname == "Anchor Wang" and heard[0].text == "thanks for watching"
 
         # Ctrl+M mutes the microphone in the mix; the stats line is filled once a second
         qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)

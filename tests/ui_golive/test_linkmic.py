@@ -125,7 +125,7 @@ def test_accept_pip_third_viewer_and_kick(qtbot, golive, module_server, tmp_path
         qtbot.waitUntil(lambda: lm.state == "idle" and lm.push is None, timeout=15000)
         qtbot.waitUntil(lambda: publisher.state is PushState.STOPPED, timeout=15000)
         assert viewer.player.url == normal_url
-        assert lm.stack.get(SELF_KEY) is None and lm.button.text() == "连麦 Co-host"
+        assert lm.stack.get(SELF_KEY) is None and lm.button.text() == "Co-host"
         assert any("The anchor ended your co-hosting" in line for line in viewer.chat.lines())
         qtbot.waitUntil(lambda: cohosting.cohosts.user_ids() == [], timeout=15000)
         qtbot.waitUntil(lambda: pips.user_ids() == [], timeout=15000)
@@ -177,7 +177,7 @@ def test_reject_and_cancel(qtbot, golive, module_server, tmp_path) -> None:  # t
         row = request(qtbot, viewer, anchor)
         qtbot.mouseClick(row.reject, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: lm.state == "idle", timeout=10000)
-        assert "declined" in lm.toast.text() and lm.toast.isVisible() and lm.button.text() == "连麦 Co-host"
+        assert "declined" in lm.toast.text() and lm.toast.isVisible() and lm.button.text() == "Co-host"
         assert any("declined your co-host request" in line for line in viewer.chat.lines())
         assert not anchor.cohosting.panel.isVisible() and lm.push is None
 

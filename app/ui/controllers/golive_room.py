@@ -94,8 +94,11 @@ class LiveRoomController(QObject):
 
     # --- open -------------------------------------------------------------------------------
     def open(self, info: RoomInfo, on_ready: Callable[[AnchorUrls], None],
-             on_failure: Callable[[BaseException], None]) -> Op:
-        """Create the room and its group; ``on_ready(urls)`` on the UI thread, or ``on_failure``."""
+             on_failure: Callable[[BaseException], None], nickname: str = "", avatar: str = "") -> Op:
+        """Create the room and its group; ``on_ready(urls)`` on the UI thread, or ``on_failure``.
+
+        ``nickname`` / ``avatar``: how the anchor's own chat lines are signed (viewers see them).
+        """
         session = self.api.session
         if session is None:
             raise ApiError(498, "not logged in")
@@ -103,7 +106,7 @@ class LiveRoomController(QObject):
         rooms = RoomServiceClient.for_session(session)
         sign = session.roomservice_sign
         im = ImClient(im_url(session.server), sign.sdkAppID, sign.userID, sign.userSig,
-                      on_message=self._bridge.wrap(self._on_message),
+                      nickname=nickname, avatar=avatar, on_message=self._bridge.wrap(self._on_message),
                       on_room=self._bridge.wrap(self._on_room),
                       on_state=lambda st, detail: self._bridge.post(self.im_state.emit, st.value, detail))
         self.rooms, self.im = rooms, im

@@ -27,6 +27,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
+from app.ui.widgets.golive_text import likes_text, viewers_text
 
 COVER_W, COVER_H = 256, 144
 AVATAR = 28
@@ -140,7 +141,7 @@ class Card(QFrame):
         self.stats.setObjectName("cardStats")
         self.stats.setText(self._stats_text())
         if data.viewers is not None:
-            self.stats.setToolTip(self.tr("{0} viewers, {1} likes").format(data.viewers, data.likes or 0))
+            self.stats.setToolTip(self.tr("{0}, {1}").format(viewers_text(data.viewers), likes_text(data.likes or 0)))
         self.location = QLabel(self)
         self.location.setObjectName("cardLocation")
         self.location.setFixedHeight(20)

@@ -31,7 +31,8 @@ def failure_text(exc: BaseException) -> str:
     return error_text(exc)
 
 
-__all__ = ["duration_text", "failure_text", "message_line", "named", "push_error_text", "state_text"]
+__all__ = ["duration_text", "failure_text", "likes_text", "message_line", "named", "push_error_text", "state_text",
+           "viewers_text"]
 
 STATE_TEXT = {
     "idle": QT_TRANSLATE_NOOP("GoLive", "Not live"),
@@ -47,6 +48,20 @@ STATE_TEXT = {
 
 def state_text(state: str) -> str:
     return _tr(STATE_TEXT.get(state, state))
+
+
+def viewers_text(n: int) -> str:
+    """"1 viewer" / "2 viewers" (one form in Chinese)."""
+    if n == 1:
+        return QCoreApplication.translate("GoLive", "{0} viewer").format(n)
+    return QCoreApplication.translate("GoLive", "{0} viewers").format(n)
+
+
+def likes_text(n: int) -> str:
+    """"1 like" / "2 likes" (one form in Chinese)."""
+    if n == 1:
+        return QCoreApplication.translate("GoLive", "{0} like").format(n)
+    return QCoreApplication.translate("GoLive", "{0} likes").format(n)
 
 
 def duration_text(seconds: float) -> str:

@@ -105,7 +105,7 @@ class ChatInput(QWidget):
         self.edit.textChanged.connect(self._update_count)
         self.danmaku = QToolButton()
         self.danmaku.setObjectName("danmakuToggle")
-        self.danmaku.setText(QCoreApplication.translate("LiveRoom", "弹"))
+        self.danmaku.setText(QCoreApplication.translate("LiveRoom", "Danmaku"))
         self.danmaku.setToolTip(QCoreApplication.translate("LiveRoom", "Send as danmaku (flies over the video)"))
         self.danmaku.setCheckable(True)
         self.danmaku.toggled.connect(self._update_placeholder)

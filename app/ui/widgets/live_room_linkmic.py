@@ -113,7 +113,7 @@ class RoomLinkMic(QObject):
         self._refresh_again = False
         self._failed = False
         self._closed = False
-        self.button = QPushButton(QCoreApplication.translate("LinkMic", "连麦 Co-host"))
+        self.button = QPushButton(QCoreApplication.translate("LinkMic", "Co-host"))
         self.button.setObjectName("cohostButton")
         self.button.setStyleSheet(BUTTON_STYLE)
         self.button.setToolTip(QCoreApplication.translate("LinkMic", "Ask the anchor to go on air with you (camera and microphone)"))
@@ -214,7 +214,7 @@ class RoomLinkMic(QObject):
 
     def _show_state(self) -> None:
         s = self.state
-        text = {"idle": QCoreApplication.translate("LinkMic", "连麦 Co-host"), "requesting": QCoreApplication.translate("LinkMic", "Cancel request"),
+        text = {"idle": QCoreApplication.translate("LinkMic", "Co-host"), "requesting": QCoreApplication.translate("LinkMic", "Cancel request"),
                 "linking": QCoreApplication.translate("LinkMic", "End co-hosting"), "linked": QCoreApplication.translate("LinkMic", "End co-hosting")}[s]
         self.button.setText(text)
         self.button.setProperty("linkState", s)

@@ -56,7 +56,15 @@ from app.ui.video.video_view import VideoView
 from app.ui.widgets.golive_chat import ChatPanel, SummaryDialog
 from app.ui.widgets.golive_linkmic import AnchorCohosting
 from app.ui.widgets.golive_setup import SetupPanel
-from app.ui.widgets.golive_text import duration_text, failure_text, named, push_error_text, state_text
+from app.ui.widgets.golive_text import (
+    duration_text,
+    failure_text,
+    likes_text,
+    named,
+    push_error_text,
+    state_text,
+    viewers_text,
+)
 from app.ui.widgets.hearts import HeartsLayer
 
 log = logging.getLogger(__name__)
@@ -208,7 +216,8 @@ class GoLiveWindow(QWidget):
         self.clock_label.setText(duration_text(0))
         self._set_phase("starting")
         info = RoomInfo(title, self.setup.cover_url, self.setup.location.text().strip())
-        self.room.open(info, self._room_ready, self._start_failed)
+        profile = self.account.profile
+        self.room.open(info, self._room_ready, self._start_failed, nickname=profile.nickname, avatar=profile.avatar)
 
     def _room_ready(self, urls: AnchorUrls) -> None:
         if self.phase != "starting":  # stopped while the room was being created
@@ -261,8 +270,8 @@ class GoLiveWindow(QWidget):
             self.chat.add_line(self.tr("Not on air: the room was closed again."))
             self.tabs.setCurrentIndex(0)
             return
-        ended = self.tr("Live ended · {0} · {1} viewers · {2} likes").format(
-            duration_text(summary.duration_s), summary.viewers, summary.likes)
+        ended = self.tr("Live ended · {0} · {1} · {2}").format(
+            duration_text(summary.duration_s), viewers_text(summary.viewers), likes_text(summary.likes))
         self.clock_label.setText(duration_text(summary.duration_s))
         self.stats_label.setText(ended)
         self.chat.add_line(ended)

@@ -337,7 +337,7 @@ class LiveRoomWindow(QWidget):
         self.praise_timer.stop()
         self.linkmic.room_ended()
         text = QCoreApplication.translate("LiveRoom", "The anchor ended the live")
-        self.surface.show_notice(QCoreApplication.translate("LiveRoom", "{0}\n主播已结束直播").format(text))
+        self.surface.show_notice(text)
         self.chat.add_notice(text, color="#ffd166", kind="ended")
         self.input.set_open(False, QCoreApplication.translate("LiveRoom", "The live has ended"))
         self.state_label.setText(QCoreApplication.translate("LiveRoom", "Ended"))

@@ -162,6 +162,8 @@ class MainWindow(QMainWindow):
             self.login_dialog.show_error(message)
             self.login_dialog.raise_()
             return self.login_dialog
+        for page in self.pages.values():  # not "Signing in…" behind the dialog: nothing is signing in
+            page.show_message("\U0001F512", self.tr("Log in to see live rooms, replays and short videos."), None)
         dlg = LoginDialog(self.account, self, message, show_server)
         dlg.setWindowModality(Qt.WindowModality.WindowModal)
         dlg.finished.connect(self._login_finished)
@@ -187,6 +189,7 @@ class MainWindow(QMainWindow):
         for page in self.pages.values():
             page.clear()
         self.user_button.setText("")
+        self._set_user_icon(QImage(str(resource("default_avatar.png"))))  # not the last user's face
         self._update_status()
         if self.isVisible():
             text = {"session expired": self.tr("Your session has expired. Please log in again."),
@@ -196,7 +199,13 @@ class MainWindow(QMainWindow):
     def _profile_changed(self, info: UserInfo) -> None:
         self.user_button.setText(info.nickname or self.account.userid)
         self._set_user_icon(QImage(str(resource("default_avatar.png"))))
-        self.loader.load(info.avatar, self, self._set_user_icon)
+        userid = self.account.userid
+
+        def loaded(image: QImage) -> None:
+            if self.account.userid == userid:  # a late image of a user who has logged out meanwhile
+                self._set_user_icon(image)
+
+        self.loader.load(info.avatar, self, loaded)
 
     def _set_user_icon(self, image: QImage) -> None:
         self.user_button.setIcon(QIcon(round_pixmap(image, 56)))
