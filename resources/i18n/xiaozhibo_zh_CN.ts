@@ -60,22 +60,22 @@
 <context>
     <name>DanmakuControls</name>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="262"/>
+        <location filename="../../app/ui/windows/play_window.py" line="263"/>
         <source>Danmaku</source>
         <translation>弹幕</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="281"/>
+        <location filename="../../app/ui/windows/play_window.py" line="282"/>
         <source>Opacity</source>
         <translation>不透明度</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="281"/>
+        <location filename="../../app/ui/windows/play_window.py" line="282"/>
         <source>Size</source>
         <translation>字号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="282"/>
+        <location filename="../../app/ui/windows/play_window.py" line="283"/>
         <source>Speed</source>
         <translation>速度</translation>
     </message>
@@ -473,138 +473,138 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="84"/>
+        <location filename="../../app/ui/windows/golive.py" line="85"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="115"/>
+        <location filename="../../app/ui/windows/golive.py" line="116"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="118"/>
+        <location filename="../../app/ui/windows/golive.py" line="119"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="119"/>
-        <location filename="../../app/ui/windows/golive.py" line="191"/>
+        <location filename="../../app/ui/windows/golive.py" line="120"/>
+        <location filename="../../app/ui/windows/golive.py" line="192"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="121"/>
+        <location filename="../../app/ui/windows/golive.py" line="122"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="144"/>
+        <location filename="../../app/ui/windows/golive.py" line="145"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="145"/>
+        <location filename="../../app/ui/windows/golive.py" line="146"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="156"/>
+        <location filename="../../app/ui/windows/golive.py" line="157"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="191"/>
+        <location filename="../../app/ui/windows/golive.py" line="192"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="198"/>
+        <location filename="../../app/ui/windows/golive.py" line="199"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="201"/>
+        <location filename="../../app/ui/windows/golive.py" line="202"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="203"/>
+        <location filename="../../app/ui/windows/golive.py" line="204"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="233"/>
+        <location filename="../../app/ui/windows/golive.py" line="234"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="239"/>
+        <location filename="../../app/ui/windows/golive.py" line="240"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="273"/>
+        <location filename="../../app/ui/windows/golive.py" line="274"/>
         <source>Live ended · {0} · {1} · {2}</source>
         <translation>直播已结束 · {0} · {1} · {2}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="384"/>
+        <location filename="../../app/ui/windows/golive.py" line="385"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="270"/>
+        <location filename="../../app/ui/windows/golive.py" line="271"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="288"/>
+        <location filename="../../app/ui/windows/golive.py" line="289"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="290"/>
+        <location filename="../../app/ui/windows/golive.py" line="291"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="297"/>
+        <location filename="../../app/ui/windows/golive.py" line="298"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="301"/>
+        <location filename="../../app/ui/windows/golive.py" line="302"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="303"/>
+        <location filename="../../app/ui/windows/golive.py" line="304"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="327"/>
+        <location filename="../../app/ui/windows/golive.py" line="328"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="340"/>
+        <location filename="../../app/ui/windows/golive.py" line="341"/>
         <source>Chat connection: {0} {1}</source>
         <translation>聊天连接：{0} {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="347"/>
+        <location filename="../../app/ui/windows/golive.py" line="348"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="348"/>
+        <location filename="../../app/ui/windows/golive.py" line="349"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="355"/>
+        <location filename="../../app/ui/windows/golive.py" line="356"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>
@@ -807,116 +807,116 @@
 <context>
     <name>LiveRoom</name>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="85"/>
+        <location filename="../../app/ui/windows/live_room.py" line="86"/>
         <source>{0} — live</source>
         <translation>{0} — 直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="103"/>
-        <location filename="../../app/ui/windows/live_room.py" line="313"/>
+        <location filename="../../app/ui/windows/live_room.py" line="104"/>
+        <location filename="../../app/ui/windows/live_room.py" line="314"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="170"/>
+        <location filename="../../app/ui/windows/live_room.py" line="171"/>
         <source>Sign in to chat</source>
         <translation>登录后即可聊天</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="171"/>
+        <location filename="../../app/ui/windows/live_room.py" line="172"/>
         <source>You are not signed in: chat and likes are off.</source>
         <translation>您尚未登录，无法聊天和点赞。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="174"/>
+        <location filename="../../app/ui/windows/live_room.py" line="175"/>
         <source>Joining the room…</source>
         <translation>正在进入直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="193"/>
+        <location filename="../../app/ui/windows/live_room.py" line="194"/>
         <source>You entered the room. Be kind in the chat.</source>
         <translation>欢迎来到直播间！请文明发言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="204"/>
-        <location filename="../../app/ui/windows/live_room.py" line="274"/>
+        <location filename="../../app/ui/windows/live_room.py" line="205"/>
+        <location filename="../../app/ui/windows/live_room.py" line="275"/>
         <source>Chat unavailable</source>
         <translation>聊天不可用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="205"/>
+        <location filename="../../app/ui/windows/live_room.py" line="206"/>
         <source>Could not join the chat.</source>
         <translation>无法加入聊天。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="275"/>
+        <location filename="../../app/ui/windows/live_room.py" line="276"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="247"/>
+        <location filename="../../app/ui/windows/live_room.py" line="248"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="250"/>
+        <location filename="../../app/ui/windows/live_room.py" line="251"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="270"/>
+        <location filename="../../app/ui/windows/live_room.py" line="271"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="295"/>
+        <location filename="../../app/ui/windows/live_room.py" line="296"/>
         <source>Not sent: {0}</source>
         <translation>发送失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="314"/>
+        <location filename="../../app/ui/windows/live_room.py" line="315"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="315"/>
+        <location filename="../../app/ui/windows/live_room.py" line="316"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="316"/>
+        <location filename="../../app/ui/windows/live_room.py" line="317"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="329"/>
+        <location filename="../../app/ui/windows/live_room.py" line="330"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="339"/>
+        <location filename="../../app/ui/windows/live_room.py" line="340"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="342"/>
+        <location filename="../../app/ui/windows/live_room.py" line="343"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="343"/>
+        <location filename="../../app/ui/windows/live_room.py" line="344"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="353"/>
+        <location filename="../../app/ui/windows/live_room.py" line="354"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="356"/>
+        <location filename="../../app/ui/windows/live_room.py" line="357"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>
@@ -1091,127 +1091,127 @@ The chat stays open.</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="53"/>
+        <location filename="../../app/ui/windows/main_window.py" line="54"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="61"/>
+        <location filename="../../app/ui/windows/main_window.py" line="62"/>
         <source>Nobody is live right now.</source>
         <translation>现在没有人在直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="62"/>
+        <location filename="../../app/ui/windows/main_window.py" line="63"/>
         <source>No replays yet. Finished live shows appear here.</source>
         <translation>暂无回放。直播结束后会出现在这里。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="63"/>
+        <location filename="../../app/ui/windows/main_window.py" line="64"/>
         <source>No short videos yet.</source>
         <translation>暂无短视频。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="64"/>
+        <location filename="../../app/ui/windows/main_window.py" line="65"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="64"/>
+        <location filename="../../app/ui/windows/main_window.py" line="65"/>
         <source>Replays</source>
         <translation>回放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="64"/>
+        <location filename="../../app/ui/windows/main_window.py" line="65"/>
         <source>Short videos</source>
         <translation>短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="101"/>
+        <location filename="../../app/ui/windows/main_window.py" line="102"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="103"/>
+        <location filename="../../app/ui/windows/main_window.py" line="104"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="104"/>
+        <location filename="../../app/ui/windows/main_window.py" line="105"/>
         <source>Stop live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="105"/>
+        <location filename="../../app/ui/windows/main_window.py" line="106"/>
         <source>Mute</source>
         <translation>静音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="106"/>
+        <location filename="../../app/ui/windows/main_window.py" line="107"/>
         <source>Record short video</source>
         <translation>录制短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="108"/>
+        <location filename="../../app/ui/windows/main_window.py" line="109"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="109"/>
+        <location filename="../../app/ui/windows/main_window.py" line="110"/>
         <source>Log</source>
         <translation>日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="110"/>
+        <location filename="../../app/ui/windows/main_window.py" line="111"/>
         <source>My profile</source>
         <translation>个人资料</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="111"/>
+        <location filename="../../app/ui/windows/main_window.py" line="112"/>
         <source>Log out</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="112"/>
+        <location filename="../../app/ui/windows/main_window.py" line="113"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="118"/>
+        <location filename="../../app/ui/windows/main_window.py" line="119"/>
         <source>Main</source>
         <translation>主工具栏</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="149"/>
+        <location filename="../../app/ui/windows/main_window.py" line="150"/>
         <source>Signing in…</source>
         <translation>正在登录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="166"/>
+        <location filename="../../app/ui/windows/main_window.py" line="167"/>
         <source>Log in to see live rooms, replays and short videos.</source>
         <translation>登录后即可查看直播、回放和短视频。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="195"/>
+        <location filename="../../app/ui/windows/main_window.py" line="196"/>
         <source>Your session has expired. Please log in again.</source>
         <translation>登录已过期，请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="196"/>
+        <location filename="../../app/ui/windows/main_window.py" line="197"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="215"/>
+        <location filename="../../app/ui/windows/main_window.py" line="216"/>
         <source>{0} · {1}</source>
         <translation>{0} · {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="301"/>
+        <location filename="../../app/ui/windows/main_window.py" line="302"/>
         <source>Stop live?</source>
         <translation>结束直播？</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="302"/>
+        <location filename="../../app/ui/windows/main_window.py" line="303"/>
         <source>You are live. Quit and end the live show?</source>
         <translation>正在直播中。要退出并结束直播吗？</translation>
     </message>
@@ -1227,42 +1227,42 @@ The chat stays open.</source>
 <context>
     <name>PlayWindow</name>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="61"/>
+        <location filename="../../app/ui/windows/play_window.py" line="62"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="62"/>
+        <location filename="../../app/ui/windows/play_window.py" line="63"/>
         <source>End of the replay</source>
         <translation>回放结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="63"/>
+        <location filename="../../app/ui/windows/play_window.py" line="64"/>
         <source>Playback failed. Open Log in the toolbar for the details.</source>
         <translation>播放出错。请打开工具栏中的“日志”查看详情。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="318"/>
+        <location filename="../../app/ui/windows/play_window.py" line="319"/>
         <source>Xiaozhibo — {0}</source>
         <translation>小直播 — {0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="318"/>
+        <location filename="../../app/ui/windows/play_window.py" line="319"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="339"/>
+        <location filename="../../app/ui/windows/play_window.py" line="340"/>
         <source>❤ Like</source>
         <translation>❤ 点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="341"/>
+        <location filename="../../app/ui/windows/play_window.py" line="342"/>
         <source>opening…</source>
         <translation>正在打开…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/play_window.py" line="401"/>
+        <location filename="../../app/ui/windows/play_window.py" line="402"/>
         <source>Playback ended</source>
         <translation>播放结束</translation>
     </message>
@@ -1462,22 +1462,22 @@ The chat stays open.</source>
 <context>
     <name>Replay</name>
     <message>
-        <location filename="../../app/ui/windows/replay_window.py" line="71"/>
+        <location filename="../../app/ui/windows/replay_window.py" line="72"/>
         <source>{0} — replay</source>
         <translation>{0} — 回放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/replay_window.py" line="72"/>
+        <location filename="../../app/ui/windows/replay_window.py" line="73"/>
         <source>Replay</source>
         <translation>回放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/replay_window.py" line="88"/>
+        <location filename="../../app/ui/windows/replay_window.py" line="89"/>
         <source>Play / pause (Space)</source>
         <translation>播放/暂停（空格）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/replay_window.py" line="134"/>
+        <location filename="../../app/ui/windows/replay_window.py" line="135"/>
         <source>{0} danmaku</source>
         <translation>{0} 条弹幕</translation>
     </message>
@@ -1503,98 +1503,98 @@ The chat stays open.</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="88"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="90"/>
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="98"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="100"/>
         <source>Server address</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="99"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="101"/>
         <source>Camera</source>
         <translation>摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="100"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="102"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="101"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="103"/>
         <source>Speaker</source>
         <translation>扬声器</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="102"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="104"/>
         <source>Default resolution</source>
         <translation>默认分辨率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="103"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="105"/>
         <source>Default frame rate</source>
         <translation>默认帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="104"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="106"/>
         <source>Default bitrate</source>
         <translation>默认码率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="105"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="107"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="106"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="108"/>
         <source>Changing the server signs you out. A new language applies after a restart.</source>
         <translation>更换服务器会退出登录。语言设置在重启后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="119"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="121"/>
         <source>{0} (not connected)</source>
         <translation>{0}（未连接）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="122"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="124"/>
         <source>First camera found</source>
         <translation>第一个找到的摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="124"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="126"/>
         <source>Camera {0}</source>
         <translation>摄像头 {0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="125"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="127"/>
         <source>Test pattern</source>
         <translation>测试图案</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="129"/>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="138"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="131"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="140"/>
         <source>Default</source>
         <translation>默认</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="130"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="132"/>
         <source>None (silent track)</source>
         <translation>无（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="134"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="136"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="154"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="156"/>
         <source>Server address must start with http:// or https://.</source>
         <translation>服务器地址必须以 http:// 或 https:// 开头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="155"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="157"/>
         <source>Invalid value: {0}</source>
         <translation>无效的值：{0}</translation>
     </message>
@@ -1633,12 +1633,13 @@ The chat stays open.</source>
     </message>
     <message>
         <location filename="../../app/ui/widgets/golive_setup.py" line="123"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="259"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="258"/>
         <source>LEFT,TOP,WIDTH,HEIGHT</source>
         <translation>左,上,宽,高</translation>
     </message>
     <message>
         <location filename="../../app/ui/widgets/golive_setup.py" line="124"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="207"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
@@ -1669,7 +1670,7 @@ The chat stays open.</source>
     </message>
     <message>
         <location filename="../../app/ui/widgets/golive_setup.py" line="141"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="407"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="406"/>
         <source>No cover</source>
         <translation>无封面</translation>
     </message>
@@ -1740,7 +1741,7 @@ The chat stays open.</source>
     </message>
     <message>
         <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="220"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
         <source>vol</source>
         <translation>音量</translation>
     </message>
@@ -1750,62 +1751,57 @@ The chat stays open.</source>
         <translation>背景音乐文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="207"/>
-        <source>…</source>
-        <translation>…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="209"/>
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="211"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="212"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="211"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="218"/>
         <source>Music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="223"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="222"/>
         <source>Record locally to</source>
         <translation>本地录制到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="260"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="259"/>
         <source>camera index (default 0)</source>
         <translation>摄像头编号（默认 0）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="265"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="264"/>
         <source>Video file</source>
         <translation>视频文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="266"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="265"/>
         <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
         <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="354"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="353"/>
         <source>Background music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="355"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="354"/>
         <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
         <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="407"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="406"/>
         <source>Cover set</source>
         <translation>已设置封面</translation>
     </message>
@@ -1874,77 +1870,77 @@ The chat stays open.</source>
 <context>
     <name>UgcDialog</name>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="76"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="77"/>
         <source>Record short video</source>
         <translation>录制短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="122"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="123"/>
         <source>No microphone (silent track)</source>
         <translation>不用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="124"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="125"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="125"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="126"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="181"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="182"/>
         <source>Opening the source…</source>
         <translation>正在打开视频源…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="218"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="219"/>
         <source>Cannot record: {0}</source>
         <translation>无法录制：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="236"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="237"/>
         <source>Recording failed: {0}</source>
         <translation>录制失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="236"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="237"/>
         <source>nothing was recorded</source>
         <translation>没有录到任何内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="243"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="244"/>
         <source>Recorded {0} (the {1} s limit).</source>
         <translation>已录制 {0}（已达 {1} 秒上限）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="245"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="246"/>
         <source>Recorded {0}. Add a title and publish it.</source>
         <translation>已录制 {0}。填写标题后即可发布。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="329"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="330"/>
         <source>Log in first to publish.</source>
         <translation>请先登录再发布。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="334"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="335"/>
         <source>Publishing…</source>
         <translation>正在发布…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="343"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="344"/>
         <source>Uploading… {0} %</source>
         <translation>正在上传… {0}%</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="358"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="359"/>
         <source>Published “{0}”. It is now in Short videos.</source>
         <translation>已发布“{0}”，可在“短视频”中查看。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/ugc_dialog.py" line="368"/>
+        <location filename="../../app/ui/windows/ugc_dialog.py" line="369"/>
         <source>Publishing failed: {0}</source>
         <translation>发布失败：{0}</translation>
     </message>

@@ -210,3 +210,16 @@ def test_closing_the_window_while_live_ends_the_room(qtbot, golive, module_serve
 
     qtbot.waitUntil(gone, timeout=15000)
     assert room_id not in [r.roomID for r in rooms.get_room_list()]
+
+
+def test_window_fits_a_laptop_screen(qtbot, golive) -> None:  # type: ignore[no-untyped-def]
+    """1240x760 ran off a 1366x768 screen: the window takes the screen's free area at most, and
+    its layout's minimum fits 1366x768 with a title bar and a task bar."""
+    from app.ui.windows.geometry import FRAME_H, FRAME_W
+
+    avail = golive.screen().availableGeometry()
+    assert golive.height() <= avail.height() - FRAME_H
+    assert golive.minimumSizeHint().width() <= 1366 - FRAME_W
+    assert golive.minimumSizeHint().height() <= 768 - 40 - FRAME_H
+    browse = golive.setup.music_browse  # the music browse button shows its whole label
+    assert browse.text().strip(" …") and browse.width() >= browse.sizeHint().width()

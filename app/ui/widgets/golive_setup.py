@@ -204,8 +204,7 @@ class SetupPanel(QWidget):
 
         self.music_path = named(QLineEdit(), "musicPath")
         self.music_path.setPlaceholderText(self.tr("Background music file"))
-        self.music_browse = QPushButton(self.tr("…"))
-        self.music_browse.setMaximumWidth(30)
+        self.music_browse = named(QPushButton(self.tr("Browse…")), "musicBrowse")
         self.music_browse.clicked.connect(self._browse_music)
         self.music_play = named(QPushButton(self.tr("Play")), "musicPlay")
         self.music_pause = QPushButton(self.tr("Pause"))

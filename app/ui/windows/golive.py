@@ -66,6 +66,7 @@ from app.ui.widgets.golive_text import (
     viewers_text,
 )
 from app.ui.widgets.hearts import HeartsLayer
+from app.ui.windows.geometry import fit_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class GoLiveWindow(QWidget):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.on_tick)
         self.timer.start(33)
-        self.resize(1240, 760)
+        fit_to_screen(self, 1240, 760)
 
     # --- layout -------------------------------------------------------------------------------
     def _build(self, backend: str) -> None:
@@ -144,7 +145,7 @@ class GoLiveWindow(QWidget):
         self.tabs.addTab(scroll, self.tr("Setup"))
         self.tabs.addTab(self.chat, self.tr("Room"))
         self.tabs.setMinimumWidth(400)
-        self.tabs.setMaximumWidth(480)
+        self.tabs.setMaximumWidth(520)  # the setup form without a horizontal scroll bar
         root = QHBoxLayout(self)
         root.addLayout(left, 1)
         root.addWidget(self.tabs)

@@ -44,6 +44,7 @@ from app.ui.widgets.cards import CardData
 from app.ui.widgets.live_room_audience import AnchorHeader, AudienceStrip
 from app.ui.widgets.live_room_chat import ChatInput, ChatList
 from app.ui.widgets.live_room_linkmic import CohostOptions, RoomLinkMic
+from app.ui.windows.geometry import fit_to_screen
 from app.ui.windows.play_window import DanmakuControls, PlayerController, PlayerSurface
 from protocol.errors import ImCode
 
@@ -88,7 +89,7 @@ class LiveRoomWindow(QWidget):
             cohost = CohostOptions.from_settings(account.settings)
         self._build(backend, cohost)
         self._wire()
-        self.resize(1200, 720)
+        fit_to_screen(self, 1200, 720)
 
     # --- layout ------------------------------------------------------------------------------
 

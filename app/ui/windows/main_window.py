@@ -32,6 +32,7 @@ from app.ui.qt import (
 )
 from app.ui.widgets.cards import CardData, round_pixmap
 from app.ui.widgets.feed import FeedPage
+from app.ui.windows.geometry import fit_to_screen
 from app.ui.windows.log_view import LogViewer
 from app.ui.windows.login_dialog import LoginDialog
 from app.ui.windows.profile import ProfileDialog
@@ -52,7 +53,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("Xiaozhibo"))
         self.setWindowIcon(QIcon(str(resource("app_icon.png"))))
-        self.resize(1180, 760)
+        fit_to_screen(self, 1180, 760)
         self.login_dialog: LoginDialog | None = None
         self.log_viewer: LogViewer | None = None
         self.players: list[QWidget] = []

@@ -54,6 +54,7 @@ from app.ui.qt import (
 from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
 from app.ui.video.video_view import VideoView
 from app.ui.widgets.hearts import HeartsLayer
+from app.ui.windows.geometry import fit_to_screen
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ class PlayWindow(QWidget):
         self._build_controls()
         self.surface.ticked.connect(self.on_tick)
         self.surface.ended.connect(self._on_end)
-        self.resize(1280, 800)
+        fit_to_screen(self, 1280, 800)
 
     # -- layout ----------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from app.ui.qt import (
     QWidget,
 )
 from app.ui.widgets.seek_slider import SeekSlider
+from app.ui.windows.geometry import fit_to_screen
 from app.ui.windows.play_window import END_TEXT, DanmakuControls, PlayerController, PlayerSurface, stop_in_background
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class ReplayWindow(QWidget):
         self.surface.ticked.connect(self._tick)
         self.surface.ended.connect(self._ended)
         self.player_ctl.error.connect(self._error)
-        self.resize(1100, 700)
+        fit_to_screen(self, 1100, 700)
 
     def _build(self) -> None:
         self.play_button = QPushButton()

@@ -73,6 +73,8 @@ class SettingsDialog(QDialog):
         self.setWindowTitle(self.tr("Settings"))
         self.server = QLineEdit(settings.server)
         self.server.setObjectName("settingsServer")
+        self.server.setMinimumWidth(self.server.fontMetrics().horizontalAdvance("https://live.example.com:8080") + 40)
+        self.server.setCursorPosition(0)  # the scheme and host, not the tail, when the address is long
         self.resolution = QComboBox()
         self.resolution.addItems(list(RESOLUTIONS))
         self.resolution.setCurrentText(settings.resolution)

@@ -45,6 +45,7 @@ from app.ui.video.video_view import VideoView
 from app.ui.widgets.golive_setup import source_choices
 from app.ui.widgets.golive_text import named
 from app.ui.widgets.ugc_panels import PublishPanel, RecordBar, ReviewBar, SourceBar
+from app.ui.windows.geometry import fit_to_screen
 from app.ui.windows.play_window import PlayerController
 from app.ui.windows.replay_window import clock_text
 
@@ -94,7 +95,7 @@ class UgcDialog(QWidget):
         self.timer.timeout.connect(self.on_tick)
         self.timer.start(33)
         self._show_phase()
-        self.resize(860, 760)
+        fit_to_screen(self, 860, 760)
         self._choose_defaults()
 
     # --- layout -------------------------------------------------------------------------------
