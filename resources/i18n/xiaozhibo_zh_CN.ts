@@ -473,138 +473,153 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="85"/>
+        <location filename="../../app/ui/windows/golive.py" line="88"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="116"/>
+        <location filename="../../app/ui/windows/golive.py" line="119"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="119"/>
+        <location filename="../../app/ui/windows/golive.py" line="122"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="120"/>
-        <location filename="../../app/ui/windows/golive.py" line="192"/>
+        <location filename="../../app/ui/windows/golive.py" line="123"/>
+        <location filename="../../app/ui/windows/golive.py" line="197"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="122"/>
+        <location filename="../../app/ui/windows/golive.py" line="125"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="145"/>
+        <location filename="../../app/ui/windows/golive.py" line="148"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="146"/>
+        <location filename="../../app/ui/windows/golive.py" line="149"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="157"/>
+        <location filename="../../app/ui/windows/golive.py" line="160"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="192"/>
+        <location filename="../../app/ui/windows/golive.py" line="175"/>
+        <source>The server is back: your room is open again.</source>
+        <translation>服务器已恢复：你的直播间已重新开放。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/golive.py" line="197"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="199"/>
+        <location filename="../../app/ui/windows/golive.py" line="204"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="202"/>
+        <location filename="../../app/ui/windows/golive.py" line="207"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="204"/>
+        <location filename="../../app/ui/windows/golive.py" line="209"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="234"/>
+        <location filename="../../app/ui/windows/golive.py" line="239"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="240"/>
+        <location filename="../../app/ui/windows/golive.py" line="245"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="274"/>
+        <location filename="../../app/ui/windows/golive.py" line="279"/>
         <source>Live ended · {0} · {1} · {2}</source>
         <translation>直播已结束 · {0} · {1} · {2}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="385"/>
+        <location filename="../../app/ui/windows/golive.py" line="345"/>
+        <source>Chat connection lost; reconnecting…</source>
+        <translation>聊天连接已断开，正在重连…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/golive.py" line="346"/>
+        <source>The chat server refused the sign-in. Log in again.</source>
+        <translation>聊天服务器拒绝了登录。请重新登录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/golive.py" line="347"/>
+        <source>Signed in elsewhere: the chat is disconnected.</source>
+        <translation>账号已在其他设备登录，聊天已断开。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/golive.py" line="394"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="271"/>
+        <location filename="../../app/ui/windows/golive.py" line="276"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="289"/>
+        <location filename="../../app/ui/windows/golive.py" line="294"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="291"/>
+        <location filename="../../app/ui/windows/golive.py" line="296"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="298"/>
+        <location filename="../../app/ui/windows/golive.py" line="303"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="302"/>
+        <location filename="../../app/ui/windows/golive.py" line="307"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="304"/>
+        <location filename="../../app/ui/windows/golive.py" line="309"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="328"/>
+        <location filename="../../app/ui/windows/golive.py" line="333"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="341"/>
-        <source>Chat connection: {0} {1}</source>
-        <translation>聊天连接：{0} {1}</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/windows/golive.py" line="348"/>
+        <location filename="../../app/ui/windows/golive.py" line="357"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="349"/>
+        <location filename="../../app/ui/windows/golive.py" line="358"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="356"/>
+        <location filename="../../app/ui/windows/golive.py" line="365"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>

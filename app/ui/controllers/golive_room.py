@@ -26,10 +26,15 @@ from app.ui.controllers.bridge import EngineBridge
 from app.ui.errors import error_text, log_failure, redact
 from app.ui.ops import Op, run_op
 from app.ui.qt import QObject, QTimer, Signal
+from protocol.errors import ApiCode
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_MS = 5000
+# How long the anchor's stream keeps reconnecting before the live ends: longer than the server keeps a
+# room without heartbeats (20 s, server/api/roomservice.py), so a server that comes back in time
+# finds the stream again (and a room it lost is created again, see ``_restore_room``).
+RESUME_WINDOW_S = 30.0
 
 
 def im_url(server: str) -> str:
@@ -70,6 +75,7 @@ class LiveRoomController(QObject):
     room_changed = Signal(object)  # RoomState
     im_state = Signal(str, str)
     heartbeat_failed = Signal(str)
+    room_restored = Signal(str)  # room id: the server had lost the room and it was created again
 
     def __init__(self, api: ApiClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +89,8 @@ class LiveRoomController(QObject):
         self.messages = 0
         self.peak_online = 0
         self.heartbeat_errors = 0
+        self.info: RoomInfo | None = None
+        self._restoring = False
         self._heartbeat = QTimer(self)
         self._heartbeat.setInterval(HEARTBEAT_MS)
         self._heartbeat.timeout.connect(self._beat)
@@ -109,7 +117,7 @@ class LiveRoomController(QObject):
                       nickname=nickname, avatar=avatar, on_message=self._bridge.wrap(self._on_message),
                       on_room=self._bridge.wrap(self._on_room),
                       on_state=lambda st, detail: self._bridge.post(self.im_state.emit, st.value, detail))
-        self.rooms, self.im = rooms, im
+        self.rooms, self.im, self.info = rooms, im, info
         self.viewers, self.likes, self.messages, self.peak_online = set(), 0, 0, 0
 
         def work() -> tuple[str, AnchorUrls]:
@@ -147,13 +155,43 @@ class LiveRoomController(QObject):
 
         def failed(exc: BaseException) -> None:
             self.heartbeat_errors += 1
-            log.warning("anchor_heartbeat failed (%d in a row): %s", self.heartbeat_errors, redact(str(exc)))
+            log.debug("anchor_heartbeat failed (%d in a row): %s", self.heartbeat_errors, redact(str(exc)))
             self.heartbeat_failed.emit(error_text(exc))
+            if isinstance(exc, ApiError) and exc.code == ApiCode.ROOM_NOT_FOUND:
+                self._restore_room()  # the server restarted, or dropped the room while we were cut off
 
         def ok(_: Any) -> None:
             self.heartbeat_errors = 0
 
         run_op(self, lambda: rooms.anchor_heartbeat(rid), ok, failed, name="anchor_heartbeat")
+
+    def _restore_room(self) -> None:
+        """Create the room (and its IM group) again under the same id: the live goes on for viewers."""
+        rooms, im, info, rid = self.rooms, self.im, self.info, self.room_id
+        if rooms is None or im is None or info is None or not rid or self._restoring:
+            return
+        self._restoring = True
+
+        def work() -> str:
+            new_id = rooms.create_room(info.title, info.frontcover, info.location)
+            if new_id != rid:  # a room id is the anchor's stream id: it cannot change
+                raise ApiError(ApiCode.DATABASE_ERROR, f"re-created room has id {new_id}, not {rid}")
+            if im.wait_connected(10):
+                im.create_group(rid, info.title)  # 10025 (already ours) counts as success
+            return new_id
+
+        def done(new_id: str) -> None:
+            self._restoring = False
+            if new_id == self.room_id:
+                self.heartbeat_errors = 0
+                log.info("room %s restored on the server", new_id)
+                self.room_restored.emit(new_id)
+
+        def failed(exc: BaseException) -> None:
+            self._restoring = False
+            log_failure("restore_room", exc)
+
+        run_op(self, work, done, failed, name="restore_room")
 
     def _on_message(self, msg: ImMessage) -> None:
         if msg.group_id and self.room_id and msg.group_id != self.room_id:

@@ -17,8 +17,10 @@ it starts once the room is open and is closed (co-hosts told) before the room go
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,10 @@ from app.api.roomservice import AnchorUrls
 from app.danmaku import Mode
 from app.im.messages import ImMessage, MessageKind, RoomState
 from app.push.errors import PushError
+from app.push.settings import PushSettings
 from app.push.stats import PushStats
 from app.ui.controllers.account import Account
-from app.ui.controllers.golive_room import LiveRoomController, LiveSummary, RoomInfo
+from app.ui.controllers.golive_room import RESUME_WINDOW_S, LiveRoomController, LiveSummary, RoomInfo
 from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
 from app.ui.qt import (
@@ -168,6 +171,8 @@ class GoLiveWindow(QWidget):
         self.room.room_changed.connect(self._room_changed)
         self.room.im_state.connect(self._im_state)
         self.room.heartbeat_failed.connect(lambda text: log.info("heartbeat: %s", text))
+        self.room.room_restored.connect(
+            lambda _rid: self.chat.add_line(self.tr("The server is back: your room is open again.")))
         self.setup.source_error.connect(self.show_error)
         self.setup.source_opened.connect(lambda spec: self.hide_banner() if self.phase == "setup" else None)
         self.setup.cover_upload_requested.connect(self.choose_cover)
@@ -204,7 +209,7 @@ class GoLiveWindow(QWidget):
         title = self.setup.title.text().strip() or self._default_title() or self.tr("Live")
         self.setup.title.setText(title)
         try:
-            self.push.set_settings(self.setup.push_settings())
+            self.push.set_settings(resumable(self.setup.push_settings()))
         except (ValueError, OSError) as exc:
             log.info("push settings refused: %s", exc)
             self.show_error(failure_text(exc))
@@ -337,8 +342,12 @@ class GoLiveWindow(QWidget):
         self.chat.show_room(room, len(self.room.viewers), self.room.likes)
 
     def _im_state(self, state: str, detail: str) -> None:
-        if state in ("reconnecting", "auth_failed", "kicked") and self.phase == "live":
-            self.chat.add_line(self.tr("Chat connection: {0} {1}").format(state, detail))
+        text = {"reconnecting": self.tr("Chat connection lost; reconnecting…"),
+                "auth_failed": self.tr("The chat server refused the sign-in. Log in again."),
+                "kicked": self.tr("Signed in elsewhere: the chat is disconnected.")}.get(state)
+        if text is not None and self.phase == "live":
+            log.info("anchor IM %s: %s", state, detail)
+            self.chat.add_line(text)
 
     def _send_chat(self, text: str) -> None:
         self.room.send_text(text, lambda exc: self.show_error(failure_text(exc)))
@@ -439,3 +448,9 @@ class GoLiveWindow(QWidget):
 
 
 __all__ = ["GoLiveWindow"]
+
+
+def resumable(settings: PushSettings) -> PushSettings:
+    """``settings`` reconnecting for at least :data:`RESUME_WINDOW_S` before the live ends."""
+    tries = math.ceil(RESUME_WINDOW_S / max(0.1, settings.reconnect_interval_s))
+    return replace(settings, reconnect_tries=max(settings.reconnect_tries, tries))
