@@ -23,7 +23,7 @@ from app.im.messages import ImError
 from app.play.errors import PlayCode, PlayError
 from app.push.errors import PushError, StopReason
 from app.ui.qt import QCoreApplication, QMessageBox, QWidget
-from protocol.errors import ApiCode
+from protocol.errors import ApiCode, ImCode
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,21 @@ def _network_text() -> str:
     return QCoreApplication.translate("Errors", "Cannot reach the server. Check the server address in Settings and that the server is running.")
 
 
+def _im_text(code: int) -> str:
+    texts = {
+        ImCode.TIMEOUT: QCoreApplication.translate("Errors", "The chat service did not answer in time. Try again."),
+        ImCode.NOT_CONNECTED: QCoreApplication.translate("Errors", "Not connected to the chat service; reconnecting. Try again in a moment."),
+        ImCode.RATE_LIMITED: QCoreApplication.translate("Errors", "You are sending too fast. Wait a moment and try again."),
+        ImCode.MESSAGE_TOO_LONG: QCoreApplication.translate("Errors", "The message is too long. Shorten it and send again."),
+        ImCode.NO_PERMISSION: QCoreApplication.translate("Errors", "You are not allowed to do this in this room."),
+        ImCode.GROUP_NOT_FOUND: QCoreApplication.translate("Errors", "This room has closed."),
+        ImCode.USERSIG_EXPIRED: QCoreApplication.translate("Errors", "Your chat sign-in has expired. Log in again."),
+        ImCode.USERSIG_INVALID: QCoreApplication.translate("Errors", "Your chat sign-in has expired. Log in again."),
+    }
+    return texts.get(code) or QCoreApplication.translate(
+        "Errors", "The chat service refused the request (error {code}). Try again later.").format(code=code)
+
+
 def _capture_text(exc: CaptureError) -> str:
     texts = {
         "no_camera": QCoreApplication.translate("Errors", "No camera was found. Connect a camera or choose another video source."),
@@ -109,7 +124,7 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, PushError):
         return push_error_text(int(exc.reason), str(exc))
     if isinstance(exc, ImError):
-        return QCoreApplication.translate("Errors", "The chat service refused the request (error {code}). Try again later.").format(code=exc.code)
+        return _im_text(exc.code)
     if isinstance(exc, CaptureError):
         return _capture_text(exc)
     if isinstance(exc, PlayError):

@@ -177,116 +177,152 @@
     </message>
     <message>
         <location filename="../../app/ui/errors.py" line="86"/>
+        <source>The chat service did not answer in time. Try again.</source>
+        <translation>聊天服务没有及时响应，请重试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="87"/>
+        <source>Not connected to the chat service; reconnecting. Try again in a moment.</source>
+        <translation>未连接到聊天服务，正在重连。请稍后再试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="88"/>
+        <source>You are sending too fast. Wait a moment and try again.</source>
+        <translation>发送太快了，请稍等片刻再试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="89"/>
+        <source>The message is too long. Shorten it and send again.</source>
+        <translation>消息太长，请删减后重新发送。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="90"/>
+        <source>You are not allowed to do this in this room.</source>
+        <translation>你在此直播间没有这个权限。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="91"/>
+        <source>This room has closed.</source>
+        <translation>此直播间已关闭。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="92"/>
+        <location filename="../../app/ui/errors.py" line="93"/>
+        <source>Your chat sign-in has expired. Log in again.</source>
+        <translation>聊天登录已过期，请重新登录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="101"/>
         <source>No camera was found. Connect a camera or choose another video source.</source>
         <translation>没有找到摄像头。请连接摄像头，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="87"/>
+        <location filename="../../app/ui/errors.py" line="102"/>
         <source>The camera could not be opened. Close other programs that use it, or choose another source.</source>
         <translation>无法打开摄像头。请关闭正在使用它的其他程序，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="88"/>
+        <location filename="../../app/ui/errors.py" line="103"/>
         <source>The camera sends no picture. Reconnect it or choose another source.</source>
         <translation>摄像头没有画面。请重新连接摄像头，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="89"/>
+        <location filename="../../app/ui/errors.py" line="104"/>
         <source>No microphone was found. Connect one, or go on without sound.</source>
         <translation>没有找到麦克风。请连接麦克风，或在无声状态下继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="90"/>
+        <location filename="../../app/ui/errors.py" line="105"/>
         <source>The screen cannot be captured here. Choose another video source.</source>
         <translation>此环境无法采集屏幕。请选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="91"/>
+        <location filename="../../app/ui/errors.py" line="106"/>
         <source>That screen is not connected. Choose another screen.</source>
         <translation>该屏幕未连接。请选择其他屏幕。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="92"/>
+        <location filename="../../app/ui/errors.py" line="107"/>
         <source>The chosen screen area is outside the screen. Choose the area again.</source>
         <translation>所选区域超出了屏幕范围。请重新选择区域。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="93"/>
+        <location filename="../../app/ui/errors.py" line="108"/>
         <source>This source cannot be opened. Check the file or choose another source.</source>
         <translation>无法打开此视频源。请检查文件，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="95"/>
+        <location filename="../../app/ui/errors.py" line="110"/>
         <source>The source cannot be opened. Choose another source.</source>
         <translation>无法打开视频源。请选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="107"/>
+        <location filename="../../app/ui/errors.py" line="122"/>
         <source>The server refused the request (error {code}). Try again later.</source>
         <translation>服务器拒绝了请求（错误码 {code}）。请稍后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="112"/>
+        <location filename="../../app/ui/errors.py" line="95"/>
         <source>The chat service refused the request (error {code}). Try again later.</source>
         <translation>聊天服务拒绝了请求（错误码 {code}）。请稍后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="120"/>
+        <location filename="../../app/ui/errors.py" line="135"/>
         <source>A file could not be read or written. Check that the disk has space and the file is not in use.</source>
         <translation>无法读写文件。请确认磁盘空间充足且文件未被占用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="121"/>
+        <location filename="../../app/ui/errors.py" line="136"/>
         <source>Something went wrong.</source>
         <translation>出现了问题。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="127"/>
+        <location filename="../../app/ui/errors.py" line="142"/>
         <source>The video could not be opened. Check your network and try again.</source>
         <translation>无法打开视频。请检查网络后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="128"/>
+        <location filename="../../app/ui/errors.py" line="143"/>
         <source>This video or live stream is no longer available. Refresh the list.</source>
         <translation>该视频或直播已不存在。请刷新列表。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="129"/>
+        <location filename="../../app/ui/errors.py" line="144"/>
         <source>The stream has no picture or sound yet. Try again in a moment.</source>
         <translation>直播流暂时没有画面和声音。请稍后再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="130"/>
+        <location filename="../../app/ui/errors.py" line="145"/>
         <source>The connection to the stream was lost. Check your network and try again.</source>
         <translation>与直播流的连接已断开。请检查网络后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="131"/>
+        <location filename="../../app/ui/errors.py" line="146"/>
         <source>The video could not be decoded. Try another video.</source>
         <translation>视频无法解码。请换一个视频试试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="132"/>
+        <location filename="../../app/ui/errors.py" line="147"/>
         <source>This video cannot jump to another position.</source>
         <translation>此视频不支持跳转进度。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="133"/>
+        <location filename="../../app/ui/errors.py" line="148"/>
         <source>The speaker could not be opened; playing without sound. Check the speaker in Settings.</source>
         <translation>无法打开扬声器，正在无声播放。请在设置中检查扬声器。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="134"/>
+        <location filename="../../app/ui/errors.py" line="149"/>
         <source>The play address is not valid.</source>
         <translation>播放地址无效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="139"/>
+        <location filename="../../app/ui/errors.py" line="154"/>
         <source>Playback failed.</source>
         <translation>播放失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="144"/>
+        <location filename="../../app/ui/errors.py" line="159"/>
         <source>The microphone could not be opened, so your stream has no sound. Check the microphone in Settings.</source>
         <translation>无法打开麦克风，直播将没有声音。请在设置中检查麦克风。</translation>
     </message>
@@ -334,47 +370,47 @@
 <context>
     <name>GoLive</name>
     <message>
-        <location filename="../../app/ui/errors.py" line="153"/>
+        <location filename="../../app/ui/errors.py" line="168"/>
         <source>Local recording failed; the live stream continues. Check the recording folder in Settings.</source>
         <translation>本地录制失败，直播继续进行。请在设置中检查录制文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="155"/>
+        <location filename="../../app/ui/errors.py" line="170"/>
         <source>RTMP server refused the stream: check the push key (or the stream is already being published elsewhere).</source>
         <translation>RTMP 服务器拒绝了推流：请检查推流密钥（或该流已在别处推流）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="157"/>
+        <location filename="../../app/ui/errors.py" line="172"/>
         <source>Cannot reach the streaming server: check the server address and that the server is running.</source>
         <translation>无法连接推流服务器：请检查服务器地址，并确认服务器正在运行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="159"/>
+        <location filename="../../app/ui/errors.py" line="174"/>
         <source>The network connection was lost and reconnecting failed.</source>
         <translation>网络连接已断开，重连失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="161"/>
+        <location filename="../../app/ui/errors.py" line="176"/>
         <source>The video source failed (camera unplugged or in use?).</source>
         <translation>视频源出错（摄像头被拔出或被占用？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="163"/>
+        <location filename="../../app/ui/errors.py" line="178"/>
         <source>The microphone failed.</source>
         <translation>麦克风出错。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="164"/>
+        <location filename="../../app/ui/errors.py" line="179"/>
         <source>The video encoder failed.</source>
         <translation>视频编码器出错。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="165"/>
+        <location filename="../../app/ui/errors.py" line="180"/>
         <source>The video file has ended.</source>
         <translation>视频文件已播放完毕。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="171"/>
+        <location filename="../../app/ui/errors.py" line="186"/>
         <source>Streaming stopped (code {0}).</source>
         <translation>推流已停止（错误码 {0}）。</translation>
     </message>
@@ -828,7 +864,7 @@
     </message>
     <message>
         <location filename="../../app/ui/windows/live_room.py" line="104"/>
-        <location filename="../../app/ui/windows/live_room.py" line="314"/>
+        <location filename="../../app/ui/windows/live_room.py" line="313"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
@@ -869,6 +905,11 @@
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
+        <location filename="../../app/ui/windows/live_room.py" line="296"/>
+        <source>Not sent.</source>
+        <translation>未发送。</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/windows/live_room.py" line="248"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
@@ -884,54 +925,49 @@
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="296"/>
-        <source>Not sent: {0}</source>
-        <translation>发送失败：{0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/windows/live_room.py" line="315"/>
+        <location filename="../../app/ui/windows/live_room.py" line="314"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="316"/>
+        <location filename="../../app/ui/windows/live_room.py" line="315"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="317"/>
+        <location filename="../../app/ui/windows/live_room.py" line="316"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="330"/>
+        <location filename="../../app/ui/windows/live_room.py" line="329"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="340"/>
+        <location filename="../../app/ui/windows/live_room.py" line="339"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="343"/>
+        <location filename="../../app/ui/windows/live_room.py" line="342"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="344"/>
+        <location filename="../../app/ui/windows/live_room.py" line="343"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="354"/>
+        <location filename="../../app/ui/windows/live_room.py" line="353"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="357"/>
+        <location filename="../../app/ui/windows/live_room.py" line="356"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>

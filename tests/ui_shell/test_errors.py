@@ -41,6 +41,8 @@ def _failures() -> list[BaseException]:
         CaptureError("whatever_new", "some english capture detail"),
         PushError(StopReason.REFUSED, "rtmp publish refused: NetStream.Publish.BadName"),
         ImError(70001, "usersig expired english text"),
+        ImError(10030, "rate limited english text"),
+        ImError(12345, "unknown english text"),
         PlayError(PlayCode.NOT_FOUND, "HTTP 404 english text"),
         OSError(28, "No space left on device"),
         ValueError("invalid literal for int() with base 10: 'x'"),

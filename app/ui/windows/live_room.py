@@ -293,8 +293,7 @@ class LiveRoomWindow(QWidget):
             self.overlay.add(m.text, own=True, user=m.sender, nickname=m.nickname)
 
     def _send_failed(self, exc: BaseException) -> None:
-        self.input.show_status(QCoreApplication.translate("LiveRoom", "Not sent: {0}").format(
-            getattr(exc, "message", None) or exc))
+        self.input.show_status(QCoreApplication.translate("LiveRoom", "Not sent.") + " " + error_text(exc))
 
     def like(self) -> None:
         """Float a heart now; send the like (the client keeps to 2/s) and count it once sent."""
