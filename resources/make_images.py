@@ -87,9 +87,21 @@ def app_icon(size: int = 256) -> QImage:
     return img
 
 
+def arrow(up: bool, w: int = 10, h: int = 6, color: str = "#4b5563") -> QImage:
+    """A small filled triangle for combo-box and spin-box buttons (the style sheet draws the box)."""
+    img, p = _image(w, h)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(color))
+    pts = [QPointF(0, h), QPointF(w, h), QPointF(w / 2, 0)] if up else [QPointF(0, 0), QPointF(w, 0), QPointF(w / 2, h)]
+    p.drawPolygon(QPolygonF(pts))
+    p.end()
+    return img
+
+
 def main() -> int:
     QGuiApplication.instance() or QGuiApplication(sys.argv)
-    for name, img in (("default_avatar.png", avatar()), ("default_cover.png", cover()), ("app_icon.png", app_icon())):
+    for name, img in (("default_avatar.png", avatar()), ("default_cover.png", cover()), ("app_icon.png", app_icon()),
+                      ("arrow_up.png", arrow(True)), ("arrow_down.png", arrow(False))):
         img.save(str(HERE / name))
         print("wrote", HERE / name)
     return 0

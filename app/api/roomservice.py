@@ -113,7 +113,8 @@ class RoomServiceClient:
             reply = r.json()
             code = int(reply["code"])
         except requests.RequestException as e:
-            raise ApiError(ApiError.NETWORK, f"cannot reach RoomService at {self.server}: {e}") from e
+            # not ``{e}``: its text holds the request URL, whose query carries the RoomService token
+            raise ApiError(ApiError.NETWORK, f"cannot reach RoomService at {self.server} ({type(e).__name__})") from e
         except (ValueError, KeyError, TypeError):
             raise ApiError(ApiCode.UNKNOWN_PATH, f"unexpected RoomService reply (HTTP {r.status_code})") from None
         if code != ApiCode.OK:

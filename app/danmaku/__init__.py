@@ -1,6 +1,6 @@
 """Danmaku (bullet comments), Qt-free: lane allocation, motion, load shedding, replay feed.
 
-The Qt overlay in ``app/ui/danmaku_overlay.py`` renders this model; engines and tests use it
+The Qt overlay in ``app/ui/video/danmaku_overlay.py`` renders this model; engines and tests use it
 without Qt.
 """
 

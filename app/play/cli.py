@@ -1,7 +1,7 @@
 """``xiaozhibo play URL [--duration S] [--no-display]`` (SPEC section 10).
 
 Plays without the GUI and prints one stats line per second. With a display, the video view and
-danmaku overlay come from ``app.ui.play_window.run_play_window(player, args) -> int``, called
+danmaku overlay come from ``app.ui.windows.play_window.run_play_window(player, args) -> int``, called
 with the player already started (``start()`` is idempotent) and the CLI's printing callbacks set;
 when that module is not available the CLI says so and plays without a display.
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run_display(player: Any, args: argparse.Namespace) -> int | None:
     """Hand the started player to the GUI's play window; None when there is none (fall back)."""
     try:
-        from app.ui.play_window import run_play_window  # lazily: Qt only when a window is wanted
+        from app.ui.windows.play_window import run_play_window  # lazily: Qt only when a window is wanted
     except ImportError as exc:
         print(f"xiaozhibo play: no video window available ({exc}); playing with --no-display",
               file=sys.stderr, flush=True)

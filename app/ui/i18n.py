@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from app.ui.images import resource
+from app.ui.controllers.images import resource
 from app.ui.qt import QApplication, QLibraryInfo, QLocale, QTranslator
 
 log = logging.getLogger(__name__)

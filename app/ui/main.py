@@ -67,20 +67,19 @@ def build(settings: ClientSettings):  # type: ignore[no-untyped-def]
 
     Separate from :func:`main` so tests and screenshot scripts get the same wiring.
     """
-    from app.ui.account import Account
+    from app.ui.controllers.account import Account
+    from app.ui.controllers.images import ImageLoader, resource
     from app.ui.i18n import install_translations
-    from app.ui.images import ImageLoader, resource
-    from app.ui.main_window import MainWindow
     from app.ui.qt import QApplication, QIcon, QThreadPool
+    from app.ui.style import style_sheet
+    from app.ui.windows.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "xiaozhibo"])
     app.setApplicationName("Xiaozhibo")
     app.setOrganizationName("Xiaozhibo")
     app.setWindowIcon(QIcon(str(resource("app_icon.png"))))
     app._xzb_translators = install_translations(app, settings.language)  # type: ignore[attr-defined]
-    qss = resource("style.qss")
-    if qss.exists():
-        app.setStyleSheet(qss.read_text("utf-8"))
+    app.setStyleSheet(style_sheet())
     # API calls wait on the network, not the CPU: allow more of them than there are cores.
     QThreadPool.globalInstance().setMaxThreadCount(max(8, QThreadPool.globalInstance().maxThreadCount()))
     loader = ImageLoader(settings.cache_dir if settings.image_cache_mb > 0 else None)

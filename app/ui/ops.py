@@ -2,7 +2,8 @@
 
 ``run_op(parent, fn, on_success)`` runs ``fn()`` on the operations' thread pool and calls
 ``on_success(result)`` or ``on_failure(exc)`` back on the UI thread. Without ``on_failure`` the
-one default presentation is used: the error is logged and shown in a message box. If ``parent``
+one default presentation (:mod:`app.ui.errors`) is used: the detail is logged and the
+user sees one sentence in a message box. If ``parent``
 is destroyed before the work ends, no callback runs. The UI thread never waits on ``fn``.
 
 An :class:`Op` is deliberately not a Qt child of ``parent``: it must outlive a closed window until
@@ -20,8 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from app.ui.errors import error_text
-from app.ui.qt import QCoreApplication, QMessageBox, QObject, QRunnable, QThreadPool, QWidget, Signal, Slot
+from app.ui.errors import log_failure, show_error
+from app.ui.qt import QObject, QRunnable, QThreadPool, QWidget, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,6 @@ def _thread_pool() -> QThreadPool:
         _pool = QThreadPool()
         _pool.setMaxThreadCount(MAX_THREADS)
     return _pool
-
-
-def show_error(parent: QWidget | None, exc: BaseException, title: str | None = None) -> None:
-    """The default error presentation: a warning box with the mapped text."""
-    box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle(title or QCoreApplication.translate("Ops", "Xiaozhibo"))
-    box.setText(error_text(exc))
-    box.setObjectName("errorBox")
-    box.open()
 
 
 class Op(QObject):
@@ -119,7 +110,7 @@ class Op(QObject):
 
     @Slot(object)
     def _deliver_failure(self, exc: BaseException) -> None:
-        log.log(getattr(exc, "log_level", logging.WARNING), "%s failed: %s", self.name, exc)
+        log_failure(self.name, exc, getattr(exc, "log_level", logging.WARNING))
         try:
             if self.cancelled or self._parent_gone:
                 return

@@ -58,6 +58,7 @@ from PySide6.QtGui import (
     QScreen,
     QShortcut,
     QSurfaceFormat,
+    QValidator,
 )
 from PySide6.QtOpenGL import (
     QOpenGLBuffer,
@@ -94,6 +95,8 @@ from PySide6.QtWidgets import (
     QStackedLayout,
     QStackedWidget,
     QStyle,
+    QStyleOptionSlider,
+    QStyleOptionSpinBox,
     QTabBar,
     QTabWidget,
     QToolBar,
@@ -176,7 +179,10 @@ __all__ = [
     "QStackedLayout",
     "QStackedWidget",
     "QStyle",
+    "QStyleOptionSlider",
+    "QStyleOptionSpinBox",
     "QSurfaceFormat",
+    "QValidator",
     "QTabBar",
     "QTabWidget",
     "QThread",

@@ -54,7 +54,7 @@ def forced_overlay(n: int, w: int, h: int, frames: int, seed: int = 7):  # type:
     They stay (at least partly) on screen for the ``frames`` measured.
     """
     from app.danmaku import Comment, DanmakuConfig, Mode, SyntheticDanmaku
-    from app.ui.danmaku_overlay import DanmakuOverlay
+    from app.ui.video.danmaku_overlay import DanmakuOverlay
 
     clock = Clock()
     cfg = DanmakuConfig(max_on_screen=10**6, max_pending=10**6, gap=0)
@@ -83,7 +83,7 @@ def forced_overlay(n: int, w: int, h: int, frames: int, seed: int = 7):  # type:
 
 def natural_overlay(w: int, h: int):  # type: ignore[no-untyped-def]
     from app.danmaku import SyntheticDanmaku
-    from app.ui.danmaku_overlay import DanmakuOverlay
+    from app.ui.video.danmaku_overlay import DanmakuOverlay
 
     clock = Clock()
     ov = DanmakuOverlay(clock=clock)

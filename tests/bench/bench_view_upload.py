@@ -48,7 +48,7 @@ def summary(xs: list[float]) -> dict:
 
 def child_gl(frames: int) -> list[dict]:
     from app.ui.qt import QApplication
-    from app.ui.video_view import VideoView
+    from app.ui.video.video_view import VideoView
 
     app = QApplication(["bench"])
     view = VideoView(backend="gl")
@@ -78,7 +78,7 @@ def child_gl(frames: int) -> list[dict]:
 def fallback(frames: int) -> list[dict]:
     import cv2
 
-    from app.ui.video_math import frame_to_bgra
+    from app.ui.video.video_math import frame_to_bgra
 
     rows = []
     for name, (w, h) in SIZES.items():

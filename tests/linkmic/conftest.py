@@ -91,7 +91,7 @@ class World:
         return p
 
     def live_room(self, anchor: Party, title: str = "co-hosting") -> str:
-        """What going live does (app/ui/golive_room.py): create_room, IM create_group, get_anchor_url."""
+        """What going live does (app/ui/controllers/golive_room.py): create_room, IM create_group, get_anchor_url."""
         rid = anchor.rooms.create_room(title)
         anchor.im.create_group(rid, title)
         assert anchor.rooms.get_anchor_url().pushURL.startswith("rtmp://")

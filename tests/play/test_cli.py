@@ -45,7 +45,7 @@ def test_cli_errors_have_codes_and_exit_status(replay) -> None:
 
 def test_cli_falls_back_to_no_display_without_a_play_window(replay, monkeypatch, capsys) -> None:
     srv, _ = replay
-    monkeypatch.setitem(sys.modules, "app.ui.play_window", None)  # import fails
+    monkeypatch.setitem(sys.modules, "app.ui.windows.play_window", None)  # import fails
     code = cli.main([srv.url("replay.mp4"), "--duration", "1.2", "--audio", "null"])
     out = capsys.readouterr()
     assert code == 0
@@ -59,12 +59,12 @@ def test_cli_hands_the_started_player_to_the_play_window(replay, monkeypatch) ->
     srv, _ = replay
     seen = {}
 
-    def run_play_window(player, args):  # what app.ui.play_window provides
+    def run_play_window(player, args):  # what app.ui.windows.play_window provides
         seen["state"] = player.wait(0.5) or player.state
         seen["duration"] = args.duration
         return 0
 
-    monkeypatch.setitem(sys.modules, "app.ui.play_window",
+    monkeypatch.setitem(sys.modules, "app.ui.windows.play_window",
                         types.SimpleNamespace(run_play_window=run_play_window))
     assert cli.main([srv.url("replay.mp4"), "--duration", "1", "--audio", "null"]) == 0
     assert seen["duration"] == 1.0 and seen["state"].value in ("opening", "buffering", "playing")

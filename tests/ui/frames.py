@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.play.frame import ColorRange, ColorSpace, PixelFormat, YuvFrame
-from app.ui.video_math import rgb_to_yuv
+from app.ui.video.video_math import rgb_to_yuv
 
 BARS = (
     (255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app.play.frame import ColorRange, ColorSpace, PixelFormat
 from app.ui.qt import QApplication, QWidget
-from app.ui.video_view import VideoView
+from app.ui.video.video_view import VideoView
 from tests.ui.frames import color_bars, moving_frame
 
 VIEW_W, VIEW_H = 640, 360
@@ -106,7 +106,7 @@ class FakePlayer:
 
 
 def render_window(app: QApplication, backend: str, out: Path, seconds: float = 3.0) -> dict:
-    from app.ui.play_window import PlayWindow
+    from app.ui.windows.play_window import PlayWindow
 
     player = FakePlayer()
     win = PlayWindow(player, title="rtmp://127.0.0.1/live/demo", danmaku_rate=40, backend=backend)
@@ -124,7 +124,10 @@ def render_window(app: QApplication, backend: str, out: Path, seconds: float = 3
     info = {"png": str(path), "backend": win.view.backend, "stats": win.stats_text(),
             "on_screen": win.overlay.model.on_screen(), "hearts": win.hearts.alive()}
     win.close()
-    pump(app, 0.1)
+    for _ in range(100):  # the window stops the player off the GUI thread: wait for it, bounded
+        pump(app, 0.05)
+        if player.stopped:
+            break
     info["player_stopped"] = player.stopped
     return info
 
@@ -134,7 +137,7 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(["render_script"])
     if backend == "gl-broken":  # a driver whose shader compiler rejects ours: must fall back
-        import app.ui.video_view_gl as gl
+        import app.ui.video.video_view_gl as gl
 
         gl.FRAGMENT_SHADER = "this is not GLSL"
         backend = "gl"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from app.danmaku import ClockMode, Mode
-from app.ui.danmaku_overlay import DanmakuOverlay, TextRenderer
-from app.ui.hearts import HeartField, HeartsLayer
 from app.ui.qt import QFontDatabase, QImage, QPainter, QRectF, Qt
+from app.ui.video.danmaku_overlay import DanmakuOverlay, TextRenderer
+from app.ui.widgets.hearts import HeartField, HeartsLayer
 
 
 class Clock:

@@ -7,8 +7,8 @@ import pytest
 
 from app.play.frame import ColorRange, ColorSpace, PixelFormat
 from app.ui.qt import QImage
-from app.ui.video_math import frame_to_bgra, letterbox, rgb_to_yuv, yuv_to_rgb_matrix
-from app.ui.video_view import VideoView, opengl_available
+from app.ui.video.video_math import frame_to_bgra, letterbox, rgb_to_yuv, yuv_to_rgb_matrix
+from app.ui.video.video_view import VideoView, opengl_available
 from tests.ui.frames import BARS, bar_centres, color_bars
 
 

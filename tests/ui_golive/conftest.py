@@ -18,7 +18,7 @@ from app.ui.settings import ClientSettings
 
 def make_account(qtbot: Any, settings: ClientSettings, userid: str) -> Any:
     """An :class:`Account` registered and logged in on the settings' server."""
-    from app.ui.account import Account
+    from app.ui.controllers.account import Account
 
     account = Account(settings)
     errors: list[BaseException] = []
@@ -31,7 +31,7 @@ def make_account(qtbot: Any, settings: ClientSettings, userid: str) -> Any:
 @pytest.fixture
 def golive(qtbot, tmp_path: Path, module_server, request) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """A GoLiveWindow for a fresh anchor (user id from the test name) on the module's server."""
-    from app.ui.golive import GoLiveWindow
+    from app.ui.windows.golive import GoLiveWindow
 
     settings = ClientSettings(client_dir=tmp_path / "client", server=module_server.http_base,
                               resolution="360p", fps=25, bitrate_kbps=600)

@@ -20,12 +20,12 @@ from typing import Any
 
 from app.api.roomservice import RoomServiceClient
 from app.play.player import Player
-from app.ui.account import Account
-from app.ui.live_room import LiveRoomWindow
-from app.ui.live_room_linkmic import CohostOptions
+from app.ui.controllers.account import Account
+from app.ui.controllers.sources import room_card
 from app.ui.qt import QApplication, QWidget
 from app.ui.settings import ClientSettings
-from app.ui.sources import room_card
+from app.ui.widgets.live_room_linkmic import CohostOptions
+from app.ui.windows.live_room import LiveRoomWindow
 from tests.conftest import start_server
 from tests.ui_shell import seed
 
@@ -91,7 +91,7 @@ def main(out: Path) -> int:
     sp = start_server(tmp / "server")
     windows: list[QWidget] = []
     try:
-        from app.ui.golive import GoLiveWindow
+        from app.ui.windows.golive import GoLiveWindow
 
         seed.user(sp, "anchor_lin", nickname="林小鹿", hue=5)
         seed.user(sp, "fan_xiao", nickname="小鱼", hue=200)

@@ -20,7 +20,7 @@ from typing import Any
 from app.api.client import ApiClient, ApiError
 from app.api.roomservice import RoomServiceClient
 from app.im.client import ImClient
-from app.ui.golive_room import im_url
+from app.ui.controllers.golive_room import im_url
 from app.ui.qt import QApplication, QPainter, QPoint, QWidget
 from app.ui.settings import ClientSettings
 from tests.conftest import start_server
@@ -92,8 +92,8 @@ def main(argv: list[str]) -> int:
     tmp = Path(tempfile.mkdtemp())
     sp = start_server(tmp / "server")
     try:
-        from app.ui.account import Account
-        from app.ui.golive import GoLiveWindow
+        from app.ui.controllers.account import Account
+        from app.ui.windows.golive import GoLiveWindow
 
         settings = ClientSettings(client_dir=tmp / "client", server=sp.http_base, resolution="540p", fps=25)
         account = Account(settings)

@@ -13,7 +13,7 @@ from app.api.client import ApiClient, ApiError
 from app.api.roomservice import AnchorUrls, RoomServiceClient
 from app.im.client import ImClient
 from app.im.messages import MessageKind
-from app.ui.golive_room import im_url
+from app.ui.controllers.golive_room import im_url
 from app.ui.qt import Qt
 
 pytestmark = pytest.mark.timeout(90)
@@ -57,6 +57,9 @@ def go_live(qtbot: Any, w: Any) -> None:
 def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     w, sp = golive, module_server
     record = tmp_path / "rec" / "live.mp4"
+    w.account.client.upload_user_info(nickname="Anchor Wang")  # the anchor's lines carry this name
+    w.account.reload_profile()
+    qtbot.waitUntil(lambda: w.account.profile.nickname == "Anchor Wang", timeout=10000)
     w.setup.record.setChecked(True)
     w.setup.record_path.setText(str(record))
     go_live(qtbot, w)
@@ -100,6 +103,16 @@ def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> No
         assert w.hearts.alive() >= 1
         assert "Viewers: 1" in w.chat.counts.text() and "Likes: 1" in w.chat.counts.text()
 
+        # the anchor replies: signed with the nickname in the anchor's own list and for viewers
+        heard: list[Any] = []
+        im.on_message = lambda m: heard.append(m) if m.kind is MessageKind.TEXT else (
+            dismissed.set() if m.kind is MessageKind.DISMISSED else None)
+        w.chat.input.setText("thanks for watching")
+        qtbot.keyClick(w.chat.input, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: "Anchor Wang: thanks for watching" in w.chat.lines(), timeout=10000)
+        qtbot.waitUntil(lambda: bool(heard), timeout=10000)
+        assert heard[0].nickname == "Anchor Wang" and heard[0].text == "thanks for watching"
+
         # Ctrl+M mutes the microphone in the mix; the stats line is filled once a second
         qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
         assert w.push.mixer.muted and w.mute_button.isChecked()
@@ -129,9 +142,9 @@ def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> No
 
 def test_window_contract_for_the_main_window(qtbot, golive) -> None:  # type: ignore[no-untyped-def]
     """What watch.py relies on, and the pause picture in the preview."""
-    from app.ui import watch
-    from app.ui.golive import GoLiveWindow
+    from app.ui.controllers import watch
     from app.ui.qt import QWidget
+    from app.ui.windows.golive import GoLiveWindow
 
     parent = QWidget()
     qtbot.addWidget(parent)
@@ -197,3 +210,16 @@ def test_closing_the_window_while_live_ends_the_room(qtbot, golive, module_serve
 
     qtbot.waitUntil(gone, timeout=15000)
     assert room_id not in [r.roomID for r in rooms.get_room_list()]
+
+
+def test_window_fits_a_laptop_screen(qtbot, golive) -> None:  # type: ignore[no-untyped-def]
+    """1240x760 ran off a 1366x768 screen: the window takes the screen's free area at most, and
+    its layout's minimum fits 1366x768 with a title bar and a task bar."""
+    from app.ui.windows.geometry import FRAME_H, FRAME_W
+
+    avail = golive.screen().availableGeometry()
+    assert golive.height() <= avail.height() - FRAME_H
+    assert golive.minimumSizeHint().width() <= 1366 - FRAME_W
+    assert golive.minimumSizeHint().height() <= 768 - 40 - FRAME_H
+    browse = golive.setup.music_browse  # the music browse button shows its whole label
+    assert browse.text().strip(" …") and browse.width() >= browse.sizeHint().width()

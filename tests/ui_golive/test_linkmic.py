@@ -12,11 +12,11 @@ import pytest
 from app.api.roomservice import RoomServiceClient
 from app.play.player import Player
 from app.push.errors import PushState
-from app.ui.live_room import LiveRoomWindow
-from app.ui.live_room_linkmic import SELF_KEY, CohostOptions
+from app.ui.controllers.sources import room_card
 from app.ui.qt import Qt
 from app.ui.settings import ClientSettings
-from app.ui.sources import room_card
+from app.ui.widgets.live_room_linkmic import SELF_KEY, CohostOptions
+from app.ui.windows.live_room import LiveRoomWindow
 from tests.ui_golive.conftest import make_account
 
 pytestmark = pytest.mark.timeout(150)
@@ -125,7 +125,7 @@ def test_accept_pip_third_viewer_and_kick(qtbot, golive, module_server, tmp_path
         qtbot.waitUntil(lambda: lm.state == "idle" and lm.push is None, timeout=15000)
         qtbot.waitUntil(lambda: publisher.state is PushState.STOPPED, timeout=15000)
         assert viewer.player.url == normal_url
-        assert lm.stack.get(SELF_KEY) is None and lm.button.text() == "连麦 Co-host"
+        assert lm.stack.get(SELF_KEY) is None and lm.button.text() == "Co-host"
         assert any("The anchor ended your co-hosting" in line for line in viewer.chat.lines())
         qtbot.waitUntil(lambda: cohosting.cohosts.user_ids() == [], timeout=15000)
         qtbot.waitUntil(lambda: pips.user_ids() == [], timeout=15000)
@@ -177,7 +177,7 @@ def test_reject_and_cancel(qtbot, golive, module_server, tmp_path) -> None:  # t
         row = request(qtbot, viewer, anchor)
         qtbot.mouseClick(row.reject, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: lm.state == "idle", timeout=10000)
-        assert "declined" in lm.toast.text() and lm.toast.isVisible() and lm.button.text() == "连麦 Co-host"
+        assert "declined" in lm.toast.text() and lm.toast.isVisible() and lm.button.text() == "Co-host"
         assert any("declined your co-host request" in line for line in viewer.chat.lines())
         assert not anchor.cohosting.panel.isVisible() and lm.push is None
 

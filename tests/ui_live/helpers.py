@@ -10,7 +10,7 @@ from typing import Any
 from app.api.client import ApiClient
 from app.api.roomservice import RoomServiceClient
 from app.im.client import ImClient
-from app.ui.im_controller import im_url
+from app.ui.controllers.im_controller import im_url
 from tests.media.helpers import api_client
 
 

@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.ui import watch
-from app.ui.account import Account
-from app.ui.images import ImageLoader
+from app.ui.controllers import watch
+from app.ui.controllers.account import Account
+from app.ui.controllers.images import ImageLoader
+from app.ui.controllers.sources import room_card, vod_card
 from app.ui.qt import QApplication, QWidget
 from app.ui.settings import ClientSettings
-from app.ui.sources import room_card, vod_card
 from tests.media.helpers import ffmpeg_publish, start_media_server, wait_until
 from tests.ui_live.helpers import ScriptedAnchor, im_client
 from tests.ui_shell import seed

@@ -10,12 +10,12 @@ import pytest
 
 from app.api.client import ApiClient, ClientOptions
 from app.im.messages import MessageKind
-from app.ui import watch
-from app.ui.account import Account
-from app.ui.live_room import LiveRoomWindow
+from app.ui.controllers import watch
+from app.ui.controllers.account import Account
+from app.ui.controllers.sources import room_card
 from app.ui.qt import QWidget
 from app.ui.settings import ClientSettings
-from app.ui.sources import room_card
+from app.ui.windows.live_room import LiveRoomWindow
 from tests.media.helpers import api_client, ffmpeg_publish, start_media_server
 from tests.ui_live.helpers import Recorder, ScriptedAnchor, im_client
 

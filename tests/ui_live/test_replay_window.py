@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from app.ui import watch
-from app.ui.account import Account
+from app.ui.controllers import watch
+from app.ui.controllers.account import Account
+from app.ui.controllers.sources import vod_card
 from app.ui.qt import QWidget
-from app.ui.replay_window import ReplayWindow
 from app.ui.settings import ClientSettings
-from app.ui.sources import vod_card
+from app.ui.windows.replay_window import ReplayWindow
 from tests.media.helpers import PyAvPublisher, api_client, start_media_server, wait_until
 from tests.ui_live.helpers import ScriptedAnchor, im_client
 
@@ -88,7 +88,8 @@ def test_replay_seek_and_danmaku_offsets(qtbot, tmp_path):  # type: ignore[no-un
             assert offsets["early bird"] - 0.05 <= at <= offsets["early bird"] + 0.5, (at, offsets)
         finally:
             window.close()
-        assert window.player.state.value == "stopped"
+        # the player stops off the GUI thread (its join can take seconds): wait for it, bounded
+        qtbot.waitUntil(lambda: window.player.state.value == "stopped", timeout=10000)
     finally:
         if anchor is not None:
             anchor.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from app.capture import devices
 from app.capture.devices import Camera
 from app.ui.settings import ClientSettings
-from app.ui.settings_dialog import SettingsDialog
+from app.ui.windows.settings_dialog import SettingsDialog
 
 
 def _items(combo) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
@@ -31,8 +31,8 @@ def test_settings_refresh_lists_a_plugged_camera(qtbot, tmp_path, monkeypatch) -
 
 
 def test_golive_refresh_lists_a_plugged_camera(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app.ui.golive_setup import SetupPanel
-    from app.ui.push_controller import PushController
+    from app.ui.controllers.push_controller import PushController
+    from app.ui.widgets.golive_setup import SetupPanel
 
     found: list[Camera] = []
     monkeypatch.setattr(devices, "list_camera_devices", lambda *a, **k: list(found))

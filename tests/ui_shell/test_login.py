@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from app.api.client import ApiClient
-from app.ui.account import Account
-from app.ui.login_dialog import LoginDialog
+from app.ui.controllers.account import Account
 from app.ui.qt import Qt
 from app.ui.settings import ClientSettings
+from app.ui.windows.login_dialog import LoginDialog
 
 
 def _dialog(shell) -> LoginDialog:  # type: ignore[no-untyped-def]

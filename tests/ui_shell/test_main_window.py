@@ -3,9 +3,9 @@ videos with paging, images, empty and error states, expired sessions."""
 
 from __future__ import annotations
 
-from app.ui import watch
-from app.ui.cards import Card
+from app.ui.controllers import watch
 from app.ui.qt import Qt
+from app.ui.widgets.cards import Card
 from tests.ui_shell import seed
 
 

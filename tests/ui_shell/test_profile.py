@@ -5,8 +5,8 @@ from __future__ import annotations
 import requests
 
 from app.api.client import ApiClient
-from app.ui.profile import ProfileDialog
 from app.ui.qt import Qt
+from app.ui.windows.profile import ProfileDialog
 from tests.ui_shell import seed
 
 

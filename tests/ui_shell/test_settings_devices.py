@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from app.ui import ops
-from app.ui.devices import make_player, pick_camera, pick_microphone, pick_speaker, play_settings
+from app.ui.controllers.devices import make_player, pick_camera, pick_microphone, pick_speaker, play_settings
 from app.ui.settings import ClientSettings, validate
-from app.ui.settings_dialog import SettingsDialog
+from app.ui.windows.settings_dialog import SettingsDialog
 
 SPEAKERS = [{"index": 3, "name": "USB Speakers", "max_output_channels": 2}]
 MICS = [{"index": 1, "name": "USB Mic", "max_input_channels": 1}]
@@ -46,7 +46,7 @@ def test_invalid_devices_in_the_file_fall_back(tmp_path, caplog) -> None:  # typ
 
 
 def test_dialog_lists_devices_and_saves_a_choice(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app.ui import settings_dialog
+    from app.ui.windows import settings_dialog
 
     monkeypatch.setattr(settings_dialog, "_audio_devices", lambda output: SPEAKERS if output else MICS)
     s = ClientSettings(client_dir=tmp_path, camera="camera:7", speaker=3)
@@ -67,7 +67,7 @@ def test_dialog_lists_devices_and_saves_a_choice(qtbot, tmp_path, monkeypatch) -
 
 
 def test_dialog_without_any_device(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app.ui import settings_dialog
+    from app.ui.windows import settings_dialog
 
     monkeypatch.setattr(settings_dialog, "_audio_devices", lambda output: [])
     monkeypatch.setattr(settings_dialog, "_cameras", lambda: [])
@@ -124,7 +124,7 @@ def test_players_get_the_saved_output_device(tmp_path, monkeypatch) -> None:  # 
 
 
 def test_cohost_options_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from app.ui.live_room_linkmic import CohostOptions
+    from app.ui.widgets.live_room_linkmic import CohostOptions
 
     s = ClientSettings(client_dir=tmp_path, camera="testsrc", microphone="tone")
     o = CohostOptions.from_settings(s)
@@ -134,8 +134,8 @@ def test_cohost_options_from_settings(tmp_path) -> None:  # type: ignore[no-unty
 
 @pytest.mark.parametrize("camera", ["testsrc", "camera:9"])
 def test_golive_setup_starts_on_the_saved_choice(qtbot, tmp_path, camera) -> None:  # type: ignore[no-untyped-def]
-    from app.ui.golive_setup import MIC_TONE, SetupPanel
-    from app.ui.push_controller import PushController
+    from app.ui.controllers.push_controller import PushController
+    from app.ui.widgets.golive_setup import MIC_TONE, SetupPanel
 
     s = ClientSettings(client_dir=tmp_path, camera=camera, microphone="tone", resolution="360p", fps=15)
     push = PushController()
@@ -152,8 +152,8 @@ def test_golive_setup_starts_on_the_saved_choice(qtbot, tmp_path, camera) -> Non
 
 
 def test_ugc_dialog_starts_on_the_saved_choice(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from app.ui.account import Account
-    from app.ui.ugc_dialog import MIC_TONE, UgcDialog
+    from app.ui.controllers.account import Account
+    from app.ui.windows.ugc_dialog import MIC_TONE, UgcDialog
 
     s = ClientSettings(client_dir=tmp_path, server="http://127.0.0.1:9", camera="camera:9", microphone="tone",
                        resolution="360p", fps=15)

@@ -14,10 +14,10 @@ import pytest
 from app.api.client import ApiError
 from app.ui import ops
 from app.ui.i18n import install_translations, pick_language
-from app.ui.log_view import LogViewer
 from app.ui.main import main
 from app.ui.qt import QApplication, QCoreApplication, QMessageBox, QWidget
 from app.ui.settings import DEFAULTS, ClientSettings, setup_logging
+from app.ui.windows.log_view import LogViewer
 
 
 def test_settings_roundtrip_and_bad_files(tmp_path):  # type: ignore[no-untyped-def]

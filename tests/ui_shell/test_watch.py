@@ -1,15 +1,15 @@
-"""Double-clicking a replay opens the real player window (app.play.player + app.ui.play_window)."""
+"""Double-clicking a replay opens the real player window (app.play.player + app.ui.windows.play_window)."""
 
 from __future__ import annotations
 
 import av
 import numpy as np
 
-from app.ui import watch
-from app.ui.account import Account
-from app.ui.cards import CardData
+from app.ui.controllers import watch
+from app.ui.controllers.account import Account
 from app.ui.qt import QMessageBox, QWidget
 from app.ui.settings import ClientSettings
+from app.ui.widgets.cards import CardData
 
 
 def _clip(path, seconds: float = 2.0, fps: int = 25) -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +26,7 @@ def _clip(path, seconds: float = 2.0, fps: int = 25) -> None:  # type: ignore[no
 
 
 def test_replay_opens_player_window(qtbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    from app.ui.play_window import PlayWindow
+    from app.ui.windows.play_window import PlayWindow
 
     # PlayWindow in replay mode reads self._last_pts (through its danmaku clock) before setting it
     # while the real Player has no position yet; a class default keeps that harmless until fixed there.

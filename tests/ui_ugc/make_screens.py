@@ -76,7 +76,7 @@ def main(out: Path, language: str = "en") -> int:
 
 
 def slow_uploads() -> None:
-    from app.ui import ugc_dialog
+    from app.ui.windows import ugc_dialog
 
     real = ugc_dialog.publish_clip
 

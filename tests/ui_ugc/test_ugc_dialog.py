@@ -9,7 +9,7 @@ from typing import Any
 from app.api.client import ApiError
 from app.ui import ops
 from app.ui.qt import QKeySequence, Qt
-from app.ui.replay_window import clock_text
+from app.ui.windows.replay_window import clock_text
 
 MEDIA_THREADS = ("ugc-", "play-")  # the recorder's stages, the preview, cleanup; the player's stages
 
@@ -127,7 +127,7 @@ def test_title_required_failed_upload_and_record_again(shell, module_server) -> 
     assert "Cannot reach the server" in dlg.status.text() and dlg.publish_button.isEnabled()
     assert clip.path.is_file() and shell.account.is_logged_in
     # the server refuses the upload: its mapped text
-    from app.ui import ugc_dialog
+    from app.ui.windows import ugc_dialog
 
     orig = ugc_dialog.publish_clip
 
@@ -166,7 +166,7 @@ def test_close_while_recording_stops_everything(shell, module_server) -> None:  
 
 
 def test_length_limit_stops_the_recording(shell, module_server) -> None:  # type: ignore[no-untyped-def]
-    from app.ui.ugc_dialog import UgcDialog
+    from app.ui.windows.ugc_dialog import UgcDialog
 
     _signed_in(shell, "ugc_limit")
     dlg = UgcDialog(shell.account, shell.settings, shell.window, max_seconds=1.5)

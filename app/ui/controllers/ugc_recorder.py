@@ -1,0 +1,275 @@
+"""The short-video recording controller: owns the source, the audio mixer and the ClipRecorder (STYLE 3).
+
+Widgets call this QObject's methods and connect to its signals, emitted on the UI thread (the
+recorder's callbacks run on its worker threads and are re-posted through queued signals):
+
+* ``state_changed(str)`` — ``idle``, ``preview``, ``recording``, ``stopping``, ``closing``;
+* ``source_opened(str)`` / ``source_error(str)`` — a source opened in the background, or why not;
+* ``progress(float)`` — seconds recorded (about 4 times a second);
+* ``finished(object, str)`` — the recorded :class:`~app.ugc.ClipInfo` (or ``None``) and an error text,
+  once per recording, whether stopped by the user or by the length limit.
+
+Before recording a small worker (``ugc-preview``) reads the source so the user sees the picture;
+it stops while the :class:`~app.ugc.ClipRecorder` reads the source (whose ``on_preview`` pictures
+feed the view then). Pictures become :class:`YuvFrame` (BGR -> I420 once, off the UI thread); the
+window polls :meth:`latest_frame` on its display timer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.capture.audio import AudioMixer, SilenceSource
+from app.capture.sources import open_video_source
+from app.capture.video import VideoSource, fit
+from app.play.frame import YuvFrame
+from app.push.settings import RESOLUTIONS
+from app.ugc import ClipInfo, ClipRecorder
+from app.ui.controllers.bridge import EngineBridge
+from app.ui.errors import UserFacingError
+from app.ui.ops import run_op
+from app.ui.qt import QObject, Signal, Slot
+from app.ui.widgets.golive_text import failure_text
+
+log = logging.getLogger(__name__)
+
+MAX_SECONDS = 60.0
+
+
+class _PreviewWorker:
+    """Reads the source at ``fps`` into the controller's latest frame until stopped."""
+
+    def __init__(self, ctl: RecordController) -> None:
+        self._ctl = ctl
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ugc-preview", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(3)
+
+    def _run(self) -> None:
+        ctl, failures = self._ctl, 0
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            src = ctl.video
+            try:
+                img = src.read() if src is not None else None
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - a failing source must not kill the preview
+                img, failures = None, failures + 1
+                if failures in (1, 30):
+                    log.warning("ugc preview: video source error: %s", exc)
+            if img is not None:
+                ctl.show_bgr(fit(img, ctl.width, ctl.height))
+            self._stop.wait(max(0.005, 1.0 / ctl.fps - (time.monotonic() - t0)))
+
+
+class RecordController(QObject):
+    """See the module docstring. One per recording dialog; :meth:`close` releases everything."""
+
+    state_changed = Signal(str)
+    source_opened = Signal(str)
+    source_error = Signal(str)
+    progress = Signal(float)
+    finished = Signal(object, str)
+
+    def __init__(self, out_dir: Path, resolution: str = "720p", fps: int = 30, bitrate_kbps: int = 2500,
+                 max_seconds: float = MAX_SECONDS, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.out_dir = Path(out_dir)
+        self.resolution = resolution if resolution in RESOLUTIONS else "720p"
+        self.width, self.height = RESOLUTIONS[self.resolution][:2]
+        self.fps, self.bitrate_kbps, self.max_seconds = fps, bitrate_kbps, max_seconds
+        self.video: VideoSource | None = None
+        self.video_spec = ""
+        self.mixer = AudioMixer(SilenceSource())
+        self.state = "idle"
+        self.recorder: ClipRecorder | None = None
+        self._preview: _PreviewWorker | None = None
+        self._frame: YuvFrame | None = None
+        self._frame_lock = threading.Lock()
+        self._opening = 0
+        self._bridge = EngineBridge(self)
+
+    # --- source and audio (UI thread) --------------------------------------------------------
+    def open_source(self, spec: str) -> None:
+        """Open ``spec`` (``testsrc``, ``camera:N``, ``screen:N``) in the background, then preview it."""
+        if self.state in ("recording", "stopping", "closing"):
+            return
+        self._opening += 1
+        ticket = self._opening
+        w, h, fps = self.width, self.height, self.fps
+
+        def done(src: VideoSource) -> None:
+            if ticket != self._opening or self.state in ("recording", "stopping", "closing"):
+                _close_quietly(src)
+                return
+            self.stop_preview()
+            old, self.video, self.video_spec = self.video, src, spec
+            if old is not None:
+                threading.Thread(target=_close_quietly, args=(old,), name="ugc-close-source", daemon=True).start()
+            self.start_preview()
+            self.source_opened.emit(spec)
+
+        def failed(exc: BaseException) -> None:
+            if ticket == self._opening:
+                self.source_error.emit(failure_text(exc))
+
+        run_op(self, lambda: open_video_source(spec, w, h, fps), done, failed, name="open_ugc_source")
+
+    def set_microphone(self, mic: object | None) -> None:
+        """Use ``mic`` (an audio source with ``read(n)``) from now on; ``None`` records silence."""
+        old = self.mixer.mic
+        self.mixer.mic = mic if mic is not None else SilenceSource()
+        if old is not None and old is not self.mixer.mic:
+            run_op(None, lambda: _close_quietly(old), name="close_mic")  # a device close can block
+
+    def start_preview(self) -> None:
+        if self._preview is None and self.video is not None and self.state in ("idle", "preview"):
+            self._preview = _PreviewWorker(self)
+            self._set_state("preview")
+
+    def stop_preview(self) -> None:
+        if self._preview is not None:
+            self._preview.stop()
+            self._preview = None
+            if self.state == "preview":
+                self._set_state("idle")
+
+    # --- recording ----------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.state in ("recording", "stopping")
+
+    def start_recording(self) -> None:
+        """Start a clip (returns at once). Raises when the source is missing or the recorder cannot start."""
+        if self.recording or self.state == "closing":
+            return
+        if self.video is None:
+            raise UserFacingError(self.tr("Choose a video source first (the preview is empty)."))
+        self.stop_preview()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        rec = ClipRecorder(self.video, self.mixer, self.out_dir, resolution=self.resolution, fps=self.fps,
+                           bitrate_kbps=self.bitrate_kbps, max_seconds=self.max_seconds)
+        rec.on_preview = self._recorder_preview
+        rec.on_progress = lambda s: self._bridge.post(self._deliver_progress, rec, float(s))
+        rec.on_done = lambda clip, err: self._bridge.post(self._deliver_done, rec, clip, str(err or ""))
+        self.recorder = rec
+        try:
+            rec.start()
+        except Exception:
+            self.recorder = None
+            self.start_preview()
+            raise
+        self._set_state("recording")
+
+    def stop_recording(self) -> None:
+        """Ask the recorder to stop; ``finished`` follows once the file is finalised (never blocks)."""
+        rec = self.recorder
+        if rec is None or self.state != "recording":
+            return
+        self._set_state("stopping")
+        run_op(self, rec.stop, lambda clip: self._finish(rec, clip, ""),
+               lambda exc: self._finish(rec, None, failure_text(exc)), name="stop_clip")
+
+    def _recorder_preview(self, img: np.ndarray) -> None:
+        self.show_bgr(img)
+
+    @Slot(object, float)
+    def _deliver_progress(self, rec: object, seconds: float) -> None:
+        if rec is self.recorder and self.state == "recording":
+            self.progress.emit(seconds)
+
+    @Slot(object, object, str)
+    def _deliver_done(self, rec: object, clip: object, error: str) -> None:
+        self._finish(rec, clip, error)
+
+    def _finish(self, rec: object, clip: object, error: str) -> None:
+        """The first of ``on_done`` / ``stop()``'s answer ends the recording; the other is ignored."""
+        if rec is not self.recorder or self.state == "closing":
+            return
+        self.recorder = None
+        self._set_state("idle")
+        log.info("short video recorded: %s%s", clip, f" ({error})" if error else "")
+        self.finished.emit(clip if isinstance(clip, ClipInfo) else None, error)
+
+    # --- pictures -------------------------------------------------------------------------------
+    def show_bgr(self, img: np.ndarray) -> None:
+        """Worker thread: keep the latest picture as an I420 YuvFrame for the view."""
+        h, w = img.shape[:2]
+        if w % 2 or h % 2:
+            img = img[: h & ~1, : w & ~1]
+            h, w = img.shape[:2]
+        frame = YuvFrame.from_i420(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), w, h, pts=time.monotonic())
+        with self._frame_lock:
+            self._frame = frame
+
+    def latest_frame(self) -> YuvFrame | None:
+        with self._frame_lock:
+            return self._frame
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+    def close(self) -> threading.Thread:
+        """Stop everything and release the devices without blocking; returns the closing thread.
+
+        A clip being recorded is finalised and then deleted (closing discards it).
+        """
+        self._set_state("closing")
+        self._opening += 1
+        self.stop_preview()
+        rec, self.recorder = self.recorder, None
+        video, mixer = self.video, self.mixer
+        self.video = None
+
+        def finish() -> None:
+            if rec is not None:
+                rec.on_preview = rec.on_progress = rec.on_done = None
+                try:
+                    clip = rec.stop()
+                except Exception as exc:  # noqa: BLE001 - nothing recorded yet, or the encoder failed
+                    log.info("closing the recorder: %s", exc)
+                else:
+                    remove_clip(clip)
+            if video is not None:
+                _close_quietly(video)
+            if mixer.mic is not None:
+                _close_quietly(mixer.mic)
+
+        t = threading.Thread(target=finish, name="ugc-close", daemon=True)
+        t.start()
+        return t
+
+
+def remove_clip(clip: Any) -> None:
+    """Delete a clip's local files (after publishing or discarding)."""
+    for p in (getattr(clip, "path", None), getattr(clip, "cover", None)):
+        if p is not None:
+            try:
+                Path(p).unlink(missing_ok=True)
+            except OSError as exc:
+                log.info("cannot delete %s: %s", p, exc)
+
+
+def _close_quietly(obj: Any) -> None:
+    close = getattr(obj, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception as exc:  # noqa: BLE001 - device already gone
+        log.debug("closing %r: %s", obj, exc)

@@ -1,0 +1,1 @@
+"""Video views (OpenGL and QPainter) and the danmaku overlay painted over them."""
