@@ -514,148 +514,148 @@
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="119"/>
+        <location filename="../../app/ui/windows/golive.py" line="120"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="122"/>
+        <location filename="../../app/ui/windows/golive.py" line="123"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="123"/>
-        <location filename="../../app/ui/windows/golive.py" line="197"/>
+        <location filename="../../app/ui/windows/golive.py" line="124"/>
+        <location filename="../../app/ui/windows/golive.py" line="198"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="125"/>
+        <location filename="../../app/ui/windows/golive.py" line="126"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="148"/>
+        <location filename="../../app/ui/windows/golive.py" line="149"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="149"/>
+        <location filename="../../app/ui/windows/golive.py" line="150"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="160"/>
+        <location filename="../../app/ui/windows/golive.py" line="161"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="175"/>
+        <location filename="../../app/ui/windows/golive.py" line="176"/>
         <source>The server is back: your room is open again.</source>
         <translation>服务器已恢复：你的直播间已重新开放。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="197"/>
+        <location filename="../../app/ui/windows/golive.py" line="198"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="204"/>
+        <location filename="../../app/ui/windows/golive.py" line="205"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="207"/>
+        <location filename="../../app/ui/windows/golive.py" line="208"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="209"/>
+        <location filename="../../app/ui/windows/golive.py" line="210"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="239"/>
+        <location filename="../../app/ui/windows/golive.py" line="240"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="245"/>
+        <location filename="../../app/ui/windows/golive.py" line="246"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="279"/>
+        <location filename="../../app/ui/windows/golive.py" line="280"/>
         <source>Live ended · {0} · {1} · {2}</source>
         <translation>直播已结束 · {0} · {1} · {2}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="345"/>
+        <location filename="../../app/ui/windows/golive.py" line="347"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接已断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="346"/>
+        <location filename="../../app/ui/windows/golive.py" line="348"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="347"/>
+        <location filename="../../app/ui/windows/golive.py" line="349"/>
         <source>Signed in elsewhere: the chat is disconnected.</source>
         <translation>账号已在其他设备登录，聊天已断开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="394"/>
+        <location filename="../../app/ui/windows/golive.py" line="396"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="276"/>
+        <location filename="../../app/ui/windows/golive.py" line="277"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="294"/>
+        <location filename="../../app/ui/windows/golive.py" line="295"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="296"/>
+        <location filename="../../app/ui/windows/golive.py" line="297"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="303"/>
+        <location filename="../../app/ui/windows/golive.py" line="304"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="307"/>
+        <location filename="../../app/ui/windows/golive.py" line="308"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="309"/>
+        <location filename="../../app/ui/windows/golive.py" line="310"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="333"/>
+        <location filename="../../app/ui/windows/golive.py" line="335"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="357"/>
+        <location filename="../../app/ui/windows/golive.py" line="359"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="358"/>
+        <location filename="../../app/ui/windows/golive.py" line="360"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="365"/>
+        <location filename="../../app/ui/windows/golive.py" line="367"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>
@@ -1321,107 +1321,107 @@ The chat stays open.</source>
 <context>
     <name>ProfileDialog</name>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="78"/>
+        <location filename="../../app/ui/windows/profile.py" line="77"/>
         <source>My profile</source>
         <translation>个人资料</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="95"/>
+        <location filename="../../app/ui/windows/profile.py" line="94"/>
         <source>Not set</source>
         <translation>未设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="95"/>
+        <location filename="../../app/ui/windows/profile.py" line="94"/>
         <source>Male</source>
         <translation>男</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="95"/>
+        <location filename="../../app/ui/windows/profile.py" line="94"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="98"/>
+        <location filename="../../app/ui/windows/profile.py" line="97"/>
         <source>Change avatar…</source>
         <translation>更换头像…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="101"/>
+        <location filename="../../app/ui/windows/profile.py" line="100"/>
         <source>Change cover…</source>
         <translation>更换封面…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="110"/>
+        <location filename="../../app/ui/windows/profile.py" line="109"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="114"/>
+        <location filename="../../app/ui/windows/profile.py" line="113"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="129"/>
+        <location filename="../../app/ui/windows/profile.py" line="128"/>
         <source>Nickname</source>
         <translation>昵称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="130"/>
+        <location filename="../../app/ui/windows/profile.py" line="129"/>
         <source>Sex</source>
         <translation>性别</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="131"/>
+        <location filename="../../app/ui/windows/profile.py" line="130"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="157"/>
+        <location filename="../../app/ui/windows/profile.py" line="156"/>
         <source>Choose an avatar</source>
         <translation>选择头像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="157"/>
+        <location filename="../../app/ui/windows/profile.py" line="156"/>
         <source>Choose a cover</source>
         <translation>选择封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="158"/>
+        <location filename="../../app/ui/windows/profile.py" line="157"/>
         <source>Images (*.png *.jpg *.jpeg *.webp *.bmp)</source>
         <translation>图片 (*.png *.jpg *.jpeg *.webp *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="170"/>
+        <location filename="../../app/ui/windows/profile.py" line="169"/>
         <source>Uploading {0}…</source>
         <translation>正在上传 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="191"/>
+        <location filename="../../app/ui/windows/profile.py" line="190"/>
         <source>Uploaded. Press Save to keep it.</source>
         <translation>已上传。点击“保存”后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="198"/>
+        <location filename="../../app/ui/windows/profile.py" line="197"/>
         <source>Upload failed: {0}</source>
         <translation>上传失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="207"/>
+        <location filename="../../app/ui/windows/profile.py" line="206"/>
         <source>Nickname cannot be empty.</source>
         <translation>昵称不能为空。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="212"/>
+        <location filename="../../app/ui/windows/profile.py" line="211"/>
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="217"/>
+        <location filename="../../app/ui/windows/profile.py" line="216"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="222"/>
+        <location filename="../../app/ui/windows/profile.py" line="221"/>
         <source>Not saved: {0}</source>
         <translation>未保存：{0}</translation>
     </message>
@@ -1547,105 +1547,154 @@ The chat stays open.</source>
     </message>
 </context>
 <context>
+    <name>ServerWatch</name>
+    <message>
+        <location filename="../../app/ui/server_watch.py" line="49"/>
+        <source>The local server stopped (exit code {0}).</source>
+        <translation>本地服务器已停止（退出码 {0}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_watch.py" line="53"/>
+        <source>Server stopped</source>
+        <translation>服务器已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_watch.py" line="55"/>
+        <source>Restart</source>
+        <translation>重新启动</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_watch.py" line="56"/>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_watch.py" line="80"/>
+        <source>The local server did not restart: {0}</source>
+        <translation>本地服务器未能重新启动：{0}</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="73"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="78"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="90"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="85"/>
+        <source>System certificates</source>
+        <translation>系统证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="101"/>
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="100"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="111"/>
         <source>Server address</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="101"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="115"/>
+        <source>CA certificate (https)</source>
+        <translation>CA 证书（https）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="119"/>
         <source>Camera</source>
         <translation>摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="102"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="120"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="103"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="121"/>
         <source>Speaker</source>
         <translation>扬声器</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="104"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="122"/>
         <source>Default resolution</source>
         <translation>默认分辨率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="105"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="123"/>
         <source>Default frame rate</source>
         <translation>默认帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="106"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="124"/>
         <source>Default bitrate</source>
         <translation>默认码率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="107"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="125"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="108"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="126"/>
         <source>Changing the server signs you out. A new language applies after a restart.</source>
         <translation>更换服务器会退出登录。语言设置在重启后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="121"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="139"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="172"/>
         <source>{0} (not connected)</source>
         <translation>{0}（未连接）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="124"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="146"/>
+        <source>List the cameras again (after plugging one in)</source>
+        <translation>重新列出摄像头（插入新设备后）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="168"/>
         <source>First camera found</source>
         <translation>第一个找到的摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="126"/>
-        <source>Camera {0}</source>
-        <translation>摄像头 {0}</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="127"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="171"/>
         <source>Test pattern</source>
         <translation>测试图案</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="131"/>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="140"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="150"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="159"/>
         <source>Default</source>
         <translation>默认</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="132"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="151"/>
         <source>None (silent track)</source>
         <translation>无（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="136"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="155"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="156"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="183"/>
+        <source>CA certificate</source>
+        <translation>CA 证书</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="184"/>
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>证书 (*.pem *.crt *.cer);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="192"/>
         <source>Server address must start with http:// or https://.</source>
         <translation>服务器地址必须以 http:// 或 https:// 开头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/settings_dialog.py" line="157"/>
+        <location filename="../../app/ui/windows/settings_dialog.py" line="193"/>
         <source>Invalid value: {0}</source>
         <translation>无效的值：{0}</translation>
     </message>
@@ -1653,206 +1702,211 @@ The chat stays open.</source>
 <context>
     <name>SetupPanel</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="70"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="71"/>
         <source>Test pattern</source>
         <translation>测试画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="74"/>
-        <source>Camera {0}</source>
-        <translation>摄像头 {0}</translation>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="82"/>
+        <source>Screen (chosen in the system dialog)</source>
+        <translation>屏幕（在系统对话框中选择）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="82"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="84"/>
         <source>Screen {0} ({1}x{2})</source>
         <translation>屏幕 {0}（{1}x{2}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="86"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="89"/>
         <source>Screen region…</source>
         <translation>屏幕区域…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="87"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="90"/>
         <source>Screen + floating camera</source>
         <translation>屏幕 + 悬浮摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="88"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="91"/>
         <source>Video file…</source>
         <translation>视频文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="123"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="258"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="127"/>
+        <source>List the cameras and screens again (after plugging one in)</source>
+        <translation>重新列出摄像头和屏幕（插入新设备后）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="130"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="278"/>
         <source>LEFT,TOP,WIDTH,HEIGHT</source>
         <translation>左,上,宽,高</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="124"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="207"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="131"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="214"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="126"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="133"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="129"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="136"/>
         <source>Source</source>
         <translation>视频源</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="136"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="143"/>
         <source>What is this live about?</source>
         <translation>给直播起个标题吧</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="137"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="144"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="140"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="147"/>
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="141"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="406"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="148"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="426"/>
         <source>No cover</source>
         <translation>无封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="145"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="152"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="147"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="154"/>
         <source>From preview</source>
         <translation>从预览截取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="159"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="166"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="175"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="182"/>
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="175"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="182"/>
         <source>fps</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="184"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="191"/>
         <source>Mirror</source>
         <translation>镜像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="186"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="193"/>
         <source>Beauty</source>
         <translation>美颜</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="187"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="194"/>
         <source>Whitening</source>
         <translation>美白</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="190"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="197"/>
         <source>No microphone (silent track)</source>
         <translation>不使用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="192"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="199"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="193"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="200"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="202"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="209"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
         <source>Mic level</source>
         <translation>麦克风电平</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="226"/>
         <source>vol</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="206"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="213"/>
         <source>Background music file</source>
         <translation>背景音乐文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="209"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="216"/>
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="217"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="211"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="218"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="218"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="225"/>
         <source>Music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="222"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="229"/>
         <source>Record locally to</source>
         <translation>本地录制到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="259"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="279"/>
         <source>camera index (default 0)</source>
         <translation>摄像头编号（默认 0）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="264"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="284"/>
         <source>Video file</source>
         <translation>视频文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="265"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="285"/>
         <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
         <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="353"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="373"/>
         <source>Background music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="354"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="374"/>
         <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
         <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="406"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="426"/>
         <source>Cover set</source>
         <translation>已设置封面</translation>
     </message>
