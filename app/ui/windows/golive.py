@@ -57,6 +57,7 @@ from app.ui.settings import ClientSettings
 from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
 from app.ui.video.video_view import VideoView
 from app.ui.widgets.golive_chat import ChatPanel, SummaryDialog
+from app.ui.widgets.golive_confirm import confirm_end_live
 from app.ui.widgets.golive_linkmic import AnchorCohosting
 from app.ui.widgets.golive_setup import SetupPanel
 from app.ui.widgets.golive_text import (
@@ -91,6 +92,8 @@ class GoLiveWindow(QWidget):
         self.summary_dialog: SummaryDialog | None = None
         self.last_error = ""
         self._linkmic_threads: list[Any] = []
+        self.confirm_box: Any = None  # the open "End live?" question
+        self._close_confirmed = False
         self.push = PushController(self)
         self.push.ca_file = settings.ca_file
         self.room = LiveRoomController(account.client, self)
@@ -162,7 +165,7 @@ class GoLiveWindow(QWidget):
 
     def _wire(self) -> None:
         self.golive_button.clicked.connect(self.go_live)
-        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.clicked.connect(self.request_stop)
         self.mute_button.toggled.connect(self.set_muted)
         self.pause_button.toggled.connect(self.push.set_video_paused)
         self.push.state_changed.connect(self._push_state)
@@ -181,7 +184,7 @@ class GoLiveWindow(QWidget):
         self.chat.send_requested.connect(self._send_chat)
         self.cohosting.chat_line.connect(lambda text: self.chat.add_line(text, QColor(184, 166, 255)))
         for key, slot in (("Ctrl+M", self.toggle_mute), ("Ctrl+Return", self.go_live),
-                          ("Ctrl+Shift+L", self.stop)):
+                          ("Ctrl+Shift+L", self.request_stop)):
             QShortcut(QKeySequence(key), self).activated.connect(slot)
 
     # --- public contract (watch.py) -------------------------------------------------------------
@@ -247,6 +250,12 @@ class GoLiveWindow(QWidget):
         self._set_phase("setup")
 
     # --- stop -----------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """The Stop button and its shortcut: ask first, then :meth:`stop`."""
+        if self.is_live and self.confirm_box is None:
+            self.confirm_box = confirm_end_live(self, self.stop)
+            self.confirm_box.finished.connect(lambda _c: setattr(self, "confirm_box", None))
+
     def stop(self) -> None:
         """End the live: stop the stream, then close the room and show the summary."""
         if self.phase not in ("starting", "live"):
@@ -438,7 +447,17 @@ class GoLiveWindow(QWidget):
         if p == "live" and self.tabs.currentIndex() == 0:
             self.tabs.setCurrentIndex(1)
 
+    def _confirmed_close(self) -> None:
+        self._close_confirmed = True
+        self.close()
+
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if self.is_live and not self._close_confirmed:  # Alt+F4 / the title bar: ask, like Stop does
+            event.ignore()
+            if self.confirm_box is None:
+                self.confirm_box = confirm_end_live(self, self._confirmed_close, closing=True)
+                self.confirm_box.finished.connect(lambda _c: setattr(self, "confirm_box", None))
+            return
         if self.phase in BUSY:
             log.info("go-live window closed while live: ending the live")
         self.phase = "closed"
