@@ -43,9 +43,6 @@ from app.ui.widgets.pk_stage import PkStage
 log = logging.getLogger(__name__)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Pk", text)
-
 
 class PkPickDialog(QDialog):
     """Choose another live room to invite; ``chosen(room_id, user_id, name)``."""
@@ -55,12 +52,12 @@ class PkPickDialog(QDialog):
     def __init__(self, rooms: Any, own_room: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pkPickDialog")
-        self.setWindowTitle(_tr("PK with another anchor"))
+        self.setWindowTitle(QCoreApplication.translate("Pk", "PK with another anchor"))
         self.list = QListWidget()
         self.list.setObjectName("pkRoomList")
-        self.status = QLabel(_tr("Loading the live rooms…"))
+        self.status = QLabel(QCoreApplication.translate("Pk", "Loading the live rooms…"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.invite_button = buttons.addButton(_tr("Invite"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.invite_button = buttons.addButton(QCoreApplication.translate("Pk", "Invite"), QDialogButtonBox.ButtonRole.AcceptRole)
         self.invite_button.setObjectName("pkInviteButton")
         self.invite_button.setEnabled(False)
         buttons.accepted.connect(self._invite)
@@ -68,7 +65,7 @@ class PkPickDialog(QDialog):
         self.list.currentRowChanged.connect(lambda row: self.invite_button.setEnabled(row >= 0))
         self.list.itemDoubleClicked.connect(lambda _i: self._invite())
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(_tr("Invite a live anchor to a 3-minute PK: the one whose viewers send more likes wins.")))
+        lay.addWidget(QLabel(QCoreApplication.translate("Pk", "Invite a live anchor to a 3-minute PK: the one whose viewers send more likes wins.")))
         lay.addWidget(self.list, 1)
         lay.addWidget(self.status)
         lay.addWidget(buttons)
@@ -84,10 +81,10 @@ class PkPickDialog(QDialog):
             item = QListWidgetItem(f"{name} · {r.title}")
             item.setData(Qt.ItemDataRole.UserRole, (r.roomID, r.roomCreator, name))
             self.list.addItem(item)
-        self.status.setText("" if self.list.count() else _tr("No other anchor is live right now."))
+        self.status.setText("" if self.list.count() else QCoreApplication.translate("Pk", "No other anchor is live right now."))
 
     def _failed(self, exc: BaseException) -> None:
-        self.status.setText(_tr("Cannot load the live rooms.") + " " + error_text(exc))
+        self.status.setText(QCoreApplication.translate("Pk", "Cannot load the live rooms.") + " " + error_text(exc))
 
     def _invite(self) -> None:
         item = self.list.currentItem()
@@ -115,9 +112,9 @@ class InvitePanel(QFrame):
         self.text, self.seconds = QLabel(), QLabel()
         self.text.setObjectName("pkInviteText")
         self.seconds.setObjectName("pkInviteSeconds")
-        self.accept = QPushButton(_tr("Accept PK"))
+        self.accept = QPushButton(QCoreApplication.translate("Pk", "Accept PK"))
         self.accept.setObjectName("pkAccept")
-        self.reject = QPushButton(_tr("Reject"))
+        self.reject = QPushButton(QCoreApplication.translate("Pk", "Reject"))
         self.reject.setObjectName("pkReject")
         self.accept.clicked.connect(lambda: self.accept_clicked.emit(self.invite.room_id) if self.invite else None)
         self.reject.clicked.connect(lambda: self.reject_clicked.emit(self.invite.room_id) if self.invite else None)
@@ -133,7 +130,7 @@ class InvitePanel(QFrame):
 
     def show_invite(self, inv: Any) -> None:
         self.invite = inv
-        self.text.setText(_tr("{0} invites you to a PK").format(inv.user_name or inv.user_id))
+        self.text.setText(QCoreApplication.translate("Pk", "{0} invites you to a PK").format(inv.user_name or inv.user_id))
         self.tick()
         self.adjustSize()
         self.move(10, 10)
@@ -150,7 +147,7 @@ class InvitePanel(QFrame):
     def tick(self) -> None:
         if self.invite is not None:
             left = max(0, int(self.invite.deadline - time.monotonic() + 0.999))
-            self.seconds.setText(_tr("{0} s").format(left))
+            self.seconds.setText(QCoreApplication.translate("Pk", "{0} s").format(left))
 
 
 class AnchorPk(QObject):
@@ -169,7 +166,7 @@ class AnchorPk(QObject):
         self.peer_name = ""
         self.dialog: PkPickDialog | None = None
         self.threads: list[threading.Thread] = []
-        self.button = QPushButton(_tr("PK"))
+        self.button = QPushButton(QCoreApplication.translate("Pk", "PK"))
         self.button.setObjectName("pkButton")
         self.button.setEnabled(False)
         self.button.clicked.connect(self.clicked)
@@ -217,33 +214,33 @@ class AnchorPk(QObject):
         if self.ctl is not None:
             self.peer_name = name
             self.ctl.call("invite", room_id, user_id)
-            self.chat_line.emit(_tr("PK invitation sent to {0}…").format(name))
+            self.chat_line.emit(QCoreApplication.translate("Pk", "PK invitation sent to {0}…").format(name))
 
     def _on_state(self, state: str, detail: str) -> None:
         self.state = state
         self.button.setEnabled(self.ctl is not None)
-        self.button.setText({"inviting": _tr("Cancel PK invite"), "running": _tr("End PK")}.get(state, _tr("PK")))
+        self.button.setText({"inviting": QCoreApplication.translate("Pk", "Cancel PK invite"), "running": QCoreApplication.translate("Pk", "End PK")}.get(state, QCoreApplication.translate("Pk", "PK")))
         if state == "running":
             self.panel.drop()
-            self.chat_line.emit(_tr("PK started!"))
+            self.chat_line.emit(QCoreApplication.translate("Pk", "PK started!"))
         elif state == "ended":
-            text = {"rejected": _tr("{0} declined the PK."), "busy": _tr("{0} is busy: no PK now."),
-                    "timeout": _tr("{0} did not answer the PK invitation."),
-                    "cancelled": _tr("PK invitation withdrawn.")}.get(detail)
+            text = {"rejected": QCoreApplication.translate("Pk", "{0} declined the PK."), "busy": QCoreApplication.translate("Pk", "{0} is busy: no PK now."),
+                    "timeout": QCoreApplication.translate("Pk", "{0} did not answer the PK invitation."),
+                    "cancelled": QCoreApplication.translate("Pk", "PK invitation withdrawn.")}.get(detail)
             info = self.stage.info
             if text is None and info is not None and not info.running:
                 side = info.side(info.winner) if info.winner else None
-                text = _tr("PK over: {0} wins.").format(side.userName or side.userID) if side else _tr("PK over: a draw.")
-            self.chat_line.emit((text or _tr("PK ended.") + (f" ({detail})" if detail else "")).format(self.peer_name))
+                text = QCoreApplication.translate("Pk", "PK over: {0} wins.").format(side.userName or side.userID) if side else QCoreApplication.translate("Pk", "PK over: a draw.")
+            self.chat_line.emit((text or QCoreApplication.translate("Pk", "PK ended.") + (f" ({detail})" if detail else "")).format(self.peer_name))
 
     # --- invitations ----------------------------------------------------------------------------
     def _on_invite(self, inv: Any) -> None:
         self.panel.show_invite(inv)
-        self.chat_line.emit(_tr("{0} invites you to a PK").format(inv.user_name or inv.user_id))
+        self.chat_line.emit(QCoreApplication.translate("Pk", "{0} invites you to a PK").format(inv.user_name or inv.user_id))
 
     def _on_invite_gone(self, room_id: str, why: str) -> None:
         self.panel.drop(room_id)
-        self.chat_line.emit(_tr("The PK invitation is gone ({0}).").format(why))
+        self.chat_line.emit(QCoreApplication.translate("Pk", "The PK invitation is gone ({0}).").format(why))
 
     def accept(self, room_id: str) -> None:
         if self.panel.invite is not None:
@@ -272,7 +269,7 @@ class AnchorPk(QObject):
         self.panel.drop()
         self.stage.clear()
         self.state = "idle"
-        self.button.setText(_tr("PK"))
+        self.button.setText(QCoreApplication.translate("Pk", "PK"))
         self.button.setEnabled(False)
         self.threads = [t for t in self.threads if t.is_alive()] + threads
         return threads

@@ -35,9 +35,6 @@ RESULT_MS = 20_000
 OWN, OTHER = QColor(224, 36, 94), QColor(52, 152, 219)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Pk", text)
-
 
 def clock(seconds: float) -> str:
     s = max(0, int(seconds + 0.999))
@@ -119,16 +116,16 @@ class PkBar(QFrame):
         if info.running:
             self.result.setText("")
         elif not info.winner:
-            self.result.setText(_tr("Draw"))
+            self.result.setText(QCoreApplication.translate("Pk", "Draw"))
         else:
             side = info.side(info.winner)
-            self.result.setText(_tr("{0} wins!").format(side.userName or side.userID if side else info.winner))
+            self.result.setText(QCoreApplication.translate("Pk", "{0} wins!").format(side.userName or side.userID if side else info.winner))
         self.tick()
 
     def tick(self) -> None:
         info = self.info
         if info is not None:
-            self.timer_label.setText(_tr("PK {0}").format(clock(info.left())) if info.running else _tr("PK over"))
+            self.timer_label.setText(QCoreApplication.translate("Pk", "PK {0}").format(clock(info.left())) if info.running else QCoreApplication.translate("Pk", "PK over"))
 
 
 class _FillStack(PipStack):
