@@ -30,6 +30,7 @@ class ApiCode(IntEnum):
     ROOM_NOT_FOUND = 640  # ours, RoomService: no such room
     ROOM_NO_PERMISSION = 641  # ours, RoomService: only the room creator (or that co-host) may do this
     ROOM_FULL = 642  # ours, RoomService: the room already has the most co-hosts it allows
+    PK_BUSY = 643  # ours, RoomService: that room (or the caller's) is already in a running PK
 
 
 API_MESSAGES: dict[int, str] = {
@@ -51,6 +52,7 @@ API_MESSAGES: dict[int, str] = {
     ApiCode.ROOM_NOT_FOUND: "room not found",
     ApiCode.ROOM_NO_PERMISSION: "not allowed in this room",
     ApiCode.ROOM_FULL: "the room has no free co-host place",
+    ApiCode.PK_BUSY: "that anchor is already in a PK",
 }
 
 

@@ -22,6 +22,20 @@ JSON string of::
 - ``pushers``  anchor or co-host -> room group (group message): the room's co-hosts changed;
   members call RoomService ``get_anchors(roomID)``
 
+PK between two live anchors (主播 PK) uses the same element. In the C2C ones ``roomID`` is the
+SENDER's room (the anchor's own IM group / stream id):
+
+- ``pk_request`` inviter -> the other room's creator (C2C): PK with me? (sent after RoomService
+  ``request_pk``, the ticket the invitee's ``accept_pk`` needs)
+- ``pk_accept``  invitee -> inviter (C2C), after RoomService ``accept_pk`` started the PK
+- ``pk_reject``  invitee -> inviter (C2C); ``reason`` one of :data:`REASONS` ("rejected", "busy",
+  "timeout")
+- ``pk_end``     either anchor -> the other (C2C): the invitation was withdrawn or the PK is over
+  (after RoomService ``end_pk``)
+- ``pk_update``  an anchor -> its own room group (group message; ``roomID`` = that group): the
+  room's PK started or ended; members call RoomService ``get_pk(roomID)`` for both anchors'
+  low-latency URLs, the timer and the scores
+
 ``type`` and ``roomID`` (1-64 of ``[A-Za-z0-9_@#.-]``, the room's IM group id) are required;
 ``userName`` (at most :data:`MAX_NAME_CHARS`), ``userAvatar`` (at most :data:`MAX_AVATAR_CHARS`) and
 ``reason`` (at most :data:`MAX_REASON_CHARS`) are optional strings. :func:`decode` returns None
@@ -59,6 +73,16 @@ class LinkMicType(str, Enum):
     END = "end"
     KICK = "kick"
     PUSHERS = "pushers"
+    PK_REQUEST = "pk_request"
+    PK_ACCEPT = "pk_accept"
+    PK_REJECT = "pk_reject"
+    PK_END = "pk_end"
+    PK_UPDATE = "pk_update"
+
+
+GROUP_TYPES = frozenset({LinkMicType.PUSHERS, LinkMicType.PK_UPDATE})  # sent to a group, never C2C
+PK_TYPES = frozenset({LinkMicType.PK_REQUEST, LinkMicType.PK_ACCEPT, LinkMicType.PK_REJECT,
+                      LinkMicType.PK_END, LinkMicType.PK_UPDATE})
 
 
 _TYPES = {t.value: t for t in LinkMicType}

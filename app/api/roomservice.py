@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import requests
 
 from app.api.client import ApiError, Session
+from app.api.pk import PkInfo
 from protocol.errors import ApiCode
 from protocol.tls import requests_verify
 
@@ -173,6 +174,22 @@ class RoomServiceClient:
 
     def get_anchors(self, room_id: str) -> list[Pusher]:
         return _pushers(self.call("get_anchors", roomID=room_id))
+
+    # --- PK (server.api.room_pk) -------------------------------------------------------
+    def request_pk(self, room_id: str, duration: int | None = None) -> None:
+        """Invite ``room_id``'s creator to a PK (the ticket its ``accept_pk`` needs)."""
+        self.call("request_pk", roomID=room_id, **({"duration": int(duration)} if duration else {}))
+
+    def accept_pk(self, inviter_room_id: str) -> "PkInfo | None":
+        """Start the PK ``inviter_room_id``'s creator invited us to."""
+        return PkInfo.from_wire(self.call("accept_pk", roomID=inviter_room_id).get("pk"))
+
+    def end_pk(self, room_id: str) -> "PkInfo | None":
+        return PkInfo.from_wire(self.call("end_pk", roomID=room_id).get("pk"))
+
+    def get_pk(self, room_id: str) -> "PkInfo | None":
+        """The room's PK (running, or its result for a while after), or None."""
+        return PkInfo.from_wire(self.call("get_pk", roomID=room_id).get("pk"))
 
     # --- audience and custom fields ---------------------------------------------------
     def add_audience(self, room_id: str, user_info: dict[str, Any] | None = None) -> None:

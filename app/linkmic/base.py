@@ -13,7 +13,7 @@ from app.im.messages import ImError, ImMessage
 from app.linkmic.types import LinkMicError
 from app.linkmic.worker import Worker
 from protocol import im as im_wire
-from protocol.linkmic import LinkMicMsg, LinkMicType, decode, encode
+from protocol.linkmic import PK_TYPES, LinkMicMsg, LinkMicType, decode, encode
 
 log = logging.getLogger("app.linkmic")
 
@@ -37,6 +37,8 @@ class Engine:
         if m is None:
             return False
         if msg.self_sent or msg.sender == self.me or m.room_id != self.room_id or self.closed:
+            return None
+        if m.type in PK_TYPES:  # PK signals: app.linkmic.pk
             return None
         if (m.type is LinkMicType.PUSHERS) == msg.c2c:  # pushers go to the group, the others C2C
             return None

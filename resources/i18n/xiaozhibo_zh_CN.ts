@@ -99,6 +99,34 @@
     </message>
 </context>
 <context>
+    <name>EndLiveConfirm</name>
+    <message>
+        <location filename="../../app/ui/widgets/golive_confirm.py" line="15"/>
+        <source>You are live. Close this window and end the live show?</source>
+        <translation>正在直播。关闭此窗口并结束直播吗？</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_confirm.py" line="16"/>
+        <source>End the live show now? Your viewers will see it has ended.</source>
+        <translation>现在结束直播吗？观众将看到直播已结束。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_confirm.py" line="17"/>
+        <source>End live?</source>
+        <translation>结束直播？</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_confirm.py" line="19"/>
+        <source>End live</source>
+        <translation>结束直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_confirm.py" line="20"/>
+        <source>Keep live</source>
+        <translation>继续直播</translation>
+    </message>
+</context>
+<context>
     <name>Errors</name>
     <message>
         <location filename="../../app/ui/errors.py" line="60"/>
@@ -509,153 +537,153 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="88"/>
+        <location filename="../../app/ui/windows/golive.py" line="91"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="120"/>
+        <location filename="../../app/ui/windows/golive.py" line="126"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="123"/>
+        <location filename="../../app/ui/windows/golive.py" line="129"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="124"/>
-        <location filename="../../app/ui/windows/golive.py" line="198"/>
+        <location filename="../../app/ui/windows/golive.py" line="130"/>
+        <location filename="../../app/ui/windows/golive.py" line="205"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="126"/>
+        <location filename="../../app/ui/windows/golive.py" line="132"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="149"/>
+        <location filename="../../app/ui/windows/golive.py" line="155"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="150"/>
+        <location filename="../../app/ui/windows/golive.py" line="156"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="161"/>
+        <location filename="../../app/ui/windows/golive.py" line="167"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="176"/>
+        <location filename="../../app/ui/windows/golive.py" line="182"/>
         <source>The server is back: your room is open again.</source>
         <translation>服务器已恢复：你的直播间已重新开放。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="198"/>
+        <location filename="../../app/ui/windows/golive.py" line="205"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="205"/>
+        <location filename="../../app/ui/windows/golive.py" line="212"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="208"/>
+        <location filename="../../app/ui/windows/golive.py" line="215"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="210"/>
+        <location filename="../../app/ui/windows/golive.py" line="217"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="240"/>
+        <location filename="../../app/ui/windows/golive.py" line="247"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="246"/>
+        <location filename="../../app/ui/windows/golive.py" line="254"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="280"/>
+        <location filename="../../app/ui/windows/golive.py" line="294"/>
         <source>Live ended · {0} · {1} · {2}</source>
         <translation>直播已结束 · {0} · {1} · {2}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="347"/>
+        <location filename="../../app/ui/windows/golive.py" line="361"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接已断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="348"/>
+        <location filename="../../app/ui/windows/golive.py" line="362"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="349"/>
+        <location filename="../../app/ui/windows/golive.py" line="363"/>
         <source>Signed in elsewhere: the chat is disconnected.</source>
         <translation>账号已在其他设备登录，聊天已断开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="396"/>
+        <location filename="../../app/ui/windows/golive.py" line="410"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="277"/>
+        <location filename="../../app/ui/windows/golive.py" line="291"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="295"/>
+        <location filename="../../app/ui/windows/golive.py" line="309"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="297"/>
+        <location filename="../../app/ui/windows/golive.py" line="311"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="304"/>
+        <location filename="../../app/ui/windows/golive.py" line="318"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="308"/>
+        <location filename="../../app/ui/windows/golive.py" line="322"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="310"/>
+        <location filename="../../app/ui/windows/golive.py" line="324"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="335"/>
+        <location filename="../../app/ui/windows/golive.py" line="349"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="359"/>
+        <location filename="../../app/ui/windows/golive.py" line="373"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="360"/>
+        <location filename="../../app/ui/windows/golive.py" line="374"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="367"/>
+        <location filename="../../app/ui/windows/golive.py" line="381"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>
@@ -858,116 +886,116 @@
 <context>
     <name>LiveRoom</name>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="86"/>
+        <location filename="../../app/ui/windows/live_room.py" line="88"/>
         <source>{0} — live</source>
         <translation>{0} — 直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="104"/>
-        <location filename="../../app/ui/windows/live_room.py" line="313"/>
+        <location filename="../../app/ui/windows/live_room.py" line="106"/>
+        <location filename="../../app/ui/windows/live_room.py" line="318"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="171"/>
+        <location filename="../../app/ui/windows/live_room.py" line="175"/>
         <source>Sign in to chat</source>
         <translation>登录后即可聊天</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="172"/>
+        <location filename="../../app/ui/windows/live_room.py" line="176"/>
         <source>You are not signed in: chat and likes are off.</source>
         <translation>您尚未登录，无法聊天和点赞。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="175"/>
+        <location filename="../../app/ui/windows/live_room.py" line="179"/>
         <source>Joining the room…</source>
         <translation>正在进入直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="194"/>
+        <location filename="../../app/ui/windows/live_room.py" line="198"/>
         <source>You entered the room. Be kind in the chat.</source>
         <translation>欢迎来到直播间！请文明发言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="205"/>
-        <location filename="../../app/ui/windows/live_room.py" line="275"/>
+        <location filename="../../app/ui/windows/live_room.py" line="210"/>
+        <location filename="../../app/ui/windows/live_room.py" line="280"/>
         <source>Chat unavailable</source>
         <translation>聊天不可用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="206"/>
+        <location filename="../../app/ui/windows/live_room.py" line="211"/>
         <source>Could not join the chat.</source>
         <translation>无法加入聊天。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="276"/>
+        <location filename="../../app/ui/windows/live_room.py" line="281"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="296"/>
+        <location filename="../../app/ui/windows/live_room.py" line="301"/>
         <source>Not sent.</source>
         <translation>未发送。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="248"/>
+        <location filename="../../app/ui/windows/live_room.py" line="253"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="251"/>
+        <location filename="../../app/ui/windows/live_room.py" line="256"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="271"/>
+        <location filename="../../app/ui/windows/live_room.py" line="276"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="314"/>
+        <location filename="../../app/ui/windows/live_room.py" line="319"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="315"/>
+        <location filename="../../app/ui/windows/live_room.py" line="320"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="316"/>
+        <location filename="../../app/ui/windows/live_room.py" line="321"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="329"/>
+        <location filename="../../app/ui/windows/live_room.py" line="334"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="339"/>
+        <location filename="../../app/ui/windows/live_room.py" line="344"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="342"/>
+        <location filename="../../app/ui/windows/live_room.py" line="347"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="343"/>
+        <location filename="../../app/ui/windows/live_room.py" line="348"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="353"/>
+        <location filename="../../app/ui/windows/live_room.py" line="358"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="356"/>
+        <location filename="../../app/ui/windows/live_room.py" line="361"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>
@@ -1273,6 +1301,147 @@ The chat stays open.</source>
         <location filename="../../app/ui/errors.py" line="51"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
+    </message>
+</context>
+<context>
+    <name>Pk</name>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="55"/>
+        <source>PK with another anchor</source>
+        <translation>与其他主播 PK</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="58"/>
+        <source>Loading the live rooms…</source>
+        <translation>正在加载直播间…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="60"/>
+        <source>Invite</source>
+        <translation>邀请</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="68"/>
+        <source>Invite a live anchor to a 3-minute PK: the one whose viewers send more likes wins.</source>
+        <translation>邀请一位正在直播的主播进行 3 分钟 PK：观众点赞多的一方获胜。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="84"/>
+        <source>No other anchor is live right now.</source>
+        <translation>现在没有其他主播在直播。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="87"/>
+        <source>Cannot load the live rooms.</source>
+        <translation>无法加载直播间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="115"/>
+        <source>Accept PK</source>
+        <translation>接受 PK</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="117"/>
+        <source>Reject</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="133"/>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="239"/>
+        <source>{0} invites you to a PK</source>
+        <translation>{0} 邀请你 PK</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="150"/>
+        <source>{0} s</source>
+        <translation>{0} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="169"/>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="222"/>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="272"/>
+        <source>PK</source>
+        <translation>PK</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="217"/>
+        <source>PK invitation sent to {0}…</source>
+        <translation>已向 {0} 发送 PK 邀请…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="222"/>
+        <source>Cancel PK invite</source>
+        <translation>取消 PK 邀请</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="222"/>
+        <source>End PK</source>
+        <translation>结束 PK</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="225"/>
+        <source>PK started!</source>
+        <translation>PK 开始！</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="227"/>
+        <source>{0} declined the PK.</source>
+        <translation>{0} 拒绝了 PK。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="227"/>
+        <source>{0} is busy: no PK now.</source>
+        <translation>{0} 正忙，暂时无法 PK。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="228"/>
+        <source>{0} did not answer the PK invitation.</source>
+        <translation>{0} 未回应 PK 邀请。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="229"/>
+        <source>PK invitation withdrawn.</source>
+        <translation>PK 邀请已撤回。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="233"/>
+        <source>PK over: {0} wins.</source>
+        <translation>PK 结束：{0} 获胜。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="233"/>
+        <source>PK over: a draw.</source>
+        <translation>PK 结束：平局。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="234"/>
+        <source>PK ended.</source>
+        <translation>PK 已结束。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_pk.py" line="243"/>
+        <source>The PK invitation is gone ({0}).</source>
+        <translation>PK 邀请已失效（{0}）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/pk_stage.py" line="119"/>
+        <source>Draw</source>
+        <translation>平局</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/pk_stage.py" line="122"/>
+        <source>{0} wins!</source>
+        <translation>{0} 获胜！</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/pk_stage.py" line="128"/>
+        <source>PK {0}</source>
+        <translation>PK {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/pk_stage.py" line="128"/>
+        <source>PK over</source>
+        <translation>PK 结束</translation>
     </message>
 </context>
 <context>

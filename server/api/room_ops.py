@@ -337,6 +337,8 @@ class RoomOps:
                 await self.kv.hincrby(f"custom:{rid}", field, n if op == "inc" else -n)
             except Exception:
                 raise ApiError(ApiCode.INVALID_PARAMETER, f"{field} is not a number") from None
+            if field == PRAISE and op == "inc" and uid != room["roomCreator"]:
+                await self.svc.pk.on_praise(rid, n)  # a viewer's like counts for a running PK
         else:
             raise ApiError(ApiCode.INVALID_PARAMETER, "operation must be set, inc or dec")
         return {"custom": await self.kv.hgetall(f"custom:{rid}")}

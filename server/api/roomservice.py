@@ -4,7 +4,7 @@
 returns ``data.token``. Every other command is ``POST /roomservice/{cmd}?userID=&token=`` with a
 JSON body. Replies use the business API envelope ``{"code", "message", "data"}`` (200 = ok; 498
 bad token or UserSig, 602 bad parameter, 630 too many praises, 640 room not found, 641 not allowed,
-642 room full).
+642 room full, 643 already in a PK). PK commands: :mod:`server.api.room_pk`.
 
 Consent and bounds (SPEC section 11): a user joins another's room as co-host (``add_anchor``) only
 with a ticket the room creator's ``accept_anchor{roomID, userID}`` made (valid
@@ -37,6 +37,7 @@ from protocol.signing import stream_id, userid_from_stream_id, valid_userid
 from protocol.usersig import UserSigError, verify_usersig
 from server.api.common import ApiError, parse_json, read_body, reply
 from server.api.room_ops import RoomOps
+from server.api.room_pk import PkOps
 from server.api.room_store import MemoryKV, RedisKV, RoomKV
 from server.context import ServerContext
 from server.db.models import LiveStream
@@ -62,6 +63,11 @@ class RoomSettings:
     praise_step_max: int = 1  # largest praise inc a non-creator may send in one call
     praise_rate: float = 5.0  # praise calls per second per user per room (non-creators)
     praise_burst: int = 5
+    pk_duration: int = 180  # default PK length (s), when request_pk names none
+    pk_duration_min: int = 1
+    pk_duration_max: int = 3600
+    pk_ticket_ttl: int = 30  # seconds a request_pk lets the invited room's creator accept_pk
+    pk_result_ttl: int = 60  # seconds an ended PK's result stays readable via get_pk
 
     @classmethod
     def from_config(cls, ctx: ServerContext) -> "RoomSettings":
@@ -90,6 +96,8 @@ class RoomService:
         else:
             self.kv = MemoryKV()
         self.ops = RoomOps(self)
+        self.pk = PkOps(self)
+        self.ops.handlers.update(self.pk.handlers)
         self._sweeper: asyncio.Task[None] | None = None
         ctx.events.subscribe(self.on_live_event)
 
@@ -148,6 +156,7 @@ class RoomService:
             await self.kv.hset("live", sid, str(int(ev.get("event_time") or time.time())))
         elif etype == 0:
             await self.kv.hdel("live", sid)
+            await self.pk.on_room_gone(sid, "dropped")  # a room id is its creator's stream id
 
     async def is_live(self, sid: str) -> bool:
         return await self.kv.hget("live", sid) is not None
@@ -155,6 +164,7 @@ class RoomService:
     async def on_like(self, gid: str, n: int) -> None:
         if await self.kv.hget("rooms", gid) is not None:
             await self.kv.hincrby(f"custom:{gid}", "praise", n)
+            await self.pk.on_praise(gid, n)
 
     # --- heartbeat sweeper ------------------------------------------------------------------
 
@@ -180,8 +190,10 @@ class RoomService:
                      if p["userID"] != room["roomCreator"] and now - float(beats.get(p["userID"], 0)) > limit]
             if stale:
                 await self.ops.drop_pushers(rid, stale)
+        await self.pk.sweep(now)
 
     async def remove_room(self, rid: str) -> None:
+        await self.pk.on_room_gone(rid, "left")
         async with self.ops.locked(rid):
             await self.kv.hdel("rooms", rid)
             await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")

@@ -84,3 +84,16 @@ HOSTILE: list[object] = [
 @pytest.mark.parametrize("value", HOSTILE, ids=lambda v: type(v).__name__ + ":" + repr(v)[:30])
 def test_hostile_input_decodes_to_none(value: object) -> None:
     assert decode(value) is None
+
+
+def test_pk_types_round_trip_and_hostile_pk_data_decodes_to_none() -> None:
+    from protocol.linkmic import GROUP_TYPES, PK_TYPES
+
+    for kind in PK_TYPES:
+        msg = LinkMicMsg(kind, "1400000000_alice", "Alice", "", "busy")
+        assert decode(encode(msg)) == msg
+    assert LinkMicType.PK_UPDATE in GROUP_TYPES and LinkMicType.PK_REQUEST not in GROUP_TYPES
+    for bad in ({"type": "pk_start", "roomID": "r1"}, {"type": "pk_request", "roomID": "x" * 65},
+                {"type": "pk_accept", "roomID": "r1", "reason": "x" * 33},
+                {"type": "pk_end", "roomID": ["r1"]}, {"type": "PK_END", "roomID": "r1"}):
+        assert decode({"cmd": "linkmic", "data": bad}) is None

@@ -14,7 +14,7 @@ from app.api.roomservice import AnchorUrls, RoomServiceClient
 from app.im.client import ImClient
 from app.im.messages import MessageKind
 from app.ui.controllers.golive_room import im_url
-from app.ui.qt import Qt
+from app.ui.qt import QPushButton, Qt
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -118,8 +118,16 @@ def test_go_live_chat_stop_summary(qtbot, golive, module_server, tmp_path) -> No
         assert w.push.mixer.muted and w.mute_button.isChecked()
         qtbot.waitUntil(lambda: "fps" in w.stats_label.text() and "kb/s" in w.stats_label.text(), timeout=5000)
 
+        # stop asks first: "Keep live" (the default) keeps it; "End live" ends it
+        qtbot.mouseClick(w.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.confirm_box is not None and w.confirm_box.isVisible(), timeout=5000)
+        qtbot.mouseClick(w.confirm_box.findChild(QPushButton, "endLiveNo"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.confirm_box is None, timeout=5000)
+        assert w.phase == "live" and w.push.state == "live"
         # stop: stream ends, group dismissed, room destroyed, summary with the totals
         qtbot.mouseClick(w.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.confirm_box is not None and w.confirm_box.isVisible(), timeout=5000)
+        qtbot.mouseClick(w.confirm_box.findChild(QPushButton, "endLiveYes"), Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.phase == "setup" and w.summary is not None, timeout=20000)
         assert dismissed.wait(5), "the viewer was told the group was dismissed"
     finally:
@@ -198,7 +206,22 @@ def test_closing_the_window_while_live_ends_the_room(qtbot, golive, module_serve
     room_id = w.room.room_id
     _, rooms = viewer(sp, "golive_viewer3")
     assert room_id in [r.roomID for r in rooms.get_room_list()]
+    w.close()  # Alt+F4 / the title bar: asks first; "Keep live" keeps the window and the live
+    qtbot.waitUntil(lambda: w.confirm_box is not None and w.confirm_box.isVisible(), timeout=5000)
+    assert w.isVisible() and w.is_live
+    w.confirm_box.findChild(QPushButton, "endLiveNo").click()
+    qtbot.waitUntil(lambda: w.confirm_box is None, timeout=5000)
+    assert w.isVisible() and w.is_live and room_id in [r.roomID for r in rooms.get_room_list()]
+    # the shortcut asks too
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: w.confirm_box is not None and w.confirm_box.isVisible(), timeout=5000)
+    assert w.is_live
+    w.confirm_box.findChild(QPushButton, "endLiveNo").click()
+    qtbot.waitUntil(lambda: w.confirm_box is None, timeout=5000)
     w.close()
+    qtbot.waitUntil(lambda: w.confirm_box is not None and w.confirm_box.isVisible(), timeout=5000)
+    w.confirm_box.findChild(QPushButton, "endLiveYes").click()
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
     assert not w.is_live
 
     def gone() -> bool:

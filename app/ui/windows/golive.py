@@ -57,7 +57,9 @@ from app.ui.settings import ClientSettings
 from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
 from app.ui.video.video_view import VideoView
 from app.ui.widgets.golive_chat import ChatPanel, SummaryDialog
+from app.ui.widgets.golive_confirm import confirm_end_live
 from app.ui.widgets.golive_linkmic import AnchorCohosting
+from app.ui.widgets.golive_pk import AnchorPk
 from app.ui.widgets.golive_setup import SetupPanel
 from app.ui.widgets.golive_text import (
     duration_text,
@@ -69,6 +71,7 @@ from app.ui.widgets.golive_text import (
     viewers_text,
 )
 from app.ui.widgets.hearts import HeartsLayer
+from app.ui.widgets.pk_stage import stage_layout
 from app.ui.windows.geometry import fit_to_screen
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,8 @@ class GoLiveWindow(QWidget):
         self.summary_dialog: SummaryDialog | None = None
         self.last_error = ""
         self._linkmic_threads: list[Any] = []
+        self.confirm_box: Any = None  # the open "End live?" question
+        self._close_confirmed = False
         self.push = PushController(self)
         self.push.ca_file = settings.ca_file
         self.room = LiveRoomController(account.client, self)
@@ -111,6 +116,7 @@ class GoLiveWindow(QWidget):
         self.hearts = HeartsLayer()
         self.view.layers.extend([self.overlay, self.hearts])
         self.cohosting = AnchorCohosting(self.view, self.view.backend, self, settings=self.client_settings)
+        self.pk = AnchorPk(self.view, self.view.backend, self, settings=self.client_settings)
         self.banner = named(QLabel(), "goLiveBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
@@ -129,13 +135,13 @@ class GoLiveWindow(QWidget):
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
-        for w in (self.golive_button, self.stop_button, self.mute_button, self.pause_button):
+        for w in (self.golive_button, self.stop_button, self.mute_button, self.pause_button, self.pk.button):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.state_label)
         bar.addWidget(self.clock_label)
         left = QVBoxLayout()
-        left.addWidget(self.view, 1)
+        left.addLayout(stage_layout(self.view, self.pk.stage), 1)  # PK: the other anchor beside us
         left.addWidget(self.banner)
         left.addLayout(bar)
         left.addWidget(self.stats_label)
@@ -162,7 +168,7 @@ class GoLiveWindow(QWidget):
 
     def _wire(self) -> None:
         self.golive_button.clicked.connect(self.go_live)
-        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.clicked.connect(self.request_stop)
         self.mute_button.toggled.connect(self.set_muted)
         self.pause_button.toggled.connect(self.push.set_video_paused)
         self.push.state_changed.connect(self._push_state)
@@ -180,8 +186,9 @@ class GoLiveWindow(QWidget):
         self.setup.cover_snapshot_requested.connect(self.cover_from_preview)
         self.chat.send_requested.connect(self._send_chat)
         self.cohosting.chat_line.connect(lambda text: self.chat.add_line(text, QColor(184, 166, 255)))
+        self.pk.chat_line.connect(lambda text: self.chat.add_line(text, QColor(255, 138, 170)))
         for key, slot in (("Ctrl+M", self.toggle_mute), ("Ctrl+Return", self.go_live),
-                          ("Ctrl+Shift+L", self.stop)):
+                          ("Ctrl+Shift+L", self.request_stop)):
             QShortcut(QKeySequence(key), self).activated.connect(slot)
 
     # --- public contract (watch.py) -------------------------------------------------------------
@@ -239,6 +246,7 @@ class GoLiveWindow(QWidget):
             return
         self.chat.add_line(self.tr("Room {0} is open; connecting the stream…").format(self.room.room_id))
         self.cohosting.start(self.room.im, self.room.rooms, self.room.room_id)
+        self.pk.start(self.room.im, self.room.rooms, self.room.room_id)
 
     def _start_failed(self, exc: BaseException) -> None:
         if self.account.handle_failure(exc):
@@ -247,12 +255,18 @@ class GoLiveWindow(QWidget):
         self._set_phase("setup")
 
     # --- stop -----------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """The Stop button and its shortcut: ask first, then :meth:`stop`."""
+        if self.is_live and self.confirm_box is None:
+            self.confirm_box = confirm_end_live(self, self.stop)
+            self.confirm_box.finished.connect(lambda _c: setattr(self, "confirm_box", None))
+
     def stop(self) -> None:
         """End the live: stop the stream, then close the room and show the summary."""
         if self.phase not in ("starting", "live"):
             return
         self._set_phase("stopping")
-        self._linkmic_threads = self.cohosting.stop()  # co-hosts hear "end" before the room goes
+        self._linkmic_threads = self.cohosting.stop() + self.pk.stop()  # co-hosts / PK hear "end" first
         if self.push.publisher is None:
             if not self.room.is_open:  # room still being created: _room_ready ends it
                 return
@@ -265,7 +279,7 @@ class GoLiveWindow(QWidget):
     def _end_room(self) -> None:
         duration = self.push.live_duration()
         self._set_phase("stopping")
-        after = self._linkmic_threads + self.cohosting.stop()
+        after = self._linkmic_threads + self.cohosting.stop() + self.pk.stop()
         self._linkmic_threads = []
         self.room.close(duration, self._ended, self.last_error, after=after)
 
@@ -321,7 +335,7 @@ class GoLiveWindow(QWidget):
                 self._end_room()
 
     def _room_message(self, msg: ImMessage) -> None:
-        if self.cohosting.handle_message(msg):  # co-hosting signals: the panel and tiles show them
+        if self.pk.handle_message(msg) or self.cohosting.handle_message(msg):  # PK / co-hosting signals
             return
         self.chat.add_message(msg)
         if msg.kind is MessageKind.DANMAKU:
@@ -438,12 +452,22 @@ class GoLiveWindow(QWidget):
         if p == "live" and self.tabs.currentIndex() == 0:
             self.tabs.setCurrentIndex(1)
 
+    def _confirmed_close(self) -> None:
+        self._close_confirmed = True
+        self.close()
+
     def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if self.is_live and not self._close_confirmed:  # Alt+F4 / the title bar: ask, like Stop does
+            event.ignore()
+            if self.confirm_box is None:
+                self.confirm_box = confirm_end_live(self, self._confirmed_close, closing=True)
+                self.confirm_box.finished.connect(lambda _c: setattr(self, "confirm_box", None))
+            return
         if self.phase in BUSY:
             log.info("go-live window closed while live: ending the live")
         self.phase = "closed"
         self.timer.stop()
-        self.room.shutdown(after=self.cohosting.close())
+        self.room.shutdown(after=self.cohosting.close() + self.pk.close())
         self.push.close()
         self.view.release()
         super().closeEvent(event)

@@ -44,6 +44,8 @@ from app.ui.widgets.cards import CardData
 from app.ui.widgets.live_room_audience import AnchorHeader, AudienceStrip
 from app.ui.widgets.live_room_chat import ChatInput, ChatList
 from app.ui.widgets.live_room_linkmic import CohostOptions, RoomLinkMic
+from app.ui.widgets.live_room_pk import RoomPk
+from app.ui.widgets.pk_stage import stage_layout
 from app.ui.windows.geometry import fit_to_screen
 from app.ui.windows.play_window import DanmakuControls, PlayerController, PlayerSurface
 from protocol.errors import ImCode
@@ -109,6 +111,8 @@ class LiveRoomWindow(QWidget):
         self.input = ChatInput()
         self.input.setObjectName("chatInput")
         self.linkmic = RoomLinkMic(self, cohost)
+        settings = self.account.settings if self.account is not None else None
+        self.pk = RoomPk(self.room_id, self.rooms, backend, lambda url: make_player(url, settings), self)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 4, 8, 4)
@@ -121,7 +125,7 @@ class LiveRoomWindow(QWidget):
         bar.addWidget(self.state_label)
         left = QVBoxLayout()
         left.setSpacing(0)
-        left.addWidget(self.surface, 1)
+        left.addLayout(stage_layout(self.surface, self.pk.stage), 1)  # PK: the other anchor beside
         left.addLayout(bar)
         side = QWidget()
         side.setObjectName("roomSide")
@@ -196,6 +200,7 @@ class LiveRoomWindow(QWidget):
         if self.ended is None:
             self.input.set_open(True)
             self.linkmic.start()
+            self.pk.refresh()
 
     def _join_failed(self, exc: BaseException) -> None:
         code = getattr(exc, "code", None)
@@ -231,7 +236,7 @@ class LiveRoomWindow(QWidget):
         if m.kind is MessageKind.KICKED:
             self._kicked(m.text)
             return
-        if self.linkmic.handle_message(m):  # co-hosting signals: the room shows their effects only
+        if self.pk.handle_message(m) or self.linkmic.handle_message(m):  # PK / co-hosting signals
             return
         if m.group_id != self.room_id or m.c2c:
             return
@@ -400,7 +405,7 @@ class LiveRoomWindow(QWidget):
             if not self.kicked:
                 self._stop_player()
             linkmic_threads = self.linkmic.close()  # its goodbyes go out before the IM connection closes
-            self.leave_threads.extend(linkmic_threads)
+            self.leave_threads.extend(linkmic_threads + self.pk.close())
             if self.im is not None:
                 self.leave_threads.append(self.im.shutdown(self.room_id if self.joined else None,
                                                            after=linkmic_threads))
