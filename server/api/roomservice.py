@@ -39,7 +39,8 @@ from server.api.common import ApiError, parse_json, read_body, reply
 from server.api.room_ops import RoomOps
 from server.api.room_store import MemoryKV, RedisKV, RoomKV
 from server.context import ServerContext
-from server.db.models import LiveStream
+from server.db.models import LiveStream, Vod
+from server.media.mixctl import MixerControl, mix_stream_id
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -90,6 +91,7 @@ class RoomService:
         else:
             self.kv = MemoryKV()
         self.ops = RoomOps(self)
+        self.mix = MixerControl(ctx)
         self._sweeper: asyncio.Task[None] | None = None
         ctx.events.subscribe(self.on_live_event)
 
@@ -116,6 +118,7 @@ class RoomService:
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
 
     async def stop(self) -> None:
+        await self.mix.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             try:
@@ -148,6 +151,10 @@ class RoomService:
             await self.kv.hset("live", sid, str(int(ev.get("event_time") or time.time())))
         elif etype == 0:
             await self.kv.hdel("live", sid)
+        elif etype == 100:
+            await self._unlist_cohost_replay(sid, ev)
+        if etype in (0, 1) and await self.kv.hget("rooms", sid) is not None:
+            await self.sync_mix(sid)  # the anchor went live (start mixing) or ended (stop)
 
     async def is_live(self, sid: str) -> bool:
         return await self.kv.hget("live", sid) is not None
@@ -169,7 +176,8 @@ class RoomService:
     async def sweep(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         limit = self.settings.heartbeat_timeout
-        for rid, raw in (await self.kv.hgetall("rooms")).items():
+        rooms = await self.kv.hgetall("rooms")
+        for rid, raw in rooms.items():
             room = json.loads(raw)
             beats = await self.kv.hgetall(f"hb:{rid}")
             if now - float(beats.get(room["roomCreator"], 0)) > limit:
@@ -180,15 +188,71 @@ class RoomService:
                      if p["userID"] != room["roomCreator"] and now - float(beats.get(p["userID"], 0)) > limit]
             if stale:
                 await self.ops.drop_pushers(rid, stale)
+            await self.sync_mix(rid)
+        for rid in [r for r in self.mix.jobs if r not in rooms]:
+            self.mix.drop(rid)
 
     async def remove_room(self, rid: str) -> None:
         async with self.ops.locked(rid):
             await self.kv.hdel("rooms", rid)
             await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
+        self.mix.drop(rid)
         try:
             await self.ctx.service("im").dismiss_group(rid)
         except KeyError:
             pass
+
+    # --- the mixer ----------------------------------------------------------------------------
+
+    async def mix_plan(self, room: dict[str, Any]) -> tuple[list[str], str] | None:
+        """(stream ids, anchor first; layout) the room's mixed stream is made of, or None when the
+        room needs no mixer: its anchor is live and it has co-hosts (layout ``pip``)."""
+        if len(room["pushers"]) < 2 or not await self.is_live(room["roomID"]):
+            return None
+        creator = room["roomCreator"]
+        others = [p["userID"] for p in room["pushers"] if p["userID"] != creator]
+        return [self.own_room_id(creator)] + [self.own_room_id(u) for u in others], "pip"
+
+    async def mixed_stream(self, room: dict[str, Any]) -> str | None:
+        """The room's mixed stream id while it is mixed and that stream is live, else None."""
+        if await self.mix_plan(room) is None:
+            return None
+        sid = mix_stream_id(self.ctx.config.live.bizid, room["roomID"])
+        return sid if await self.is_live(sid) else None
+
+    async def sync_mix(self, rid: str) -> None:
+        """Start, reconfigure or stop room ``rid``'s mixer to match the room now; remember which
+        streams co-hosted (their replays are not listed)."""
+        raw = await self.kv.hget("rooms", rid)
+        plan = await self.mix_plan(json.loads(raw)) if raw is not None else None
+        if plan is None:
+            self.mix.drop(rid)
+            return
+        sids, layout = plan
+        now = str(time.time())
+        for sid in sids[1:]:
+            await self.kv.hset("cohosted", sid, now)
+        self.mix.want(rid, sids, layout)
+
+    async def _unlist_cohost_replay(self, sid: str, ev: dict[str, Any]) -> None:
+        """A recording of a stream that co-hosted in someone's room is kept but not listed (the
+        room's mixed recording is the public replay)."""
+        seen = await self.kv.hget("cohosted", sid)
+        file_id = ev.get("file_id") or ev.get("video_id")
+        try:
+            start = float(ev.get("start_time") or 0)
+        except (TypeError, ValueError):
+            return
+        if seen is None or not isinstance(file_id, str) or float(seen) < start - 1:
+            return
+
+        def unlist() -> None:
+            with self.ctx.db.session() as s:
+                for vod in s.scalars(select(Vod).where(Vod.file_id == file_id)):
+                    vod.listed = False
+
+        await asyncio.to_thread(unlist)
+        log.info("replay %s of co-host stream %s kept but not listed", file_id, sid)
 
     # --- HTTP -------------------------------------------------------------------------------
 

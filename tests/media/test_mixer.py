@@ -1,0 +1,139 @@
+"""The server-side mixer (混流) against a real server and real publishers: an anchor (red) and a
+co-host (blue) publish; the room's mixed stream shows both in the pip layout over RTMP, HTTP-FLV
+and HLS, mixedPlayURL points at it, the co-host's replay is not listed, a killed mixer comes
+back, and the mixer ends with the co-hosting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import requests
+
+from server.media.mix_layout import rects
+from server.media.mixctl import mix_stream_id
+from tests.im.wire import Rooms, sid_of
+from tests.media.helpers import LOW_DELAY, start_media_server, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def color_publish(url: str, color: str, seconds: float = 60) -> subprocess.Popen:
+    """ffmpeg publishing a solid ``color`` picture + a tone in real time."""
+    return subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+         "-f", "lavfi", "-i", f"color=c={color}:size=320x180:rate=15",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(seconds),
+         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
+         "-c:a", "aac", "-b:a", "48k", "-f", "flv", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def mixer_pids(server_pid: int) -> list[int]:
+    """Children of the server running ``server.media.mixer``."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (d / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == server_pid and b"server.media.mixer" in cmd:
+            out.append(int(d.name))
+    return out
+
+
+def rgb_frame(url: str, skip: int = 10, options: dict[str, str] | None = None) -> np.ndarray:
+    """The ``skip``-th decoded picture of ``url`` as RGB."""
+    with av.open(url, options=options or LOW_DELAY, timeout=(15, 15)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= skip:
+                return f.to_ndarray(format="rgb24")
+    raise AssertionError("no picture")
+
+
+def assert_pip(img: np.ndarray) -> None:
+    """Red fills the picture, a blue co-host tile sits bottom-right (the pip layout)."""
+    h, w = img.shape[:2]
+    main, tile = rects("pip", 2, w, h)
+    red = img[h // 4, w // 4].astype(int)
+    blue = img[tile.y + tile.h // 2, tile.x + tile.w // 2].astype(int)
+    assert red[0] > 180 and red[1] < 60 and red[2] < 60, red
+    assert blue[2] > 180 and blue[0] < 60 and blue[1] < 60, blue
+
+
+def room_of(viewer: Rooms, rid: str) -> dict:
+    rooms = viewer("get_room_list", index=0, cnt=50)["data"]["rooms"]
+    return next((r for r in rooms if r["roomID"] == rid), {})
+
+
+def listed_replays(sp) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(sp.data_dir / "xiaozhibo.db") as db:
+        return {sid: bool(listed) for sid, listed in db.execute("select stream_id, listed from vods")}
+
+
+@pytest.fixture
+def media_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    sp = start_media_server(tmp_path / "srv", min_replay=1)
+    yield sp
+    sp.stop()
+
+
+def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-def]
+    sp = media_server
+    anchor, guest, viewer = Rooms(sp, "anchor_mx"), Rooms(sp, "guest_mx"), Rooms(sp, "viewer_mx")
+    rid, guest_sid = sid_of(sp, "anchor_mx"), sid_of(sp, "guest_mx")
+    mix_sid = mix_stream_id(sp.config.live.bizid, rid)
+    assert anchor("create_room", roomInfo='{"title": "mix"}')["code"] == 200
+    pubs = [color_publish(sp.push_url("anchor_mx"), "red")]
+    try:
+        wait_until(lambda: room_of(viewer, rid), 15, what="the room listed")
+        assert room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{rid}.flv"), "no co-host: the anchor's stream"
+        assert anchor("accept_anchor", roomID=rid, userID="guest_mx")["code"] == 200
+        assert guest("add_anchor", roomID=rid)["code"] == 200
+        pubs.append(color_publish(sp.push_url("guest_mx"), "blue"))
+        url = wait_until(lambda: room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{mix_sid}.flv")
+                         and room_of(viewer, rid)["mixedPlayURL"], 20, what="mixedPlayURL on the mix")
+        assert room_of(viewer, rid)["playURLs"][-1] == url
+        wait_until(lambda: _shows_pip(url), 20, step=0.5, what="both colours in the HTTP-FLV mix")
+        _shows_pip(f"{sp.rtmp_base}/{mix_sid}") or pytest.fail("RTMP play of the mix")
+        hls = f"{sp.http_base}/live/{mix_sid}.m3u8"
+        wait_until(lambda: requests.get(hls, timeout=5).status_code == 200, 20, what="live HLS of the mix")
+        assert_pip(rgb_frame(hls, skip=2, options={}))
+
+        # kill -9 the mixer: the server starts a new one and the mix comes back
+        (old,) = wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="a mixer child")
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: [p for p in mixer_pids(sp.proc.pid) if p != old], 10, what="a restarted mixer")
+        wait_until(lambda: _shows_pip(url), 20, step=0.5, what="the mix after the restart")
+        assert sp.proc.poll() is None
+
+        # the co-host leaves: mixer ends, mixedPlayURL returns to the anchor's stream
+        pubs.pop().terminate()
+        assert guest("delete_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: not mixer_pids(sp.proc.pid), 10, what="the mixer to stop")
+        assert room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{rid}.flv")
+        replays = wait_until(lambda: (r := listed_replays(sp)) and guest_sid in r and mix_sid in r and r, 30,
+                             what="the co-host's and the mixed recordings")
+        assert replays[guest_sid] is False, "a co-host segment is not a public replay"
+        assert replays[mix_sid] is True, "the mixed recording is the room's replay"
+    finally:
+        for p in pubs:
+            p.kill()
+            p.wait(5)
+
+
+def _shows_pip(url: str) -> bool:
+    try:
+        assert_pip(rgb_frame(url))
+        return True
+    except (AssertionError, av.error.FFmpegError):
+        return False
