@@ -126,6 +126,7 @@ class MixerConfig:
     """``[mixer]``: the server-side mixer (混流) of rooms with co-hosts or a PK (server/media/mixctl.py)."""
 
     enabled: bool = True  # run one mixer process per mixed room on this node
+    max_rooms: int = 8  # mixed rooms at once on this node; beyond it a room plays its anchor's stream
     rtmp_base: str = ""  # where mixers pull and publish, e.g. "rtmp://127.0.0.1:1935/live" (nginx); "" = embedded
     width: int = 960
     height: int = 540

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
+COHOSTED_KEEP_S = 86400.0  # how long a stream that co-hosted is remembered (its replay is unlisted)
 
 
 @dataclass
@@ -191,6 +192,9 @@ class RoomService:
             await self.sync_mix(rid)
         for rid in [r for r in self.mix.jobs if r not in rooms]:
             self.mix.drop(rid)
+        old = [sid for sid, t in (await self.kv.hgetall("cohosted")).items() if now - float(t) > COHOSTED_KEEP_S]
+        if old:
+            await self.kv.hdel("cohosted", *old)
 
     async def remove_room(self, rid: str) -> None:
         async with self.ops.locked(rid):

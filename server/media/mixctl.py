@@ -90,6 +90,10 @@ class MixerControl:
                 job.sids, job.layout = list(sids), layout
                 self._send(job, {"inputs": self._urls(sids), "layout": layout})
             return
+        if len(self.jobs) >= self.cfg.max_rooms:
+            self.rate_log.note("mixer refused", f"{len(self.jobs)} rooms mixed already ([mixer] max_rooms); "
+                               f"{rid} plays its anchor's stream")
+            return
         job = self.jobs[rid] = _Job(rid, list(sids), layout)
         job.task = asyncio.create_task(self._supervise(job), name=f"mixer-{rid}")
         log.info("mixer for %s: starting (%s, %d streams)", rid, layout, len(sids))

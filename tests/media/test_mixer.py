@@ -9,16 +9,20 @@ import os
 import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 import requests
+import tomli_w
 
+from server.config import load
 from server.media.mix_layout import rects
 from server.media.mixctl import mix_stream_id
-from tests.im.wire import Rooms, sid_of
+from tests.conftest import start_server
+from tests.im.wire import Rooms, live_event, sid_of
 from tests.media.helpers import LOW_DELAY, start_media_server, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -137,3 +141,36 @@ def _shows_pip(url: str) -> bool:
         return True
     except (AssertionError, av.error.FFmpegError):
         return False
+
+
+def test_mixer_follows_heartbeats_and_room_end(tmp_path: Path) -> None:
+    """A co-host whose heartbeats stop is dropped and the mixer with it; a room that ends takes
+    its mixer along. (The anchor's live state comes from a signed live event: no media needed.)"""
+    data = tmp_path / "srv"
+    cfg = load(data)
+    doc = cfg.to_toml()
+    doc["roomservice"] = {"heartbeat_timeout": 3.0, "sweep_interval": 0.3}
+    (data / "config.toml").write_bytes(tomli_w.dumps(doc).encode())
+    sp = start_server(data)
+    try:
+        anchor, guest = Rooms(sp, "anchor_hb"), Rooms(sp, "guest_hb")
+        rid = sid_of(sp, "anchor_hb")
+        assert anchor("create_room", roomInfo="")["code"] == 200
+        assert live_event(sp, rid, 1)["code"] == 0
+        assert anchor("accept_anchor", roomID=rid, userID="guest_hb")["code"] == 200
+        assert guest("add_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="a mixer for the co-hosted room")
+        deadline = time.monotonic() + 10
+        while mixer_pids(sp.proc.pid):  # the anchor keeps beating, the co-host does not
+            assert time.monotonic() < deadline, "the mixer outlived the co-host's heartbeats"
+            assert anchor("anchor_heartbeat", roomID=rid)["code"] == 200
+            time.sleep(0.3)
+        assert [p["userID"] for p in anchor("get_anchors", roomID=rid)["data"]["pushers"]] == ["anchor_hb"]
+        # co-hosting again, then the room ends
+        assert anchor("accept_anchor", roomID=rid, userID="guest_hb")["code"] == 200
+        assert guest("add_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="a mixer again")
+        assert anchor("destroy_room", roomID=rid)["code"] == 200
+        wait_until(lambda: not mixer_pids(sp.proc.pid), 5, what="the mixer to end with the room")
+    finally:
+        sp.stop()
