@@ -168,15 +168,17 @@ class RoomOps:
     async def _public(self, room: dict[str, Any], edges: "list[Edge] | None" = None) -> dict[str, Any]:
         """A room as others see it; ``edges`` (one :meth:`_edge_order` per reply) ranks its play URLs:
         ``playURLs`` is the viewer's failover list, ``mixedPlayURL`` its first entry: the room's
-        mixed stream while it has one (co-hosts), else the anchor's. Co-hosts' ``accelerateURL``
-        stays on the origin (lowest latency)."""
+        mixed stream while it has one (co-hosts), else the anchor's. ``anchorPlayURLs`` is always
+        the anchor's own list (our client plays it and shows co-hosts itself, from their
+        ``accelerateURL``, which stays on the origin: lowest latency)."""
         rid = room["roomID"]
         custom = await self.kv.hgetall(f"custom:{rid}")
         pushers = [dict(p, accelerateURL=self._play_urls(p["userID"])[0]) for p in room["pushers"]]
-        sid = await self.svc.mixed_stream(room) or self.svc.own_room_id(room["roomCreator"])
-        urls = self._viewer_urls(sid, edges)
+        own = self._viewer_urls(self.svc.own_room_id(room["roomCreator"]), edges)
+        mixed = await self.svc.mixed_stream(room)
+        urls = self._viewer_urls(mixed, edges) if mixed else own
         return {"roomID": rid, "roomInfo": room["roomInfo"], "roomCreator": room["roomCreator"],
-                "mixedPlayURL": urls[0], "playURLs": urls, "pushers": pushers,
+                "mixedPlayURL": urls[0], "playURLs": urls, "anchorPlayURLs": own, "pushers": pushers,
                 "audienceCount": await self._audience_count(rid), "custom": custom}
 
     async def drop_pushers(self, rid: str, uids: list[str]) -> None:

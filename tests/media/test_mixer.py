@@ -18,6 +18,7 @@ import pytest
 import requests
 import tomli_w
 
+from app.api.roomservice import Room
 from server.config import load
 from server.media.mix_layout import rects
 from server.media.mixctl import mix_stream_id
@@ -106,7 +107,11 @@ def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-
         pubs.append(color_publish(sp.push_url("guest_mx"), "blue"))
         url = wait_until(lambda: room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{mix_sid}.flv")
                          and room_of(viewer, rid)["mixedPlayURL"], 20, what="mixedPlayURL on the mix")
-        assert room_of(viewer, rid)["playURLs"][-1] == url
+        room = room_of(viewer, rid)
+        assert room["playURLs"][-1] == url
+        # our own client composes co-hosts itself: it still gets (and plays) the anchor's stream
+        assert room["anchorPlayURLs"][-1].endswith(f"/live/{rid}.flv")
+        assert Room.from_wire(room).anchorPlayURLs == room["anchorPlayURLs"]
         wait_until(lambda: _shows_pip(url), 20, step=0.5, what="both colours in the HTTP-FLV mix")
         _shows_pip(f"{sp.rtmp_base}/{mix_sid}") or pytest.fail("RTMP play of the mix")
         hls = f"{sp.http_base}/live/{mix_sid}.m3u8"
