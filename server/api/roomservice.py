@@ -39,7 +39,7 @@ from server.api.common import ApiError, parse_json, read_body, reply
 from server.api.room_ops import RoomOps
 from server.api.room_store import MemoryKV, RedisKV, RoomKV
 from server.context import ServerContext
-from server.db.models import LiveStream, Vod
+from server.db.models import LiveStream
 from server.media.mixctl import MixerControl, mix_stream_id
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ class RoomService:
             im.like_listeners.append(self.on_like)
         except KeyError:
             log.warning("RoomService runs without the IM service")
+        self.ctx.extras.setdefault("replay_hiders", []).append(self.cohost_recording)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
 
     async def stop(self) -> None:
@@ -152,8 +153,6 @@ class RoomService:
             await self.kv.hset("live", sid, str(int(ev.get("event_time") or time.time())))
         elif etype == 0:
             await self.kv.hdel("live", sid)
-        elif etype == 100:
-            await self._unlist_cohost_replay(sid, ev)
         if etype in (0, 1) and await self.kv.hget("rooms", sid) is not None:
             await self.sync_mix(sid)  # the anchor went live (start mixing) or ended (stop)
 
@@ -238,25 +237,20 @@ class RoomService:
             await self.kv.hset("cohosted", sid, now)
         self.mix.want(rid, sids, layout)
 
-    async def _unlist_cohost_replay(self, sid: str, ev: dict[str, Any]) -> None:
-        """A recording of a stream that co-hosted in someone's room is kept but not listed (the
-        room's mixed recording is the public replay)."""
-        seen = await self.kv.hget("cohosted", sid)
-        file_id = ev.get("file_id") or ev.get("video_id")
+    async def cohost_recording(self, ev: dict[str, Any]) -> bool:
+        """A replay hider (``ctx.extras["replay_hiders"]``): True for a recording of a stream that
+        co-hosted in someone's room while it ran (kept, not listed: the room's mixed recording is
+        the public replay)."""
+        sid = ev.get("stream_id") or ev.get("channel_id")
+        seen = await self.kv.hget("cohosted", sid) if isinstance(sid, str) else None
         try:
             start = float(ev.get("start_time") or 0)
         except (TypeError, ValueError):
-            return
-        if seen is None or not isinstance(file_id, str) or float(seen) < start - 1:
-            return
-
-        def unlist() -> None:
-            with self.ctx.db.session() as s:
-                for vod in s.scalars(select(Vod).where(Vod.file_id == file_id)):
-                    vod.listed = False
-
-        await asyncio.to_thread(unlist)
-        log.info("replay %s of co-host stream %s kept but not listed", file_id, sid)
+            return False
+        if seen is None or float(seen) < start - 1:
+            return False
+        log.info("replay %s of co-host stream %s: kept but not listed", ev.get("file_id"), sid)
+        return True
 
     # --- HTTP -------------------------------------------------------------------------------
 

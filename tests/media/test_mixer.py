@@ -29,12 +29,12 @@ from tests.media.helpers import LOW_DELAY, start_media_server, wait_until
 pytestmark = pytest.mark.timeout(120)
 
 
-def color_publish(url: str, color: str, seconds: float = 60) -> subprocess.Popen:
-    """ffmpeg publishing a solid ``color`` picture + a tone in real time."""
+def color_publish(url: str, color: str, seconds: float = 60, tone: int = 440) -> subprocess.Popen:
+    """ffmpeg publishing a solid ``color`` picture + a ``tone`` Hz sine in real time."""
     return subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
          "-f", "lavfi", "-i", f"color=c={color}:size=320x180:rate=15",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(seconds),
+         "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=44100", "-t", str(seconds),
          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
          "-c:a", "aac", "-b:a", "48k", "-f", "flv", url],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -104,7 +104,7 @@ def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-
         assert room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{rid}.flv"), "no co-host: the anchor's stream"
         assert anchor("accept_anchor", roomID=rid, userID="guest_mx")["code"] == 200
         assert guest("add_anchor", roomID=rid)["code"] == 200
-        pubs.append(color_publish(sp.push_url("guest_mx"), "blue"))
+        pubs.append(color_publish(sp.push_url("guest_mx"), "blue", tone=1000))
         url = wait_until(lambda: room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{mix_sid}.flv")
                          and room_of(viewer, rid)["mixedPlayURL"], 20, what="mixedPlayURL on the mix")
         room = room_of(viewer, rid)
@@ -114,6 +114,7 @@ def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-
         assert Room.from_wire(room).anchorPlayURLs == room["anchorPlayURLs"]
         wait_until(lambda: _shows_pip(url), 20, step=0.5, what="both colours in the HTTP-FLV mix")
         _shows_pip(f"{sp.rtmp_base}/{mix_sid}") or pytest.fail("RTMP play of the mix")
+        wait_until(lambda: _hears_both(url), 15, step=0.5, what="both tones (440 + 1000 Hz) in the mix")
         hls = f"{sp.http_base}/live/{mix_sid}.m3u8"
         wait_until(lambda: requests.get(hls, timeout=5).status_code == 200, 20, what="live HLS of the mix")
         assert_pip(rgb_frame(hls, skip=2, options={}))
@@ -179,3 +180,28 @@ def test_mixer_follows_heartbeats_and_room_end(tmp_path: Path) -> None:
         wait_until(lambda: not mixer_pids(sp.proc.pid), 5, what="the mixer to end with the room")
     finally:
         sp.stop()
+
+
+def tone_levels(url: str, seconds: float = 1.0) -> dict[int, float]:
+    """Spectrum magnitude of ``seconds`` of the stream's audio at 440 and 1000 Hz, relative to the mean."""
+    chunks: list[np.ndarray] = []
+    rate = 44100
+    with av.open(url, options=LOW_DELAY, timeout=(15, 15)) as c:
+        for f in c.decode(audio=0):
+            rate = f.sample_rate
+            chunks.append(f.to_ndarray().astype(np.float64).reshape(len(f.layout.channels), -1)[0])
+            if sum(len(x) for x in chunks) >= seconds * rate:
+                break
+    sig = np.concatenate(chunks)[int(0.2 * rate):]  # skip the start
+    spec = np.abs(np.fft.rfft(sig * np.hanning(len(sig))))
+    freqs = np.fft.rfftfreq(len(sig), 1 / rate)
+    mean = float(spec.mean()) or 1.0
+    return {hz: float(spec[np.abs(freqs - hz) < 15].max()) / mean for hz in (440, 1000)}
+
+
+def _hears_both(url: str) -> bool:
+    try:
+        levels = tone_levels(url)
+    except (av.error.FFmpegError, ValueError):
+        return False
+    return all(v > 20 for v in levels.values())
