@@ -16,6 +16,12 @@ A room's id is its creator's stream id ``{bizid}_{userid}``; the IM group id equ
 A room is listed only while that stream is being published (live events 1/0), and is removed,
 with its IM group dismissed, when the creator destroys it or misses ``heartbeat_timeout`` (20 s)
 of heartbeats. ``custom.praise`` counts likes sent in the room's IM group.
+
+Mixing (混流): while a live room has co-hosts, :meth:`RoomService.sync_mix` keeps one mixer child
+for it (:mod:`server.media.mixctl`; inputs and layout from :meth:`RoomService.mix_plan`, the one
+place a PK adds its ``side_by_side`` plan) and ``mixedPlayURL`` points at the mixed stream
+``{bizid}mix_{userid}`` while that is live. Recordings of streams that co-hosted are kept but not
+listed (:meth:`RoomService.cohost_recording`).
 """
 
 from __future__ import annotations
