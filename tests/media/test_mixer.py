@@ -205,3 +205,28 @@ def _hears_both(url: str) -> bool:
     except (av.error.FFmpegError, ValueError):
         return False
     return all(v > 20 for v in levels.values())
+
+
+def test_mixed_rooms_are_capped(tmp_path: Path) -> None:
+    """Beyond ``[mixer] max_rooms`` a co-hosted room gets no mixer and plays its anchor's stream."""
+    data = tmp_path / "srv"
+    doc = load(data).to_toml()
+    doc["mixer"] = {"max_rooms": 1}
+    (data / "config.toml").write_bytes(tomli_w.dumps(doc).encode())
+    sp = start_server(data)
+    try:
+        viewer = Rooms(sp, "viewer_cap")
+        for n in ("1", "2"):
+            anchor, guest = Rooms(sp, f"anchor_cap{n}"), Rooms(sp, f"guest_cap{n}")
+            rid = sid_of(sp, f"anchor_cap{n}")
+            assert anchor("create_room", roomInfo="")["code"] == 200
+            assert live_event(sp, rid, 1)["code"] == 0
+            assert anchor("accept_anchor", roomID=rid, userID=f"guest_cap{n}")["code"] == 200
+            assert guest("add_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="the first room's mixer")
+        wait_until(lambda: any("max_rooms" in line for line in sp.output), 5, what="the refusal's log line")
+        assert len(mixer_pids(sp.proc.pid)) == 1
+        second = room_of(viewer, sid_of(sp, "anchor_cap2"))
+        assert second["mixedPlayURL"].endswith(f"/live/{sid_of(sp, 'anchor_cap2')}.flv")
+    finally:
+        sp.stop()
