@@ -122,6 +122,23 @@ class EdgesConfig:
 
 
 @dataclass
+class MixerConfig:
+    """``[mixer]``: the server-side mixer (混流) of rooms with co-hosts or a PK (server/media/mixctl.py)."""
+
+    enabled: bool = True  # run one mixer process per mixed room on this node
+    max_rooms: int = 8  # mixed rooms at once on this node; beyond it a room plays its anchor's stream
+    rtmp_base: str = ""  # where mixers pull and publish, e.g. "rtmp://127.0.0.1:1935/live" (nginx); "" = embedded
+    width: int = 960
+    height: int = 540
+    fps: int = 30
+    keyint: int = 60  # fixed keyframe interval in frames (2 s at 30 fps)
+    video_bitrate: int = 1_500_000
+    audio_rate: int = 44100
+    restart_max_delay: float = 10.0  # a dying mixer is restarted after 0.5 s, doubling up to this
+    stop_timeout: float = 3.0  # a stopped mixer gets this long to flush before it is killed
+
+
+@dataclass
 class Config:
     data_dir: Path
     live: LiveConfig = field(default_factory=LiveConfig)
@@ -130,6 +147,7 @@ class Config:
     server: ServerSection = field(default_factory=ServerSection)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     edges: EdgesConfig = field(default_factory=EdgesConfig)
+    mixer: MixerConfig = field(default_factory=MixerConfig)
     # The whole file as read: subsystems with their own typed tables (server/im/settings.py
     # ImSettings for [im], server/api/roomservice.py RoomSettings for [roomservice]) take their
     # extra keys from here instead of reading the file again.
@@ -194,7 +212,7 @@ class Config:
 
 
 SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection, "limits": LimitsConfig,
-            "edges": EdgesConfig}
+            "edges": EdgesConfig, "mixer": MixerConfig}
 
 
 def generate(data_dir: Path) -> Config:

@@ -39,6 +39,7 @@ class Room:
     location: str = ""
     mixedPlayURL: str = ""
     playURLs: list[str] = field(default_factory=list)  # failover order (edges), mixedPlayURL first
+    anchorPlayURLs: list[str] = field(default_factory=list)  # the anchor's own stream (no server mix)
     audienceCount: int = 0
     pushers: list[Pusher] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)
@@ -62,7 +63,7 @@ class Room:
         return cls(roomID=str(d.get("roomID", "")), roomCreator=str(d.get("roomCreator", "")),
                    title=str(info.get("title") or ""), frontcover=str(info.get("frontcover") or ""),
                    location=str(info.get("location") or ""), mixedPlayURL=str(d.get("mixedPlayURL") or ""),
-                   playURLs=_play_urls(d),
+                   playURLs=_play_urls(d), anchorPlayURLs=_play_urls({"playURLs": d.get("anchorPlayURLs")}),
                    audienceCount=int(d.get("audienceCount") or 0),
                    pushers=_pushers(d),
                    custom=dict(d.get("custom") or {}))

@@ -39,7 +39,7 @@ def _str(v: Any, limit: int = 512) -> str:
     return v[:limit] if isinstance(v, str) else ""
 
 
-def _apply(ctx: ServerContext, ev: dict[str, Any], node: str = "") -> None:
+def _apply(ctx: ServerContext, ev: dict[str, Any], node: str = "", hidden: bool = False) -> None:
     etype = _int(ev.get("event_type"), -1)
     sid = _str(ev.get("stream_id") or ev.get("channel_id"), 64)
     userid = userid_from_stream_id(sid)
@@ -61,11 +61,11 @@ def _apply(ctx: ServerContext, ev: dict[str, Any], node: str = "") -> None:
         elif etype == SCREENSHOT:
             st.cover_url = _str(ev.get("pic_url"))
         elif etype == RECORD_DONE:
-            _record_done(s, ctx, ev, sid, userid, st, now)
+            _record_done(s, ctx, ev, sid, userid, st, now, hidden)
 
 
 def _record_done(s: Any, ctx: ServerContext, ev: dict[str, Any], sid: str, userid: str, st: LiveStream,
-                 now: int) -> None:
+                 now: int, hidden: bool = False) -> None:
     file_id = _str(ev.get("file_id") or ev.get("video_id"), 128)
     video_url = _str(ev.get("video_url"))
     if not file_id or not video_url:
@@ -90,7 +90,21 @@ def _record_done(s: Any, ctx: ServerContext, ev: dict[str, Any], sid: str, useri
     vod.start_time, vod.end_time, vod.duration = start, end, duration
     vod.file_size = _int(ev.get("file_size"))
     vod.like_count, vod.viewer_count = st.like_count, st.viewer_count
-    vod.listed = duration >= ctx.config.live.min_replay_seconds
+    vod.listed = duration >= ctx.config.live.min_replay_seconds and not hidden
+
+
+async def _hidden_replay(ctx: ServerContext, ev: dict[str, Any]) -> bool:
+    """True when a recording must be kept but not listed: any async predicate in
+    ``ctx.extras["replay_hiders"]`` (e.g. RoomService: the stream co-hosted in someone's room) says so."""
+    if _int(ev.get("event_type"), -1) != RECORD_DONE:
+        return False
+    for hide in ctx.extras.get("replay_hiders", ()):
+        try:
+            if await hide(ev):
+                return True
+        except Exception:
+            log.exception("replay listing check failed")
+    return False
 
 
 async def handle_live_event(ctx: ServerContext, payload: dict[str, Any], node: str = "") -> dict[str, Any]:
@@ -103,7 +117,7 @@ async def handle_live_event(ctx: ServerContext, payload: dict[str, Any], node: s
         log.warning("live event refused: bad or expired sign")
         return {"code": int(ApiCode.BAD_SIGNATURE), "message": "bad or expired sign"}
     try:
-        await asyncio.to_thread(_apply, ctx, payload, node)
+        await asyncio.to_thread(_apply, ctx, payload, node, await _hidden_replay(ctx, payload))
     except ValueError as e:
         log.warning("live event refused: %s", e)
         return {"code": int(ApiCode.INVALID_PARAMETER), "message": str(e)}

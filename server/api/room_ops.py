@@ -145,11 +145,12 @@ class RoomOps:
         return (accelerate_url(cfg.public_host, cfg.public_rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, exp, tls),
                 play_urls(cfg.public_host, cfg.public_rtmp_port, cfg.public_http_port, sid, tls).flv)
 
-    def _viewer_urls(self, uid: str, edges: "list[Edge] | None") -> list[str]:
-        """Where a viewer plays ``uid``'s stream, failover order: the ranked ``[edges]`` (RTMP;
+    def _viewer_urls(self, sid: str, edges: "list[Edge] | None") -> list[str]:
+        """Where a viewer plays stream ``sid``, failover order: the ranked ``[edges]`` (RTMP;
         nginx-rtmp edges have no HTTP-FLV), then the origin's own FLV URL."""
-        sid = self.svc.own_room_id(uid)
-        return [e.play_url(sid) for e in edges or []] + [self._play_urls(uid)[1]]
+        cfg = self.svc.ctx.config
+        flv = play_urls(cfg.public_host, cfg.public_rtmp_port, cfg.public_http_port, sid, cfg.public_tls).flv
+        return [e.play_url(sid) for e in edges or []] + [flv]
 
     def _edge_order(self) -> "list[Edge]":
         try:
@@ -166,14 +167,18 @@ class RoomOps:
 
     async def _public(self, room: dict[str, Any], edges: "list[Edge] | None" = None) -> dict[str, Any]:
         """A room as others see it; ``edges`` (one :meth:`_edge_order` per reply) ranks its play URLs:
-        ``playURLs`` is the viewer's failover list, ``mixedPlayURL`` its first entry. Co-hosts'
-        ``accelerateURL`` stays on the origin (lowest latency)."""
+        ``playURLs`` is the viewer's failover list, ``mixedPlayURL`` its first entry: the room's
+        mixed stream while it has one (co-hosts), else the anchor's. ``anchorPlayURLs`` is always
+        the anchor's own list (our client plays it and shows co-hosts itself, from their
+        ``accelerateURL``, which stays on the origin: lowest latency)."""
         rid = room["roomID"]
         custom = await self.kv.hgetall(f"custom:{rid}")
         pushers = [dict(p, accelerateURL=self._play_urls(p["userID"])[0]) for p in room["pushers"]]
-        urls = self._viewer_urls(room["roomCreator"], edges)
+        own = self._viewer_urls(self.svc.own_room_id(room["roomCreator"]), edges)
+        mixed = await self.svc.mixed_stream(room)
+        urls = self._viewer_urls(mixed, edges) if mixed else own
         return {"roomID": rid, "roomInfo": room["roomInfo"], "roomCreator": room["roomCreator"],
-                "mixedPlayURL": urls[0], "playURLs": urls, "pushers": pushers,
+                "mixedPlayURL": urls[0], "playURLs": urls, "anchorPlayURLs": own, "pushers": pushers,
                 "audienceCount": await self._audience_count(rid), "custom": custom}
 
     async def drop_pushers(self, rid: str, uids: list[str]) -> None:
@@ -185,6 +190,7 @@ class RoomOps:
             room["pushers"] = [p for p in room["pushers"] if p["userID"] not in uids]
             await self._save(room)
             await self.kv.hdel(f"hb:{rid}", *uids)
+        await self.svc.sync_mix(rid)
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -248,6 +254,7 @@ class RoomOps:
                 await self._save(room)
                 await self.kv.delete(ticket)  # used once
             await self.kv.hset(f"hb:{room['roomID']}", uid, str(time.time()))
+        await self.svc.sync_mix(room["roomID"])
         return {"pushers": (await self._public(room))["pushers"]}
 
     async def accept_anchor(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -126,6 +126,8 @@ class PkOps:
             await self.kv.hset("pkrec", rec["pkID"], json.dumps(rec, ensure_ascii=False))
             await self.kv.delete(f"pkscore:{rec['pkID']}")
         log.info("PK %s %s ended (%s): %s", rec["pkID"], " vs ".join(rec["rooms"]), reason, scores)
+        for r in rec["rooms"]:
+            await self.svc.sync_mix(r)  # back to each room's own stream (or its co-host mix)
         return rec
 
     # --- commands ---------------------------------------------------------------------------
@@ -166,7 +168,14 @@ class PkOps:
             for r in rec["rooms"]:
                 await self.kv.hset("pk", r, rec["pkID"])
         log.info("PK %s started: %s vs %s, %d s", rec["pkID"], *rec["rooms"], rec["duration"])
+        for r in rec["rooms"]:
+            await self.svc.sync_mix(r)  # both rooms' viewers get the side-by-side mix
         return {"pk": await self._view(rec)}
+
+    async def running(self, rid: str) -> dict[str, Any] | None:
+        """Room ``rid``'s PK record while it runs (time not up), else None."""
+        rec = await self._record(rid)
+        return rec if rec is not None and rec["state"] == RUNNING and not self._due(rec) else None
 
     async def end_pk(self, uid: str, body: dict[str, Any]) -> dict[str, Any]:
         room = await self.svc.ops._room(body)

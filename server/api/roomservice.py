@@ -16,6 +16,12 @@ A room's id is its creator's stream id ``{bizid}_{userid}``; the IM group id equ
 A room is listed only while that stream is being published (live events 1/0), and is removed,
 with its IM group dismissed, when the creator destroys it or misses ``heartbeat_timeout`` (20 s)
 of heartbeats. ``custom.praise`` counts likes sent in the room's IM group.
+
+Mixing (混流): while a live room has co-hosts, :meth:`RoomService.sync_mix` keeps one mixer child
+for it (:mod:`server.media.mixctl`; inputs and layout from :meth:`RoomService.mix_plan`, the one
+place a PK adds its ``side_by_side`` plan) and ``mixedPlayURL`` points at the mixed stream
+``{bizid}mix_{userid}`` while that is live. Recordings of streams that co-hosted are kept but not
+listed (:meth:`RoomService.cohost_recording`).
 """
 
 from __future__ import annotations
@@ -41,11 +47,13 @@ from server.api.room_pk import PkOps
 from server.api.room_store import MemoryKV, RedisKV, RoomKV
 from server.context import ServerContext
 from server.db.models import LiveStream
+from server.media.mixctl import MixerControl, mix_stream_id
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
+COHOSTED_KEEP_S = 86400.0  # how long a stream that co-hosted is remembered (its replay is unlisted)
 
 
 @dataclass
@@ -98,6 +106,7 @@ class RoomService:
         self.ops = RoomOps(self)
         self.pk = PkOps(self)
         self.ops.handlers.update(self.pk.handlers)
+        self.mix = MixerControl(ctx)
         self._sweeper: asyncio.Task[None] | None = None
         ctx.events.subscribe(self.on_live_event)
 
@@ -121,9 +130,11 @@ class RoomService:
             im.like_listeners.append(self.on_like)
         except KeyError:
             log.warning("RoomService runs without the IM service")
+        self.ctx.extras.setdefault("replay_hiders", []).append(self.cohost_recording)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
 
     async def stop(self) -> None:
+        await self.mix.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             try:
@@ -157,6 +168,8 @@ class RoomService:
         elif etype == 0:
             await self.kv.hdel("live", sid)
             await self.pk.on_room_gone(sid, "dropped")  # a room id is its creator's stream id
+        if etype in (0, 1) and await self.kv.hget("rooms", sid) is not None:
+            await self.sync_mix(sid)  # the anchor went live (start mixing) or ended (stop)
 
     async def is_live(self, sid: str) -> bool:
         return await self.kv.hget("live", sid) is not None
@@ -179,7 +192,8 @@ class RoomService:
     async def sweep(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         limit = self.settings.heartbeat_timeout
-        for rid, raw in (await self.kv.hgetall("rooms")).items():
+        rooms = await self.kv.hgetall("rooms")
+        for rid, raw in rooms.items():
             room = json.loads(raw)
             beats = await self.kv.hgetall(f"hb:{rid}")
             if now - float(beats.get(room["roomCreator"], 0)) > limit:
@@ -190,17 +204,77 @@ class RoomService:
                      if p["userID"] != room["roomCreator"] and now - float(beats.get(p["userID"], 0)) > limit]
             if stale:
                 await self.ops.drop_pushers(rid, stale)
-        await self.pk.sweep(now)
+            await self.sync_mix(rid)
+        await self.pk.sweep(now)  # (a PK whose time is up ends here and re-syncs its rooms' mixers)
+        for rid in [r for r in self.mix.jobs if r not in rooms]:
+            self.mix.drop(rid)
+        old = [sid for sid, t in (await self.kv.hgetall("cohosted")).items() if now - float(t) > COHOSTED_KEEP_S]
+        if old:
+            await self.kv.hdel("cohosted", *old)
 
     async def remove_room(self, rid: str) -> None:
         await self.pk.on_room_gone(rid, "left")
         async with self.ops.locked(rid):
             await self.kv.hdel("rooms", rid)
             await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
+        self.mix.drop(rid)
         try:
             await self.ctx.service("im").dismiss_group(rid)
         except KeyError:
             pass
+
+    # --- the mixer ----------------------------------------------------------------------------
+
+    async def mix_plan(self, room: dict[str, Any]) -> tuple[list[str], str] | None:
+        """(stream ids, anchor first; layout) the room's mixed stream is made of, or None when the
+        room needs no mixer: its anchor is live and it is in a PK (layout ``side_by_side``) or has
+        co-hosts (layout ``pip``)."""
+        if not await self.is_live(room["roomID"]):
+            return None
+        pk = await self.pk.running(room["roomID"])
+        if pk is not None:  # a PK: this room's anchor beside the other (room ids are stream ids)
+            return [room["roomID"]] + [r for r in pk["rooms"] if r != room["roomID"]], "side_by_side"
+        if len(room["pushers"]) < 2:
+            return None
+        creator = room["roomCreator"]
+        others = [p["userID"] for p in room["pushers"] if p["userID"] != creator]
+        return [self.own_room_id(creator)] + [self.own_room_id(u) for u in others], "pip"
+
+    async def mixed_stream(self, room: dict[str, Any]) -> str | None:
+        """The room's mixed stream id while it is mixed and that stream is live, else None."""
+        if await self.mix_plan(room) is None:
+            return None
+        sid = mix_stream_id(self.ctx.config.live.bizid, room["roomID"])
+        return sid if await self.is_live(sid) else None
+
+    async def sync_mix(self, rid: str) -> None:
+        """Start, reconfigure or stop room ``rid``'s mixer to match the room now; remember which
+        streams co-hosted (their replays are not listed)."""
+        raw = await self.kv.hget("rooms", rid)
+        plan = await self.mix_plan(json.loads(raw)) if raw is not None else None
+        if plan is None:
+            self.mix.drop(rid)
+            return
+        sids, layout = plan
+        now = str(time.time())
+        for sid in sids[1:] if layout == "pip" else ():  # a PK opponent's replay stays its own
+            await self.kv.hset("cohosted", sid, now)
+        self.mix.want(rid, sids, layout)
+
+    async def cohost_recording(self, ev: dict[str, Any]) -> bool:
+        """A replay hider (``ctx.extras["replay_hiders"]``): True for a recording of a stream that
+        co-hosted in someone's room while it ran (kept, not listed: the room's mixed recording is
+        the public replay)."""
+        sid = ev.get("stream_id") or ev.get("channel_id")
+        seen = await self.kv.hget("cohosted", sid) if isinstance(sid, str) else None
+        try:
+            start = float(ev.get("start_time") or 0)
+        except (TypeError, ValueError):
+            return False
+        if seen is None or float(seen) < start - 1:
+            return False
+        log.info("replay %s of co-host stream %s: kept but not listed", ev.get("file_id"), sid)
+        return True
 
     # --- HTTP -------------------------------------------------------------------------------
 

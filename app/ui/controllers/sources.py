@@ -57,7 +57,10 @@ def room_card(room: Room | dict[str, Any]) -> CardData:
     return CardData(kind="live", key=r.roomID, title=r.title, userid=r.roomCreator,
                     nickname=(anchor.userName if anchor else "") or r.roomCreator,
                     avatar=anchor.userAvatar if anchor else "", cover=r.frontcover, location=r.location,
-                    viewers=r.audienceCount, likes=r.praise, play_url=r.mixedPlayURL, raw=r)
+                    viewers=r.audienceCount, likes=r.praise, raw=r,
+                    # the anchor's own stream: the live room shows co-hosts itself (low latency),
+                    # the server's mix (mixedPlayURL) is for other players
+                    play_url=(r.anchorPlayURLs or [r.mixedPlayURL])[0])
 
 
 def replays(client: ApiClient, index: int, count: int) -> list[CardData]:

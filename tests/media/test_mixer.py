@@ -1,0 +1,232 @@
+"""The server-side mixer (混流) against a real server and real publishers: an anchor (red) and a
+co-host (blue) publish; the room's mixed stream shows both in the pip layout over RTMP, HTTP-FLV
+and HLS, mixedPlayURL points at it, the co-host's replay is not listed, a killed mixer comes
+back, and the mixer ends with the co-hosting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import requests
+import tomli_w
+
+from app.api.roomservice import Room
+from server.config import load
+from server.media.mix_layout import rects
+from server.media.mixctl import mix_stream_id
+from tests.conftest import start_server
+from tests.im.wire import Rooms, live_event, sid_of
+from tests.media.helpers import LOW_DELAY, start_media_server, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def color_publish(url: str, color: str, seconds: float = 60, tone: int = 440) -> subprocess.Popen:
+    """ffmpeg publishing a solid ``color`` picture + a ``tone`` Hz sine in real time."""
+    return subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+         "-f", "lavfi", "-i", f"color=c={color}:size=320x180:rate=15",
+         "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=44100", "-t", str(seconds),
+         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
+         "-c:a", "aac", "-b:a", "48k", "-f", "flv", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def mixer_pids(server_pid: int) -> list[int]:
+    """Children of the server running ``server.media.mixer``."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (d / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == server_pid and b"server.media.mixer" in cmd:
+            out.append(int(d.name))
+    return out
+
+
+def rgb_frame(url: str, skip: int = 10, options: dict[str, str] | None = None) -> np.ndarray:
+    """The ``skip``-th decoded picture of ``url`` as RGB."""
+    with av.open(url, options=options or LOW_DELAY, timeout=(15, 15)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= skip:
+                return f.to_ndarray(format="rgb24")
+    raise AssertionError("no picture")
+
+
+def assert_pip(img: np.ndarray) -> None:
+    """Red fills the picture, a blue co-host tile sits bottom-right (the pip layout)."""
+    h, w = img.shape[:2]
+    main, tile = rects("pip", 2, w, h)
+    red = img[h // 4, w // 4].astype(int)
+    blue = img[tile.y + tile.h // 2, tile.x + tile.w // 2].astype(int)
+    assert red[0] > 180 and red[1] < 60 and red[2] < 60, red
+    assert blue[2] > 180 and blue[0] < 60 and blue[1] < 60, blue
+
+
+def room_of(viewer: Rooms, rid: str) -> dict:
+    rooms = viewer("get_room_list", index=0, cnt=50)["data"]["rooms"]
+    return next((r for r in rooms if r["roomID"] == rid), {})
+
+
+def listed_replays(sp) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(sp.data_dir / "xiaozhibo.db") as db:
+        return {sid: bool(listed) for sid, listed in db.execute("select stream_id, listed from vods")}
+
+
+@pytest.fixture
+def media_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    sp = start_media_server(tmp_path / "srv", min_replay=1)
+    yield sp
+    sp.stop()
+
+
+def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-def]
+    sp = media_server
+    anchor, guest, viewer = Rooms(sp, "anchor_mx"), Rooms(sp, "guest_mx"), Rooms(sp, "viewer_mx")
+    rid, guest_sid = sid_of(sp, "anchor_mx"), sid_of(sp, "guest_mx")
+    mix_sid = mix_stream_id(sp.config.live.bizid, rid)
+    assert anchor("create_room", roomInfo='{"title": "mix"}')["code"] == 200
+    pubs = [color_publish(sp.push_url("anchor_mx"), "red")]
+    try:
+        wait_until(lambda: room_of(viewer, rid), 15, what="the room listed")
+        assert room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{rid}.flv"), "no co-host: the anchor's stream"
+        assert anchor("accept_anchor", roomID=rid, userID="guest_mx")["code"] == 200
+        assert guest("add_anchor", roomID=rid)["code"] == 200
+        pubs.append(color_publish(sp.push_url("guest_mx"), "blue", tone=1000))
+        url = wait_until(lambda: room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{mix_sid}.flv")
+                         and room_of(viewer, rid)["mixedPlayURL"], 20, what="mixedPlayURL on the mix")
+        room = room_of(viewer, rid)
+        assert room["playURLs"][-1] == url
+        # our own client composes co-hosts itself: it still gets (and plays) the anchor's stream
+        assert room["anchorPlayURLs"][-1].endswith(f"/live/{rid}.flv")
+        assert Room.from_wire(room).anchorPlayURLs == room["anchorPlayURLs"]
+        wait_until(lambda: _shows_pip(url), 20, step=0.5, what="both colours in the HTTP-FLV mix")
+        _shows_pip(f"{sp.rtmp_base}/{mix_sid}") or pytest.fail("RTMP play of the mix")
+        wait_until(lambda: _hears_both(url), 15, step=0.5, what="both tones (440 + 1000 Hz) in the mix")
+        hls = f"{sp.http_base}/live/{mix_sid}.m3u8"
+        wait_until(lambda: requests.get(hls, timeout=5).status_code == 200, 20, what="live HLS of the mix")
+        assert_pip(rgb_frame(hls, skip=2, options={}))
+
+        # kill -9 the mixer: the server starts a new one and the mix comes back
+        (old,) = wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="a mixer child")
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: [p for p in mixer_pids(sp.proc.pid) if p != old], 10, what="a restarted mixer")
+        wait_until(lambda: _shows_pip(url), 20, step=0.5, what="the mix after the restart")
+        assert sp.proc.poll() is None
+
+        # the co-host leaves: mixer ends, mixedPlayURL returns to the anchor's stream
+        pubs.pop().terminate()
+        assert guest("delete_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: not mixer_pids(sp.proc.pid), 10, what="the mixer to stop")
+        assert room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{rid}.flv")
+        replays = wait_until(lambda: (r := listed_replays(sp)) and guest_sid in r and mix_sid in r and r, 30,
+                             what="the co-host's and the mixed recordings")
+        assert replays[guest_sid] is False, "a co-host segment is not a public replay"
+        assert replays[mix_sid] is True, "the mixed recording is the room's replay"
+    finally:
+        for p in pubs:
+            p.kill()
+            p.wait(5)
+
+
+def _shows_pip(url: str) -> bool:
+    try:
+        assert_pip(rgb_frame(url))
+        return True
+    except (AssertionError, av.error.FFmpegError):
+        return False
+
+
+def test_mixer_follows_heartbeats_and_room_end(tmp_path: Path) -> None:
+    """A co-host whose heartbeats stop is dropped and the mixer with it; a room that ends takes
+    its mixer along. (The anchor's live state comes from a signed live event: no media needed.)"""
+    data = tmp_path / "srv"
+    cfg = load(data)
+    doc = cfg.to_toml()
+    doc["roomservice"] = {"heartbeat_timeout": 3.0, "sweep_interval": 0.3}
+    (data / "config.toml").write_bytes(tomli_w.dumps(doc).encode())
+    sp = start_server(data)
+    try:
+        anchor, guest = Rooms(sp, "anchor_hb"), Rooms(sp, "guest_hb")
+        rid = sid_of(sp, "anchor_hb")
+        assert anchor("create_room", roomInfo="")["code"] == 200
+        assert live_event(sp, rid, 1)["code"] == 0
+        assert anchor("accept_anchor", roomID=rid, userID="guest_hb")["code"] == 200
+        assert guest("add_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="a mixer for the co-hosted room")
+        deadline = time.monotonic() + 10
+        while mixer_pids(sp.proc.pid):  # the anchor keeps beating, the co-host does not
+            assert time.monotonic() < deadline, "the mixer outlived the co-host's heartbeats"
+            assert anchor("anchor_heartbeat", roomID=rid)["code"] == 200
+            time.sleep(0.3)
+        assert [p["userID"] for p in anchor("get_anchors", roomID=rid)["data"]["pushers"]] == ["anchor_hb"]
+        # co-hosting again, then the room ends
+        assert anchor("accept_anchor", roomID=rid, userID="guest_hb")["code"] == 200
+        assert guest("add_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="a mixer again")
+        assert anchor("destroy_room", roomID=rid)["code"] == 200
+        wait_until(lambda: not mixer_pids(sp.proc.pid), 5, what="the mixer to end with the room")
+    finally:
+        sp.stop()
+
+
+def tone_levels(url: str, seconds: float = 1.0) -> dict[int, float]:
+    """Spectrum magnitude of ``seconds`` of the stream's audio at 440 and 1000 Hz, relative to the mean."""
+    chunks: list[np.ndarray] = []
+    rate = 44100
+    with av.open(url, options=LOW_DELAY, timeout=(15, 15)) as c:
+        for f in c.decode(audio=0):
+            rate = f.sample_rate
+            chunks.append(f.to_ndarray().astype(np.float64).reshape(len(f.layout.channels), -1)[0])
+            if sum(len(x) for x in chunks) >= seconds * rate:
+                break
+    sig = np.concatenate(chunks)[int(0.2 * rate):]  # skip the start
+    spec = np.abs(np.fft.rfft(sig * np.hanning(len(sig))))
+    freqs = np.fft.rfftfreq(len(sig), 1 / rate)
+    mean = float(spec.mean()) or 1.0
+    return {hz: float(spec[np.abs(freqs - hz) < 15].max()) / mean for hz in (440, 1000)}
+
+
+def _hears_both(url: str) -> bool:
+    try:
+        levels = tone_levels(url)
+    except (av.error.FFmpegError, ValueError):
+        return False
+    return all(v > 20 for v in levels.values())
+
+
+def test_mixed_rooms_are_capped(tmp_path: Path) -> None:
+    """Beyond ``[mixer] max_rooms`` a co-hosted room gets no mixer and plays its anchor's stream."""
+    data = tmp_path / "srv"
+    doc = load(data).to_toml()
+    doc["mixer"] = {"max_rooms": 1}
+    (data / "config.toml").write_bytes(tomli_w.dumps(doc).encode())
+    sp = start_server(data)
+    try:
+        viewer = Rooms(sp, "viewer_cap")
+        for n in ("1", "2"):
+            anchor, guest = Rooms(sp, f"anchor_cap{n}"), Rooms(sp, f"guest_cap{n}")
+            rid = sid_of(sp, f"anchor_cap{n}")
+            assert anchor("create_room", roomInfo="")["code"] == 200
+            assert live_event(sp, rid, 1)["code"] == 0
+            assert anchor("accept_anchor", roomID=rid, userID=f"guest_cap{n}")["code"] == 200
+            assert guest("add_anchor", roomID=rid)["code"] == 200
+        wait_until(lambda: mixer_pids(sp.proc.pid), 5, what="the first room's mixer")
+        wait_until(lambda: any("max_rooms" in line for line in sp.output), 5, what="the refusal's log line")
+        assert len(mixer_pids(sp.proc.pid)) == 1
+        second = room_of(viewer, sid_of(sp, "anchor_cap2"))
+        assert second["mixedPlayURL"].endswith(f"/live/{sid_of(sp, 'anchor_cap2')}.flv")
+    finally:
+        sp.stop()
