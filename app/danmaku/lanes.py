@@ -57,6 +57,7 @@ class Comment:
     own: bool = False
     user: str = ""
     nickname: str = ""
+    key: str = ""  # the app's id for it (a live room: the message seq), to take it back
     lane: int = -1
     x0: float = 0.0
     t0: float = 0.0

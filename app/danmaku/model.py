@@ -177,6 +177,21 @@ class DanmakuModel:
         self._retire(gone, now, cleared=True)
         self._pos.clear()
 
+    def hide(self, key: str) -> int:
+        """Take back the comments with ``key`` (a removed message): waiting ones are dropped, shown
+        ones disappear at once (their lane frees up as if they had scrolled on). Returns how many."""
+        n = 0
+        for c in [c for c in self._pending if c.key == key]:
+            self._pending.remove(c)
+            self._grid.release(c)
+            n += 1
+        for c in self.visible():
+            if c.key == key and c.slot >= 0:
+                self._pos.remove(c)
+                c.payload = None
+                n += 1
+        return n
+
     # -- reading ---------------------------------------------------------------------------
 
     def visible(self) -> list[Comment]:
