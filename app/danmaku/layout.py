@@ -64,8 +64,6 @@ class Positions:
     def update(self, c: Comment, y: float) -> None:
         """Re-read ``c``'s placement (after a resize moved it)."""
         i = c.slot
-        if i < 0:
-            return  # hidden (see DanmakuModel.hide)
         self._x0[i], self._t0[i], self._v[i] = c.x0, c.t0, c.speed
         self._y[i], self._w[i] = y + c.offset_y, c.width
 

@@ -179,18 +179,17 @@ class DanmakuModel:
 
     def hide(self, key: str) -> int:
         """Take back the comments with ``key`` (a removed message): waiting ones are dropped, shown
-        ones disappear at once (their lane frees up as if they had scrolled on). Returns how many."""
+        ones leave their lane at once. Returns how many."""
         n = 0
         for c in [c for c in self._pending if c.key == key]:
             self._pending.remove(c)
             self._grid.release(c)
             n += 1
-        for c in self.visible():
-            if c.key == key and c.slot >= 0:
-                self._pos.remove(c)
-                c.payload = None
-                n += 1
-        return n
+        gone = [c for c in self.visible() if c.key == key]
+        for c in gone:
+            self._grid.remove(c)
+        self._retire(gone, self._last_now or 0.0)
+        return n + len(gone)
 
     # -- reading ---------------------------------------------------------------------------
 
