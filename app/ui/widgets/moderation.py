@@ -19,14 +19,16 @@ from typing import Any
 from app.im.client import ImClient
 from app.im.messages import ImMessage, MessageKind, RoomModeration
 from app.ui.errors import error_text
-from app.ui.qt import QCoreApplication, QListWidget, QListWidgetItem, QMenu, QObject, QPoint, Qt
+from app.ui.qt import QT_TRANSLATE_NOOP, QCoreApplication, QListWidget, QListWidgetItem, QMenu, QObject, QPoint, Qt
 
 log = logging.getLogger(__name__)
 
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 1
 SENDER_ROLE = Qt.ItemDataRole.UserRole + 2
 NAME_ROLE = Qt.ItemDataRole.UserRole + 3
-MUTE_CHOICES = ((60, "Mute for 1 minute"), (600, "Mute for 10 minutes"), (3600, "Mute for 1 hour"))
+MUTE_CHOICES = ((60, QT_TRANSLATE_NOOP("Moderation", "Mute for 1 minute")),
+                (600, QT_TRANSLATE_NOOP("Moderation", "Mute for 10 minutes")),
+                (3600, QT_TRANSLATE_NOOP("Moderation", "Mute for 1 hour")))
 
 Runner = Callable[[Callable[[ImClient], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
 
@@ -57,15 +59,15 @@ def moderation_notice(msg: ImMessage, me: str) -> str:
     """A chat notice for a moderation event (empty when there is nothing to say)."""
     who = msg.sender
     if msg.text == "mute" and msg.time:
-        return _tr("You were muted in this room.") if who == me else _tr("{0} was muted.").format(who)
+        return QCoreApplication.translate("Moderation", "You were muted in this room.") if who == me else QCoreApplication.translate("Moderation", "{0} was muted.").format(who)
     if msg.text == "mute":
-        return _tr("You can chat again.") if who == me else ""
+        return QCoreApplication.translate("Moderation", "You can chat again.") if who == me else ""
     if msg.text == "ban":
-        return _tr("You were removed from this room.") if who == me else _tr("{0} was removed from the room.").format(who)
+        return QCoreApplication.translate("Moderation", "You were removed from this room.") if who == me else QCoreApplication.translate("Moderation", "{0} was removed from the room.").format(who)
     if msg.text == "admin":
-        return _tr("You are now an admin of this room.") if who == me else _tr("{0} is now an admin.").format(who)
+        return QCoreApplication.translate("Moderation", "You are now an admin of this room.") if who == me else QCoreApplication.translate("Moderation", "{0} is now an admin.").format(who)
     if msg.text == "unadmin" and who == me:
-        return _tr("You are no longer an admin of this room.")
+        return QCoreApplication.translate("Moderation", "You are no longer an admin of this room.")
     return ""
 
 
@@ -129,19 +131,19 @@ class ModerationMenu(QObject):
             for secs, label in MUTE_CHOICES:
                 out.append((f"mute{secs}", _tr(label), self._do(lambda c, s=secs: c.mute(gid, t.sender, s), "")))
             if t.sender in self.info.muted:
-                out.append(("unmute", _tr("Unmute"), self._do(lambda c: c.mute(gid, t.sender, 0),
-                                                              _tr("{0} can chat again.").format(t.name))))
-            out.append(("ban", _tr("Ban from the room"), self._do(lambda c: c.ban(gid, t.sender), "")))
+                out.append(("unmute", QCoreApplication.translate("Moderation", "Unmute"), self._do(lambda c: c.mute(gid, t.sender, 0),
+                                                              QCoreApplication.translate("Moderation", "{0} can chat again.").format(t.name))))
+            out.append(("ban", QCoreApplication.translate("Moderation", "Ban from the room"), self._do(lambda c: c.ban(gid, t.sender), "")))
             if t.seq:
-                out.append(("remove", _tr("Remove this message"), self._do(lambda c: c.remove_message(gid, t.seq), "")))
+                out.append(("remove", QCoreApplication.translate("Moderation", "Remove this message"), self._do(lambda c: c.remove_message(gid, t.seq), "")))
         if can_act and self.info.role == "owner":
             admin = t.sender in self.info.admins
-            out.append(("unadmin" if admin else "admin", _tr("Remove admin") if admin else _tr("Make admin"),
+            out.append(("unadmin" if admin else "admin", QCoreApplication.translate("Moderation", "Remove admin") if admin else QCoreApplication.translate("Moderation", "Make admin"),
                         self._do(lambda c: c.set_admin(gid, t.sender, not admin), "")))
         if t.seq:
-            out.append(("report", _tr("Report this message"), self._do(
+            out.append(("report", QCoreApplication.translate("Moderation", "Report this message"), self._do(
                 lambda c: c.report(gid, t.seq, "reported from the chat list"),
-                _tr("Thank you. The room's admins will look at it."))))
+                QCoreApplication.translate("Moderation", "Thank you. The room's admins will look at it."))))
         return out
 
     def _do(self, fn: Callable[[ImClient], Any], done_text: str) -> Callable[[], None]:
