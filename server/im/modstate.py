@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from server.im.state import MemoryState
 
 MAX_REPORTS = 200  # per group, oldest dropped
+MAX_MEMORY_ROOMS = 10_000  # in-process: past this, the state of dismissed groups is dropped
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class MemoryModState:
     def _room(self, gid: str) -> _Room:
         r = self._rooms.get(gid)
         if r is None:
+            if len(self._rooms) >= MAX_MEMORY_ROOMS:  # forget the rooms of groups that are gone
+                for old in [g for g in self._rooms if g not in self._state._groups]:
+                    del self._rooms[old]
             r = self._rooms[gid] = _Room(set(), {}, set(), reports=deque(maxlen=MAX_REPORTS))
         return r
 

@@ -213,3 +213,26 @@ def test_report_lands_in_the_log_and_the_staff_list(sp: ServerProcess) -> None:
     assert any("report in " + g in line and v3.uid in line for line in sp.output)
     for p in (owner, v1, v2, v3, outsider):
         p.close()
+
+
+def test_memory_moderation_state_of_gone_groups_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from server.im import modstate
+    from server.im.state import MemoryState
+
+    monkeypatch.setattr(modstate, "MAX_MEMORY_ROOMS", 10)
+
+    async def run() -> int:
+        state = MemoryState()
+        mod = modstate.MemoryModState(state)
+        await state.create_group("kept", "own", "")
+        await mod.ban("kept", "troll", True)
+        for i in range(50):  # groups created, moderated and dismissed again
+            await state.create_group(f"g{i}", "own", "")
+            await mod.set_config(f"g{i}", 5, ["x"])
+            await state.delete_group(f"g{i}")
+        assert await mod.is_banned("kept", "troll"), "a live group's state is kept"
+        return len(mod._rooms)
+
+    assert asyncio.run(run()) <= 11
