@@ -15,7 +15,8 @@ unknown op, bad arguments) gets a reply with the request ``id`` when one could b
 
 Ops and their arguments (see :data:`OPS`): ``create_group{group_id, name}``,
 ``join_group{group_id}``, ``quit_group{group_id}``, ``dismiss_group{group_id}``,
-``send_group_msg{group_id, elems}`` -> ``{seq, time}``, ``send_c2c_msg{to, elems}`` -> ``{time}``,
+``send_group_msg{group_id, elems}`` -> ``{seq, time}`` (plus ``elems`` as sent on when listed
+words were masked), ``send_c2c_msg{to, elems}`` -> ``{time}``,
 ``get_group_members{group_id, offset, count}`` -> ``{members, total}``,
 ``get_history{group_id, count}`` -> ``{messages}``, ``ping`` -> ``{time}``.
 

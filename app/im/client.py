@@ -368,6 +368,8 @@ class ImClient:
         self.rooms.pop(group_id, None)
 
     def _own(self, kind: MessageKind, gid: str, text: str, reply: dict[str, Any], elems: list[Any]) -> ImMessage:
+        if isinstance(reply.get("elems"), list):  # the server masked listed words: show what others see
+            elems, text = reply["elems"], im.classify_elems(reply["elems"]).text or text
         return ImMessage(kind, gid, self.identifier, self.nickname, self.avatar, text, int(reply.get("seq", 0)),
                          int(reply.get("time", 0)), self_sent=True, elems=tuple(elems))
 

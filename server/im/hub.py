@@ -338,6 +338,8 @@ class Hub:
         await self.fan_out(gid, frame, exclude=p.identifier)
         if self.observer is not None:
             self.observer.message_sent(gid, p, meaning, now_ms)
+        if elems is not a["elems"]:  # words were masked: the sender shows what everyone got
+            return _ok(seq=seq, time=now_ms // 1000, elems=elems)
         return _ok(seq=seq, time=now_ms // 1000)
 
     async def _send_c2c_msg(self, conn: Conn, a: dict[str, Any]) -> Reply:

@@ -47,10 +47,21 @@ def _mask_custom(data: str, rx: re.Pattern[str]) -> str:
     return data
 
 
+def _texts(elems: list[dict[str, Any]], meaning: im.AppMessage) -> list[str]:
+    out = [meaning.text]
+    for e in elems:
+        if e.get("type") == "text":
+            out.append(str(e.get("text", "")))
+        elif e.get("type") == "custom" and isinstance(e.get("data"), str):
+            out.append(e["data"])  # JSON text: a match here may be in any field; masking looks closer
+    return out
+
+
 def mask_elems(elems: list[dict[str, Any]], meaning: im.AppMessage,
                rx: re.Pattern[str] | None) -> tuple[list[dict[str, Any]], im.AppMessage]:
-    """Validated elements and their meaning with listed words masked (unchanged when none match)."""
-    if rx is None:
+    """Validated elements and their meaning with listed words masked (the very same objects when
+    nothing matched)."""
+    if rx is None or not any(rx.search(t) for t in _texts(elems, meaning)):
         return elems, meaning
     out = []
     for e in elems:

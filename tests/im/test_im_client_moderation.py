@@ -36,6 +36,7 @@ def test_client_moderation_ops_and_events(module_server) -> None:  # type: ignor
     assert w.get_room_config("mod_room").role == "admin"
     cfg = w.set_room_config("mod_room", slow_mode=10, words=["foo"])
     assert (cfg.slow_mode, cfg.words) == (10, ("foo",))
+    assert w.send_text("mod_room", "Foo fighters").text == "*** fighters", "own echo shows the masked text"
     full = owner.get_room_config("mod_room")
     assert (full.admins, list(full.muted), full.words) == (("mod_other",), ["mod_view"], ("foo",))
     w.ban("mod_room", "mod_view")

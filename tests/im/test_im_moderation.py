@@ -166,9 +166,12 @@ def test_word_lists_mask_deployment_and_room_words(sp: ServerProcess) -> None:
     assert owner.req("set_room_config", group_id=g, words="坏词")["code"] == ImCode.INVALID_PARAMETER
     r = owner.req("set_room_config", group_id=g, words=["坏词", "Spoiler"])
     assert (r["code"], r["words"], r["slow_mode"]) == (0, ["坏词", "Spoiler"], 0)
-    assert say(v1, g, "a BadWord, a 坏词 and a spoiler!")["code"] == 0
+    r = say(v1, g, "a BadWord, a 坏词 and a spoiler!")
     got = v2.push("group_msg")
     assert im.classify_elems(got["elems"]).text == "a *******, a ＊＊ and a *******!"
+    assert r["code"] == 0 and r["elems"] == got["elems"], "the sender learns what was sent on"
+    assert "elems" not in say(v1, g, "all clean"), "no elems when nothing was masked"
+    assert v2.push("group_msg")["seq"] == r["seq"] + 1
     assert v1.req("send_group_msg", group_id=g, elems=[im.text_elem("plain badword")])["code"] == 0
     assert v2.push("group_msg")["elems"] == [im.text_elem("plain *******")]
     for p in (owner, v1, v2):
