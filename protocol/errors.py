@@ -69,7 +69,11 @@ class ImCode(IntEnum):
     ALREADY_MEMBER = 10013
     GROUP_ID_TAKEN = 10021
     GROUP_ID_ALREADY_YOURS = 10025
+    MUTED = 10017  # moderation: the sender is muted (禁言) in this group until a time
     RATE_LIMITED = 10030  # per identity: logging in again does not refill the buckets
+    BANNED = 10050  # ours, moderation: banned from this group (cannot join or send)
+    SLOW_MODE = 10051  # ours, moderation: the group's slow mode: wait before sending again
+    MESSAGE_NOT_FOUND = 10052  # ours, moderation: no such message among the group's recent history
     RECIPIENT_UNKNOWN = 20003  # C2C to an identifier that is neither online nor a registered user
     USERSIG_EXPIRED = 70001
     USERSIG_INVALID = 70003
@@ -87,7 +91,11 @@ IM_MESSAGES: dict[int, str] = {
     ImCode.ALREADY_MEMBER: "already a member",
     ImCode.GROUP_ID_TAKEN: "group id used by another user",
     ImCode.GROUP_ID_ALREADY_YOURS: "group id already yours",
+    ImCode.MUTED: "you are muted in this room",
     ImCode.RATE_LIMITED: "rate limited",
+    ImCode.BANNED: "you are banned from this room",
+    ImCode.SLOW_MODE: "slow mode: wait before sending again",
+    ImCode.MESSAGE_NOT_FOUND: "message not found (too old or removed)",
     ImCode.RECIPIENT_UNKNOWN: "recipient is not a registered user",
     ImCode.USERSIG_EXPIRED: "UserSig expired",
     ImCode.USERSIG_INVALID: "UserSig invalid",

@@ -15,7 +15,8 @@ unknown op, bad arguments) gets a reply with the request ``id`` when one could b
 
 Ops and their arguments (see :data:`OPS`): ``create_group{group_id, name}``,
 ``join_group{group_id}``, ``quit_group{group_id}``, ``dismiss_group{group_id}``,
-``send_group_msg{group_id, elems}`` -> ``{seq, time}``, ``send_c2c_msg{to, elems}`` -> ``{time}``,
+``send_group_msg{group_id, elems}`` -> ``{seq, time}`` (plus ``elems`` as sent on when listed
+words were masked), ``send_c2c_msg{to, elems}`` -> ``{time}``,
 ``get_group_members{group_id, offset, count}`` -> ``{members, total}``,
 ``get_history{group_id, count}`` -> ``{messages}``, ``ping`` -> ``{time}``.
 
@@ -27,7 +28,27 @@ per identity: logging in again does not refill them.
 
 Pushed frames: ``group_msg{group_id, from, nickname, avatar, seq, time, elems}``,
 ``c2c_msg{from, nickname, avatar, time, elems}``, ``group_tips{group_id, event, identifier,
-nickname, avatar, member_count}``, ``group_dismissed{group_id}``, ``kicked{reason}``.
+nickname, avatar, member_count}``, ``group_dismissed{group_id}``, ``kicked{reason}``,
+``group_msg_removed{group_id, seq}``, ``group_mod{group_id, event, identifier, until, by}``.
+
+Moderation (the group's owner, i.e. a live room's anchor, and the admins it appoints; "staff"):
+``mute_member{group_id, identifier, seconds}`` -> ``{until}`` (0 unmutes; at most
+:data:`MAX_MUTE_S`); ``ban_member{group_id, identifier}`` removes the member at once and refuses
+every later join or send (10050), ``unban_member{group_id, identifier}``;
+``set_admin{group_id, identifier, admin}`` (owner only); ``remove_group_msg{group_id, seq}``
+retracts a message among the group's recent history for everyone (pushed
+``group_msg_removed``; also gone from ``get_history`` and replay danmaku);
+``set_room_config{group_id, slow_mode?, words?}`` (slow mode: seconds between one member's
+messages, 0..:data:`MAX_SLOW_MODE_S`; words: the room's word list, masked with ``＊`` in every
+text, at most :data:`MAX_ROOM_WORDS` of 1..:data:`MAX_WORD_CHARS` characters; a deployment list
+adds to it, server ``[im] banned_words``) -> the config; ``get_room_config{group_id}`` ->
+``{role, slow_mode, words, admins, muted: {identifier: until}, banned}`` (``role``: owner, admin
+or member; the lists only for staff). Any member: ``report_msg{group_id, seq, reason}`` (logged by
+the server, kept for staff); staff: ``get_reports{group_id}`` -> ``{reports: [{reporter, seq, from,
+text, reason, time}]}``. Staff may act on plain members; only the owner on admins; nobody on the
+owner (10007). ``group_mod`` events: ``mute`` (``until``; 0 = unmuted), ``ban``, ``unban``,
+``admin``, ``unadmin``, ``config``. Refusals: 10007 not staff or target not allowed, 10017 muted
+(``message`` says until when), 10050 banned, 10051 slow mode, 10052 message not found.
 
 Join/quit tips are coalesced per group: the first event after a quiet spell is sent at once as
 above (``event`` ``"join"`` or ``"quit"``); events in the next ``tips_interval`` (server setting,
@@ -70,6 +91,11 @@ MAX_AVATAR_CHARS = 512
 MAX_MEMBERS_PAGE = 100
 MAX_HISTORY = 50
 MAX_REQUEST_ID = 2**53
+MAX_MUTE_S = 30 * 86400
+MAX_SLOW_MODE_S = 600
+MAX_ROOM_WORDS = 200
+MAX_WORD_CHARS = 32
+MAX_REASON_CHARS = 100
 
 GROUP_ID_RE = re.compile(r"^[A-Za-z0-9_@#.\-]{1,64}$")
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9_@.\-]{1,64}$")
@@ -323,6 +349,54 @@ def _args_history(a: dict[str, Any]) -> dict[str, Any]:
             "count": _int_in(a.get("count"), "count", 1, MAX_HISTORY, 20)}
 
 
+def _args_target(a: dict[str, Any]) -> dict[str, Any]:
+    return {"group_id": _group_id(a.get("group_id")), "identifier": _identifier(a.get("identifier"))}
+
+
+def _args_mute(a: dict[str, Any]) -> dict[str, Any]:
+    return {**_args_target(a), "seconds": _int_in(a.get("seconds"), "seconds", 0, MAX_MUTE_S)}
+
+
+def _args_admin(a: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(a.get("admin"), bool):
+        raise ImProtocolError(ImCode.INVALID_PARAMETER, "admin must be true or false")
+    return {**_args_target(a), "admin": a["admin"]}
+
+
+def _args_seq(a: dict[str, Any]) -> dict[str, Any]:
+    return {"group_id": _group_id(a.get("group_id")), "seq": _int_in(a.get("seq"), "seq", 1, MAX_REQUEST_ID)}
+
+
+def _args_report(a: dict[str, Any]) -> dict[str, Any]:
+    reason = a.get("reason", "")
+    if not isinstance(reason, str):
+        raise ImProtocolError(ImCode.INVALID_PARAMETER, "reason must be a string")
+    return {**_args_seq(a), "reason": clean_label(reason, MAX_REASON_CHARS)}
+
+
+def clean_words(words: Any) -> list[str]:
+    """A room word list: strings, controls stripped, 1..MAX_WORD_CHARS each, deduplicated."""
+    if not isinstance(words, list) or len(words) > MAX_ROOM_WORDS:
+        raise ImProtocolError(ImCode.INVALID_PARAMETER, f"words must be a list of at most {MAX_ROOM_WORDS}")
+    out: list[str] = []
+    for w in words:
+        c = strip_controls(w) if isinstance(w, str) else ""
+        if not c or len(c) > MAX_WORD_CHARS:
+            raise ImProtocolError(ImCode.INVALID_PARAMETER, f"each word must be 1..{MAX_WORD_CHARS} characters")
+        if c not in out:
+            out.append(c)
+    return out
+
+
+def _args_room_config(a: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"group_id": _group_id(a.get("group_id"))}
+    if a.get("slow_mode") is not None:
+        out["slow_mode"] = _int_in(a.get("slow_mode"), "slow_mode", 0, MAX_SLOW_MODE_S)
+    if a.get("words") is not None:
+        out["words"] = clean_words(a.get("words"))
+    return out
+
+
 OPS = {
     "create_group": _args_create,
     "join_group": _args_group,
@@ -333,6 +407,15 @@ OPS = {
     "get_group_members": _args_members,
     "get_history": _args_history,
     "ping": lambda a: {},
+    "mute_member": _args_mute,
+    "ban_member": _args_target,
+    "unban_member": _args_target,
+    "set_admin": _args_admin,
+    "remove_group_msg": _args_seq,
+    "set_room_config": _args_room_config,
+    "get_room_config": _args_group,
+    "report_msg": _args_report,
+    "get_reports": _args_group,
 }
 
 
@@ -431,8 +514,18 @@ def kicked_frame(reason: str) -> str:
     return dumps({"type": "kicked", "reason": reason})
 
 
+def group_msg_removed_frame(group_id: str, seq: int) -> str:
+    return dumps({"type": "group_msg_removed", "group_id": group_id, "seq": seq})
+
+
+def group_mod_frame(group_id: str, event: str, identifier: str = "", until: int = 0, by: str = "") -> str:
+    """A moderation event (mute/ban/unban/admin/unadmin/config) for the group's members."""
+    return dumps({"type": "group_mod", "group_id": group_id, "event": event, "identifier": identifier,
+                  "until": until, "by": by})
+
+
 SERVER_FRAME_TYPES = frozenset({"login", "reply", "error", "group_msg", "c2c_msg", "group_tips",
-                                "group_dismissed", "kicked"})
+                                "group_dismissed", "kicked", "group_msg_removed", "group_mod"})
 
 
 def parse_server_frame(raw: str | bytes) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class Comment:
     own: bool = False
     user: str = ""
     nickname: str = ""
+    key: str = ""  # the app's id for it (a live room: the message seq), to take it back
     lane: int = -1
     x0: float = 0.0
     t0: float = 0.0
@@ -277,6 +278,19 @@ class LaneGrid:
                 gone.append(f)
                 del self.fixed[row]
         return gone
+
+    def remove(self, c: Comment) -> bool:
+        """Take one placed comment out of its row (a removed message). The rest of a scrolling row
+        keeps its order, so the row's invariants hold. True when it was placed."""
+        for lane in self.scroll:
+            if any(x is c for x in lane):
+                lane[:] = [x for x in lane if x is not c]
+                return True
+        for row, f in list(self.fixed.items()):
+            if f is c:
+                del self.fixed[row]
+                return True
+        return False
 
     def clear(self) -> list[Comment]:
         gone = [*self.scrolling(), *self.fixed.values()]

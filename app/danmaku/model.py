@@ -177,6 +177,20 @@ class DanmakuModel:
         self._retire(gone, now, cleared=True)
         self._pos.clear()
 
+    def hide(self, key: str) -> int:
+        """Take back the comments with ``key`` (a removed message): waiting ones are dropped, shown
+        ones leave their lane at once. Returns how many."""
+        n = 0
+        for c in [c for c in self._pending if c.key == key]:
+            self._pending.remove(c)
+            self._grid.release(c)
+            n += 1
+        gone = [c for c in self.visible() if c.key == key]
+        for c in gone:
+            self._grid.remove(c)
+        self._retire(gone, self._last_now or 0.0)
+        return n + len(gone)
+
     # -- reading ---------------------------------------------------------------------------
 
     def visible(self) -> list[Comment]:

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from app.im.messages import ConnState, ImError, ImMessage, Member, MessageKind, RoomState
+from app.im.messages import ConnState, ImError, ImMessage, Member, MessageKind, RoomModeration, RoomState
 from protocol import im
 from protocol.errors import ImCode
 from protocol.tls import client_context, is_tls_url
@@ -261,8 +261,9 @@ class ImClient:
             room.audience.pop(msg.sender, None)
         elif msg.kind is MessageKind.LIKE:
             room.like_count += 1
-        elif msg.kind is MessageKind.DISMISSED:
-            room.dismissed = True
+        elif msg.kind is MessageKind.DISMISSED or (msg.kind is MessageKind.MODERATION and msg.text == "ban"
+                                                    and msg.sender == self.identifier):
+            room.dismissed = True  # a banned member is out of the room: no rejoin after a reconnect
             self.rooms.pop(msg.group_id, None)
         else:
             return
@@ -297,7 +298,7 @@ class ImClient:
         except FutureTimeout:
             raise ImError(ImCode.TIMEOUT) from None
         if reply.get("code") not in ok:
-            raise ImError(int(reply.get("code", -1)), str(reply.get("message", "")))
+            raise ImError(int(reply.get("code", -1)), str(reply.get("message", "")), reply)
         return reply
 
     def _rejoin(self) -> None:
@@ -367,6 +368,8 @@ class ImClient:
         self.rooms.pop(group_id, None)
 
     def _own(self, kind: MessageKind, gid: str, text: str, reply: dict[str, Any], elems: list[Any]) -> ImMessage:
+        if isinstance(reply.get("elems"), list):  # the server masked listed words: show what others see
+            elems, text = reply["elems"], im.classify_elems(reply["elems"]).text or text
         return ImMessage(kind, gid, self.identifier, self.nickname, self.avatar, text, int(reply.get("seq", 0)),
                          int(reply.get("time", 0)), self_sent=True, elems=tuple(elems))
 
@@ -414,3 +417,43 @@ class ImClient:
 
     def ping(self) -> int:
         return int(self.call("ping")["time"])
+
+    # --- moderation (protocol/im.py; staff = the room's owner and its admins) ------------------
+
+    def mute(self, group_id: str, identifier: str, seconds: int) -> int:
+        """Mute a member for ``seconds`` (0 unmutes); returns the muted-until time (unix s)."""
+        return int(self.call("mute_member", group_id=group_id, identifier=identifier, seconds=int(seconds))["until"])
+
+    def ban(self, group_id: str, identifier: str, banned: bool = True) -> None:
+        """Ban a member (removed at once, cannot rejoin) or lift the ban."""
+        self.call("ban_member" if banned else "unban_member", group_id=group_id, identifier=identifier)
+
+    def set_admin(self, group_id: str, identifier: str, admin: bool) -> None:
+        """Appoint or dismiss a room admin (owner only)."""
+        self.call("set_admin", group_id=group_id, identifier=identifier, admin=bool(admin))
+
+    def remove_message(self, group_id: str, seq: int) -> None:
+        """Remove message ``seq`` for everyone (staff)."""
+        self.call("remove_group_msg", group_id=group_id, seq=int(seq))
+
+    def set_room_config(self, group_id: str, slow_mode: int | None = None,
+                        words: list[str] | None = None) -> RoomModeration:
+        """Set slow mode (seconds) and/or the room word list (staff); returns the new settings."""
+        args: dict[str, Any] = {}
+        if slow_mode is not None:
+            args["slow_mode"] = int(slow_mode)
+        if words is not None:
+            args["words"] = list(words)
+        return RoomModeration.from_reply(self.call("set_room_config", group_id=group_id, **args))
+
+    def get_room_config(self, group_id: str) -> RoomModeration:
+        """This user's role in the room and its moderation settings."""
+        return RoomModeration.from_reply(self.call("get_room_config", group_id=group_id))
+
+    def report(self, group_id: str, seq: int, reason: str = "") -> None:
+        """Report message ``seq`` to the room's staff and the server log."""
+        self.call("report_msg", group_id=group_id, seq=int(seq), reason=reason)
+
+    def get_reports(self, group_id: str) -> list[dict[str, Any]]:
+        """Reports made in the room, newest first (staff)."""
+        return list(self.call("get_reports", group_id=group_id).get("reports", []))

@@ -14,10 +14,11 @@ from protocol.errors import im_message
 class ImError(Exception):
     """An IM request failed (``code`` from :class:`protocol.errors.ImCode`)."""
 
-    def __init__(self, code: int, message: str = "") -> None:
+    def __init__(self, code: int, message: str = "", reply: dict[str, Any] | None = None) -> None:
         super().__init__(f"{code}: {message or im_message(code)}")
         self.code = int(code)
         self.message = message or im_message(code)
+        self.reply = reply or {}  # the refusal's fields, e.g. ``until`` (10017) or ``wait_ms`` (10051)
 
 
 class MessageKind(str, Enum):
@@ -29,6 +30,9 @@ class MessageKind(str, Enum):
     CUSTOM = "custom"
     DISMISSED = "dismissed"
     KICKED = "kicked"
+    REMOVED = "removed"  # a message (``seq``) was removed for everyone by the room's staff
+    MODERATION = "moderation"  # ``text``: mute/ban/unban/admin/unadmin/config; ``sender``: the member
+    #   concerned, ``nickname``: who did it, ``time``: muted until (unix s, 0 = unmuted)
 
 
 class ConnState(str, Enum):
@@ -69,6 +73,11 @@ class ImMessage:
             kind = MessageKind.ENTER if f.get("event") == "join" else MessageKind.EXIT
             return cls(kind, str(f.get("group_id", "")), str(f.get("identifier", "")), str(f.get("nickname", "")),
                        str(f.get("avatar", "")), member_count=int(f.get("member_count", 0) or 0))
+        if t == "group_msg_removed":
+            return cls(MessageKind.REMOVED, str(f.get("group_id", "")), seq=int(f.get("seq", 0) or 0))
+        if t == "group_mod":
+            return cls(MessageKind.MODERATION, str(f.get("group_id", "")), str(f.get("identifier", "")),
+                       str(f.get("by", "")), text=str(f.get("event", "")), time=int(f.get("until", 0) or 0))
         if t == "group_dismissed":
             return cls(MessageKind.DISMISSED, str(f.get("group_id", "")))
         if t == "kicked":
@@ -105,3 +114,25 @@ class RoomState:
     def snapshot(self) -> "RoomState":
         return RoomState(self.group_id, self.owner, self.member_count, self.like_count, self.dismissed,
                          OrderedDict(self.audience))
+
+
+@dataclass(frozen=True)
+class RoomModeration:
+    """``get_room_config``: the caller's ``role`` (owner/admin/member), slow mode (s), and for staff
+    the room word list, admins, muted members (identifier -> until) and banned members."""
+
+    role: str = "member"
+    slow_mode: int = 0
+    words: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    muted: dict[str, int] = field(default_factory=dict)
+    banned: tuple[str, ...] = ()
+
+    @property
+    def staff(self) -> bool:
+        return self.role in ("owner", "admin")
+
+    @classmethod
+    def from_reply(cls, r: dict[str, Any]) -> "RoomModeration":
+        return cls(str(r.get("role", "member")), int(r.get("slow_mode", 0) or 0), tuple(r.get("words") or ()),
+                   tuple(r.get("admins") or ()), dict(r.get("muted") or {}), tuple(r.get("banned") or ()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import requests
 
@@ -81,7 +82,29 @@ def _network_text() -> str:
     return QCoreApplication.translate("Errors", "Cannot reach the server. Check the server address in Settings and that the server is running.")
 
 
-def _im_text(code: int) -> str:
+def _moderation_text(code: int, reply: dict) -> str | None:
+    """The sentence for a moderation refusal (muted until, slow-mode wait), or None."""
+    if code == ImCode.MUTED:
+        until = reply.get("until")
+        if isinstance(until, int) and until > 0:
+            return QCoreApplication.translate("Errors", "You are muted in this room until {time}.").format(
+                time=time.strftime("%H:%M", time.localtime(until)))
+        return QCoreApplication.translate("Errors", "You are muted in this room for now.")
+    if code == ImCode.SLOW_MODE:
+        wait = reply.get("wait_ms")
+        secs = max(1, (wait + 999) // 1000) if isinstance(wait, int) else 1
+        return QCoreApplication.translate("Errors", "Slow mode is on: wait {n} s before sending again.").format(n=secs)
+    if code == ImCode.BANNED:
+        return QCoreApplication.translate("Errors", "You were removed from this room and cannot chat here.")
+    if code == ImCode.MESSAGE_NOT_FOUND:
+        return QCoreApplication.translate("Errors", "That message is gone (too old or already removed).")
+    return None
+
+
+def _im_text(code: int, reply: dict | None = None) -> str:
+    moderation = _moderation_text(code, reply or {})
+    if moderation is not None:
+        return moderation
     texts = {
         ImCode.TIMEOUT: QCoreApplication.translate("Errors", "The chat service did not answer in time. Try again."),
         ImCode.NOT_CONNECTED: QCoreApplication.translate("Errors", "Not connected to the chat service; reconnecting. Try again in a moment."),
@@ -124,7 +147,7 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, PushError):
         return push_error_text(int(exc.reason), str(exc))
     if isinstance(exc, ImError):
-        return _im_text(exc.code)
+        return _im_text(exc.code, exc.reply)
     if isinstance(exc, CaptureError):
         return _capture_text(exc)
     if isinstance(exc, PlayError):

@@ -42,17 +42,17 @@
 <context>
     <name>ChatPanel</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="51"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="95"/>
         <source>Say something to your viewers</source>
         <translation>和观众说点什么</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="53"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="97"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="78"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="124"/>
         <source>Online now: {0} · Viewers: {1} · Likes: {2}</source>
         <translation>当前在线：{0} · 累计观众：{1} · 点赞：{2}</translation>
     </message>
@@ -129,228 +129,253 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../../app/ui/errors.py" line="60"/>
+        <location filename="../../app/ui/errors.py" line="61"/>
         <source>The server does not support this request (is the server address right?).</source>
         <translation>服务器不支持此请求（服务器地址是否正确？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="61"/>
+        <location filename="../../app/ui/errors.py" line="62"/>
         <source>Your session has expired. Please log in again.</source>
         <translation>登录已过期，请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="62"/>
+        <location filename="../../app/ui/errors.py" line="63"/>
         <source>The server had an internal error. Try again later.</source>
         <translation>服务器内部错误，请稍后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="63"/>
+        <location filename="../../app/ui/errors.py" line="64"/>
         <source>The server could not save the change.</source>
         <translation>服务器未能保存修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="64"/>
+        <location filename="../../app/ui/errors.py" line="65"/>
         <source>The server refused a value as invalid.</source>
         <translation>服务器认为提交的内容无效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="65"/>
+        <location filename="../../app/ui/errors.py" line="66"/>
         <source>User ID must be 4-24 letters, digits or _ and start with a letter.</source>
         <translation>用户名须为 4-24 位字母、数字或下划线，并以字母开头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="66"/>
+        <location filename="../../app/ui/errors.py" line="67"/>
         <source>The password could not be sent in the expected format.</source>
         <translation>密码未能以要求的格式发送。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="67"/>
+        <location filename="../../app/ui/errors.py" line="68"/>
         <source>This user ID is already registered.</source>
         <translation>该用户名已被注册。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="68"/>
+        <location filename="../../app/ui/errors.py" line="69"/>
         <source>No such user. Register first.</source>
         <translation>用户不存在，请先注册。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="69"/>
+        <location filename="../../app/ui/errors.py" line="70"/>
         <source>Wrong password.</source>
         <translation>密码错误。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="70"/>
+        <location filename="../../app/ui/errors.py" line="71"/>
         <source>Too many attempts from this computer. Wait a minute and try again.</source>
         <translation>本机尝试次数过多，请一分钟后再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="71"/>
+        <location filename="../../app/ui/errors.py" line="72"/>
         <source>The file is too large for the server.</source>
         <translation>文件太大，服务器无法接收。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="72"/>
+        <location filename="../../app/ui/errors.py" line="73"/>
         <source>Unsupported file type: use a JPEG, PNG or WebP image.</source>
         <translation>不支持的文件类型：请使用 JPEG、PNG 或 WebP 图片。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="77"/>
+        <location filename="../../app/ui/errors.py" line="78"/>
         <source>If it keeps happening, open Log in the toolbar for the details.</source>
         <translation>如果问题持续出现，请打开工具栏中的“日志”查看详情。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="81"/>
+        <location filename="../../app/ui/errors.py" line="82"/>
         <source>Cannot reach the server. Check the server address in Settings and that the server is running.</source>
         <translation>无法连接服务器。请在设置中检查服务器地址，并确认服务器正在运行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="86"/>
+        <location filename="../../app/ui/errors.py" line="90"/>
+        <source>You are muted in this room until {time}.</source>
+        <translation>你在此直播间被禁言至 {time}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="92"/>
+        <source>You are muted in this room for now.</source>
+        <translation>你在此直播间暂时被禁言。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="96"/>
+        <source>Slow mode is on: wait {n} s before sending again.</source>
+        <translation>慢速模式已开启：请等待 {n} 秒后再发送。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="98"/>
+        <source>You were removed from this room and cannot chat here.</source>
+        <translation>你已被移出此直播间，无法在这里聊天。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="100"/>
+        <source>That message is gone (too old or already removed).</source>
+        <translation>该消息已不存在（太久以前或已被删除）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/errors.py" line="109"/>
         <source>The chat service did not answer in time. Try again.</source>
         <translation>聊天服务没有及时响应，请重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="87"/>
+        <location filename="../../app/ui/errors.py" line="110"/>
         <source>Not connected to the chat service; reconnecting. Try again in a moment.</source>
         <translation>未连接到聊天服务，正在重连。请稍后再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="88"/>
+        <location filename="../../app/ui/errors.py" line="111"/>
         <source>You are sending too fast. Wait a moment and try again.</source>
         <translation>发送太快了，请稍等片刻再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="89"/>
+        <location filename="../../app/ui/errors.py" line="112"/>
         <source>The message is too long. Shorten it and send again.</source>
         <translation>消息太长，请删减后重新发送。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="90"/>
+        <location filename="../../app/ui/errors.py" line="113"/>
         <source>You are not allowed to do this in this room.</source>
         <translation>你在此直播间没有这个权限。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="91"/>
+        <location filename="../../app/ui/errors.py" line="114"/>
         <source>This room has closed.</source>
         <translation>此直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="92"/>
-        <location filename="../../app/ui/errors.py" line="93"/>
+        <location filename="../../app/ui/errors.py" line="115"/>
+        <location filename="../../app/ui/errors.py" line="116"/>
         <source>Your chat sign-in has expired. Log in again.</source>
         <translation>聊天登录已过期，请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="101"/>
+        <location filename="../../app/ui/errors.py" line="124"/>
         <source>No camera was found. Connect a camera or choose another video source.</source>
         <translation>没有找到摄像头。请连接摄像头，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="102"/>
+        <location filename="../../app/ui/errors.py" line="125"/>
         <source>The camera could not be opened. Close other programs that use it, or choose another source.</source>
         <translation>无法打开摄像头。请关闭正在使用它的其他程序，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="103"/>
+        <location filename="../../app/ui/errors.py" line="126"/>
         <source>The camera sends no picture. Reconnect it or choose another source.</source>
         <translation>摄像头没有画面。请重新连接摄像头，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="104"/>
+        <location filename="../../app/ui/errors.py" line="127"/>
         <source>No microphone was found. Connect one, or go on without sound.</source>
         <translation>没有找到麦克风。请连接麦克风，或在无声状态下继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="105"/>
+        <location filename="../../app/ui/errors.py" line="128"/>
         <source>The screen cannot be captured here. Choose another video source.</source>
         <translation>此环境无法采集屏幕。请选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="106"/>
+        <location filename="../../app/ui/errors.py" line="129"/>
         <source>That screen is not connected. Choose another screen.</source>
         <translation>该屏幕未连接。请选择其他屏幕。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="107"/>
+        <location filename="../../app/ui/errors.py" line="130"/>
         <source>The chosen screen area is outside the screen. Choose the area again.</source>
         <translation>所选区域超出了屏幕范围。请重新选择区域。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="108"/>
+        <location filename="../../app/ui/errors.py" line="131"/>
         <source>This source cannot be opened. Check the file or choose another source.</source>
         <translation>无法打开此视频源。请检查文件，或选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="110"/>
+        <location filename="../../app/ui/errors.py" line="133"/>
         <source>The source cannot be opened. Choose another source.</source>
         <translation>无法打开视频源。请选择其他视频源。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="122"/>
+        <location filename="../../app/ui/errors.py" line="145"/>
         <source>The server refused the request (error {code}). Try again later.</source>
         <translation>服务器拒绝了请求（错误码 {code}）。请稍后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="95"/>
+        <location filename="../../app/ui/errors.py" line="118"/>
         <source>The chat service refused the request (error {code}). Try again later.</source>
         <translation>聊天服务拒绝了请求（错误码 {code}）。请稍后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="135"/>
+        <location filename="../../app/ui/errors.py" line="158"/>
         <source>A file could not be read or written. Check that the disk has space and the file is not in use.</source>
         <translation>无法读写文件。请确认磁盘空间充足且文件未被占用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="136"/>
+        <location filename="../../app/ui/errors.py" line="159"/>
         <source>Something went wrong.</source>
         <translation>出现了问题。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="142"/>
+        <location filename="../../app/ui/errors.py" line="165"/>
         <source>The video could not be opened. Check your network and try again.</source>
         <translation>无法打开视频。请检查网络后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="143"/>
+        <location filename="../../app/ui/errors.py" line="166"/>
         <source>This video or live stream is no longer available. Refresh the list.</source>
         <translation>该视频或直播已不存在。请刷新列表。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="144"/>
+        <location filename="../../app/ui/errors.py" line="167"/>
         <source>The stream has no picture or sound yet. Try again in a moment.</source>
         <translation>直播流暂时没有画面和声音。请稍后再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="145"/>
+        <location filename="../../app/ui/errors.py" line="168"/>
         <source>The connection to the stream was lost. Check your network and try again.</source>
         <translation>与直播流的连接已断开。请检查网络后重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="146"/>
+        <location filename="../../app/ui/errors.py" line="169"/>
         <source>The video could not be decoded. Try another video.</source>
         <translation>视频无法解码。请换一个视频试试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="147"/>
+        <location filename="../../app/ui/errors.py" line="170"/>
         <source>This video cannot jump to another position.</source>
         <translation>此视频不支持跳转进度。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="148"/>
+        <location filename="../../app/ui/errors.py" line="171"/>
         <source>The speaker could not be opened; playing without sound. Check the speaker in Settings.</source>
         <translation>无法打开扬声器，正在无声播放。请在设置中检查扬声器。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="149"/>
+        <location filename="../../app/ui/errors.py" line="172"/>
         <source>The play address is not valid.</source>
         <translation>播放地址无效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="154"/>
+        <location filename="../../app/ui/errors.py" line="177"/>
         <source>Playback failed.</source>
         <translation>播放失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="159"/>
+        <location filename="../../app/ui/errors.py" line="182"/>
         <source>The microphone could not be opened, so your stream has no sound. Check the microphone in Settings.</source>
         <translation>无法打开麦克风，直播将没有声音。请在设置中检查麦克风。</translation>
     </message>
@@ -398,47 +423,47 @@
 <context>
     <name>GoLive</name>
     <message>
-        <location filename="../../app/ui/errors.py" line="168"/>
+        <location filename="../../app/ui/errors.py" line="191"/>
         <source>Local recording failed; the live stream continues. Check the recording folder in Settings.</source>
         <translation>本地录制失败，直播继续进行。请在设置中检查录制文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="170"/>
+        <location filename="../../app/ui/errors.py" line="193"/>
         <source>RTMP server refused the stream: check the push key (or the stream is already being published elsewhere).</source>
         <translation>RTMP 服务器拒绝了推流：请检查推流密钥（或该流已在别处推流）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="172"/>
+        <location filename="../../app/ui/errors.py" line="195"/>
         <source>Cannot reach the streaming server: check the server address and that the server is running.</source>
         <translation>无法连接推流服务器：请检查服务器地址，并确认服务器正在运行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="174"/>
+        <location filename="../../app/ui/errors.py" line="197"/>
         <source>The network connection was lost and reconnecting failed.</source>
         <translation>网络连接已断开，重连失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="176"/>
+        <location filename="../../app/ui/errors.py" line="199"/>
         <source>The video source failed (camera unplugged or in use?).</source>
         <translation>视频源出错（摄像头被拔出或被占用？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="178"/>
+        <location filename="../../app/ui/errors.py" line="201"/>
         <source>The microphone failed.</source>
         <translation>麦克风出错。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="179"/>
+        <location filename="../../app/ui/errors.py" line="202"/>
         <source>The video encoder failed.</source>
         <translation>视频编码器出错。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="180"/>
+        <location filename="../../app/ui/errors.py" line="203"/>
         <source>The video file has ended.</source>
         <translation>视频文件已播放完毕。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/errors.py" line="186"/>
+        <location filename="../../app/ui/errors.py" line="209"/>
         <source>Streaming stopped (code {0}).</source>
         <translation>推流已停止（错误码 {0}）。</translation>
     </message>
@@ -499,37 +524,37 @@
         <translation>{0} 个赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="74"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="76"/>
         <source>someone</source>
         <translation>匿名观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="78"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="80"/>
         <source>[danmaku] {0}: {1}</source>
         <translation>[弹幕] {0}: {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="80"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="82"/>
         <source>{0} liked ❤</source>
         <translation>{0} 点了赞 ❤</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="82"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="84"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="84"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="86"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="86"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="88"/>
         <source>The room&apos;s chat group was closed.</source>
         <translation>直播间聊天群已解散。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_text.py" line="88"/>
+        <location filename="../../app/ui/widgets/golive_text.py" line="90"/>
         <source>Signed in elsewhere: chat disconnected.</source>
         <translation>账号已在其他设备登录，聊天已断开。</translation>
     </message>
@@ -537,153 +562,153 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="91"/>
+        <location filename="../../app/ui/windows/golive.py" line="92"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="126"/>
+        <location filename="../../app/ui/windows/golive.py" line="127"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="129"/>
+        <location filename="../../app/ui/windows/golive.py" line="130"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="130"/>
-        <location filename="../../app/ui/windows/golive.py" line="205"/>
+        <location filename="../../app/ui/windows/golive.py" line="131"/>
+        <location filename="../../app/ui/windows/golive.py" line="207"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="132"/>
+        <location filename="../../app/ui/windows/golive.py" line="133"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="155"/>
+        <location filename="../../app/ui/windows/golive.py" line="157"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="156"/>
+        <location filename="../../app/ui/windows/golive.py" line="158"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="167"/>
+        <location filename="../../app/ui/windows/golive.py" line="169"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="182"/>
+        <location filename="../../app/ui/windows/golive.py" line="184"/>
         <source>The server is back: your room is open again.</source>
         <translation>服务器已恢复：你的直播间已重新开放。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="205"/>
+        <location filename="../../app/ui/windows/golive.py" line="207"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="212"/>
+        <location filename="../../app/ui/windows/golive.py" line="214"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="215"/>
+        <location filename="../../app/ui/windows/golive.py" line="217"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="217"/>
+        <location filename="../../app/ui/windows/golive.py" line="219"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="247"/>
+        <location filename="../../app/ui/windows/golive.py" line="249"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="254"/>
+        <location filename="../../app/ui/windows/golive.py" line="257"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="294"/>
+        <location filename="../../app/ui/windows/golive.py" line="297"/>
         <source>Live ended · {0} · {1} · {2}</source>
         <translation>直播已结束 · {0} · {1} · {2}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="361"/>
+        <location filename="../../app/ui/windows/golive.py" line="365"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接已断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="362"/>
+        <location filename="../../app/ui/windows/golive.py" line="366"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="363"/>
+        <location filename="../../app/ui/windows/golive.py" line="367"/>
         <source>Signed in elsewhere: the chat is disconnected.</source>
         <translation>账号已在其他设备登录，聊天已断开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="410"/>
+        <location filename="../../app/ui/windows/golive.py" line="414"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="291"/>
+        <location filename="../../app/ui/windows/golive.py" line="294"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="309"/>
+        <location filename="../../app/ui/windows/golive.py" line="312"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="311"/>
+        <location filename="../../app/ui/windows/golive.py" line="314"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="318"/>
+        <location filename="../../app/ui/windows/golive.py" line="321"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="322"/>
+        <location filename="../../app/ui/windows/golive.py" line="325"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="324"/>
+        <location filename="../../app/ui/windows/golive.py" line="327"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="349"/>
+        <location filename="../../app/ui/windows/golive.py" line="353"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="373"/>
+        <location filename="../../app/ui/windows/golive.py" line="377"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="374"/>
+        <location filename="../../app/ui/windows/golive.py" line="378"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="381"/>
+        <location filename="../../app/ui/windows/golive.py" line="385"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
     </message>
@@ -781,104 +806,129 @@
         <translation>正在断开…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="85"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="94"/>
+        <source>Camera</source>
+        <translation>摄像头</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="95"/>
+        <source>Screen</source>
+        <translation>屏幕</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="96"/>
+        <source>Test pattern</source>
+        <translation>测试画面</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="112"/>
         <source>The anchor declined your co-host request.</source>
         <translation>主播拒绝了你的连麦请求。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="86"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="113"/>
         <source>The anchor is answering another co-host request; try again in a moment.</source>
         <translation>主播正在处理其他连麦请求，请稍后再试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="87"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="114"/>
         <source>The anchor already has 3 co-hosts.</source>
         <translation>主播的连麦人数已满（3 人）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="88"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="115"/>
         <source>The anchor did not answer in time.</source>
         <translation>主播未及时响应连麦请求。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="89"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="116"/>
         <source>You withdrew the co-host request.</source>
         <translation>你撤回了连麦请求。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="90"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="117"/>
         <source>The anchor ended your co-hosting.</source>
         <translation>主播结束了你的连麦。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="91"/>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="93"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="118"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="120"/>
         <source>Co-hosting ended.</source>
         <translation>连麦已结束。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="93"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="120"/>
         <source>Co-hosting failed: {0}</source>
         <translation>连麦失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="116"/>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="217"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="145"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="272"/>
         <source>Co-host</source>
         <translation>连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="119"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="148"/>
         <source>Ask the anchor to go on air with you (camera and microphone)</source>
         <translation>请求与主播连麦（摄像头和麦克风）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="217"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="272"/>
         <source>Cancel request</source>
         <translation>取消请求</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="218"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="273"/>
         <source>End co-hosting</source>
         <translation>结束连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="228"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="283"/>
         <source>Accepted: starting your camera…</source>
         <translation>主播已接受：正在打开摄像头…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="230"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="285"/>
+        <source>Accepted: going on air…</source>
+        <translation>已接受：正在上麦…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="287"/>
         <source>On air with the anchor</source>
         <translation>正在与主播连麦</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="239"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="296"/>
         <source>Waiting for an answer… {0} s</source>
         <translation>等待主播响应… {0} 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="302"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="360"/>
         <source>No microphone: your co-host stream is silent.</source>
         <translation>没有麦克风：你的连麦画面将没有声音。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="309"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="367"/>
+        <source>Cannot capture your screen.</source>
+        <translation>无法采集你的屏幕。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="368"/>
         <source>Cannot start your camera.</source>
         <translation>无法启动摄像头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="327"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="387"/>
         <source>You</source>
         <translation>我</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="330"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="390"/>
         <source>You are on air with the anchor (co-hosting).</source>
         <translation>你已与主播连麦。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="339"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="399"/>
         <source>Your co-host stream stopped: {0}</source>
         <translation>你的连麦推流已停止：{0}</translation>
     </message>
@@ -886,116 +936,121 @@
 <context>
     <name>LiveRoom</name>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="88"/>
+        <location filename="../../app/ui/windows/live_room.py" line="89"/>
         <source>{0} — live</source>
         <translation>{0} — 直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="106"/>
-        <location filename="../../app/ui/windows/live_room.py" line="318"/>
+        <location filename="../../app/ui/windows/live_room.py" line="107"/>
+        <location filename="../../app/ui/windows/live_room.py" line="339"/>
         <source>Connecting…</source>
         <translation>连接中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="175"/>
+        <location filename="../../app/ui/windows/live_room.py" line="178"/>
         <source>Sign in to chat</source>
         <translation>登录后即可聊天</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="176"/>
+        <location filename="../../app/ui/windows/live_room.py" line="179"/>
         <source>You are not signed in: chat and likes are off.</source>
         <translation>您尚未登录，无法聊天和点赞。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="179"/>
+        <location filename="../../app/ui/windows/live_room.py" line="182"/>
         <source>Joining the room…</source>
         <translation>正在进入直播间…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="198"/>
+        <location filename="../../app/ui/windows/live_room.py" line="201"/>
         <source>You entered the room. Be kind in the chat.</source>
         <translation>欢迎来到直播间！请文明发言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="210"/>
-        <location filename="../../app/ui/windows/live_room.py" line="280"/>
+        <location filename="../../app/ui/windows/live_room.py" line="214"/>
+        <location filename="../../app/ui/windows/live_room.py" line="301"/>
         <source>Chat unavailable</source>
         <translation>聊天不可用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="211"/>
+        <location filename="../../app/ui/windows/live_room.py" line="215"/>
         <source>Could not join the chat.</source>
         <translation>无法加入聊天。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="281"/>
+        <location filename="../../app/ui/windows/live_room.py" line="302"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="301"/>
+        <location filename="../../app/ui/windows/live_room.py" line="322"/>
         <source>Not sent.</source>
         <translation>未发送。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="253"/>
+        <location filename="../../app/ui/windows/live_room.py" line="259"/>
         <source>{0} entered the room</source>
         <translation>{0} 进入直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="256"/>
+        <location filename="../../app/ui/windows/live_room.py" line="262"/>
         <source>{0} left the room</source>
         <translation>{0} 离开了直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="276"/>
+        <location filename="../../app/ui/windows/live_room.py" line="280"/>
+        <source>You were removed from this room</source>
+        <translation>你已被移出此直播间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/live_room.py" line="297"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="319"/>
+        <location filename="../../app/ui/windows/live_room.py" line="340"/>
         <source>Buffering…</source>
         <translation>缓冲中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="320"/>
+        <location filename="../../app/ui/windows/live_room.py" line="341"/>
         <source>Live</source>
         <translation>直播中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="321"/>
+        <location filename="../../app/ui/windows/live_room.py" line="342"/>
         <source>Stream interrupted; reconnecting…</source>
         <translation>直播流中断，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="334"/>
+        <location filename="../../app/ui/windows/live_room.py" line="355"/>
         <source>The live stream could not be played.
 The chat stays open.</source>
         <translation>直播画面无法播放。
 聊天仍可继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="344"/>
+        <location filename="../../app/ui/windows/live_room.py" line="365"/>
         <source>The anchor ended the live</source>
         <translation>主播已结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="347"/>
+        <location filename="../../app/ui/windows/live_room.py" line="368"/>
         <source>The live has ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="348"/>
+        <location filename="../../app/ui/windows/live_room.py" line="369"/>
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="358"/>
+        <location filename="../../app/ui/windows/live_room.py" line="379"/>
         <source>You were signed in on another device.</source>
         <translation>您的账号已在其他设备登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/live_room.py" line="361"/>
+        <location filename="../../app/ui/windows/live_room.py" line="382"/>
         <source>Signed in elsewhere</source>
         <translation>已在其他设备登录</translation>
     </message>
@@ -1010,43 +1065,43 @@ The chat stays open.</source>
         <translation>暂无其他观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="64"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="65"/>
         <source>[danmaku] </source>
         <translation>[弹幕] </translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="103"/>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="145"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="109"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="151"/>
         <source>Say something…</source>
         <translation>说点什么…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="108"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="114"/>
         <source>Danmaku</source>
         <translation>弹幕</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="109"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="115"/>
         <source>Send as danmaku (flies over the video)</source>
         <translation>以弹幕发送（飘过画面）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="112"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="118"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="117"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="123"/>
         <source>Like (L)</source>
         <translation>点赞（L）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="144"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="150"/>
         <source>Send a danmaku…</source>
         <translation>发个弹幕…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_chat.py" line="157"/>
+        <location filename="../../app/ui/widgets/live_room_chat.py" line="163"/>
         <source>Too long: at most {0} bytes (about {1} Chinese characters).</source>
         <translation>内容太长：最多 {0} 字节（约 {1} 个汉字）。</translation>
     </message>
@@ -1296,9 +1351,112 @@ The chat stays open.</source>
     </message>
 </context>
 <context>
+    <name>Moderation</name>
+    <message>
+        <location filename="../../app/ui/controllers/golive_moderation.py" line="74"/>
+        <source>Room rules saved.</source>
+        <translation>直播间规则已保存。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="29"/>
+        <source>Mute for 1 minute</source>
+        <translation>禁言 1 分钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="30"/>
+        <source>Mute for 10 minutes</source>
+        <translation>禁言 10 分钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="31"/>
+        <source>Mute for 1 hour</source>
+        <translation>禁言 1 小时</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="62"/>
+        <source>You were muted in this room.</source>
+        <translation>你在此直播间被禁言了。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="62"/>
+        <source>{0} was muted.</source>
+        <translation>{0} 已被禁言。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="64"/>
+        <source>You can chat again.</source>
+        <translation>你可以继续聊天了。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="66"/>
+        <source>You were removed from this room.</source>
+        <translation>你已被移出此直播间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="66"/>
+        <source>{0} was removed from the room.</source>
+        <translation>{0} 已被移出直播间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="68"/>
+        <source>You are now an admin of this room.</source>
+        <translation>你现在是此直播间的管理员。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="68"/>
+        <source>{0} is now an admin.</source>
+        <translation>{0} 现在是管理员。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="70"/>
+        <source>You are no longer an admin of this room.</source>
+        <translation>你不再是此直播间的管理员。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="134"/>
+        <source>Unmute</source>
+        <translation>解除禁言</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="135"/>
+        <source>{0} can chat again.</source>
+        <translation>{0} 可以继续聊天了。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="136"/>
+        <source>Ban from the room</source>
+        <translation>踢出并拉黑</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="138"/>
+        <source>Remove this message</source>
+        <translation>删除这条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="141"/>
+        <source>Remove admin</source>
+        <translation>取消管理员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="141"/>
+        <source>Make admin</source>
+        <translation>设为管理员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="144"/>
+        <source>Report this message</source>
+        <translation>举报这条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/moderation.py" line="146"/>
+        <source>Thank you. The room&apos;s admins will look at it.</source>
+        <translation>感谢举报，直播间管理员会处理。</translation>
+    </message>
+</context>
+<context>
     <name>Ops</name>
     <message>
-        <location filename="../../app/ui/errors.py" line="51"/>
+        <location filename="../../app/ui/errors.py" line="52"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
@@ -1716,6 +1874,44 @@ The chat stays open.</source>
     </message>
 </context>
 <context>
+    <name>RoomRules</name>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="50"/>
+        <source> s</source>
+        <translation> 秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="51"/>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="52"/>
+        <source>Slow mode: the least time between two messages of one viewer</source>
+        <translation>慢速模式：同一观众两条消息之间的最短间隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="54"/>
+        <source>Words to mask, separated by commas</source>
+        <translation>要屏蔽的词，用逗号分隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="55"/>
+        <source>Apply</source>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="59"/>
+        <source>Slow mode</source>
+        <translation>慢速模式</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="63"/>
+        <source>Word list</source>
+        <translation>屏蔽词</translation>
+    </message>
+</context>
+<context>
     <name>ServerWatch</name>
     <message>
         <location filename="../../app/ui/server_watch.py" line="49"/>
@@ -2096,47 +2292,47 @@ The chat stays open.</source>
 <context>
     <name>SummaryDialog</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="116"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="166"/>
         <source>Live ended</source>
         <translation>直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="117"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="167"/>
         <source>Your live has ended</source>
         <translation>本场直播已结束</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="117"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="167"/>
         <source>Your live was interrupted</source>
         <translation>本场直播意外中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="122"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="172"/>
         <source>Duration</source>
         <translation>直播时长</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="123"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="173"/>
         <source>Total viewers</source>
         <translation>累计观众</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="124"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="174"/>
         <source>Likes</source>
         <translation>点赞</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="125"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="175"/>
         <source>Peak online</source>
         <translation>最高在线</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="126"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="176"/>
         <source>Messages</source>
         <translation>消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_chat.py" line="137"/>
+        <location filename="../../app/ui/widgets/golive_chat.py" line="187"/>
         <source>The server could not be reached while closing the room, so the totals may be incomplete. The server removes the room by itself shortly.</source>
         <translation>关闭直播间时无法连接服务器，统计数据可能不完整。服务器稍后会自动移除该直播间。</translation>
     </message>

@@ -20,6 +20,7 @@ from protocol.errors import ImCode
 from protocol.signing import userid_from_stream_id
 from server.im.conn import CLOSE_KICKED, Conn, node_of
 from server.im.limits import LimitTable
+from server.im.moderation import Moderation
 from server.im.settings import ImSettings
 from server.im.state import JoinResult, Profile, SharedState
 from server.im.tips import TipCoalescer, TipEvent
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 class HubObserver(Protocol):
     def message_sent(self, gid: str, sender: Profile, meaning: im.AppMessage, t_ms: int) -> None: ...
     def member_joined(self, gid: str, uid: str, first_time: bool, owner: str) -> None: ...
+    def message_removed(self, gid: str, frame: dict[str, Any]) -> None: ...
 
 
 _MAX_HOPS = 2  # a "u" event is re-routed at most once when its user moved to another node meanwhile
@@ -72,6 +74,8 @@ class Hub:
             "get_group_members": self._get_members, "get_history": self._get_history,
             "ping": self._ping,
         }
+        self.moderation = Moderation(self)
+        self._ops.update(self.moderation.ops())
 
     # --- connection lifecycle ---------------------------------------------------------------
 
@@ -144,6 +148,8 @@ class Hub:
             c = self.conns.get(ev["uid"])
             if c is not None and c.key == ev.get("conn"):
                 await self.kick(c, "login elsewhere")
+        elif t == "mod_evict":
+            await self.moderation.on_bus_event(ev)
         elif t == "lost":
             await self.tips.add(ev["gid"], TipEvent("quit", ev["uid"], ev["nickname"], ev["avatar"]), int(ev["count"]))
 
@@ -262,6 +268,8 @@ class Hub:
         info = await self.state.get_group(gid)
         if info is None:
             return _err(ImCode.GROUP_NOT_FOUND)
+        if await self.moderation.store.is_banned(gid, conn.identifier):
+            return _err(ImCode.BANNED)
         result, count = await self._join(conn, gid, info.owner)
         if result == JoinResult.ALREADY:
             return ImCode.ALREADY_MEMBER, "", {"member_count": count}
@@ -319,14 +327,19 @@ class Hub:
         if self._limited(conn, meaning):
             return _err(ImCode.RATE_LIMITED, "likes are limited to 2/s" if meaning.kind is im.MsgKind.LIKE
                         else "sending too fast")
+        refused, elems, meaning = await self.moderation.screen(conn.identifier, gid, a["elems"], meaning)
+        if refused is not None:
+            return refused
         now_ms = int(time.time() * 1000)
         p = conn.profile
         seq, frame = await self.state.append_message(
             gid, lambda s: im.group_msg_frame(gid, p.identifier, p.nickname, p.avatar, s, now_ms // 1000,
-                                              a["elems"]))
+                                              elems))
         await self.fan_out(gid, frame, exclude=p.identifier)
         if self.observer is not None:
             self.observer.message_sent(gid, p, meaning, now_ms)
+        if elems is not a["elems"]:  # words were masked: the sender shows what everyone got
+            return _ok(seq=seq, time=now_ms // 1000, elems=elems)
         return _ok(seq=seq, time=now_ms // 1000)
 
     async def _send_c2c_msg(self, conn: Conn, a: dict[str, Any]) -> Reply:

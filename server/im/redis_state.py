@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 
 from server.im import redis_inbox
 from server.im.redis_nodes import CLEAR_IF_OWNED, NodeLiveness
-from server.im.state import EventHandler, GroupInfo, JoinResult, Profile
+from server.im.state import EventHandler, GroupInfo, JoinResult, Profile, frame_seq
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +276,14 @@ class RedisState:
 
     async def history(self, gid: str, count: int) -> list[str]:
         return list(await self._r.lrange(self.key("h", gid), -count, -1))
+
+    async def remove_message(self, gid: str, seq: int) -> str | None:
+        """Drop message ``seq`` from the group's history; its frame, or None when not there."""
+        hk = self.key("h", gid)
+        for frame in await self._r.lrange(hk, 0, -1):
+            if frame_seq(frame) == seq:
+                return frame if await self._r.lrem(hk, 1, frame) else None
+        return None
 
     async def set_online(self, uid: str, conn_key: str) -> str | None:
         self.online[uid] = conn_key

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -117,6 +117,14 @@ class ImService:
     def member_joined(self, gid: str, uid: str, first_time: bool, owner: str) -> None:
         if first_time and uid != owner and userid_from_stream_id(gid) is not None:
             self.roomlog.viewer(gid)
+
+    def message_removed(self, gid: str, frame: dict[str, Any]) -> None:
+        """A message was removed for everyone: drop it from the replay danmaku too."""
+        if userid_from_stream_id(gid) is None or not isinstance(frame.get("time"), int):
+            return
+        meaning = im.classify_elems(frame.get("elems"))
+        if meaning.kind in (im.MsgKind.TEXT, im.MsgKind.DANMAKU):
+            self.roomlog.remove(gid, str(frame.get("from", "")), frame["time"], meaning.text)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -48,6 +48,9 @@ class ImSettings:
     node_ttl: float = 10.0  # Redis: a node (and its users' presence) counts as dead this long after its last beat
     node_heartbeat: float = 2.5  # Redis: liveness refresh and dead-node sweep period (well inside node_ttl)
     close_timeout: float = 5.0  # seconds a closing handshake may take before the socket is dropped
+    banned_words: tuple[str, ...] = ()  # deployment word list, masked with ＊ in every room (rooms add their own)
+    moderation_ttl: int = 30 * 86400  # Redis: a room's bans, mutes, admins and word list kept this long after a change
+    report_interval: float = 5.0  # one message report per user per this many seconds (per node)
 
     @classmethod
     def from_config(cls, cfg: Config) -> "ImSettings":
@@ -59,6 +62,12 @@ class ImSettings:
             elif f.name in raw:
                 value = raw[f.name]
             else:
+                continue
+            if isinstance(getattr(out, f.name), tuple):
+                if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+                    setattr(out, f.name, tuple(v.strip() for v in value))
+                else:
+                    log.warning("ignoring [im] %s = %r (a list of words expected)", f.name, value)
                 continue
             try:
                 setattr(out, f.name, type(getattr(out, f.name))(value))

@@ -9,6 +9,7 @@ newer login of the same user made.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,15 @@ from typing import Any, Protocol
 from server.im.inbox import MemoryInbox
 
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def frame_seq(frame: str) -> int | None:
+    """The ``seq`` of a stored group_msg frame (None when unreadable)."""
+    try:
+        seq = json.loads(frame).get("seq")
+    except (ValueError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) else None
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class SharedState(Protocol):
     async def is_member(self, gid: str, uid: str) -> bool: ...
     async def append_message(self, gid: str, build: Callable[[int], str]) -> tuple[int, str]: ...
     async def history(self, gid: str, count: int) -> list[str]: ...
+    async def remove_message(self, gid: str, seq: int) -> str | None: ...
     async def set_online(self, uid: str, conn_key: str) -> str | None: ...
     async def clear_online(self, uid: str, conn_key: str) -> None: ...
     async def presence(self, uid: str) -> str | None: ...
@@ -160,6 +171,15 @@ class MemoryState:
     async def history(self, gid: str, count: int) -> list[str]:
         g = self._groups.get(gid)
         return list(g.history)[-count:] if g else []
+
+    async def remove_message(self, gid: str, seq: int) -> str | None:
+        """Drop message ``seq`` from the group's history; its frame, or None when not there."""
+        g = self._groups.get(gid)
+        for frame in list(g.history) if g else []:
+            if frame_seq(frame) == seq:
+                g.history.remove(frame)  # type: ignore[union-attr]
+                return frame
+        return None
 
     async def set_online(self, uid: str, conn_key: str) -> str | None:
         prev = self._online.get(uid)

@@ -13,7 +13,7 @@ import logging
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from server.db.database import Database
 from server.db.models import Danmaku, LiveStream
@@ -39,6 +39,7 @@ class RoomLog:
         self._rows: deque[DanmakuRow] = deque()
         self._likes: Counter[str] = Counter()
         self._viewers: Counter[str] = Counter()
+        self._removed: list[tuple[str, str, int, str]] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.dropped = 0
@@ -51,6 +52,13 @@ class RoomLog:
                 log.error("danmaku writer %d rows behind; %d rows dropped", len(self._rows), self.dropped)
             return
         self._rows.append(row)
+
+    def remove(self, stream_id: str, userid: str, t_s: int, msg: str) -> None:
+        """Delete a removed message's row (sent by ``userid`` in second ``t_s`` with text ``msg``),
+        whether still waiting here or already written."""
+        self._rows = deque(r for r in self._rows if not _matches(r, stream_id, userid, t_s, msg))
+        if len(self._removed) < self.max_rows:
+            self._removed.append((stream_id, userid, t_s, msg))
 
     def like(self, stream_id: str, n: int = 1) -> None:
         self._likes[stream_id] += n
@@ -79,22 +87,25 @@ class RoomLog:
                 log.exception("danmaku/like flush failed; will retry")
 
     async def flush(self) -> None:
-        if not (self._rows or self._likes or self._viewers):
+        if not (self._rows or self._likes or self._viewers or self._removed):
             return
+        removed, self._removed = self._removed, []
         rows, self._rows = list(self._rows), deque()
         likes, self._likes = self._likes, Counter()
         viewers, self._viewers = self._viewers, Counter()
         try:
-            await asyncio.to_thread(self._write, rows, likes, viewers)
+            await asyncio.to_thread(self._write, rows, likes, viewers, removed)
             self.written += len(rows)
         except Exception:
             # put everything back (in front of newer rows) so nothing is lost on a transient error
             self._rows.extendleft(reversed(rows))
             self._likes.update(likes)
             self._viewers.update(viewers)
+            self._removed[:0] = removed
             raise
 
-    def _write(self, rows: list[DanmakuRow], likes: Counter[str], viewers: Counter[str]) -> None:
+    def _write(self, rows: list[DanmakuRow], likes: Counter[str], viewers: Counter[str],
+               removed: list[tuple[str, str, int, str]] | None = None) -> None:
         sids = {r.stream_id for r in rows} | set(likes) | set(viewers)
         with self.db.session() as s:
             started = dict(s.execute(select(LiveStream.stream_id, LiveStream.started_at)
@@ -110,3 +121,10 @@ class RoomLog:
                 s.execute(update(LiveStream).where(LiveStream.stream_id == sid).values(
                     like_count=LiveStream.like_count + likes.get(sid, 0),
                     viewer_count=LiveStream.viewer_count + viewers.get(sid, 0)))
+            for sid, uid, t_s, msg in removed or ():
+                s.execute(delete(Danmaku).where(Danmaku.stream_id == sid, Danmaku.userid == uid, Danmaku.msg == msg,
+                                                Danmaku.sent_at_ms.between(t_s * 1000, t_s * 1000 + 999)))
+
+
+def _matches(r: DanmakuRow, stream_id: str, userid: str, t_s: int, msg: str) -> bool:
+    return (r.stream_id, r.userid, r.sent_at_ms // 1000, r.msg) == (stream_id, userid, t_s, msg)

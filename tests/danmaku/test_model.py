@@ -273,3 +273,16 @@ def test_synthetic_rate():
     n = sum(len(syn.due(t / 60)) for t in range(0, 601))
     assert 495 <= n <= 505
     assert SyntheticDanmaku(0).due(1.0) == []
+
+
+def test_hide_takes_a_removed_message_off_screen_and_out_of_the_queue():
+    m = model(1280, 720, max_on_screen=1)
+    shown, waiting, other = Comment("spam", width=100, key="7"), Comment("spam", width=100, key="7"), \
+        Comment("ok", width=100, key="8")
+    assert m.submit(shown, 0.0)
+    assert not m.submit(waiting, 0.0) and m.pending() == 1  # the density cap holds it back
+    assert m.hide("7") == 2
+    assert m.pending() == 0 and m.frame(0.5).items == []
+    m.set_view(1280, 360, 0.6)  # a relayout after hiding must not move or show it
+    assert m.submit(other, 1.0) and m.frame(2.0).items == [other], "its place is free"
+    assert m.hide("nope") == 0

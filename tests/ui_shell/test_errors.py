@@ -43,6 +43,11 @@ def _failures() -> list[BaseException]:
         ImError(70001, "usersig expired english text"),
         ImError(10030, "rate limited english text"),
         ImError(12345, "unknown english text"),
+        ImError(10017, "muted english text", {"until": 1_900_000_000}),
+        ImError(10017, "muted english text"),
+        ImError(10050, "banned english text"),
+        ImError(10051, "slow mode english text", {"wait_ms": 2500}),
+        ImError(10052, "gone english text"),
         PlayError(PlayCode.NOT_FOUND, "HTTP 404 english text"),
         OSError(28, "No space left on device"),
         ValueError("invalid literal for int() with base 10: 'x'"),
@@ -103,3 +108,12 @@ def test_interrupted_live_summary_shows_no_url_or_token(qtbot) -> None:  # type:
 def test_redact_masks_credentials() -> None:
     assert SECRET not in redact(URL) and "token=***" in redact(URL)
     assert redact("userSig=abc&x=1") == "userSig=***&x=1"
+
+
+def test_moderation_refusals_say_until_when_and_how_long(qapp) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    until = int(time.time()) + 600
+    assert error_text(ImError(10017, "", {"until": until})) == \
+        f"You are muted in this room until {time.strftime('%H:%M', time.localtime(until))}."
+    assert error_text(ImError(10051, "", {"wait_ms": 2500})) == "Slow mode is on: wait 3 s before sending again."

@@ -192,10 +192,15 @@ class DanmakuOverlay:
     # -- feeding ---------------------------------------------------------------------------
 
     def add(self, text: str, mode: Mode = Mode.SCROLL, color: int = 0xFFFFFF, own: bool = False,
-            user: str = "", nickname: str = "") -> bool:
-        """Show a comment (rendered now, once); False if it has to wait or overlay is off."""
+            user: str = "", nickname: str = "", key: str = "") -> bool:
+        """Show a comment (rendered now, once); False if it has to wait or overlay is off.
+        ``key`` lets :meth:`remove` take it back."""
         return self.add_comment(Comment(text=text, mode=mode, color=color, own=own, user=user,
-                                        nickname=nickname))
+                                        nickname=nickname, key=key))
+
+    def remove(self, key: str) -> int:
+        """Take comments with ``key`` off the screen and out of the queue (a removed message)."""
+        return self.model.hide(key) if key else 0
 
     def add_comment(self, comment: Comment) -> bool:
         if not self.settings.enabled:

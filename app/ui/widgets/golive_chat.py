@@ -15,14 +15,16 @@ from app.ui.qt import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     Qt,
     QVBoxLayout,
     QWidget,
     Signal,
 )
 from app.ui.widgets.golive_text import duration_text, message_line, named
+from app.ui.widgets.moderation import tag_item
 from app.ui.widgets.text_limits import limit_bytes
-from protocol.im import MAX_TEXT_BYTES
+from protocol.im import MAX_ROOM_WORDS, MAX_SLOW_MODE_S, MAX_TEXT_BYTES, MAX_WORD_CHARS
 
 MAX_LINES = 500
 COLORS = {
@@ -33,6 +35,47 @@ COLORS = {
     MessageKind.DISMISSED: QColor(255, 120, 120),
     MessageKind.KICKED: QColor(255, 120, 120),
 }
+
+
+class RoomRules(QWidget):
+    """The room's slow mode and word list (masked with ＊ in every message), set while live."""
+
+    rules_requested = Signal(int, list)  # slow mode seconds, words
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slow = named(QSpinBox(), "slowModeBox")
+        self.slow.setRange(0, MAX_SLOW_MODE_S)
+        self.slow.setSingleStep(5)
+        self.slow.setSuffix(self.tr(" s"))
+        self.slow.setSpecialValueText(self.tr("Off"))
+        self.slow.setToolTip(self.tr("Slow mode: the least time between two messages of one viewer"))
+        self.words = named(QLineEdit(), "roomWordsEdit")
+        self.words.setPlaceholderText(self.tr("Words to mask, separated by commas"))
+        self.apply = named(QPushButton(self.tr("Apply")), "applyRulesButton")
+        self.apply.clicked.connect(self._apply)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.tr("Slow mode"), self.slow)
+        row = QHBoxLayout()
+        row.addWidget(self.words, 1)
+        row.addWidget(self.apply)
+        form.addRow(self.tr("Word list"), row)
+
+    def word_list(self) -> list[str]:
+        out: list[str] = []
+        for w in self.words.text().replace("，", ",").split(","):
+            w = w.strip()[:MAX_WORD_CHARS]
+            if w and w not in out:
+                out.append(w)
+        return out[:MAX_ROOM_WORDS]
+
+    def _apply(self) -> None:
+        self.rules_requested.emit(self.slow.value(), self.word_list())
+
+    def show_rules(self, slow_mode: int, words: list[str] | tuple[str, ...]) -> None:
+        self.slow.setValue(slow_mode)
+        self.words.setText(", ".join(words))
 
 
 class ChatPanel(QWidget):
@@ -47,6 +90,7 @@ class ChatPanel(QWidget):
         self.list = named(QListWidget(), "chatList")
         self.list.setWordWrap(True)
         self.list.setUniformItemSizes(False)
+        self.rules = RoomRules()
         self.input = named(QLineEdit(), "chatInput")
         self.input.setPlaceholderText(self.tr("Say something to your viewers"))
         limit_bytes(self.input, MAX_TEXT_BYTES)  # the wire counts UTF-8 bytes, not characters
@@ -57,6 +101,7 @@ class ChatPanel(QWidget):
         lay.setContentsMargins(8, 8, 8, 8)
         lay.addWidget(self.counts)
         lay.addWidget(self.list, 1)
+        lay.addWidget(self.rules)
         row = QHBoxLayout()
         row.addWidget(self.input, 1)
         row.addWidget(self.send)
@@ -67,6 +112,7 @@ class ChatPanel(QWidget):
     def set_enabled_for_live(self, live: bool) -> None:
         self.input.setEnabled(live)
         self.send.setEnabled(live)
+        self.rules.setEnabled(live)
 
     def _send(self) -> None:
         text = self.input.text().strip()
@@ -81,9 +127,12 @@ class ChatPanel(QWidget):
         line = message_line(msg)
         if not line:
             return
-        self.add_line(line, COLORS.get(msg.kind), bold=msg.self_sent)
+        item = self.add_line(line, COLORS.get(msg.kind), bold=msg.self_sent)
+        if msg.kind in (MessageKind.TEXT, MessageKind.DANMAKU, MessageKind.ENTER, MessageKind.LIKE):
+            tag_item(item, msg.sender, msg.nickname, msg.seq if msg.kind in (MessageKind.TEXT, MessageKind.DANMAKU)
+                     else 0)
 
-    def add_line(self, text: str, color: QColor | None = None, bold: bool = False) -> None:
+    def add_line(self, text: str, color: QColor | None = None, bold: bool = False) -> QListWidgetItem:
         item = QListWidgetItem(text)
         if color is not None:
             item.setForeground(color)
@@ -98,6 +147,7 @@ class ChatPanel(QWidget):
             self.list.takeItem(0)
         if at_bottom:
             self.list.scrollToBottom()
+        return item
 
     def lines(self) -> list[str]:
         return [self.list.item(i).text() for i in range(self.list.count())]

@@ -71,6 +71,8 @@ def duration_text(seconds: float) -> str:
 
 def message_line(msg: ImMessage) -> str:
     """How a room event reads in the anchor's chat list."""
+    if msg.kind in (MessageKind.REMOVED, MessageKind.MODERATION):
+        return ""  # the moderation helper shows these (app/ui/controllers/golive_moderation.py)
     who = msg.nickname or msg.sender or QCoreApplication.translate("GoLive", "someone")
     if msg.kind is MessageKind.TEXT:
         return f"{who}: {msg.text}"

@@ -25,6 +25,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
+from app.ui.widgets.moderation import tag_item
 from protocol.im import MAX_TEXT_BYTES
 
 MAX_BYTES = MAX_TEXT_BYTES  # SPEC section 5: text/danmaku at most this many UTF-8 bytes
@@ -67,11 +68,16 @@ class ChatList(QListWidget):
         item.setForeground(QBrush(color.darker(130) if history else color))
         item.setToolTip(msg.sender)
         item.setData(Qt.ItemDataRole.UserRole, msg.kind.value)
+        tag_item(item, msg.sender, msg.nickname, msg.seq)
         return self._append(item)
 
-    def add_notice(self, text: str, color: str = "#9a9aa8", kind: str = "notice") -> QListWidgetItem:
-        """A grey system line (someone entered or left, the live ended...)."""
+    def add_notice(self, text: str, color: str = "#9a9aa8", kind: str = "notice",
+                   about: str = "") -> QListWidgetItem:
+        """A grey system line (someone entered or left, the live ended...); ``about``: the member
+        it is about (the moderation menu acts on them)."""
         item = QListWidgetItem(text)
+        if about:
+            tag_item(item, about)
         item.setForeground(QBrush(QColor(color)))
         font = QFont(self.font())
         font.setItalic(True)

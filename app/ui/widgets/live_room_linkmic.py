@@ -2,11 +2,13 @@
 
 :class:`RoomLinkMic` gives the room its "连麦 / Co-host" button and does the rest:
 
-* click -> :class:`~app.ui.controllers.linkmic_controller.ViewerLinkController` ``request()``; the button
+* click -> (with ``CohostOptions.ask_source``, the app's default) a menu asks which source to go on air
+  with: camera, screen or test pattern; then
+  :class:`~app.ui.controllers.linkmic_controller.ViewerLinkController` ``request()``; the button
   turns into "Cancel request" with the seconds left; a rejection or a timeout is said in the room
   (status next to the button and a chat notice);
-* ``linked(push_url, anchor_url)`` -> the camera (``CohostOptions.source``) is opened in the
-  background and published to ``push_url`` by a :class:`PushController`; the room's main player
+* ``linked(push_url, anchor_url)`` -> the chosen source is opened in the background (the camera and
+  microphone of the Settings as they are now: a changed setting counts without reopening the room) and published to ``push_url`` by a :class:`PushController`; the room's main player
   switches to the anchor's low-latency accelerate URL; the viewer's own picture shows as a small
   picture-in-picture; the button becomes "End co-hosting";
 * ended (by the viewer, a kick, the anchor stopping) -> publisher stopped, back to the normal play
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.capture.audio import ToneSource, list_input_devices, open_microphone
@@ -32,7 +34,7 @@ from app.ui.controllers.devices import make_player, pick_camera, pick_microphone
 from app.ui.controllers.linkmic_controller import ViewerLinkController
 from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
-from app.ui.qt import QCoreApplication, QLabel, QObject, QPushButton, QTimer
+from app.ui.qt import QT_TRANSLATE_NOOP, QCoreApplication, QLabel, QMenu, QObject, QPushButton, Qt, QTimer
 from app.ui.settings import ClientSettings
 from app.ui.widgets.cohost_pip import CohostPlayers, PipStack, PipTile
 from app.ui.widgets.golive_text import failure_text, push_error_text
@@ -42,8 +44,9 @@ log = logging.getLogger(__name__)
 
 SELF_KEY = "__self__"
 TOAST_MS = 6000
-TOAST_STYLE = ("background: rgba(20, 20, 28, 210); color: #ffd166; padding: 8px 12px; border-radius: 6px;"
-               " font-weight: bold;")
+TOAST_PAD_X, TOAST_PAD_Y = 16, 8  # the toast's padding (style sheet) in px
+TOAST_STYLE = (f"background: rgba(20, 20, 28, 210); color: #ffd166; padding: {TOAST_PAD_Y}px {TOAST_PAD_X}px;"
+               " border-radius: 6px; font-weight: bold;")
 BUTTON_STYLE = ("QPushButton#cohostButton { background: #7b5cff; color: white; font-weight: bold; padding: 4px 14px;"
                 " border-radius: 4px; } QPushButton#cohostButton:disabled { background: #555; color: #aaa; }"
                 " QPushButton#cohostButton[linkState=\"requesting\"] { background: #a0791a; }"
@@ -62,11 +65,35 @@ class CohostOptions:
     answer_timeout: float = 10.0
     heartbeat_interval: float = 5.0
     settings: ClientSettings | None = None  # for the players of the other co-hosts (speaker)
+    ask_source: bool = False  # ask camera / screen / test pattern on each request
+    follow_settings: bool = False  # read camera and microphone from ``settings`` when going on air
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> CohostOptions:
-        """The camera and microphone chosen in the settings dialog (stream size: co-host defaults)."""
-        return cls(source=settings.camera or "camera", microphone=settings.microphone, settings=settings)
+        """The camera and microphone chosen in the settings dialog, read again each time the viewer
+        goes on air (stream size: co-host defaults); the viewer picks the source per request."""
+        return cls(source=settings.camera or "camera", microphone=settings.microphone, settings=settings,
+                   ask_source=True, follow_settings=True)
+
+    def current(self) -> CohostOptions:
+        """These options with the Settings' camera and microphone as they are now."""
+        if not self.follow_settings or self.settings is None:
+            return self
+        return replace(self, source=self.settings.camera or "camera", microphone=self.settings.microphone)
+
+    def video_spec(self, choice: str | None) -> str:
+        """The capture spec for a source choice (``camera``, ``screen``, ``testsrc``; None: the options')."""
+        o = self.current()
+        if choice == "camera":
+            return o.source if o.source.partition(":")[0] == "camera" else "camera"
+        if choice == "screen":
+            return o.source if o.source.startswith("screen:") else "screen:1"
+        return "testsrc" if choice == "testsrc" else o.source
+
+
+SOURCE_CHOICES = (("camera", QT_TRANSLATE_NOOP("LinkMic", "Camera")),
+                  ("screen", QT_TRANSLATE_NOOP("LinkMic", "Screen")),
+                  ("testsrc", QT_TRANSLATE_NOOP("LinkMic", "Test pattern")))
 
 
 def _cameras() -> list[int]:
@@ -106,6 +133,8 @@ class RoomLinkMic(QObject):
         self.push: PushController | None = None
         self.publisher: Any = None  # the last co-hosting publisher (tests check it stopped)
         self.state = "idle"  # idle | requesting | linking | linked
+        self.source_choice: str | None = None  # camera | screen | testsrc (None: the options' source)
+        self.source_menu: QMenu | None = None
         self.deadline = 0.0
         self.last_message = ""
         self.threads: list[threading.Thread] = []
@@ -200,6 +229,9 @@ class RoomLinkMic(QObject):
     def clicked(self) -> None:
         if self.ctl is None or self.window.ended is not None:
             return
+        if self.state == "idle" and self.options.ask_source:
+            self._ask_source()
+            return
         if self.state == "idle":
             self.state = "requesting"
             self.deadline = time.monotonic() + self.options.answer_timeout
@@ -210,6 +242,29 @@ class RoomLinkMic(QObject):
             self.ctl.cancel()
         elif self.state in ("linking", "linked"):
             self.ctl.end()
+        self._show_state()
+
+    def _ask_source(self) -> None:
+        """Which source to go on air with: a menu under the button; choosing one sends the request."""
+        menu = QMenu(self.button)
+        menu.setObjectName("cohostSourceMenu")
+        for key, label in SOURCE_CHOICES:
+            action = menu.addAction(QCoreApplication.translate("LinkMic", label))
+            action.setObjectName(f"cohostSource_{key}")
+            action.triggered.connect(lambda _=False, k=key: self.choose_source(k))
+        self.source_menu = menu
+        menu.popup(self.button.mapToGlobal(self.button.rect().bottomLeft()))
+
+    def choose_source(self, choice: str) -> None:
+        """Go on air with ``choice`` (camera, screen, testsrc) if accepted: send the request now."""
+        if self.state != "idle" or self.ctl is None:
+            return
+        self.source_choice = choice
+        self.state = "requesting"
+        self.deadline = time.monotonic() + self.options.answer_timeout
+        self.last_message = ""
+        self.ctl.request()
+        self.countdown.start()
         self._show_state()
 
     def _show_state(self) -> None:
@@ -225,7 +280,9 @@ class RoomLinkMic(QObject):
         if s == "requesting":
             self._show_countdown()
         elif s == "linking":
-            self.status.setText(QCoreApplication.translate("LinkMic", "Accepted: starting your camera…"))
+            self.status.setText(QCoreApplication.translate("LinkMic", "Accepted: starting your camera…")
+                                if self.source_choice in (None, "camera")
+                                else QCoreApplication.translate("LinkMic", "Accepted: going on air…"))
         elif s == "linked":
             self.status.setText(QCoreApplication.translate("LinkMic", "On air with the anchor"))
         else:
@@ -268,11 +325,12 @@ class RoomLinkMic(QObject):
         self.countdown.stop()
         self.state = "linking"
         self._show_state()
-        o = self.options
+        o = self.options.current()  # the Settings as they are now
         settings = PushSettings(resolution=o.resolution, fps=o.fps, bitrate_kbps=o.bitrate_kbps)
+        spec0 = self.options.video_spec(self.source_choice)
 
         def open_devices() -> tuple[Any, Any, str | None, list[str]]:
-            spec, notes = o.source, []
+            spec, notes = spec0, []
             if spec.partition(":")[0] == "camera":  # a saved camera that is gone: the first one found
                 spec, note = pick_camera(spec, [f"camera:{i}" for i in _cameras()], fallback="camera")
                 notes.append(note)
@@ -294,7 +352,7 @@ class RoomLinkMic(QObject):
                 _close_quietly(video)
                 _close_quietly(mic)
                 return
-            self._publish(settings, video, mic, push_url)
+            self._publish(settings, video, mic, push_url, spec0)
             for note in filter(None, notes):
                 self._say(note)
             if warning:
@@ -306,14 +364,16 @@ class RoomLinkMic(QObject):
         def failed(exc: BaseException) -> None:
             if self._closed:
                 return
-            self._fail(QCoreApplication.translate("LinkMic", "Cannot start your camera.") + " " + failure_text(exc))
+            what = (QCoreApplication.translate("LinkMic", "Cannot capture your screen.") if spec0.startswith("screen")
+                    else QCoreApplication.translate("LinkMic", "Cannot start your camera."))
+            self._fail(what + " " + failure_text(exc))
 
         run_op(None, open_devices, opened, failed, name="open_cohost_devices")
 
-    def _publish(self, settings: PushSettings, video: Any, mic: Any, push_url: str) -> None:
+    def _publish(self, settings: PushSettings, video: Any, mic: Any, push_url: str, spec: str) -> None:
         push = PushController(self)
         push.set_settings(settings)
-        push.set_video_source(video, self.options.source)
+        push.set_video_source(video, spec)
         push.mixer.mic = mic
         push.error.connect(self._push_error)
         try:
@@ -369,10 +429,12 @@ class RoomLinkMic(QObject):
         host = self.window.surface
         self.toast.setText(text)
         self.toast.ensurePolished()  # the style sheet's bold font counts in the width
-        one_line = self.toast.fontMetrics().horizontalAdvance(text) + 32  # + padding
-        width = min(one_line, max(200, host.width() // 2))
+        fm = self.toast.fontMetrics()
+        one_line = fm.horizontalAdvance(text) + 2 * TOAST_PAD_X
+        width = max(120, min(one_line, max(200, host.width() // 2), host.width() - 24))
+        wrapped = fm.boundingRect(0, 0, width - 2 * TOAST_PAD_X, 10_000, int(Qt.TextFlag.TextWordWrap), text)
         self.toast.setFixedWidth(width)
-        self.toast.setFixedHeight(self.toast.heightForWidth(width))
+        self.toast.setFixedHeight(max(self.toast.heightForWidth(width), wrapped.height() + 2 * TOAST_PAD_Y + 2))
         self.toast.move(12, max(0, host.height() - self.toast.height() - 12))
         self.toast.show()
         self.toast.raise_()

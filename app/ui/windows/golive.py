@@ -33,6 +33,7 @@ from app.push.errors import PushError
 from app.push.settings import PushSettings
 from app.push.stats import PushStats
 from app.ui.controllers.account import Account
+from app.ui.controllers.golive_moderation import AnchorModeration
 from app.ui.controllers.golive_room import RESUME_WINDOW_S, LiveRoomController, LiveSummary, RoomInfo
 from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
@@ -151,6 +152,7 @@ class GoLiveWindow(QWidget):
         scroll.setWidget(self.setup)
         scroll.setWidgetResizable(True)
         self.chat = ChatPanel()
+        self.moderation = AnchorModeration(self, self.account.userid)
         self.tabs = named(QTabWidget(), "goLiveTabs")
         self.tabs.addTab(scroll, self.tr("Setup"))
         self.tabs.addTab(self.chat, self.tr("Room"))
@@ -247,6 +249,7 @@ class GoLiveWindow(QWidget):
         self.chat.add_line(self.tr("Room {0} is open; connecting the stream…").format(self.room.room_id))
         self.cohosting.start(self.room.im, self.room.rooms, self.room.room_id)
         self.pk.start(self.room.im, self.room.rooms, self.room.room_id)
+        self.moderation.started()
 
     def _start_failed(self, exc: BaseException) -> None:
         if self.account.handle_failure(exc):
@@ -335,14 +338,15 @@ class GoLiveWindow(QWidget):
                 self._end_room()
 
     def _room_message(self, msg: ImMessage) -> None:
-        if self.pk.handle_message(msg) or self.cohosting.handle_message(msg):  # PK / co-hosting signals
-            return
+        if self.pk.handle_message(msg) or self.cohosting.handle_message(msg) or self.moderation.handle(msg):
+            return  # PK / co-hosting signals and moderation events are shown by those helpers
         self.chat.add_message(msg)
         if msg.kind is MessageKind.DANMAKU:
-            self.overlay.add(msg.text, Mode.SCROLL, own=msg.self_sent, user=msg.sender, nickname=msg.nickname)
+            self.overlay.add(msg.text, Mode.SCROLL, own=msg.self_sent, user=msg.sender, nickname=msg.nickname,
+                             key=str(msg.seq))
         elif msg.kind is MessageKind.TEXT:
             self.overlay.add(f"{msg.nickname or msg.sender}: {msg.text}", Mode.SCROLL, color=0xCCE6FF,
-                             own=msg.self_sent, user=msg.sender)
+                             own=msg.self_sent, user=msg.sender, key=str(msg.seq))
         elif msg.kind is MessageKind.LIKE:
             self.hearts.like(1)
         elif msg.kind is MessageKind.DISMISSED and self.phase == "live":

@@ -45,6 +45,7 @@ from app.ui.widgets.live_room_audience import AnchorHeader, AudienceStrip
 from app.ui.widgets.live_room_chat import ChatInput, ChatList
 from app.ui.widgets.live_room_linkmic import CohostOptions, RoomLinkMic
 from app.ui.widgets.live_room_pk import RoomPk
+from app.ui.widgets.moderation import ModerationMenu, moderation_notice
 from app.ui.widgets.pk_stage import stage_layout
 from app.ui.windows.geometry import fit_to_screen
 from app.ui.windows.play_window import DanmakuControls, PlayerController, PlayerSurface
@@ -113,6 +114,8 @@ class LiveRoomWindow(QWidget):
         self.linkmic = RoomLinkMic(self, cohost)
         settings = self.account.settings if self.account is not None else None
         self.pk = RoomPk(self.room_id, self.rooms, backend, lambda url: make_player(url, settings), self)
+        self.moderation = ModerationMenu(self.chat, self._moderate, lambda: self.room_id, self.userid,
+                                         self.card.userid, self.input.show_status)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 4, 8, 4)
@@ -197,6 +200,7 @@ class LiveRoomWindow(QWidget):
                 self.chat.add_message(m, history=True)
         self.chat.add_notice(QCoreApplication.translate("LiveRoom", "You entered the room. Be kind in the chat."))
         self._on_room(room)
+        self.moderation.refresh()
         if self.ended is None:
             self.input.set_open(True)
             self.linkmic.start()
@@ -241,22 +245,39 @@ class LiveRoomWindow(QWidget):
         if m.group_id != self.room_id or m.c2c:
             return
         own = m.sender == self.userid
-        if m.kind is MessageKind.TEXT:
+        if self.moderation.handle(m):
+            self._moderated(m)
+        elif m.kind is MessageKind.TEXT:
             self.chat.add_message(m)
         elif m.kind is MessageKind.DANMAKU:
             self.chat.add_message(m)
-            self.overlay.add(m.text, own=own, user=m.sender, nickname=m.nickname)
+            self.overlay.add(m.text, own=own, user=m.sender, nickname=m.nickname, key=str(m.seq))
         elif m.kind is MessageKind.LIKE and not own:
             self.hearts.like(1)
             self.header.set_counts(likes=self.header.like_count + 1)
         elif m.kind is MessageKind.ENTER and not own:
             self.chat.add_notice(QCoreApplication.translate("LiveRoom", "{0} entered the room").format(
-                m.nickname or m.sender), kind="enter")
+                m.nickname or m.sender), kind="enter", about=m.sender)
         elif m.kind is MessageKind.EXIT and not own:
             self.chat.add_notice(QCoreApplication.translate("LiveRoom", "{0} left the room").format(
                 m.nickname or m.sender), kind="exit")
         elif m.kind is MessageKind.DISMISSED:
             self._end("dismissed")
+
+    def _moderate(self, fn: Any, on_done: Any, on_failure: Any) -> None:
+        if self.im is not None:
+            self.im.request(fn, on_done, "moderation", on_failure)
+
+    def _moderated(self, m: ImMessage) -> None:
+        """A removed message leaves the overlay too; a moderation event may concern this viewer."""
+        if m.kind is MessageKind.REMOVED:
+            self.overlay.remove(str(m.seq))
+            return
+        text = moderation_notice(m, self.userid)
+        if text:
+            self.chat.add_notice(text, color="#ffb86b", kind="moderation")
+        if m.text == "ban" and m.sender == self.userid:
+            self.input.set_open(False, QCoreApplication.translate("LiveRoom", "You were removed from this room"))
 
     def _on_room(self, room: RoomState) -> None:
         if room.group_id != self.room_id:
@@ -295,7 +316,7 @@ class LiveRoomWindow(QWidget):
         self.input.clear_text()
         self.chat.add_message(m)
         if m.kind is MessageKind.DANMAKU:
-            self.overlay.add(m.text, own=True, user=m.sender, nickname=m.nickname)
+            self.overlay.add(m.text, own=True, user=m.sender, nickname=m.nickname, key=str(m.seq))
 
     def _send_failed(self, exc: BaseException) -> None:
         self.input.show_status(QCoreApplication.translate("LiveRoom", "Not sent.") + " " + error_text(exc))
