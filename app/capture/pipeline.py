@@ -262,6 +262,11 @@ class CapturePipeline:
     def running(self) -> bool:
         return bool(self._threads) and not self._stop.is_set()
 
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called (a pipeline does not start again)."""
+        return self._stop.is_set()
+
     def start(self) -> None:
         """Start the capture, compose and audio threads (returns at once)."""
         if self._threads:
