@@ -44,6 +44,7 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.settings import ClientSettings
+from app.ui.widgets.golive_studio import StudioSection
 from app.ui.widgets.golive_text import failure_text, named
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,8 @@ class SetupPanel(QWidget):
         self.record_path.setText(str(self.client_settings.client_dir / "recordings"
                                      / time.strftime("live_%Y%m%d_%H%M%S.mp4")))
         form.addRow(self.record, self.record_path)
+        self.studio = StudioSection(self.push, self.client_settings)
+        lay.addWidget(self.studio)
         lay.addStretch(1)
         self._source_kind_changed()
 
@@ -337,7 +340,8 @@ class SetupPanel(QWidget):
         if record:
             Path(record).parent.mkdir(parents=True, exist_ok=True)
         return PushSettings(resolution=self.resolution.currentText(), fps=self.fps.value(),
-                            bitrate_kbps=self.bitrate.value(), record_path=record)
+                            bitrate_kbps=self.bitrate.value(), record_path=record,
+                            encoder=self.studio.encoder_choice())
 
     def apply_preset(self, *_: Any) -> None:
         if not self.push.publishing:
@@ -412,6 +416,7 @@ class SetupPanel(QWidget):
         for w in (self.source, self.source_row, self.title, self.location, self.cover_choose, self.cover_snap,
                   self.resolution, self.fps, self.bitrate, self.record, self.record_path):
             w.setEnabled(not locked)
+        self.studio.set_locked(locked)
 
     def update_meter(self) -> None:
         """Peak meter with a falling needle (a block's peak alone flickers between ticks)."""
