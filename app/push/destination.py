@@ -73,6 +73,7 @@ class Destination:
         self.on_state: Callable[[Destination, PushState], None] | None = None
         self.on_end: Callable[[Destination], None] | None = None
         self._stop = threading.Event()
+        self._no_wait = threading.Event()
         self._lock = threading.Lock()
         self._sent_bytes = self._sent_video = self._delay_n = 0
         self._delay_s = 0.0
@@ -93,10 +94,14 @@ class Destination:
             return
         if self.blocking:
             while not self.queue.put(pkt) and not self.queue.closed:
-                if pkt.droppable or self._stop.is_set():
+                if pkt.droppable or self._stop.is_set() or self._no_wait.is_set():
                     return
         elif not self.queue.put(pkt, timeout=0) and not pkt.droppable and not self.queue.closed:
             self.overflow += 1
+
+    def stop_waiting(self) -> None:
+        """The publish is ending: :meth:`put` no longer waits for room (one try, then gives up)."""
+        self._no_wait.set()
 
     def finish(self) -> None:
         """No more packets: send what is queued (for up to 3 s) and end."""

@@ -133,6 +133,9 @@ class Publisher:
                                       lambda: self._counters.add(dropped_capture=1))
         if self._own_pipeline:
             self.pipeline.start()
+        else:  # the encoder's size and rate are the stream's: the preview follows them
+            self.pipeline.set_format(s.width, s.height, s.fps)
+        self._i420_shape = (s.height * 3 // 2, s.width)
         self.pipeline.on_end.append(self._source_end)
         self._skipped0 = self.pipeline.counters.skipped
         self.pipeline.counters.take()
@@ -186,7 +189,7 @@ class Publisher:
         if state == self.state:
             return
         self.state = state
-        log.info("push state: %s", state.value)
+        log.info("push state: %s%s", state.value, f" ({self.encoder_name})" if state == PushState.LIVE else "")
         if self.on_state:
             self.on_state(state)
 
@@ -214,6 +217,8 @@ class Publisher:
             if self.stop_reason is not None:
                 return
             self.stop_reason, self.stop_detail = reason, detail
+        for d in self.destinations:
+            d.stop_waiting()  # an encoder blocked on a full queue must not hold the stop up
         if not reason.ok:
             log.error("push stopped: %s%s", reason.message, f" ({redact_url(detail)})" if detail else "")
             if self.on_error:
@@ -243,8 +248,8 @@ class Publisher:
 
     def _on_picture(self, c: Composed) -> None:
         """Pipeline compose thread: queue the picture for the encoder, show it."""
-        if self._stop.is_set():
-            return
+        if self._stop.is_set() or c.i420 is None or c.i420.shape != self._i420_shape:
+            return  # (a picture composed at the previous size, just before the start)
         self._yuv_q.put((c.t, c.i420))
         if self.on_preview:
             self.on_preview(c.bgr)

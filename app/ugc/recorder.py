@@ -131,6 +131,9 @@ class ClipRecorder:
         self._rec_q = SendQueue(congestion_s=1e9, max_packets=1200)
         if self._own_pipeline:
             self.pipeline.start()
+        else:
+            self.pipeline.set_format(s.width, s.height, s.fps)
+        self._i420_shape = (s.height * 3 // 2, s.width)
         self.pipeline.on_end.append(self._source_end)
         vtap = self.pipeline.add_video_tap(self._on_picture, i420=True)
         atap, self._audio_base, self._t0 = self.pipeline.add_audio_tap(self._on_audio)
@@ -189,7 +192,7 @@ class ClipRecorder:
 
     def _on_picture(self, c: Composed) -> None:
         """Pipeline compose thread: queue pictures of the clip's span, report progress."""
-        if self._stop.is_set():
+        if self._stop.is_set() or c.i420 is None or c.i420.shape != self._i420_shape:
             return
         span = c.t - self._t0
         if span >= self.max_seconds:
