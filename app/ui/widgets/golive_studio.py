@@ -148,8 +148,11 @@ class StudioSection(QWidget):
         self.remove_overlay.clicked.connect(self._remove_overlay)
         v.addWidget(_hrow(self.add_image, self.text_edit, self.add_text, self.remove_overlay))
         self.position = named(QComboBox(), "overlayPosition")
+        names = {"top-left": self.tr("top left"), "top-right": self.tr("top right"),
+                 "bottom-left": self.tr("bottom left"), "bottom-right": self.tr("bottom right"),
+                 "center": self.tr("center")}
         for pos in POSITIONS:
-            self.position.addItem(self.tr(pos.replace("-", " ")), pos)
+            self.position.addItem(names[pos], pos)
         self.scale = named(_slider(1, 100, 15), "overlayScale")
         self.opacity = named(_slider(0, 100, 80), "overlayOpacity")
         for w in (self.position,):
