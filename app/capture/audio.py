@@ -242,9 +242,15 @@ class AudioMixer:
     ``muted`` silences the microphone only (music keeps playing, like the original app). Meters:
     ``mic_meter`` (after volume) and ``meter`` (the mix that is sent). Sources may be swapped
     while streaming; a source returning ``None`` is treated as silence from then on.
+
+    Thread use: one thread calls :meth:`read` (the pipeline's audio thread); any other thread (the
+    GUI) changes sources, volumes and mute through the ``set_*`` methods, which take the mixer's
+    lock, so a read always sees one consistent set of sources and volumes. The previous source
+    is returned by the setters for the caller to close (off the audio thread).
     """
 
     def __init__(self, mic: object | None = None, music: object | None = None) -> None:
+        self._lock = threading.Lock()
         self.mic = mic
         self.music = music
         self.mic_volume = 1.0
@@ -253,27 +259,54 @@ class AudioMixer:
         self.meter = LevelMeter()
         self.mic_meter = LevelMeter()
 
+    def set_mic(self, mic: object | None) -> object | None:
+        """Use ``mic`` from the next read on; returns the previous one (not closed)."""
+        with self._lock:
+            old, self.mic = self.mic, mic
+        return old
+
+    def set_music(self, music: object | None) -> object | None:
+        """Use ``music`` from the next read on; returns the previous one (not closed)."""
+        with self._lock:
+            old, self.music = self.music, music
+        return old
+
+    def set_volumes(self, mic: float | None = None, music: float | None = None) -> None:
+        """Change the microphone and/or music volume (0..2)."""
+        with self._lock:
+            if mic is not None:
+                self.mic_volume = min(2.0, max(0.0, float(mic)))
+            if music is not None:
+                self.music_volume = min(2.0, max(0.0, float(music)))
+
+    def set_muted(self, muted: bool) -> None:
+        with self._lock:
+            self.muted = bool(muted)
+
     def read(self, n: int) -> np.ndarray:
-        mix = np.zeros((n, CHANNELS), np.float32)
-        mic = self.mic
-        if mic is not None:
-            block = mic.read(n)  # type: ignore[attr-defined]
-            if block is not None:
-                block = block * np.float32(self.mic_volume)
-                self.mic_meter.update(block)
-                if not self.muted:
-                    mix += block
-        music = self.music
-        if music is not None:
-            block = music.read(n)  # type: ignore[attr-defined]
-            if block is not None:
-                mix += block * np.float32(self.music_volume)
+        with self._lock:
+            mic, music = self.mic, self.music
+            mic_volume, music_volume, muted = self.mic_volume, self.music_volume, self.muted
+            mix = np.zeros((n, CHANNELS), np.float32)
+            if mic is not None:
+                block = mic.read(n)  # type: ignore[attr-defined]
+                if block is not None:
+                    block = block * np.float32(mic_volume)
+                    self.mic_meter.update(block)
+                    if not muted:
+                        mix += block
+            if music is not None:
+                block = music.read(n)  # type: ignore[attr-defined]
+                if block is not None:
+                    mix += block * np.float32(music_volume)
         np.clip(mix, -1.0, 1.0, out=mix)
         self.meter.update(mix)
         return mix
 
     def close(self) -> None:
-        for src in (self.mic, self.music):
+        with self._lock:
+            sources = (self.mic, self.music)
+        for src in sources:
             if src is not None:
                 src.close()  # type: ignore[attr-defined]
 

@@ -1,7 +1,8 @@
 """``xiaozhibo push``: publish a source to an RTMP URL without the GUI (SPEC section 10).
 
-Prints one stats line per second; exits 0 after ``--duration`` (or Ctrl-C), 1 with a clear message
-when the server refuses the stream or cannot be reached after the retries, 2 on bad arguments.
+Prints one stats line per second; exits 0 after ``--duration`` (or Ctrl-C) when the stream went
+out, 1 with a clear message when the server refuses the stream, cannot be reached after the
+retries, or nothing at all was delivered before the duration ended, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.capture.sources import open_video_source
 from app.push.errors import PushError, StopReason
 from app.push.publisher import Publisher
 from app.push.settings import RESOLUTIONS, PushSettings
+from protocol.signing import redact_url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beauty", type=int, default=0, choices=range(10), metavar="0-9")
     p.add_argument("--whiten", type=int, default=0, choices=range(10), metavar="0-9")
     p.add_argument("--mirror", action="store_true")
+    p.add_argument("--encoder", default=PushSettings.encoder,
+                   help="auto (first working hardware H.264, else x264), x264, hevc (enhanced RTMP), "
+                        "or an encoder name such as h264_nvenc")
+    p.add_argument("--also", action="append", default=[], metavar="URL",
+                   help="another RTMP destination fed by the same encode (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = PushSettings(resolution=args.resolution, fps=args.fps, bitrate_kbps=args.bitrate,
                                 reconnect_tries=max(1, args.retries), record_path=args.record,
-                                audio_sample_rate=args.audio_rate)
+                                audio_sample_rate=args.audio_rate, encoder=args.encoder)
     except ValueError as exc:
         print(f"xiaozhibo push: {exc}", file=sys.stderr)
         return 2
@@ -90,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for w in warnings:
         print(f"xiaozhibo push: warning: {w}", file=sys.stderr)
-    pub = Publisher(settings, video, mixer, args.url)
-    pub.filters.beauty, pub.filters.whiteness, pub.filters.mirror = args.beauty, args.whiten, args.mirror
+    extra = [(f"dest{i + 2}", url) for i, url in enumerate(args.also)]
+    pub = Publisher(settings, video, mixer, args.url, extra_urls=extra)
+    pub.pipeline.set_filters(beauty=args.beauty, whiteness=args.whiten, mirror=args.mirror)
     pub.on_stats = lambda st: print(st.line(), flush=True)
     interrupted = threading.Event()
     previous = None
@@ -117,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         print("xiaozhibo push: did not stop cleanly", file=sys.stderr)
         return 1
     if not reason.ok:
-        detail = f" ({pub.stop_detail})" if pub.stop_detail and args.verbose else ""
+        shown = args.verbose or pub.stop_detail.startswith("nothing was sent")
+        detail = f" ({redact_url(pub.stop_detail)})" if pub.stop_detail and shown else ""
         print(f"xiaozhibo push: {reason.message}{detail}", file=sys.stderr)
         return 1
     if reason == StopReason.SOURCE_ENDED:

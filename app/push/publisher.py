@@ -1,17 +1,20 @@
-"""The publisher: capture -> compose -> encode -> send, one named thread per stage.
+"""The publisher: a capture pipeline + encoders + outputs (one or more RTMP destinations, an MP4).
 
 ::
 
-    push-capture --raw--> push-compose --yuv-->  push-encode --+--> SendQueue --> push-send --> RTMP
-    push-audio (mixer + AAC) ---------------------------------------+--> record queue --> push-record --> MP4
-    push-stats (once a second)
+    CapturePipeline --video tap (I420)--> push-encode --+--> Destination 1 (push-send)   --> RTMP
+        (push-capture, push-compose)                     +--> Destination 2 (push-send-2) --> RTMP
+    CapturePipeline --audio tap--> AAC (on push-audio) --+--> record queue --> push-record --> MP4
+    push-stats (once a second), push-reaper (orderly end)
 
-One monotonic clock (``clock``, started at :meth:`Publisher.start`) times everything: video pts
-are capture times on a 1/fps grid, audio pts count samples from the same origin. Raw-picture
-queues drop their oldest picture when a later stage is late; the send queue applies the packet
-drop policy of :mod:`app.push.packets`. The send thread reconnects (every
-``reconnect_interval_s``, at most ``reconnect_tries`` in a row) without touching capture or
-encoders, restarting the stream on a forced keyframe.
+The pipeline (:mod:`app.capture.pipeline`) is either the publisher's own (made from ``video`` and
+``audio``, started and stopped with the publish) or one passed in that keeps running around the
+publish (the GUI's, whose preview tap shows what is sent). Video pts are capture times on the
+1/fps grid measured from the publish start, audio pts count samples from the same instant. One
+encode is teed to every destination (multistream); each has its own queue, drop policy,
+reconnects and stats, so a failing destination never touches the others. The publish ends at
+:meth:`Publisher.stop`, when the source ends, or when every destination has given up. A publish
+that delivered nothing to any destination never ends "ok": its reason is the connection failure.
 
 Callbacks (``on_stats(PushStats)``, ``on_state(PushState)``, ``on_error(code, text)``,
 ``on_preview(bgr)``) run on worker threads; a GUI controller re-posts them to its own thread.
@@ -22,70 +25,47 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 import psutil
 
-from app.capture.audio import AudioMixer, SilenceSource
-from app.capture.filters import FilterChain, pause_image
-from app.capture.video import VideoSource, fit
+from app.capture.audio import AudioMixer
+from app.capture.pipeline import END as PIPE_END
+from app.capture.pipeline import RAW_QUEUE_S, CapturePipeline, Composed, DropOldestQueue
+from app.capture.video import VideoSource
+from app.push.destination import Destination
 from app.push.encoder import Encoders
 from app.push.errors import PushError, PushState, StopReason
 from app.push.output import Mp4Recorder, RtmpOutput
 from app.push.packets import END, EncodedPacket, SendQueue
 from app.push.settings import PushSettings
-from app.push.stages import encode_audio, encode_pictures
+from app.push.stages import encode_pictures
 from app.push.stats import Counters, PushStats
 from protocol.signing import redact_url
 
 log = logging.getLogger(__name__)
-_END: Any = object()
-_MAX_CATCHUP_S = 0.5
-# Raw-picture queues hold this much time: PyAV holds the GIL for the ~0.2 s an RTMP connection takes
-# to open, and the pictures captured late during that stall must not be dropped.
-_RAW_QUEUE_S = 0.4
-
-
-class DropOldestQueue:
-    """A small bounded queue between raw-picture stages: a full queue drops its oldest item."""
-
-    def __init__(self, maxsize: int, on_drop: Callable[[], None]) -> None:
-        self._q: deque[Any] = deque()
-        self._max = maxsize
-        self._cond = threading.Condition()
-        self._on_drop = on_drop
-
-    def put(self, item: Any) -> None:
-        with self._cond:
-            if item is not _END and len(self._q) >= self._max:
-                self._q.popleft()
-                self._on_drop()
-            self._q.append(item)
-            self._cond.notify()
-
-    def get(self) -> Any:
-        with self._cond:
-            self._cond.wait_for(lambda: bool(self._q))
-            return self._q.popleft()
+_JOIN_S = 10.0
 
 
 class Publisher:
-    """Publishes one video source and an audio mixer to an RTMP URL (see module docstring)."""
+    """Publishes a capture pipeline to one or more RTMP URLs (see the module docstring).
 
-    def __init__(self, settings: PushSettings, video: VideoSource, audio: AudioMixer | None,
-                 url: str, clock: Callable[[], float] = time.monotonic) -> None:
+    ``extra_urls``: more destinations as ``(name, url)`` (multistream); ``pipeline``: a running
+    pipeline to publish from instead of making one of ``video`` and ``audio``.
+    """
+
+    def __init__(self, settings: PushSettings, video: VideoSource | None, audio: AudioMixer | None,
+                 url: str, clock: Callable[[], float] = time.monotonic, *,
+                 pipeline: CapturePipeline | None = None, extra_urls: Sequence[tuple[str, str]] = ()) -> None:
         self.settings = settings
-        self.video = video
-        self.mixer = audio if audio is not None else AudioMixer(SilenceSource())
         self.url = url
         self.clock = clock
-        self.filters = FilterChain()
-        self.video_paused = False
-        self.pause_picture: np.ndarray | None = None
+        self._own_pipeline = pipeline is None
+        self.pipeline = pipeline or CapturePipeline(video, audio, settings.width, settings.height,
+                                                    settings.fps, clock, name="push")
+        self.extra_urls = list(extra_urls)
         self.on_stats: Callable[[PushStats], None] | None = None
         self.on_state: Callable[[PushState], None] | None = None
         self.on_error: Callable[[int, str], None] | None = None
@@ -93,14 +73,41 @@ class Publisher:
         self.state = PushState.IDLE
         self.stop_reason: StopReason | None = None
         self.stop_detail = ""
-        self.reconnects = 0
+        self.encoder_name = ""
+        self.destinations: list[Destination] = []
         self._stop = threading.Event()
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
         self._counters = Counters()
-        self._output: RtmpOutput | None = None
         self._t0 = 0.0
         self._lock = threading.Lock()
+        self._taps: tuple[int, int] | None = None
+        self._skipped0 = 0
+
+    # -- pass-throughs ---------------------------------------------------------------------
+    @property
+    def mixer(self) -> AudioMixer:
+        return self.pipeline.mixer
+
+    @property
+    def video(self) -> VideoSource | None:
+        return self.pipeline.video
+
+    @property
+    def reconnects(self) -> int:
+        return sum(d.reconnects for d in self.destinations)
+
+    @property
+    def _output(self) -> RtmpOutput | None:
+        """The primary destination's current connection (diagnostics, tests)."""
+        return self.destinations[0].output if self.destinations else None
+
+    def pause_video(self, paused: bool, picture: np.ndarray | None = None) -> None:
+        """Send the pause picture instead of the camera (audio continues; mute separately)."""
+        self.pipeline.set_paused(paused, picture)
+
+    def request_keyframe(self) -> None:
+        self._enc.force_keyframe = True
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -112,38 +119,56 @@ class Publisher:
             self._enc = Encoders(s)
         except Exception as exc:
             raise PushError(StopReason.ENCODER_FAILED, str(exc)) from exc
+        self.encoder_name = self._enc.video_name
         self._recorder: Mp4Recorder | None = None
         if s.record_path:
             try:
-                self._recorder = Mp4Recorder(s.record_path, self._enc.video_template,
-                                             self._enc.audio_template)
+                self._recorder = Mp4Recorder(s.record_path, self._enc.video_template, self._enc.audio_template)
             except Exception as exc:
                 self._enc.close()
-                raise PushError(StopReason.ENCODER_FAILED,
-                                f"cannot record to {s.record_path}: {exc}") from exc
-        self._send_q = SendQueue(s.congestion_ms / 1000, s.send_queue_packets)
+                raise PushError(StopReason.ENCODER_FAILED, f"cannot record to {s.record_path}: {exc}") from exc
         self._rec_q = SendQueue(congestion_s=1e9, max_packets=4000) if self._recorder else None
-
-        def drop() -> None:
-            self._counters.add(dropped_capture=1)
-
-        depth = max(2, round(_RAW_QUEUE_S * s.fps))
-        self._raw_q = DropOldestQueue(depth, drop)
-        self._yuv_q = DropOldestQueue(depth, drop)
-        self._pause_cache: tuple[int, np.ndarray] | None = None
-        self._t0 = self.clock()
+        self._make_destinations()
+        self._yuv_q = DropOldestQueue(max(2, round(RAW_QUEUE_S * s.fps)),
+                                      lambda: self._counters.add(dropped_capture=1))
+        if self._own_pipeline:
+            self.pipeline.start()
+        else:  # the encoder's size and rate are the stream's: the preview follows them
+            self.pipeline.set_format(s.width, s.height, s.fps)
+        self._i420_shape = (s.height * 3 // 2, s.width)
+        self.pipeline.on_end.append(self._source_end)
+        self._skipped0 = self.pipeline.counters.skipped
+        self.pipeline.counters.take()
+        vtap = self.pipeline.add_video_tap(self._on_picture, i420=True)
+        atap, self._audio_base, self._t0 = self.pipeline.add_audio_tap(self._on_audio)
+        self._taps = (vtap, atap)
         psutil.Process().cpu_percent(None)
-        targets = [("push-capture", self._capture_loop), ("push-compose", self._compose_loop),
-                   ("push-encode", self._encode_loop), ("push-audio", self._audio_loop),
-                   ("push-send", self._send_loop), ("push-stats", self._stats_loop)]
+        self._set_state(PushState.CONNECTING)
+        targets = [("push-encode", self._encode_loop), ("push-stats", self._stats_loop)]
         if self._recorder:
             targets.append(("push-record", self._record_loop))
-        self._set_state(PushState.CONNECTING)
         for name, fn in targets:
             t = threading.Thread(target=self._guard, args=(fn,), name=name, daemon=True)
             self._threads.append(t)
             t.start()
+        for i, d in enumerate(self.destinations):
+            d.start("push-send" if i == 0 else f"push-send-{i + 1}")
         threading.Thread(target=self._reaper, name="push-reaper", daemon=True).start()
+
+    def _make_destinations(self) -> None:
+        s, enc = self.settings, self._enc
+        single = not self.extra_urls
+
+        def templates() -> tuple[Any, Any]:
+            return enc.video_template, enc.audio_template
+
+        def keyframe() -> None:
+            enc.force_keyframe = True
+
+        for name, url in [("main", self.url), *self.extra_urls]:
+            d = Destination(name, url, s, templates, keyframe, self.clock, blocking=single)
+            d.on_state, d.on_end = self._dest_state, self._dest_end
+            self.destinations.append(d)
 
     def stop(self, timeout: float = 10.0) -> StopReason | None:
         """Stop publishing (flushing what is queued for a few seconds) and wait for the threads."""
@@ -159,35 +184,53 @@ class Publisher:
     def running(self) -> bool:
         return bool(self._threads) and not self._done.is_set()
 
-    def pause_video(self, paused: bool, picture: np.ndarray | None = None) -> None:
-        """Send the pause picture instead of the camera (audio continues; mute separately)."""
-        if picture is not None:
-            self.pause_picture = picture
-            self._pause_cache = None
-        self.video_paused = paused
-
-    def request_keyframe(self) -> None:
-        self._enc.force_keyframe = True
-
     # -- internals -------------------------------------------------------------------------
     def _set_state(self, state: PushState) -> None:
         if state == self.state:
             return
         self.state = state
-        log.info("push state: %s", state.value)
+        log.info("push state: %s%s", state.value, f" ({self.encoder_name})" if state == PushState.LIVE else "")
         if self.on_state:
             self.on_state(state)
 
+    def _dest_state(self, dest: Destination, state: PushState) -> None:
+        if self._stop.is_set() and state == PushState.STOPPED:
+            return
+        states = {d.state for d in self.destinations}
+        for candidate in (PushState.LIVE, PushState.RECONNECTING, PushState.CONNECTING):
+            if candidate in states:
+                self._set_state(candidate)
+                return
+
+    def _dest_end(self, dest: Destination) -> None:
+        if dest.reason is not None and not dest.reason.ok and len(self.destinations) > 1 and self.on_error:
+            self.on_error(int(dest.reason), f"{dest.name}: {dest.reason.message}")
+        if all(d.ended for d in self.destinations):
+            failed = [d for d in self.destinations if d.reason is not None and not d.reason.ok]
+            first = failed[0] if failed else dest
+            self._finish(first.reason or StopReason.USER, first.detail)
+
     def _finish(self, reason: StopReason, detail: str = "") -> None:
+        if reason.ok and self.destinations and not any(d.ever_live for d in self.destinations):
+            reason, detail = self._nothing_sent()
         with self._lock:
             if self.stop_reason is not None:
                 return
             self.stop_reason, self.stop_detail = reason, detail
+        for d in self.destinations:
+            d.stop_waiting()  # an encoder blocked on a full queue must not hold the stop up
         if not reason.ok:
             log.error("push stopped: %s%s", reason.message, f" ({redact_url(detail)})" if detail else "")
             if self.on_error:
                 self.on_error(int(reason), reason.message)
         self._stop.set()
+
+    def _nothing_sent(self) -> tuple[StopReason, str]:
+        """Why a publish that never went live anywhere failed (its last connection error)."""
+        errors = [d.last_error for d in self.destinations if d.last_error is not None]
+        if errors:
+            return errors[0].reason, f"nothing was sent: {errors[0].detail or errors[0].reason.message}"
+        return StopReason.UNREACHABLE, "nothing was sent: no connection to the server was established"
 
     def _guard(self, fn: Callable[[], None]) -> None:
         try:
@@ -195,15 +238,70 @@ class Publisher:
         except Exception as exc:  # a bug in a stage must end the publish cleanly, not hang it
             log.exception("%s failed", threading.current_thread().name)
             self._finish(StopReason.ENCODER_FAILED, f"{threading.current_thread().name}: {exc}")
-            self._send_q.close()
-            if self._rec_q:
-                self._rec_q.close()
-            for q in (self._raw_q, self._yuv_q):
-                q.put(_END)
+            self._yuv_q.put(PIPE_END)
+
+    def _source_end(self, why: str, detail: str) -> None:
+        if why == "failed":
+            self._finish(StopReason.CAMERA_FAILED, detail)
+        else:
+            self._finish(StopReason.SOURCE_ENDED)
+
+    def _on_picture(self, c: Composed) -> None:
+        """Pipeline compose thread: queue the picture for the encoder, show it."""
+        if self._stop.is_set() or c.i420 is None or c.i420.shape != self._i420_shape:
+            return  # (a picture composed at the previous size, just before the start)
+        self._yuv_q.put((c.t, c.i420))
+        if self.on_preview:
+            self.on_preview(c.bgr)
+
+    def _on_audio(self, samples: np.ndarray, index: int, t: float) -> None:
+        """Pipeline audio thread: encode one chunk (pts in samples from the publish start)."""
+        if self._stop.is_set():
+            return
+        try:
+            packets = self._enc.encode_audio(samples, index - self._audio_base, t)
+        except Exception as exc:  # noqa: BLE001  (ends this publish, never the pipeline)
+            log.exception("audio encoder failed")
+            self._finish(StopReason.ENCODER_FAILED, f"audio encoder: {exc}")
+            return
+        for p in packets:
+            self._dispatch(p)
+
+    def _dispatch(self, pkt: EncodedPacket) -> None:
+        if self._rec_q is not None:
+            self._rec_q.put(pkt)
+        for d in self.destinations:
+            d.put(pkt)
+
+    def _encode_loop(self) -> None:
+        encode_pictures(self._yuv_q.get, PIPE_END, self._enc, self.settings.fps, self._t0, self.clock,
+                        self._dispatch, lambda dt: self._counters.add(encode_s=dt, encoded=1))
 
     def _reaper(self) -> None:
+        """push-reaper: after the stop, detach from the pipeline, flush the encoders, then end the
+        destinations (each flushes its queue for up to 3 s) and the recording."""
         self._stop.wait()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + _JOIN_S
+        if self._taps is not None:
+            self.pipeline.remove_video_tap(self._taps[0])
+            self.pipeline.remove_audio_tap(self._taps[1])
+        if self._source_end in self.pipeline.on_end:
+            self.pipeline.on_end.remove(self._source_end)
+        if self._own_pipeline:
+            self.pipeline.stop()
+        self._yuv_q.put(PIPE_END)
+        self._threads[0].join(max(0.1, deadline - time.monotonic()))  # push-encode: flushes video
+        try:
+            for p in self._enc.encode_audio(None, 0, self.clock()):
+                self._dispatch(p)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("flushing the audio encoder: %s", exc)
+        for d in self.destinations:
+            d.finish()
+        if self._rec_q is not None:
+            self._rec_q.put(END)
+        for d in self.destinations:
+            d.join(max(0.1, deadline - time.monotonic()))
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
             if t.is_alive():
@@ -212,193 +310,16 @@ class Publisher:
         self._set_state(PushState.STOPPED)
         self._done.set()
 
-    def _dispatch(self, pkt: EncodedPacket) -> None:
-        if self._rec_q is not None:
-            self._rec_q.put(pkt)
-        while not self._send_q.put(pkt) and not self._send_q.closed:
-            if pkt.droppable or self._stop.is_set():
-                return
-
-    def _capture_loop(self) -> None:
-        period = 1.0 / self.settings.fps
-        n, failures = 0, 0
-        while not self._stop.is_set():
-            due = self._t0 + n * period
-            now = self.clock()
-            if due > now:
-                if self._stop.wait(due - now):
-                    break
-            elif now - due > _MAX_CATCHUP_S:  # far behind (slow source): skip, don't burst
-                skipped = int((now - due) / period)
-                self._counters.add(dropped_capture=skipped)
-                n += skipped
-                due = self._t0 + n * period
-            # A short stall (PyAV holds the GIL while an RTMP connection opens) is caught up by
-            # reading the late pictures at once; each keeps its nominal time, so pts stay on the grid.
-            t = due
-            paused = self.video_paused
-            try:
-                img = None if paused else self.video.read()
-            except Exception as exc:  # noqa: BLE001  (any source error: count, retry, give up)
-                failures += 1
-                log.warning("video source error: %s", exc)
-                if failures >= 30:
-                    self._finish(StopReason.CAMERA_FAILED, str(exc))
-                    break
-                n += 1
-                continue
-            failures = 0
-            if img is None and not paused:
-                error = getattr(self.video, "error", None)
-                if error:
-                    self._finish(StopReason.CAMERA_FAILED, str(error))
-                else:
-                    self._finish(StopReason.SOURCE_ENDED)
-                break
-            self._raw_q.put((t, img, paused))
-            self._counters.add(captured=1)
-            n += 1
-        self._raw_q.put(_END)
-
-    def _pause_frame(self) -> np.ndarray:
-        s = self.settings
-        key = id(self.pause_picture)
-        if self._pause_cache is None or self._pause_cache[0] != key:
-            self._pause_cache = (key, pause_image(s.width, s.height, image=self.pause_picture))
-        return self._pause_cache[1]
-
-    def _compose_loop(self) -> None:
-        s = self.settings
-        while True:
-            item = self._raw_q.get()
-            if item is _END:
-                self._yuv_q.put(_END)
-                return
-            t, img, paused = item
-            t1 = time.perf_counter()
-            if paused:
-                img = self._pause_frame()
-            else:
-                img = self.filters.apply(fit(img, s.width, s.height))
-            if self.on_preview:
-                self.on_preview(img)
-            i420 = cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)
-            self._counters.add(compose_s=time.perf_counter() - t1, composed=1)
-            self._yuv_q.put((t, i420))
-
-    def _encode_loop(self) -> None:
-        try:
-            encode_pictures(self._yuv_q.get, _END, self._enc, self.settings.fps, self._t0, self.clock,
-                            self._dispatch, lambda dt: self._counters.add(encode_s=dt, encoded=1))
-        finally:
-            self._send_q.put(END)
-            if self._rec_q is not None:
-                self._rec_q.put(END)
-
-    def _audio_loop(self) -> None:
-        try:
-            encode_audio(self._enc, self.mixer, self._t0, self.clock, self._stop, self._dispatch)
-        finally:
-            self._send_q.put(END)
-            if self._rec_q is not None:
-                self._rec_q.put(END)
-
-    def _send_loop(self) -> None:
-        s = self.settings
-        out: RtmpOutput | None = None
-        ends, tries, was_live = 0, 0, False
-        flush_deadline: float | None = None
-        try:
-            while ends < 2:
-                if self._stop.is_set():
-                    if out is None:
-                        break  # stopping while offline: nothing to flush to
-                    flush_deadline = flush_deadline or time.monotonic() + 3.0
-                    if time.monotonic() > flush_deadline:
-                        break
-                if out is None:
-                    self._send_q.offline = True
-                    self._set_state(PushState.RECONNECTING if was_live else PushState.CONNECTING)
-                    try:
-                        out = self._output = RtmpOutput(self.url, self._enc.video_template,
-                                                        self._enc.audio_template, s.connect_timeout_s,
-                                                        s.established_s, ca_file=s.ca_file)
-                        if was_live or tries:
-                            # a reconnect or a retry: what is queued is stale, start the new
-                            # stream on a fresh keyframe
-                            self._send_q.discard_all()
-                            self._enc.force_keyframe = True
-                        elif self._send_q.waiting_for_key:  # a slow first connection shed video
-                            self._enc.force_keyframe = True
-                        # else the first attempt: the queue holds the stream's first packets
-                        # (audio, x264's opening IDR) from the few ms the connection took: send them
-                    except PushError as exc:
-                        if not self._retry(exc, tries := tries + 1, was_live):
-                            break
-                        continue
-                pkt = self._send_q.get(timeout=0.2)
-                if pkt is None:
-                    continue
-                if pkt is END:
-                    ends += 1
-                    continue
-                try:
-                    out.write(pkt)
-                except PushError as exc:
-                    out.close()
-                    out = self._output = None
-                    if self._stop.is_set():
-                        break
-                    if was_live:
-                        self.reconnects += 1
-                    if not self._retry(exc, tries := tries + 1, was_live):
-                        break
-                    continue
-                if self.state != PushState.LIVE:
-                    was_live = True
-                    self._send_q.offline = False
-                    self._set_state(PushState.LIVE)
-                if out.established:
-                    tries = 0
-                self._counters.add(sent_bytes=len(pkt.data), sent_video=int(pkt.kind == "video"),
-                                   delay_s=self.clock() - pkt.t_capture, delay_n=1)
-        finally:
-            self._output = None
-            if out is not None:
-                out.close()
-            self._send_q.close()
-
-    def _retry(self, exc: PushError, tries: int, was_live: bool) -> bool:
-        """After a failed attempt: wait and return True to try again, or end the publish."""
-        s = self.settings
-        log.warning("push connection: %s (attempt %d/%d)", exc, tries, s.reconnect_tries)
-        if exc.reason == StopReason.REFUSED or tries >= s.reconnect_tries:
-            reason = exc.reason
-            if reason != StopReason.REFUSED:
-                reason = StopReason.NETWORK_LOST if was_live else StopReason.UNREACHABLE
-            self._finish(reason, exc.detail)
-            return False
-        self._set_state(PushState.RECONNECTING if was_live else PushState.CONNECTING)
-        deadline = time.monotonic() + s.reconnect_interval_s
-        while time.monotonic() < deadline:  # keep the encoders flowing while offline
-            self._send_q.discard_all()
-            if self._stop.wait(0.1):
-                return False
-        return True
-
     def _record_loop(self) -> None:
         assert self._recorder is not None and self._rec_q is not None
-        ends, failed = 0, False
+        failed = False
         try:
-            while ends < 2:
+            while True:
                 pkt = self._rec_q.get(timeout=0.5)
                 if pkt is None:
-                    if self._send_q.closed and self._stop.is_set():
-                        break
                     continue
                 if pkt is END:
-                    ends += 1
-                    continue
+                    break
                 if failed:
                     continue
                 try:
@@ -415,45 +336,38 @@ class Publisher:
         proc = psutil.Process()
         last = self.clock()
         while not self._stop.wait(1.0):
-            out = self._output
-            started = out.write_started if out is not None else None
-            if started is not None and time.monotonic() - started > self.settings.stall_timeout_s:
-                log.warning("no progress sending for %.0f s: dropping the connection",
-                            self.settings.stall_timeout_s)
-                out.abort()  # type: ignore[union-attr]
+            for d in self.destinations:
+                d.check_stall()
             now = self.clock()
             dt = max(1e-3, now - last)
             last = now
             if self.on_stats:
-                self.on_stats(self._sample(self._counters.take(), dt, proc.cpu_percent(None)))
+                self.on_stats(self._sample(dt, proc.cpu_percent(None)))
 
-    def _sample(self, c: dict[str, float], dt: float, cpu: float) -> PushStats:
-        congestion, offline = self._send_q.dropped_video, self._send_q.discarded
-        capture = self._counters.dropped_capture
+    def _sample(self, dt: float, cpu: float) -> PushStats:
+        c = self._counters.take()
+        p = self.pipeline.counters.take()
+        dests = tuple(d.sample(dt) for d in self.destinations)
+        main = dests[0]
+        capture = self._counters.dropped_capture + self.pipeline.counters.skipped - self._skipped0
+        s = self.settings
         return PushStats(
-            elapsed_s=self.clock() - self._t0, state=self.state,
-            width=self.settings.width, height=self.settings.height,
-            capture_fps=c["captured"] / dt, sent_fps=c["sent_video"] / dt,
-            bitrate_kbps=c["sent_bytes"] * 8 / dt / 1000,
-            dropped_frames=capture + congestion + offline, dropped_capture=capture,
-            dropped_congestion=congestion, dropped_offline=offline,
+            elapsed_s=self.clock() - self._t0, state=self.state, width=s.width, height=s.height,
+            capture_fps=p["captured"] / dt, sent_fps=main.sent_fps, bitrate_kbps=main.bitrate_kbps,
+            dropped_frames=capture + main.dropped_congestion + main.dropped_offline, dropped_capture=capture,
+            dropped_congestion=main.dropped_congestion, dropped_offline=main.dropped_offline,
             encode_ms=1000 * c["encode_s"] / max(1, c["encoded"]),
-            compose_ms=1000 * c["compose_s"] / max(1, c["composed"]),
-            queue_delay_ms=1000 * c["delay_s"] / max(1, c["delay_n"]),
-            cpu_percent=cpu, reconnects=self.reconnects,
+            compose_ms=1000 * p["compose_s"] / max(1, p["composed"]),
+            queue_delay_ms=main.queue_delay_ms, cpu_percent=cpu, reconnects=self.reconnects,
             audio_level_db=self.mixer.meter.peak_db,
             recording_bytes=self._recorder._mux.bytes if self._recorder else 0,
-            rtt_ms=self._rtt_ms(), keyint_s=self.settings.gop / max(1, self.settings.fps),
+            rtt_ms=main.rtt_ms, keyint_s=s.gop / max(1, s.fps), encoder=self.encoder_name,
+            destinations=dests,
         )
-
-    def _rtt_ms(self) -> float | None:
-        out = self._output
-        rtt = out.rtt() if out is not None else None
-        return None if rtt is None else rtt * 1000
 
     def stats(self) -> PushStats:
         """A stats sample now (rates since the last sample)."""
-        return self._sample(self._counters.take(), 1.0, 0.0)
+        return self._sample(1.0, 0.0)
 
 
-__all__ = ["Publisher", "PushError", "PushSettings", "PushState", "RtmpOutput", "StopReason"]
+__all__ = ["Publisher", "PushError", "PushSettings", "PushState", "RtmpOutput", "StopReason", "DropOldestQueue"]

@@ -51,6 +51,9 @@ class PushSettings:
     stamp_timecode: bool = True
     #: PEM CA file trusted for rtmps:// besides the system store ('' = system store only)
     ca_file: str = ""
+    #: video encoder: auto (first usable hardware H.264, else libx264), x264, hevc (enhanced
+    #: RTMP; hardware HEVC else libx265) or an FFmpeg encoder name (see app.push.codecs)
+    encoder: str = "auto"
 
     def __post_init__(self) -> None:
         if self.resolution not in RESOLUTIONS:
@@ -59,6 +62,8 @@ class PushSettings:
             raise ValueError("fps must be 1..120")
         if self.audio_sample_rate not in (48000, 96000):
             raise ValueError("audio sample rate must be 48000 or 96000")
+        if not self.encoder or len(self.encoder) > 40:
+            raise ValueError("encoder must be auto, x264, hevc or an encoder name")
         if self.bitrate_kbps < 0 or self.bitrate_kbps > 100_000:
             raise ValueError("bitrate must be 1..100000 kb/s (0 = default)")
 

@@ -1,20 +1,17 @@
-"""Encode stages shared by the publisher and the short-video recorder (app.ugc).
+"""The video encode stage shared by the publisher and the short-video recorder (app.ugc).
 
-Both run one thread per stage; these are the thread bodies' cores, the callers keep their own
-queues, sentinels and end-of-stage signalling.
+Both feed it from a capture-pipeline tap's queue; the callers keep their own queues, sentinels
+and end-of-stage signalling. (Audio is encoded on the pipeline's audio thread, by a tap.)
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
-from app.capture.audio import SAMPLE_RATE, AudioMixer
+from app.capture.timebase import tb, to_ticks
 from app.push.encoder import Encoders
 from app.push.packets import EncodedPacket
 
@@ -35,7 +32,7 @@ def encode_pictures(get: Callable[[], Any], end: object, enc: Encoders, fps: int
         if item is end:
             break
         t, i420 = item
-        pts = max(last_pts + 1, round((t - t0) * fps))
+        pts = max(last_pts + 1, to_ticks(t - t0, tb(fps)))
         last_pts = pts
         t1 = time.perf_counter()
         packets = enc.encode_video(i420, pts, t)
@@ -44,34 +41,4 @@ def encode_pictures(get: Callable[[], Any], end: object, enc: Encoders, fps: int
         for p in packets:
             emit(p)
     for p in enc.encode_video(None, 0, clock()):
-        emit(p)
-
-
-def encode_audio(enc: Encoders, mixer: AudioMixer, t0: float, clock: Callable[[], float],
-                 stop: threading.Event, emit: Emit, max_samples: float | None = None) -> None:
-    """Read and encode the mix one AAC frame at a time until ``stop`` (or ``max_samples``), then
-    flush the encoder.
-
-    Each frame is read the moment its last sample is due, not on a polling tick: the player's
-    clock follows the audio and FFmpeg's AAC already holds two frames back before a packet leaves
-    it, so every ms the audio waits here is a ms of glass-to-glass latency (a 10 ms poll cost
-    ~8 ms median / 16 ms p95). After a stall every frame due is produced at once (audio is never
-    dropped) and pts stay on the sample grid. A failing source gives silence, never the end.
-    """
-    produced = 0
-    chunk = enc.audio_chunk  # capture samples per AAC frame
-    while not stop.is_set() and (max_samples is None or produced < max_samples):
-        wait = t0 + (produced + chunk) / SAMPLE_RATE - clock()
-        if wait > 0:
-            stop.wait(wait)
-            continue
-        try:
-            samples = mixer.read(chunk)
-        except Exception as exc:  # noqa: BLE001  (a broken source must not end the stream)
-            log.warning("audio source error: %s", exc)
-            samples = np.zeros((chunk, 2), np.float32)
-        for p in enc.encode_audio(samples, produced, t0 + produced / SAMPLE_RATE):
-            emit(p)
-        produced += chunk
-    for p in enc.encode_audio(None, 0, clock()):
         emit(p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from app.push.errors import PushState
 
@@ -34,6 +35,9 @@ class PushStats:
     recording_bytes: int
     rtt_ms: float | None = None  # TCP round trip to the server (Linux TCP_INFO), None when unknown
     keyint_s: float = 0.0  # keyframe interval of the stream sent (0 = unknown)
+    encoder: str = ""  # the video encoder that runs (libx264, h264_nvenc, ...)
+    #: every destination's own sample (the first is the main one the fields above describe)
+    destinations: tuple[Any, ...] = ()
 
     @property
     def keyint_warning(self) -> str:
@@ -52,11 +56,15 @@ class PushStats:
                 f"cpu={self.cpu_percent:.0f}% audio={self.audio_level_db:.0f}dB reconnects={self.reconnects}"
                 + ("" if self.rtt_ms is None else f" rtt={self.rtt_ms:.1f}ms")
                 + (f" keyint={self.keyint_s:.1f}s" if self.keyint_s else "")
-                + (f" WARNING: {self.keyint_warning}" if self.keyint_warning else ""))
+                + (f" enc={self.encoder}" if self.encoder else "")
+                + (f" WARNING: {self.keyint_warning}" if self.keyint_warning else "")
+                + "".join(f" | {d.line()}" for d in self.destinations[1:]))
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["state"] = self.state.value
+        for dest in d["destinations"]:
+            dest["state"] = dest["state"].value
         d["keyint_warning"] = self.keyint_warning
         return d
 

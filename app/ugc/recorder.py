@@ -1,16 +1,18 @@
-"""The clip recorder: the push pipeline writing only a local MP4, one named thread per stage.
+"""The clip recorder: a capture pipeline + encoders + a local MP4 (no network).
 
 ::
 
-    ugc-capture --raw--> ugc-compose --yuv--> ugc-encode --+--> record queue --> ugc-mux --> part MP4
-    ugc-audio (mixer + AAC) --------------------------------+
-    ugc-finish: waits for the stop, joins the stages, remuxes to a faststart MP4, takes the cover
+    CapturePipeline --video tap (I420)--> ugc-encode --+--> record queue --> ugc-mux --> part MP4
+        (ugc-capture, ugc-compose)                      |
+    CapturePipeline --audio tap--> AAC (ugc-audio) -----+
+    ugc-finish: waits for the stop, detaches, flushes, remuxes to a faststart MP4, takes the cover
 
-The stages are those of :class:`app.push.publisher.Publisher` (same encoders, queues and drop
-policy) on one monotonic clock started at :meth:`ClipRecorder.start`. While recording, packets go
-to a fragmented MP4 (a crash leaves a playable file); at the stop it is remuxed to a faststart MP4
-next to it and a JPEG cover is taken from its first picture. Sources are not closed: they belong
-to the caller (the GUI keeps previewing them).
+The pipeline is the recorder's own (made from ``video`` and ``audio``) or a running one passed
+in (the GUI's, whose preview tap keeps showing the picture). Same encoders and drop policy as
+:class:`app.push.publisher.Publisher`; pts count from :meth:`ClipRecorder.start`. While
+recording, packets go to a fragmented MP4 (a crash leaves a playable file); at the stop it is
+remuxed to a faststart MP4 next to it and a JPEG cover is taken from its first picture. Sources
+are not closed: they belong to the caller.
 """
 
 from __future__ import annotations
@@ -22,28 +24,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import cv2
 import numpy as np
 
-from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
-from app.capture.video import VideoSource, fit
+from app.capture.audio import SAMPLE_RATE, AudioMixer
+from app.capture.pipeline import END as PIPE_END
+from app.capture.pipeline import RAW_QUEUE_S, CapturePipeline, Composed, DropOldestQueue
+from app.capture.video import VideoSource
 from app.push.encoder import Encoders
 from app.push.output import Mp4Recorder
 from app.push.packets import END, EncodedPacket, SendQueue
-from app.push.publisher import DropOldestQueue
 from app.push.settings import PushSettings
-from app.push.stages import encode_audio, encode_pictures
+from app.push.stages import encode_pictures
 from app.ugc.errors import UgcError, UgcErrorCode
 from protocol.media_files import cover_from_file, remux_to_mp4
 
 log = logging.getLogger(__name__)
 
-#: end of a raw-picture queue (put last, so the drop-oldest policy never drops it)
-_END: Any = object()
-_MAX_CATCHUP_S = 0.5
-_RAW_QUEUE_S = 0.4
 _PROGRESS_PERIOD_S = 0.25
 _JOIN_S = 10.0
 
@@ -64,25 +61,28 @@ class ClipRecorder:
 
     ``audio`` None records silence (the file always has an AAC track). The recording ends at
     :meth:`stop`, after ``max_seconds``, or when the video source ends or fails; ``on_done`` is
-    called once in every case, from a worker thread.
+    called once in every case, from a worker thread. ``pipeline``: record from this running
+    pipeline (its size and rate must be the clip's) instead of one made of ``video``/``audio``.
     """
 
-    def __init__(self, video: VideoSource, audio: AudioMixer | None, out_dir: Path, *,
+    def __init__(self, video: VideoSource | None, audio: AudioMixer | None, out_dir: Path, *,
                  resolution: str = "720p", fps: int = 30, bitrate_kbps: int = 2500,
-                 max_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 pipeline: CapturePipeline | None = None) -> None:
         self.settings = PushSettings(resolution=resolution, fps=fps, bitrate_kbps=bitrate_kbps,
                                      stamp_timecode=False)
         if max_seconds <= 0:
             raise ValueError("max_seconds must be positive")
-        self.video = video
-        self.mixer = audio if audio is not None else AudioMixer(SilenceSource())
+        self._own_pipeline = pipeline is None
+        s = self.settings
+        self.pipeline = pipeline or CapturePipeline(video, audio, s.width, s.height, s.fps, clock, name="ugc")
         self.out_dir = Path(out_dir)
         self.max_seconds = float(max_seconds)
         self.clock = clock
         self.on_preview: Callable[[np.ndarray], None] | None = None
         self.on_progress: Callable[[float], None] | None = None
         self.on_done: Callable[[ClipInfo | None, str], None] | None = None
-        self.dropped_frames = 0  # raw pictures dropped because a later stage was late
+        self.dropped_frames = 0  # pictures dropped because a later stage was late
         self._stop = threading.Event()
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -91,10 +91,20 @@ class ClipRecorder:
         self._result: ClipInfo | None = None
         self._video_written = False
         self._t0 = 0.0
+        self._next_progress = 0.0
+        self._taps: tuple[int, int] | None = None
+
+    @property
+    def video(self) -> VideoSource | None:
+        return self.pipeline.video
+
+    @property
+    def mixer(self) -> AudioMixer:
+        return self.pipeline.mixer
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Open the encoders and the part file, start the stage threads; returns at once."""
+        """Open the encoders and the part file, attach to the pipeline; returns at once."""
         if self._threads or self._stop.is_set():
             raise UgcError("a ClipRecorder records once", UgcErrorCode.BUSY)
         s = self.settings
@@ -116,22 +126,26 @@ class ClipRecorder:
         def drop() -> None:
             self.dropped_frames += 1
 
-        depth = max(2, round(_RAW_QUEUE_S * s.fps))
-        self._raw_q = DropOldestQueue(depth, drop)
-        self._yuv_q = DropOldestQueue(depth, drop)
+        self._yuv_q = DropOldestQueue(max(2, round(RAW_QUEUE_S * s.fps)), drop)
         # a disk too slow for the clip sheds non-key video (never audio or keyframes)
         self._rec_q = SendQueue(congestion_s=1e9, max_packets=1200)
-        self._t0 = self.clock()
-        for name, fn in (("ugc-capture", self._capture_loop), ("ugc-compose", self._compose_loop),
-                         ("ugc-encode", self._encode_loop), ("ugc-audio", self._audio_loop),
-                         ("ugc-mux", self._mux_loop)):
+        if self._own_pipeline:
+            self.pipeline.start()
+        else:
+            self.pipeline.set_format(s.width, s.height, s.fps)
+        self._i420_shape = (s.height * 3 // 2, s.width)
+        self.pipeline.on_end.append(self._source_end)
+        vtap = self.pipeline.add_video_tap(self._on_picture, i420=True)
+        atap, self._audio_base, self._t0 = self.pipeline.add_audio_tap(self._on_audio)
+        self._taps = (vtap, atap)
+        for name, fn in (("ugc-encode", self._encode_loop), ("ugc-mux", self._mux_loop)):
             t = threading.Thread(target=self._guard, args=(fn,), name=name, daemon=True)
             self._threads.append(t)
             t.start()
         self._finisher = threading.Thread(target=self._finish, name="ugc-finish", daemon=True)
         self._finisher.start()
-        log.info("recording a clip to %s (%s, %d fps, max %.0f s)", self.path, s.resolution, s.fps,
-                 self.max_seconds)
+        log.info("recording a clip to %s (%s, %d fps, %s, max %.0f s)", self.path, s.resolution, s.fps,
+                 self._enc.video_name, self.max_seconds)
 
     def stop(self) -> ClipInfo:
         """Stop (if still recording) and block until the MP4 and cover are written.
@@ -167,77 +181,41 @@ class ClipRecorder:
             self._error = self._error or f"recording failed: {exc}"
             self._stop.set()
             self._rec_q.close()
-            for q in (self._raw_q, self._yuv_q):
-                q.put(_END)
+            self._yuv_q.put(PIPE_END)
 
-    def _capture_loop(self) -> None:
-        period = 1.0 / self.settings.fps
-        n, failures, next_progress = 0, 0, 0.0
-        try:
-            while not self._stop.is_set():
-                due = self._t0 + n * period
-                if n * period >= self.max_seconds:
-                    log.info("clip reached its %.0f s limit", self.max_seconds)
-                    break
-                now = self.clock()
-                if due > now:
-                    if self._stop.wait(due - now):
-                        break
-                elif now - due > _MAX_CATCHUP_S:  # far behind (slow source): skip, don't burst
-                    skipped = int((now - due) / period)
-                    self.dropped_frames += skipped
-                    n += skipped
-                    continue
-                try:
-                    img = self.video.read()
-                except Exception as exc:  # noqa: BLE001  (any source error: count, retry, give up)
-                    failures += 1
-                    log.warning("video source error: %s", exc)
-                    if failures >= 30:
-                        self._error = f"the video source failed: {exc}"
-                        break
-                    n += 1
-                    continue
-                failures = 0
-                if img is None:
-                    error = getattr(self.video, "error", None)
-                    self._error = f"the video source failed: {error}" if error else "the video source has ended"
-                    break
-                self._raw_q.put((due, img))
-                n += 1
-                if self.on_progress and n * period >= next_progress:
-                    next_progress = n * period + _PROGRESS_PERIOD_S
-                    self.on_progress(n * period)
-        finally:
-            self._raw_q.put(_END)
-            self._stop.set()  # the limit or the source's end stops everything
+    def _source_end(self, why: str, detail: str) -> None:
+        if why == "failed":
+            self._error = self._error or f"the video source failed: {detail}"
+        else:
+            self._error = self._error or "the video source has ended"
+        self._stop.set()
 
-    def _compose_loop(self) -> None:
-        s = self.settings
-        while True:
-            item = self._raw_q.get()
-            if item is _END:
-                break
-            t, img = item
-            img = fit(img, s.width, s.height)
-            if self.on_preview:
-                self.on_preview(img)
-            self._yuv_q.put((t, cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)))
-        self._yuv_q.put(_END)
+    def _on_picture(self, c: Composed) -> None:
+        """Pipeline compose thread: queue pictures of the clip's span, report progress."""
+        if self._stop.is_set() or c.i420 is None or c.i420.shape != self._i420_shape:
+            return
+        span = c.t - self._t0
+        if span >= self.max_seconds:
+            log.info("clip reached its %.0f s limit", self.max_seconds)
+            self._stop.set()
+            return
+        self._yuv_q.put((c.t, c.i420))
+        if self.on_preview:
+            self.on_preview(c.bgr)
+        if self.on_progress and span >= self._next_progress:
+            self._next_progress = span + _PROGRESS_PERIOD_S
+            self.on_progress(max(0.0, span))
+
+    def _on_audio(self, samples: np.ndarray, index: int, t: float) -> None:
+        pts = index - self._audio_base
+        if self._stop.is_set() or pts >= self.max_seconds * SAMPLE_RATE:
+            return
+        for p in self._enc.encode_audio(samples, pts, t):
+            self._queue(p)
 
     def _encode_loop(self) -> None:
-        try:
-            encode_pictures(self._yuv_q.get, _END, self._enc, self.settings.fps, self._t0, self.clock,
-                            self._queue)
-        finally:
-            self._rec_q.put(END)
-
-    def _audio_loop(self) -> None:
-        try:
-            encode_audio(self._enc, self.mixer, self._t0, self.clock, self._stop, self._queue,
-                         max_samples=self.max_seconds * SAMPLE_RATE)
-        finally:
-            self._rec_q.put(END)
+        encode_pictures(self._yuv_q.get, PIPE_END, self._enc, self.settings.fps, self._t0, self.clock,
+                        self._queue)
 
     def _queue(self, pkt: EncodedPacket) -> None:
         while not self._rec_q.put(pkt) and not self._rec_q.closed:
@@ -245,32 +223,49 @@ class ClipRecorder:
                 return
 
     def _mux_loop(self) -> None:
-        ends = 0
         try:
-            while ends < 2:
+            while True:
                 pkt = self._rec_q.get(timeout=0.5)
                 if pkt is None:
                     if self._rec_q.closed:
                         break
                     continue
                 if pkt is END:
-                    ends += 1
-                    continue
+                    break
                 self._mp4.write(pkt)  # starts at the first video keyframe
                 if pkt.kind == "video" and pkt.key:
                     self._video_written = True
         finally:
             self._mp4.close()
 
-    # -- finishing -------------------------------------------------------------------------
-    def _finish(self) -> None:
-        """ugc-finish: wait for the stop, join the stages, then finalise and call ``on_done``."""
-        self._stop.wait()
+    def _detach(self) -> None:
+        """After the stop: leave the pipeline, flush both encoders, end the MP4 queue."""
         deadline = time.monotonic() + _JOIN_S
+        if self._taps is not None:
+            self.pipeline.remove_video_tap(self._taps[0])
+            self.pipeline.remove_audio_tap(self._taps[1])
+        if self._source_end in self.pipeline.on_end:
+            self.pipeline.on_end.remove(self._source_end)
+        if self._own_pipeline:
+            self.pipeline.stop()
+        self._yuv_q.put(PIPE_END)
+        self._threads[0].join(max(0.1, deadline - time.monotonic()))
+        try:
+            for p in self._enc.encode_audio(None, 0, self.clock()):
+                self._queue(p)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("flushing the audio encoder: %s", exc)
+        self._rec_q.put(END)
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
             if t.is_alive():
                 log.error("thread %s did not stop", t.name)
+
+    # -- finishing -------------------------------------------------------------------------
+    def _finish(self) -> None:
+        """ugc-finish: wait for the stop, join the stages, then finalise and call ``on_done``."""
+        self._stop.wait()
+        self._detach()
         self._enc.close()
         try:
             self._result = self._finalise()

@@ -34,6 +34,14 @@ def _device_ok(v: Any, *words: str) -> bool:
     return isinstance(v, str) and (v in words or 0 < len(v.strip()) <= 256)
 
 
+def _destination_ok(d: Any) -> bool:
+    """A saved multistream destination: an rtmp(s) URL, a stream key, a name, enabled."""
+    return (isinstance(d, dict) and isinstance(d.get("url"), str) and d["url"].startswith(("rtmp://", "rtmps://"))
+            and len(d["url"]) <= 512 and isinstance(d.get("key", ""), str) and len(d.get("key", "")) <= 512
+            and isinstance(d.get("name", ""), str) and len(d.get("name", "")) <= 40
+            and isinstance(d.get("enabled", True), bool))
+
+
 # The one table of defaults: name -> (default, check). A value that fails its check on load
 # falls back to the default with a warning, so a hand-edited file never stops the client.
 DEFAULTS: dict[str, tuple[Any, Any]] = {
@@ -53,6 +61,12 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "speaker": ("default", lambda v: _device_ok(v, "default")),
     # PEM CA file trusted for https/wss/rtmps besides the system store ("" = system store only)
     "ca_file": ("", lambda v: isinstance(v, str) and (v == "" or Path(v).is_file())),
+    # Go live studio: video encoder (auto, x264, hevc or an encoder name), overlays (see
+    # app.capture.overlays.Overlay.to_dict) and extra multistream destinations
+    # ({"name", "url", "key", "enabled"}), at most 8 of each
+    "encoder": ("auto", lambda v: isinstance(v, str) and 0 < len(v) <= 40),
+    "overlays": ([], lambda v: isinstance(v, list) and len(v) <= 8 and all(isinstance(o, dict) for o in v)),
+    "destinations": ([], lambda v: isinstance(v, list) and len(v) <= 8 and all(_destination_ok(d) for d in v)),
 }
 
 
@@ -75,6 +89,9 @@ class ClientSettings:
     microphone: int | str = DEFAULTS["microphone"][0]
     speaker: int | str = DEFAULTS["speaker"][0]
     ca_file: str = DEFAULTS["ca_file"][0]
+    encoder: str = DEFAULTS["encoder"][0]
+    overlays: list[dict[str, Any]] = field(default_factory=list)
+    destinations: list[dict[str, Any]] = field(default_factory=list)
     client_dir: Path = field(default=DEFAULT_CLIENT_DIR, compare=False)
     # Not saved: when set, save() writes this as the server address instead of ``server`` (a
     # temporary server, e.g. the one ``xiaozhibo up`` runs, must not replace the saved address).

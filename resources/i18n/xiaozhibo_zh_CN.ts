@@ -1832,7 +1832,7 @@ The chat stays open.</source>
 <context>
     <name>RecordController</name>
     <message>
-        <location filename="../../app/ui/controllers/ugc_recorder.py" line="159"/>
+        <location filename="../../app/ui/controllers/ugc_recorder.py" line="137"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览为空）。</translation>
     </message>
@@ -2067,211 +2067,211 @@ The chat stays open.</source>
 <context>
     <name>SetupPanel</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="71"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="73"/>
         <source>Test pattern</source>
         <translation>测试画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="82"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="84"/>
         <source>Screen (chosen in the system dialog)</source>
         <translation>屏幕（在系统对话框中选择）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="84"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="86"/>
         <source>Screen {0} ({1}x{2})</source>
         <translation>屏幕 {0}（{1}x{2}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="89"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="91"/>
         <source>Screen region…</source>
         <translation>屏幕区域…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="90"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="92"/>
         <source>Screen + floating camera</source>
         <translation>屏幕 + 悬浮摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="91"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="93"/>
         <source>Video file…</source>
         <translation>视频文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="127"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="129"/>
         <source>List the cameras and screens again (after plugging one in)</source>
         <translation>重新列出摄像头和屏幕（插入新设备后）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="130"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="278"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="132"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="283"/>
         <source>LEFT,TOP,WIDTH,HEIGHT</source>
         <translation>左,上,宽,高</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="131"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="214"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="133"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="217"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="133"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="135"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="136"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="138"/>
         <source>Source</source>
         <translation>视频源</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="143"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="145"/>
         <source>What is this live about?</source>
         <translation>给直播起个标题吧</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="144"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="146"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="147"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="149"/>
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="148"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="426"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="150"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="433"/>
         <source>No cover</source>
         <translation>无封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="152"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="154"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="154"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="156"/>
         <source>From preview</source>
         <translation>从预览截取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="166"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="168"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="182"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="184"/>
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="182"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="184"/>
         <source>fps</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="191"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="193"/>
         <source>Mirror</source>
         <translation>镜像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="193"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="196"/>
         <source>Beauty</source>
         <translation>美颜</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="194"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="197"/>
         <source>Whitening</source>
         <translation>美白</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="197"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="200"/>
         <source>No microphone (silent track)</source>
         <translation>不使用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="199"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="202"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="200"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="209"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="212"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="213"/>
         <source>Mic level</source>
         <translation>麦克风电平</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="210"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="226"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="213"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="229"/>
         <source>vol</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="213"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="216"/>
         <source>Background music file</source>
         <translation>背景音乐文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="216"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="217"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="220"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="218"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="221"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="225"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="228"/>
         <source>Music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="229"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="232"/>
         <source>Record locally to</source>
         <translation>本地录制到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="279"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="284"/>
         <source>camera index (default 0)</source>
         <translation>摄像头编号（默认 0）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="284"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="289"/>
         <source>Video file</source>
         <translation>视频文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="285"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="290"/>
         <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
         <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="373"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="379"/>
         <source>Background music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="374"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="380"/>
         <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
         <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="426"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="433"/>
         <source>Cover set</source>
         <translation>已设置封面</translation>
     </message>
@@ -2287,6 +2287,130 @@ The chat stays open.</source>
         <location filename="../../app/ui/widgets/ugc_panels.py" line="53"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
+    </message>
+</context>
+<context>
+    <name>StudioSection</name>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="98"/>
+        <source>Encoder</source>
+        <translation>编码器</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="101"/>
+        <source>Auto (hardware if available, else x264)</source>
+        <translation>自动（有硬件编码器则用硬件，否则 x264）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="101"/>
+        <source>x264 (software)</source>
+        <translation>x264（软件）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="102"/>
+        <source>HEVC (enhanced RTMP; hardware if available)</source>
+        <translation>HEVC（增强 RTMP；有硬件则用硬件）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="107"/>
+        <source>Video encoder</source>
+        <translation>视频编码器</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="114"/>
+        <source>{0} (hardware)</source>
+        <translation>{0}（硬件）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="133"/>
+        <source>Overlays</source>
+        <translation>叠加层</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="139"/>
+        <source>Add image…</source>
+        <translation>添加图片…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="142"/>
+        <source>Text</source>
+        <translation>文字</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="144"/>
+        <source>Add text</source>
+        <translation>添加文字</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="147"/>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="260"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="151"/>
+        <source>top left</source>
+        <translation>左上</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="151"/>
+        <source>top right</source>
+        <translation>右上</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="152"/>
+        <source>bottom left</source>
+        <translation>左下</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="152"/>
+        <source>bottom right</source>
+        <translation>右下</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="153"/>
+        <source>center</source>
+        <translation>居中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="162"/>
+        <source>Position</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="162"/>
+        <source>Scale</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="163"/>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="168"/>
+        <source>Overlay image</source>
+        <translation>叠加图片</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="169"/>
+        <source>Images (*.png *.jpg *.jpeg *.bmp *.webp)</source>
+        <translation>图片 (*.png *.jpg *.jpeg *.bmp *.webp)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="223"/>
+        <source>Also stream to</source>
+        <translation>同时推流到</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="230"/>
+        <source>stream key</source>
+        <translation>推流密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="232"/>
+        <source>Add</source>
+        <translation>添加</translation>
     </message>
 </context>
 <context>

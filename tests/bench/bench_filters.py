@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from app.capture.filters import FilterChain, SkinSmoother, mirror, pause_image, whiten
+from app.capture.overlays import Overlay, OverlayStack, prepare
 from app.capture.video import TestSource, fit
 
 
@@ -46,6 +47,12 @@ def run(frames: int = 60) -> list[tuple[str, float, float]]:
     big = cv2.resize(img, (1920, 1080))
     smoother = SkinSmoother()
     chain = FilterChain(beauty=5, whiteness=5, mirror=True)
+    logo = np.zeros((128, 256, 4), np.uint8)
+    logo[:, :, 2] = logo[:, :, 3] = 255
+    overlays = OverlayStack()
+    overlays.set([Overlay("image", position="top-right", scale=0.2, opacity=0.8, pixels=logo),
+                  Overlay("text", text="xiaozhibo studio", position="bottom-left", scale=0.06)])
+    work = img.copy()
     cases: list[tuple[str, Callable[[], object]]] = [
         ("beauty (skin smoothing) level 1", lambda: smoother.apply(img, 1)),
         ("beauty (skin smoothing) level 5", lambda: smoother.apply(img, 5)),
@@ -56,6 +63,9 @@ def run(frames: int = 60) -> list[tuple[str, float, float]]:
         ("all filters (beauty 5 + whitening 5 + mirror)", lambda: chain.apply(img)),
         ("fit 1080p -> 720p (screen capture scaling)", lambda: fit(big, 1280, 720)),
         ("BGR -> I420 (compose stage, always)", lambda: cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)),
+        ("overlays: logo 256x128 + text line (per frame)", lambda: overlays.apply(work)),
+        ("overlays: prepare once per change (scale, premultiply)",
+         lambda: prepare(overlays.overlays, 1280, 720)),
     ]
     return [(name, *measure(fn, frames)) for name, fn in cases]
 

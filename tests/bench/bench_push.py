@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if not available() or shutil.which("ffmpeg") is None:
         print("needs nginx + libnginx-mod-rtmp and ffmpeg")
         return 1
-    settings = PushSettings(resolution=args.resolution, fps=args.fps, bitrate_kbps=args.bitrate)
+    settings = PushSettings(resolution=args.resolution, fps=args.fps, bitrate_kbps=args.bitrate,
+                            encoder="x264")  # the same encoder as the ffmpeg CLI peer
     src = TestSource(settings.width, settings.height, stamp=False)
     frames = [src.read() for _ in range(args.frames)]  # type: ignore[misc]
     with tempfile.TemporaryDirectory(prefix="bench_push_") as tmp:

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from app.capture.audio import SAMPLE_RATE, ToneSource
+from app.capture.pipeline import pump_audio
 from app.push.encoder import AAC_FRAME, Encoders
 from app.push.output import MAX_INTERLEAVE_DELTA_US, RTMP_MUX_OPTIONS, MuxOutput
 from app.push.packets import EncodedPacket
-from app.push.publisher import Publisher
 from app.push.settings import PushSettings
 
 
@@ -74,18 +74,13 @@ class RecordingEncoders:
 
 def run_audio_stage(clock: FakeTime, chunk: int = AAC_FRAME) -> tuple[RecordingMixer, RecordingEncoders,
                                                                       list[EncodedPacket]]:
-    pub = Publisher(PushSettings(resolution="360p"), video=None, audio=None, url="rtmp://127.0.0.1/x/y",  # type: ignore[arg-type]
-                    clock=clock)
+    """The capture pipeline's audio pump feeding an encoder tap, as a publish runs it."""
     mixer, enc, sent = RecordingMixer(clock), RecordingEncoders(chunk), []
-    pub.mixer, pub._enc, pub._stop, pub._t0 = mixer, enc, clock, clock()  # type: ignore[assignment]
-    pub._dispatch = sent.append  # type: ignore[method-assign]
 
-    class Sink:  # takes the end sentinel the stage queues when it stops
-        def put(self, pkt: EncodedPacket) -> bool:
-            return True
+    def tap(samples: np.ndarray, index: int, t: float) -> None:
+        sent.extend(enc.encode_audio(samples, index, t))
 
-    pub._send_q, pub._rec_q = Sink(), None  # type: ignore[assignment]
-    pub._audio_loop()
+    pump_audio(mixer.read, chunk, clock(), clock, clock, tap)  # type: ignore[arg-type]
     return mixer, enc, sent
 
 

@@ -52,20 +52,20 @@ def test_stats_pause_mute_filters_and_recording(rtmp_server, tmp_path: Path) -> 
         assert "rtt=" in steady.line()
         assert "fps=" in steady.line() and steady.as_dict()["state"] == "live"
 
-        pub.mixer.muted = True
+        pub.mixer.set_muted(True)
         pub.pause_video(True)
         card = pause_image(640, 360)
         assert wait_for(lambda: previews[-1] is not None and np.array_equal(previews[-1], card))
         assert wait_for(lambda: pub.mixer.meter.peak_db < -90), "muted: the sent mix is silent"
         pub.pause_video(False)
-        pub.mixer.muted = False
-        pub.filters.mirror = True
+        pub.mixer.set_muted(False)
+        pub.pipeline.set_filters(mirror=True)
         time.sleep(0.3)
         # mirrored: the timecode blocks moved from the top-left to the top-right corner
         last = previews[-1]
         assert timecode.read(last) is None
         assert timecode.read(np.ascontiguousarray(last[:, ::-1])) is not None
-        pub.filters.mirror = False
+        pub.pipeline.set_filters(mirror=False)
         time.sleep(0.5)
     finally:
         assert pub.stop() == StopReason.USER

@@ -9,12 +9,14 @@ re-posted here through queued signals):
 * ``stats(PushStats)`` once a second while publishing;
 * ``error(code, text)`` — ``code`` is a :class:`StopReason` (or ``0`` for a source error).
 
-Before going live a small preview worker (``push-preview``) reads the same source through the
-same :class:`FilterChain`, so the anchor sees exactly what will be sent; it also pulls the audio
-mixer so the microphone meter moves. Going live stops that worker and hands source, mixer and
-filters to the publisher, whose ``on_preview`` pictures feed the view from then on. Pictures reach
-the view as :class:`YuvFrame` (BGR -> I420 once, with OpenCV, off the UI thread); the window polls
-:meth:`latest_frame` on its display timer, so no stage ever waits for the GUI.
+The controller owns one :class:`CapturePipeline` (source, mixer, filters, overlays, pause
+picture); the preview is a tap on it, so the anchor sees exactly what is sent, before and while
+live (the pipeline also pulls the mixer, so the microphone meter moves). Going live attaches a
+:class:`Publisher` (encoders + destinations) to the same running pipeline; the GUI changes
+filters, overlays, volumes and sources only through the pipeline's and mixer's thread-safe
+setters. Pictures reach the view as :class:`YuvFrame` made from the I420 the pipeline converts
+once for the encoder too; the window polls :meth:`latest_frame` on its display timer, so no stage
+ever waits for the GUI.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import cv2
 import numpy as np
 
-from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
-from app.capture.filters import FilterChain, pause_image
-from app.capture.video import VideoSource, fit
+from app.capture.audio import AudioMixer, SilenceSource
+from app.capture.overlays import Overlay
+from app.capture.pipeline import CapturePipeline, Composed
+from app.capture.video import VideoSource
 from app.play.frame import YuvFrame
 from app.push.errors import PushError, PushState, StopReason
 from app.push.publisher import Publisher
@@ -40,55 +42,6 @@ from app.ui.controllers.bridge import EngineBridge
 from app.ui.qt import QObject, Signal
 
 log = logging.getLogger(__name__)
-
-
-class _PreviewWorker:
-    """Reads source -> filters -> I420 at the chosen rate until stopped (no network, no encoder)."""
-
-    def __init__(self, ctl: PushController) -> None:
-        self._ctl = ctl
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="push-preview", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(3)
-
-    def _run(self) -> None:
-        ctl = self._ctl
-        last_audio = time.monotonic()
-        failures = 0
-        while not self._stop.is_set():
-            s = ctl.settings
-            t0 = time.monotonic()
-            img: np.ndarray | None
-            try:
-                if ctl.video_paused:
-                    img = ctl.pause_picture_for(s)
-                else:
-                    src = ctl.video
-                    img = src.read() if src is not None else None
-                    if img is not None:
-                        img = ctl.filters.apply(fit(img, s.width, s.height))
-                failures = 0
-            except Exception as exc:  # noqa: BLE001  (a failing source must not kill the preview)
-                failures += 1
-                img = None
-                if failures in (1, 30):
-                    log.warning("preview: video source error: %s", exc)
-            if img is not None:
-                ctl._show_bgr(img)
-            now = time.monotonic()
-            n = int((now - last_audio) * SAMPLE_RATE)
-            if n > 0:  # keep the meters (and the music position) moving like when live
-                last_audio = now
-                try:
-                    ctl.mixer.read(min(n, SAMPLE_RATE // 2))
-                except Exception as exc:  # noqa: BLE001
-                    log.debug("preview: audio source error: %s", exc)
-            self._stop.wait(max(0.005, 1.0 / s.fps - (time.monotonic() - t0)))
 
 
 class PushController(QObject):
@@ -102,9 +55,9 @@ class PushController(QObject):
         super().__init__(parent)
         self.settings = PushSettings(resolution="720p")
         self.ca_file = ""  # Settings' CA file, for rtmps push URLs
-        self.filters = FilterChain()
-        self.mixer = AudioMixer(SilenceSource())
-        self.video: VideoSource | None = None
+        self.extra_destinations: list[tuple[str, str]] = []  # multistream (name, url)
+        s = self.settings
+        self.pipeline = CapturePipeline(None, AudioMixer(SilenceSource()), s.width, s.height, s.fps, name="push")
         self.video_spec = ""
         self.video_paused = False
         self.pause_picture: np.ndarray | None = None
@@ -112,45 +65,72 @@ class PushController(QObject):
         self.state = "idle"
         self.last_stats: PushStats | None = None
         self.live_since: float | None = None  # monotonic time the stream first went live
-        self._preview: _PreviewWorker | None = None
+        self._preview_tap: int | None = None
         self._frame: YuvFrame | None = None
         self._bgr: np.ndarray | None = None
         self._frame_lock = threading.Lock()
-        self._pause_cache: tuple[Any, ...] | None = None
         self._bridge = EngineBridge(self)  # publisher callbacks (its threads) -> UI-thread slots
 
     # --- sources and settings (UI thread) -------------------------------------------------
+    @property
+    def mixer(self) -> AudioMixer:
+        return self.pipeline.mixer
+
+    @property
+    def video(self) -> VideoSource | None:
+        return self.pipeline.video
+
     @property
     def publishing(self) -> bool:
         pub = self.publisher
         return pub is not None and pub.running and pub.state != PushState.STOPPED
 
     def set_settings(self, settings: PushSettings) -> None:
-        """New resolution/fps/bitrate/recording: applies to the preview now, the next live start."""
+        """New resolution/fps/bitrate/encoder: the preview follows now, the stream at the next start."""
         self.settings = settings
+        if not self.publishing:
+            self.pipeline.set_format(settings.width, settings.height, settings.fps)
 
     def set_video_source(self, source: VideoSource | None, spec: str = "") -> None:
         """Replace the video source (only before going live); the old one is closed."""
         if self.publishing:
             raise RuntimeError("the video source cannot change while live")
-        old, self.video, self.video_spec = self.video, source, spec
+        old = self.pipeline.set_source(source)
+        self.video_spec = spec
         if old is not None and old is not source:
             threading.Thread(target=_close_quietly, args=(old,), name="close-source", daemon=True).start()
 
+    def set_filters(self, beauty: int | None = None, whiteness: int | None = None,
+                    mirror: bool | None = None) -> None:
+        """Beauty/whitening (0-9) and mirror, for the preview and the stream, from the next picture."""
+        self.pipeline.set_filters(beauty, whiteness, mirror)
+
+    def set_overlays(self, overlays: list[Overlay]) -> None:
+        """Logo/text overlays for the preview and the stream."""
+        self.pipeline.set_overlays(overlays)
+
+    def set_volumes(self, mic: float | None = None, music: float | None = None) -> None:
+        self.pipeline.mixer.set_volumes(mic, music)
+
     def start_preview(self) -> None:
-        if self._preview is None and not self.publishing and self.state != "closing":
-            self._preview = _PreviewWorker(self)
+        if self.state == "closing" or self.pipeline.stopped:
+            return
+        if not self.pipeline.running:
+            self.pipeline.start()
+        if self._preview_tap is None:
+            self._preview_tap = self.pipeline.add_video_tap(self._show, i420=True)
+        if not self.publishing:
             self._set_state("preview")
 
     def stop_preview(self) -> None:
-        if self._preview is not None:
-            self._preview.stop()
-            self._preview = None
+        if self._preview_tap is not None:
+            self.pipeline.remove_video_tap(self._preview_tap)
+            self._preview_tap = None
             if self.state == "preview":
                 self._set_state("idle")
 
     def set_muted(self, muted: bool) -> None:
-        self.mixer.muted = muted
+        self.mixer.set_muted(muted)
 
     @property
     def muted(self) -> bool:
@@ -159,14 +139,7 @@ class PushController(QObject):
     def set_video_paused(self, paused: bool) -> None:
         """Send the "be right back" picture instead of the camera (audio keeps going)."""
         self.video_paused = paused
-        if self.publisher is not None:
-            self.publisher.pause_video(paused, self.pause_picture)
-
-    def pause_picture_for(self, s: PushSettings) -> np.ndarray:
-        key = (s.width, s.height, id(self.pause_picture))
-        if self._pause_cache is None or self._pause_cache[0] != key:
-            self._pause_cache = (key, pause_image(s.width, s.height, image=self.pause_picture))
-        return self._pause_cache[1]  # type: ignore[no-any-return]
+        self.pipeline.set_paused(paused, self.pause_picture)
 
     # --- live -----------------------------------------------------------------------------
     def start_live(self, url: str) -> None:
@@ -178,17 +151,13 @@ class PushController(QObject):
             raise RuntimeError("already publishing")
         if self.video is None:
             raise PushError(StopReason.CAMERA_FAILED, "no video source chosen")
-        self.stop_preview()
-        pub = Publisher(replace(self.settings, ca_file=self.ca_file or self.settings.ca_file), self.video,
-                        self.mixer, url)
-        pub.filters = self.filters
-        if self.video_paused:
-            pub.pause_video(True, self.pause_picture)
+        self.start_preview()
+        pub = Publisher(replace(self.settings, ca_file=self.ca_file or self.settings.ca_file), None, None, url,
+                        pipeline=self.pipeline, extra_urls=list(self.extra_destinations))
         bridge = self._bridge
         pub.on_state = lambda st: bridge.post(self._on_state, st.value)
         pub.on_stats = bridge.wrap(self._on_stats)
         pub.on_error = lambda code, text: bridge.post(self.error.emit, int(code), text)
-        pub.on_preview = self._show_bgr
         self.publisher = pub
         self.live_since = None
         self.last_stats = None
@@ -196,7 +165,6 @@ class PushController(QObject):
             pub.start()
         except PushError:
             self.publisher = None
-            self.start_preview()
             raise
 
     def stop_live(self, timeout: float = 10.0) -> StopReason | None:
@@ -218,16 +186,14 @@ class PushController(QObject):
             self.publisher.request_keyframe()  # type: ignore[union-attr]
 
     # --- pictures ---------------------------------------------------------------------------
-    def _show_bgr(self, img: np.ndarray) -> None:
-        """Worker thread: keep the latest composed picture as an I420 YuvFrame for the view."""
-        h, w = img.shape[:2]
-        if w % 2 or h % 2:
-            img = img[: h & ~1, : w & ~1]
-            h, w = img.shape[:2]
-        i420 = cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)
-        frame = YuvFrame.from_i420(i420, w, h, pts=time.monotonic())
+    def _show(self, c: Composed) -> None:
+        """Pipeline compose thread: keep the latest composed picture as an I420 YuvFrame for the view."""
+        h, w = c.bgr.shape[:2]
+        if c.i420 is None or w % 2 or h % 2:
+            return
+        frame = YuvFrame.from_i420(c.i420, w, h, pts=time.monotonic())
         with self._frame_lock:
-            self._frame, self._bgr = frame, img
+            self._frame, self._bgr = frame, c.bgr
 
     def latest_frame(self) -> YuvFrame | None:
         with self._frame_lock:
@@ -245,10 +211,12 @@ class PushController(QObject):
             self.state_changed.emit(state)
 
     def _on_state(self, state: str) -> None:
+        if self.state == "closing":
+            return
         if state == PushState.LIVE.value and self.live_since is None:
             self.live_since = time.monotonic()
         self._set_state(state)
-        if state == PushState.STOPPED.value and self.video is not None:
+        if state == PushState.STOPPED.value:
             self.start_preview()  # keep source and mixer for another go
 
     def _on_stats(self, st: PushStats) -> None:
@@ -261,15 +229,16 @@ class PushController(QObject):
         self.state = "closing"
         self.stop_preview()
         pub, self.publisher = self.publisher, None
-        video, mixer = self.video, self.mixer
-        self.video = None
+        pipeline = self.pipeline
+        video = pipeline.set_source(None)
 
         def finish() -> None:
             if pub is not None:
                 pub.stop(10)
+            pipeline.stop()
             if video is not None:
                 _close_quietly(video)
-            _close_quietly(mixer)
+            _close_quietly(pipeline.mixer)
 
         threading.Thread(target=finish, name="push-close", daemon=True).start()
 

@@ -9,10 +9,11 @@ recorder's callbacks run on its worker threads and are re-posted through queued 
 * ``finished(object, str)`` — the recorded :class:`~app.ugc.ClipInfo` (or ``None``) and an error text,
   once per recording, whether stopped by the user or by the length limit.
 
-Before recording a small worker (``ugc-preview``) reads the source so the user sees the picture;
-it stops while the :class:`~app.ugc.ClipRecorder` reads the source (whose ``on_preview`` pictures
-feed the view then). Pictures become :class:`YuvFrame` (BGR -> I420 once, off the UI thread); the
-window polls :meth:`latest_frame` on its display timer.
+The controller owns one :class:`CapturePipeline` (threads ``ugc-capture``/``ugc-compose``/
+``ugc-audio``); the preview is a tap on it and a :class:`~app.ugc.ClipRecorder` attaches to the
+same running pipeline while recording, so the preview never stops. Pictures become
+:class:`YuvFrame` from the I420 the pipeline converts once; the window polls :meth:`latest_frame`
+on its display timer.
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
 from app.capture.audio import AudioMixer, SilenceSource
+from app.capture.pipeline import CapturePipeline, Composed
 from app.capture.sources import open_video_source
-from app.capture.video import VideoSource, fit
+from app.capture.video import VideoSource
 from app.play.frame import YuvFrame
 from app.push.settings import RESOLUTIONS
 from app.ugc import ClipInfo, ClipRecorder
@@ -41,37 +40,6 @@ from app.ui.widgets.golive_text import failure_text
 log = logging.getLogger(__name__)
 
 MAX_SECONDS = 60.0
-
-
-class _PreviewWorker:
-    """Reads the source at ``fps`` into the controller's latest frame until stopped."""
-
-    def __init__(self, ctl: RecordController) -> None:
-        self._ctl = ctl
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ugc-preview", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(3)
-
-    def _run(self) -> None:
-        ctl, failures = self._ctl, 0
-        while not self._stop.is_set():
-            t0 = time.monotonic()
-            src = ctl.video
-            try:
-                img = src.read() if src is not None else None
-                failures = 0
-            except Exception as exc:  # noqa: BLE001 - a failing source must not kill the preview
-                img, failures = None, failures + 1
-                if failures in (1, 30):
-                    log.warning("ugc preview: video source error: %s", exc)
-            if img is not None:
-                ctl.show_bgr(fit(img, ctl.width, ctl.height))
-            self._stop.wait(max(0.005, 1.0 / ctl.fps - (time.monotonic() - t0)))
 
 
 class RecordController(QObject):
@@ -90,16 +58,23 @@ class RecordController(QObject):
         self.resolution = resolution if resolution in RESOLUTIONS else "720p"
         self.width, self.height = RESOLUTIONS[self.resolution][:2]
         self.fps, self.bitrate_kbps, self.max_seconds = fps, bitrate_kbps, max_seconds
-        self.video: VideoSource | None = None
+        self.pipeline = CapturePipeline(None, AudioMixer(SilenceSource()), self.width, self.height, fps, name="ugc")
         self.video_spec = ""
-        self.mixer = AudioMixer(SilenceSource())
         self.state = "idle"
         self.recorder: ClipRecorder | None = None
-        self._preview: _PreviewWorker | None = None
+        self._preview: int | None = None
         self._frame: YuvFrame | None = None
         self._frame_lock = threading.Lock()
         self._opening = 0
         self._bridge = EngineBridge(self)
+
+    @property
+    def video(self) -> VideoSource | None:
+        return self.pipeline.video
+
+    @property
+    def mixer(self) -> AudioMixer:
+        return self.pipeline.mixer
 
     # --- source and audio (UI thread) --------------------------------------------------------
     def open_source(self, spec: str) -> None:
@@ -114,8 +89,7 @@ class RecordController(QObject):
             if ticket != self._opening or self.state in ("recording", "stopping", "closing"):
                 _close_quietly(src)
                 return
-            self.stop_preview()
-            old, self.video, self.video_spec = self.video, src, spec
+            old, self.video_spec = self.pipeline.set_source(src), spec
             if old is not None:
                 threading.Thread(target=_close_quietly, args=(old,), name="ugc-close-source", daemon=True).start()
             self.start_preview()
@@ -129,19 +103,23 @@ class RecordController(QObject):
 
     def set_microphone(self, mic: object | None) -> None:
         """Use ``mic`` (an audio source with ``read(n)``) from now on; ``None`` records silence."""
-        old = self.mixer.mic
-        self.mixer.mic = mic if mic is not None else SilenceSource()
-        if old is not None and old is not self.mixer.mic:
+        new = mic if mic is not None else SilenceSource()
+        old = self.mixer.set_mic(new)
+        if old is not None and old is not new:
             run_op(None, lambda: _close_quietly(old), name="close_mic")  # a device close can block
 
     def start_preview(self) -> None:
-        if self._preview is None and self.video is not None and self.state in ("idle", "preview"):
-            self._preview = _PreviewWorker(self)
-            self._set_state("preview")
+        if self.video is None or self.state not in ("idle", "preview") or self.pipeline.stopped:
+            return
+        if not self.pipeline.running:
+            self.pipeline.start()
+        if self._preview is None:
+            self._preview = self.pipeline.add_video_tap(self._show, i420=True)
+        self._set_state("preview")
 
     def stop_preview(self) -> None:
         if self._preview is not None:
-            self._preview.stop()
+            self.pipeline.remove_video_tap(self._preview)
             self._preview = None
             if self.state == "preview":
                 self._set_state("idle")
@@ -157,11 +135,9 @@ class RecordController(QObject):
             return
         if self.video is None:
             raise UserFacingError(self.tr("Choose a video source first (the preview is empty)."))
-        self.stop_preview()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        rec = ClipRecorder(self.video, self.mixer, self.out_dir, resolution=self.resolution, fps=self.fps,
-                           bitrate_kbps=self.bitrate_kbps, max_seconds=self.max_seconds)
-        rec.on_preview = self._recorder_preview
+        rec = ClipRecorder(None, None, self.out_dir, resolution=self.resolution, fps=self.fps,
+                           bitrate_kbps=self.bitrate_kbps, max_seconds=self.max_seconds, pipeline=self.pipeline)
         rec.on_progress = lambda s: self._bridge.post(self._deliver_progress, rec, float(s))
         rec.on_done = lambda clip, err: self._bridge.post(self._deliver_done, rec, clip, str(err or ""))
         self.recorder = rec
@@ -169,7 +145,6 @@ class RecordController(QObject):
             rec.start()
         except Exception:
             self.recorder = None
-            self.start_preview()
             raise
         self._set_state("recording")
 
@@ -181,9 +156,6 @@ class RecordController(QObject):
         self._set_state("stopping")
         run_op(self, rec.stop, lambda clip: self._finish(rec, clip, ""),
                lambda exc: self._finish(rec, None, failure_text(exc)), name="stop_clip")
-
-    def _recorder_preview(self, img: np.ndarray) -> None:
-        self.show_bgr(img)
 
     @Slot(object, float)
     def _deliver_progress(self, rec: object, seconds: float) -> None:
@@ -204,13 +176,12 @@ class RecordController(QObject):
         self.finished.emit(clip if isinstance(clip, ClipInfo) else None, error)
 
     # --- pictures -------------------------------------------------------------------------------
-    def show_bgr(self, img: np.ndarray) -> None:
-        """Worker thread: keep the latest picture as an I420 YuvFrame for the view."""
-        h, w = img.shape[:2]
-        if w % 2 or h % 2:
-            img = img[: h & ~1, : w & ~1]
-            h, w = img.shape[:2]
-        frame = YuvFrame.from_i420(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), w, h, pts=time.monotonic())
+    def _show(self, c: Composed) -> None:
+        """Pipeline compose thread: keep the latest picture as an I420 YuvFrame for the view."""
+        h, w = c.bgr.shape[:2]
+        if c.i420 is None or w % 2 or h % 2:
+            return
+        frame = YuvFrame.from_i420(c.i420, w, h, pts=time.monotonic())
         with self._frame_lock:
             self._frame = frame
 
@@ -233,8 +204,8 @@ class RecordController(QObject):
         self._opening += 1
         self.stop_preview()
         rec, self.recorder = self.recorder, None
-        video, mixer = self.video, self.mixer
-        self.video = None
+        pipeline, mixer = self.pipeline, self.mixer
+        video = pipeline.set_source(None)
 
         def finish() -> None:
             if rec is not None:
@@ -245,6 +216,7 @@ class RecordController(QObject):
                     log.info("closing the recorder: %s", exc)
                 else:
                     remove_clip(clip)
+            pipeline.stop()
             if video is not None:
                 _close_quietly(video)
             if mixer.mic is not None:

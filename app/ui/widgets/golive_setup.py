@@ -1,7 +1,8 @@
 """The go-live setup panel: source, room info, video preset, filters, microphone and music.
 
-Widgets only connect: filters and audio controls write to the :class:`PushController`'s
-``filters`` and ``mixer`` (plain attributes the media threads read), sources are opened in the
+Widgets only connect: filters, overlays and audio controls go through the :class:`PushController`'s
+and its mixer's thread-safe setters (the media threads pick changes up between pictures and
+audio chunks), sources are opened in the
 background (a camera can take seconds) and handed to the controller. ``locked`` (while live)
 disables what cannot change during a stream: source, preset, title, cover, location, recording.
 """
@@ -43,6 +44,7 @@ from app.ui.qt import (
     Signal,
 )
 from app.ui.settings import ClientSettings
+from app.ui.widgets.golive_studio import StudioSection
 from app.ui.widgets.golive_text import failure_text, named
 
 log = logging.getLogger(__name__)
@@ -181,15 +183,16 @@ class SetupPanel(QWidget):
         self.bitrate.valueChanged.connect(self.apply_preset)
         form.addRow(self.tr("Video"), _row(self.resolution, QLabel(self.tr("fps")), self.fps, self.bitrate))
 
-        f = self.push.filters
-        self.beauty = _slider(0, 9, f.beauty)
+        beauty, whiteness, mirrored = self.push.pipeline.filter_settings()
+        self.beauty = _slider(0, 9, beauty)
         self.beauty.setObjectName("beautySlider")
-        self.beauty.valueChanged.connect(lambda v: setattr(self.push.filters, "beauty", v))
-        self.whiten = _slider(0, 9, f.whiteness)
+        self.beauty.valueChanged.connect(lambda v: self.push.set_filters(beauty=v))
+        self.whiten = _slider(0, 9, whiteness)
         self.whiten.setObjectName("whitenSlider")
-        self.whiten.valueChanged.connect(lambda v: setattr(self.push.filters, "whiteness", v))
+        self.whiten.valueChanged.connect(lambda v: self.push.set_filters(whiteness=v))
         self.mirror = named(QCheckBox(self.tr("Mirror")), "mirrorBox")
-        self.mirror.toggled.connect(lambda on: setattr(self.push.filters, "mirror", on))
+        self.mirror.setChecked(mirrored)
+        self.mirror.toggled.connect(lambda on: self.push.set_filters(mirror=on))
         form.addRow(self.tr("Beauty"), self.beauty)
         form.addRow(self.tr("Whitening"), _row(self.whiten, self.mirror, stretch_last=False))
 
@@ -205,7 +208,7 @@ class SetupPanel(QWidget):
         self.mic_level.setTextVisible(False)
         self.mic_level.setMaximumHeight(10)
         self.mic_volume = _slider(0, 200, 100)
-        self.mic_volume.valueChanged.connect(lambda v: setattr(self.push.mixer, "mic_volume", v / 100))
+        self.mic_volume.valueChanged.connect(lambda v: self.push.set_volumes(mic=v / 100))
         form.addRow(self.tr("Microphone"), self.mic)
         form.addRow(self.tr("Mic level"), _row(self.mic_level, QLabel(self.tr("vol")), self.mic_volume))
 
@@ -221,7 +224,7 @@ class SetupPanel(QWidget):
         self.music_stop.clicked.connect(lambda: self._music_call("stop"))
         self.music_volume = _slider(0, 200, 100)
         self.music_volume.setMinimumWidth(80)
-        self.music_volume.valueChanged.connect(lambda v: setattr(self.push.mixer, "music_volume", v / 100))
+        self.music_volume.valueChanged.connect(lambda v: self.push.set_volumes(music=v / 100))
         form.addRow(self.tr("Music"), _row(self.music_path, self.music_browse, stretch_last=False))
         form.addRow("", _row(self.music_play, self.music_pause, self.music_stop, QLabel(self.tr("vol")),
                              self.music_volume))
@@ -231,6 +234,8 @@ class SetupPanel(QWidget):
         self.record_path.setText(str(self.client_settings.client_dir / "recordings"
                                      / time.strftime("live_%Y%m%d_%H%M%S.mp4")))
         form.addRow(self.record, self.record_path)
+        self.studio = StudioSection(self.push, self.client_settings)
+        lay.addWidget(self.studio)
         lay.addStretch(1)
         self._source_kind_changed()
 
@@ -335,7 +340,8 @@ class SetupPanel(QWidget):
         if record:
             Path(record).parent.mkdir(parents=True, exist_ok=True)
         return PushSettings(resolution=self.resolution.currentText(), fps=self.fps.value(),
-                            bitrate_kbps=self.bitrate.value(), record_path=record)
+                            bitrate_kbps=self.bitrate.value(), record_path=record,
+                            encoder=self.studio.encoder_choice())
 
     def apply_preset(self, *_: Any) -> None:
         if not self.push.publishing:
@@ -365,7 +371,7 @@ class SetupPanel(QWidget):
         run_op(self, lambda: open_microphone(data), opened, name="open_mic")
 
     def _set_mic(self, mic: object | None) -> None:
-        old, self.push.mixer.mic = self.push.mixer.mic, mic
+        old = self.push.mixer.set_mic(mic)
         if old is not None and old is not mic:
             run_op(None, lambda: _close_quietly(old), name="close_mic")
 
@@ -387,7 +393,7 @@ class SetupPanel(QWidget):
             log.info("background music %s: %s", path, exc)
             self.source_error.emit(error_text(exc))
             return False
-        self.push.mixer.music = new
+        self.push.mixer.set_music(new)
         if music is not None:
             music.close()  # type: ignore[attr-defined]
         return True
@@ -410,6 +416,7 @@ class SetupPanel(QWidget):
         for w in (self.source, self.source_row, self.title, self.location, self.cover_choose, self.cover_snap,
                   self.resolution, self.fps, self.bitrate, self.record, self.record_path):
             w.setEnabled(not locked)
+        self.studio.set_locked(locked)
 
     def update_meter(self) -> None:
         """Peak meter with a falling needle (a block's peak alone flickers between ticks)."""

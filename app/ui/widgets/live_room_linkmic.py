@@ -374,7 +374,7 @@ class RoomLinkMic(QObject):
         push = PushController(self)
         push.set_settings(settings)
         push.set_video_source(video, spec)
-        push.mixer.mic = mic
+        push.mixer.set_mic(mic)
         push.error.connect(self._push_error)
         try:
             push.start_live(push_url)
