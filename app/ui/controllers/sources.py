@@ -41,7 +41,7 @@ def vod_card(v: VodInfo) -> CardData:
     return CardData(kind="vod", key=v.file_id, title=v.title, userid=v.userid, nickname=v.nickname,
                     avatar=v.avatar, cover=v.frontcover, location=v.location, viewers=int(v.viewer_count),
                     likes=int(v.like_count), play_url=v.hls_play_url if not v.play_url else v.play_url,
-                    created=v.create_time, raw=v)
+                    created=v.create_time, duration=int(v.duration or 0) or None, raw=v)
 
 
 def ugc_card(u: UgcInfo) -> CardData:
@@ -57,7 +57,8 @@ def room_card(room: Room | dict[str, Any]) -> CardData:
     return CardData(kind="live", key=r.roomID, title=r.title, userid=r.roomCreator,
                     nickname=(anchor.userName if anchor else "") or r.roomCreator,
                     avatar=anchor.userAvatar if anchor else "", cover=r.frontcover, location=r.location,
-                    viewers=r.audienceCount, likes=r.praise, play_url=r.mixedPlayURL, raw=r)
+                    viewers=r.audienceCount, likes=r.praise, play_url=r.mixedPlayURL or next(iter(r.playURLs), ""),
+                    play_urls=list(r.playURLs), raw=r)
 
 
 def replays(client: ApiClient, index: int, count: int) -> list[CardData]:

@@ -49,8 +49,17 @@ class CardData:
     viewers: int | None = None
     likes: int | None = None
     play_url: str = ""
-    created: str = ""
+    created: str = ""  # UTC "YYYY-MM-DD HH:MM:SS" as in the lists ("" unknown)
+    duration: int | None = None  # seconds, replays only
+    play_urls: list[str] = field(default_factory=list)  # live: failover order (edges, origin)
     raw: Any = field(default=None, repr=False)
+
+    def urls(self) -> list[str]:
+        """What the player gets: the server's failover order (``play_urls``), else ``play_url``."""
+        urls = [u for u in self.play_urls if u]
+        if self.play_url and self.play_url not in urls:
+            urls.append(self.play_url)
+        return urls
 
 
 def _placeholder(name: str) -> QPixmap:
