@@ -269,7 +269,8 @@ class RoomLinkMic(QObject):
         self.state = "linking"
         self._show_state()
         o = self.options
-        settings = PushSettings(resolution=o.resolution, fps=o.fps, bitrate_kbps=o.bitrate_kbps)
+        settings = PushSettings(resolution=o.resolution, fps=o.fps, bitrate_kbps=o.bitrate_kbps,
+                                ca_file=o.settings.ca_file if o.settings is not None else "")  # rtmps
 
         def open_devices() -> tuple[Any, Any, str | None, list[str]]:
             spec, notes = o.source, []
