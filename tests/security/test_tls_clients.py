@@ -112,3 +112,13 @@ def test_push_and_play_cli_take_a_ca_file(tls_server: ServerProcess, ca: Throwaw
     finally:
         push.kill()
         push.wait(10)
+
+
+def test_doctor_checks_an_https_deployment_with_its_ca(tls_server: ServerProcess, ca: ThrowawayCa) -> None:
+    base = f"https://127.0.0.1:{tls_server.http_port}"
+    ok = _cli("doctor", "--server", base, "--ca-file", str(ca.ca_file), timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    for name in ("business API", "object storage", "IM login", "push auth", "live callbacks", "cleanup"):
+        assert f"[ ok ] {name}" in ok.stdout, ok.stdout
+    refused = _cli("doctor", "--server", base, "--timeout", "3")
+    assert refused.returncode == 1 and "[FAIL] business API" in refused.stdout and "--ca-file" in refused.stdout
