@@ -4,7 +4,8 @@ Signed with the user's token AND carrying the (wire) password again, so a leaked
 cannot erase an account. Removes, for the signer only: replays (rows, and the MP4/JPEG/HLS files
 this server recorded for them), the live HLS of the user's streams, short videos, objects the user
 uploaded (``users/{id}/``, ``ugc/{id}/``), room info, stream state, danmaku sent by or to the
-user's rooms, sessions, and the user row. ``xiaozhibo doctor`` uses it to leave nothing behind in the deployment it checks.
+user's rooms, sessions, and the user row. ``xiaozhibo doctor`` uses it to leave nothing behind in
+the deployment it checks.
 """
 
 from __future__ import annotations
