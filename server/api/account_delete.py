@@ -48,7 +48,8 @@ def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -
     with ctx.db.session() as s:
         vods = s.execute(select(Vod.play_url, Vod.hls_play_url, Vod.frontcover).where(Vod.userid == userid)).all()
         streams = list(s.scalars(select(LiveStream.stream_id).where(LiveStream.userid == userid)))
-        ugc = s.execute(delete(Ugc).where(Ugc.userid == userid)).rowcount
+        ugc = len(s.scalars(select(Ugc.id).where(Ugc.userid == userid)).all())
+        s.execute(delete(Ugc).where(Ugc.userid == userid))
         s.execute(delete(Vod).where(Vod.userid == userid))
         cond = Danmaku.userid == userid
         s.execute(delete(Danmaku).where(or_(cond, Danmaku.stream_id.in_(streams)) if streams else cond))
