@@ -182,8 +182,11 @@ class Card(QFrame):
         loc = data.location or self.tr("Unknown location")
         when = local_date_text(data.created) if data.kind != "live" else ""
         self.location.ensurePolished()  # the style sheet's font, so the elision fits
-        self.location.setText(self.location.fontMetrics().elidedText(
-            "\u25CE " + loc + (f"  \u00B7  {when}" if when else ""), Qt.TextElideMode.ElideRight, COVER_W - 16))
+        line = "\u25CE " + loc + (f"  \u00B7  {when}" if when else "")
+        if when and not data.location:
+            line = when  # a date says more than "Unknown location"
+        self.location.setText(self.location.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight,
+                                                                     COVER_W - 16))
         if when:
             self.location.setToolTip(self.tr("Recorded {0}").format(when) if data.kind == "vod"
                                      else self.tr("Published {0}").format(when))
