@@ -21,6 +21,7 @@ import requests
 
 from protocol.errors import ApiCode
 from protocol.signing import cos_authorization, liteav_sig, wire_password
+from protocol.tls import TlsTunnel, check_tls, client_context, requests_verify
 
 PUSH_SECONDS = 11.0  # past the default [live] min_replay_seconds, so the replay gets listed
 
@@ -46,6 +47,12 @@ class State:
     push_url: str = ""
     rs_token: str = ""
     streams: tuple[str, ...] = ()  # stream ids to check the keyframe interval of (--stream)
+    ca_file: str = ""  # --ca-file: trust this CA for an https/wss/rtmps deployment
+    password: str = ""  # the test user's wire password (/delete_account asks for it again)
+
+    @property
+    def verify(self) -> str | bool:
+        return requests_verify(self.ca_file)
 
 
 def _post(st: State, path: str, body: dict, sign: bool = True) -> dict:
@@ -54,7 +61,10 @@ def _post(st: State, path: str, body: dict, sign: bool = True) -> dict:
     if sign:
         headers["Liteav-Sig"] = liteav_sig(st.token, raw)
     try:
-        r = requests.post(st.server + path, data=raw, headers=headers, timeout=st.timeout)
+        r = requests.post(st.server + path, data=raw, headers=headers, timeout=st.timeout, verify=st.verify)
+    except requests.exceptions.SSLError:
+        raise CheckFailed(f"TLS to {st.server} failed: the certificate is not trusted — pass the deployment's "
+                          "CA with --ca-file (or fix the certificate's host names)") from None
     except requests.RequestException as e:
         raise CheckFailed(f"request to {path} failed ({type(e).__name__}): the business server address is wrong or "
                           "the server is down (kHttpRequestAddr: list requests time out)") from None
@@ -79,7 +89,7 @@ def check_api(st: State) -> str:
 
 def check_account(st: State) -> str:
     st.userid = "doctor_" + secrets.token_hex(4)
-    pw = wire_password(secrets.token_hex(8), st.userid)
+    pw = st.password = wire_password(secrets.token_hex(8), st.userid)
     for path in ("/register", "/login"):
         d = _post(st, path, {"userid": st.userid, "password": pw}, sign=False)
         code = d.get("code")
@@ -116,7 +126,8 @@ def check_storage(st: State) -> str:
     assert st.login is not None
     auth = cos_authorization(st.login["cos_info"]["SecretId"], sign["signKey"], "put", key, sign["keyTime"], prefix)
     data = _jpeg()
-    r = requests.put(f"{st.server}/cos/{key}", data=data, headers={"Authorization": auth}, timeout=st.timeout)
+    r = requests.put(f"{st.server}/cos/{key}", data=data, headers={"Authorization": auth}, timeout=st.timeout,
+                     verify=st.verify)
     if r.status_code == 403:
         raise CheckFailed("upload refused: the COS signature does not match — COS SecretKey/SecretId differ between "
                           "the signing server and storage (ERROR_PROXY_AUTH_FAILED: avatar/cover uploads fail)")
@@ -124,7 +135,7 @@ def check_storage(st: State) -> str:
         raise CheckFailed(f"upload failed with HTTP {r.status_code}: {r.text[:200]}")
     url = r.json()["data"]["url"]
     try:
-        g = requests.get(url, timeout=st.timeout)
+        g = requests.get(url, timeout=st.timeout, verify=st.verify)
     except requests.RequestException:
         g = None
     if g is None or g.content != data:
@@ -144,7 +155,8 @@ def check_im(st: State) -> str:
     q = urlencode({"sdkappid": rs["sdkAppID"], "identifier": rs["userID"], "usersig": rs["userSig"]})
     url = urlunsplit((scheme, parts.netloc, "/im", q, ""))
     try:
-        with connect(url, open_timeout=st.timeout) as ws:
+        ssl_ctx = client_context(st.ca_file) if scheme == "wss" else None
+        with connect(url, open_timeout=st.timeout, ssl=ssl_ctx) as ws:
             first = json.loads(ws.recv(timeout=st.timeout))
     except (OSError, WebSocketException, TimeoutError) as e:
         raise CheckFailed(f"IM WebSocket at {url.split('?')[0]} unreachable ({type(e).__name__})") from None
@@ -159,7 +171,8 @@ def check_im(st: State) -> str:
 def _roomservice(st: State, op: str, body: dict | None = None) -> dict:
     q = urlencode({"userID": st.userid, "token": st.rs_token})
     try:
-        r = requests.post(f"{st.server}/roomservice/{op}?{q}", json=body or {}, timeout=st.timeout)
+        r = requests.post(f"{st.server}/roomservice/{op}?{q}", json=body or {}, timeout=st.timeout,
+                          verify=st.verify)
         return r.json()
     except (requests.RequestException, ValueError) as e:
         raise CheckFailed(f"RoomService {op} failed: {e}") from None
@@ -170,7 +183,7 @@ def check_push_auth(st: State) -> str:
     rs = st.login["roomservice_sign"]
     q = urlencode({"sdkAppID": rs["sdkAppID"], "userID": rs["userID"], "userSig": rs["userSig"]})
     try:
-        d = requests.post(f"{st.server}/roomservice/login?{q}", json={}, timeout=st.timeout).json()
+        d = requests.post(f"{st.server}/roomservice/login?{q}", json={}, timeout=st.timeout, verify=st.verify).json()
     except (requests.RequestException, ValueError) as e:
         raise CheckFailed(f"RoomService login failed: {e}") from None
     st.rs_token = d.get("token") or (d.get("data") or {}).get("token", "")
@@ -180,11 +193,17 @@ def check_push_auth(st: State) -> str:
     st.push_url = d.get("pushURL") or (d.get("data") or {}).get("pushURL", "")
     if not st.push_url.startswith("rtmp"):
         raise CheckFailed(f"no push URL from RoomService: {d}")
+    parts = urlsplit(st.push_url)
+    if parts.scheme == "rtmps":
+        why = check_tls(parts.hostname or "", parts.port or 443, client_context(st.ca_file), st.timeout)
+        if why is not None:
+            raise CheckFailed(f"RTMPS at {parts.hostname}:{parts.port or 443}: {why} — pass the deployment's CA "
+                              "with --ca-file, or fix the certificate")
     bad = _tamper(st.push_url)
-    if _publish(bad, 1.0) is None:
+    if _publish(bad, 1.0, st.ca_file) is None:
         raise CheckFailed("a push URL with a wrong txSecret was ACCEPTED: the media server does not check push "
                           "auth (on_publish hook missing?) — anyone could broadcast")
-    err = _publish(st.push_url, PUSH_SECONDS)
+    err = _publish(st.push_url, PUSH_SECONDS, st.ca_file)
     if err is not None:
         raise CheckFailed(f"RTMP server refused the stream: check the push key ([live] push_key must be the same "
                           f"for the business server and the media server). ({err})")
@@ -198,8 +217,25 @@ def _tamper(url: str) -> str:
     return urlunsplit((p.scheme, p.netloc, p.path, urlencode(q), ""))
 
 
-def _publish(url: str, seconds: float) -> str | None:
-    """Publish ``seconds`` of test video; None on success, else the error text."""
+def _publish(url: str, seconds: float, ca_file: str = "") -> str | None:
+    """Publish ``seconds`` of test video; None on success, else the error text.
+
+    ``rtmps://`` goes through a verifying :class:`TlsTunnel` (FFmpeg's RTMPS output does not check
+    the certificate), as the client's publisher does."""
+    parts = urlsplit(url)
+    if parts.scheme != "rtmps":
+        return _publish_plain(url, seconds)
+    try:
+        tunnel = TlsTunnel(parts.hostname or "", parts.port or 443, ca_file, 5.0)
+    except OSError as e:
+        return f"TLS to {parts.hostname}:{parts.port or 443} failed ({e}): untrusted certificate? (--ca-file)"
+    try:
+        return _publish_plain(tunnel.local_url(url), seconds)
+    finally:
+        tunnel.close()
+
+
+def _publish_plain(url: str, seconds: float) -> str | None:
     import av
 
     try:
@@ -230,7 +266,8 @@ def check_replay_callback(st: State, wait: float = 20.0) -> str:
         mine = [v for v in (d.get("data") or {}).get("list", []) if v.get("userid") == st.userid]
         if mine:
             try:
-                r = requests.get(mine[0]["play_url"], headers={"Range": "bytes=0-1023"}, timeout=st.timeout)
+                r = requests.get(mine[0]["play_url"], headers={"Range": "bytes=0-1023"}, timeout=st.timeout,
+                                 verify=st.verify)
                 ok = r.status_code in (200, 206) and b"ftyp" in r.content[:64]
             except requests.RequestException:
                 ok = False
@@ -262,7 +299,7 @@ def check_keyframe_interval(st: State) -> str:
     slow, checked = [], 0
     for url in _live_stats_urls(st):
         try:
-            r = requests.get(url, timeout=st.timeout)
+            r = requests.get(url, timeout=st.timeout, verify=st.verify)
             d = r.json() if r.status_code == 200 else None
         except (requests.RequestException, ValueError):
             d = None
@@ -289,24 +326,53 @@ CHECKS: list[tuple[str, Callable[[State], str]]] = [
 ]
 
 
+def cleanup(st: State) -> str:
+    """Delete the test user with its replay, uploads and sessions (``/delete_account``)."""
+    d = _post(st, "/delete_account", _signed(st, password=st.password))
+    if d.get("code") == ApiCode.UNKNOWN_PATH:
+        raise CheckWarning(f"this server has no /delete_account: remove the test user {st.userid} and its "
+                           "replay by hand")
+    if d.get("code") != ApiCode.OK:
+        raise CheckWarning(f"could not delete the test user {st.userid}: code {d.get('code')} {d.get('message')}")
+    n = d.get("data") or {}
+    return f"test user {st.userid} deleted with {n.get('vods', 0)} replay(s) and {n.get('files', 0)} file(s)"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="xiaozhibo doctor", description=__doc__)
     ap.add_argument("--server", default="http://127.0.0.1:8080")
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--stream", action="append", default=[], metavar="SID",
                     help="check this live stream's keyframe interval (default: every room in the room list)")
+    ap.add_argument("--ca-file", default="", metavar="PEM",
+                    help="trust this CA for an https/wss/rtmps deployment (private or self-signed certificate)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the test user and its replay (default: deleted when the checks end)")
     args = ap.parse_args(argv)
-    st = State(server=args.server.rstrip("/"), timeout=args.timeout, streams=tuple(args.stream))
+    st = State(server=args.server.rstrip("/"), timeout=args.timeout, streams=tuple(args.stream),
+               ca_file=args.ca_file)
     failed = 0
-    for name, fn in CHECKS:
-        try:
-            print(f"[ ok ] {name}: {fn(st)}", flush=True)
-        except CheckWarning as e:
-            print(f"[warn] {name}: {e}", flush=True)
-        except CheckFailed as e:
+    try:
+        for name, fn in CHECKS:
+            if _run(name, fn, st):
+                continue
             failed += 1
-            print(f"[FAIL] {name}: {e}", flush=True)
             if name in ("business API", "accounts and signing"):
                 break
+    finally:  # even after a failure or Ctrl-C: nothing of the test stays in the deployment
+        if st.token and not args.keep:
+            _run("cleanup", cleanup, st)
     print("all checks passed" if not failed else f"{failed} check(s) failed")
     return 1 if failed else 0
+
+
+def _run(name: str, fn: Callable[[State], str], st: State) -> bool:
+    """Run one check and print its line; False if it failed."""
+    try:
+        print(f"[ ok ] {name}: {fn(st)}", flush=True)
+    except CheckWarning as e:
+        print(f"[warn] {name}: {e}", flush=True)
+    except CheckFailed as e:
+        print(f"[FAIL] {name}: {e}", flush=True)
+        return False
+    return True

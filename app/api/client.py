@@ -98,6 +98,7 @@ class VodInfo:
     create_time: str
     hls_play_url: str = ""
     start_time: str = ""
+    duration: int = 0  # seconds (our addition to SPEC's list; 0 from servers without it)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -36,12 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--target-buffer", type=float, default=None, metavar="S", help="live buffer target")
     ap.add_argument("--max-buffer", type=float, default=None, metavar="S",
                     help="live buffer past which the player catches up")
+    ap.add_argument("--ca-file", default="", metavar="PEM",
+                    help="also trust this CA for https/rtmps URLs (a private or self-signed deployment)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     return ap
 
 
 def settings_from(args: argparse.Namespace) -> PlaySettings:
-    s = PlaySettings(audio_output=args.audio, audio=not args.no_audio, read_timecode=args.timecode)
+    s = PlaySettings(audio_output=args.audio, audio=not args.no_audio, read_timecode=args.timecode,
+                     ca_file=args.ca_file)
     if args.target_buffer is not None:
         s = s.with_(target_buffer=args.target_buffer)
     if args.max_buffer is not None:
@@ -54,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from app.play.player import Player  # PyAV loads here, after argument errors
+
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        print(f"xiaozhibo play: --ca-file {args.ca_file}: no such file", file=sys.stderr)
+        return 2
 
     try:
         player = Player(args.url, settings_from(args))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or an encoder name such as h264_nvenc")
     p.add_argument("--also", action="append", default=[], metavar="URL",
                    help="another RTMP destination fed by the same encode (repeatable)")
+    p.add_argument("--ca-file", default="", metavar="PEM",
+                   help="also trust this CA for rtmps:// URLs (a private or self-signed deployment)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -80,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = PushSettings(resolution=args.resolution, fps=args.fps, bitrate_kbps=args.bitrate,
                                 reconnect_tries=max(1, args.retries), record_path=args.record,
-                                audio_sample_rate=args.audio_rate, encoder=args.encoder)
+                                audio_sample_rate=args.audio_rate, encoder=args.encoder, ca_file=args.ca_file)
+        if args.ca_file and not os.path.isfile(args.ca_file):
+            raise ValueError(f"--ca-file {args.ca_file}: no such file")
     except ValueError as exc:
         print(f"xiaozhibo push: {exc}", file=sys.stderr)
         return 2

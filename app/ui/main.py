@@ -82,7 +82,8 @@ def build(settings: ClientSettings):  # type: ignore[no-untyped-def]
     app.setStyleSheet(style_sheet())
     # API calls wait on the network, not the CPU: allow more of them than there are cores.
     QThreadPool.globalInstance().setMaxThreadCount(max(8, QThreadPool.globalInstance().maxThreadCount()))
-    loader = ImageLoader(settings.cache_dir if settings.image_cache_mb > 0 else None)
+    loader = ImageLoader(settings.cache_dir if settings.image_cache_mb > 0 else None,
+                         ca_file=lambda: settings.ca_file)  # read per download: Settings may change it
     ImageLoader.set_shared(loader)
     account = Account(settings)
     window = MainWindow(account, loader)

@@ -109,8 +109,21 @@ from PySide6.QtWidgets import (
 
 QT_BINDING = "PySide6"
 
+
+def delete_now(obj: QtCore.QObject) -> None:
+    """Delete the C++ side of ``obj`` at once (not when Python's garbage collector gets to it).
+
+    GL wrappers (``QOpenGLShaderProgram``...) need this: deleted while no context or another one
+    is current, Qt defers the GL deletion to a later ``makeCurrent`` of any context of the share
+    group, which crashed Mesa's draw calls (see ``app.ui.video.danmaku_gl``)."""
+    import shiboken6
+
+    if shiboken6.isValid(obj):
+        shiboken6.delete(obj)
+
 __all__ = [
     "QT_BINDING",
+    "delete_now",
     "QT_TRANSLATE_NOOP",
     "Property",
     "QAction",

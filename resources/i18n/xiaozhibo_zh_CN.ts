@@ -4,37 +4,48 @@
 <context>
     <name>Card</name>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="121"/>
+        <location filename="../../app/ui/widgets/cards.py" line="147"/>
         <source>LIVE</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="121"/>
+        <location filename="../../app/ui/widgets/cards.py" line="147"/>
         <source>Replay</source>
         <translation>回放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="121"/>
+        <location filename="../../app/ui/widgets/cards.py" line="147"/>
         <source>Short</source>
         <translation>短视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="127"/>
+        <location filename="../../app/ui/widgets/cards.py" line="161"/>
         <source>(untitled)</source>
         <translation>（无标题）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="144"/>
+        <location filename="../../app/ui/widgets/cards.py" line="178"/>
+        <location filename="../../app/ui/widgets/cards.py" line="213"/>
         <source>{0}, {1}</source>
         <translation>{0}，{1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="148"/>
+        <location filename="../../app/ui/widgets/cards.py" line="182"/>
         <source>Unknown location</source>
         <translation>未知地点</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/cards.py" line="155"/>
+        <location filename="../../app/ui/widgets/cards.py" line="191"/>
+        <source>Recorded {0}</source>
+        <translation>录制于 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/cards.py" line="192"/>
+        <source>Published {0}</source>
+        <translation>发布于 {0}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/cards.py" line="196"/>
         <source>Double-click to watch</source>
         <translation>双击观看</translation>
     </message>
@@ -383,39 +394,39 @@
 <context>
     <name>FeedPage</name>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="87"/>
+        <location filename="../../app/ui/widgets/feed.py" line="96"/>
         <source>Load more</source>
         <translation>加载更多</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="129"/>
-        <location filename="../../app/ui/widgets/feed.py" line="137"/>
+        <location filename="../../app/ui/widgets/feed.py" line="138"/>
+        <location filename="../../app/ui/widgets/feed.py" line="146"/>
         <source>Loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="168"/>
+        <location filename="../../app/ui/widgets/feed.py" line="215"/>
         <source>No more items</source>
         <translation>没有更多了</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="172"/>
-        <location filename="../../app/ui/widgets/feed.py" line="185"/>
+        <location filename="../../app/ui/widgets/feed.py" line="219"/>
+        <location filename="../../app/ui/widgets/feed.py" line="232"/>
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="183"/>
+        <location filename="../../app/ui/widgets/feed.py" line="230"/>
         <source>Live rooms are not available in this version of the client yet.</source>
         <translation>此版本客户端暂不支持直播列表。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="184"/>
+        <location filename="../../app/ui/widgets/feed.py" line="231"/>
         <source>This server does not provide the live room list.</source>
         <translation>此服务器未提供直播房间列表。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/feed.py" line="191"/>
+        <location filename="../../app/ui/widgets/feed.py" line="238"/>
         <source>Retry</source>
         <translation>重试</translation>
     </message>
@@ -903,32 +914,32 @@
         <translation>等待主播响应… {0} 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="360"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="361"/>
         <source>No microphone: your co-host stream is silent.</source>
         <translation>没有麦克风：你的连麦画面将没有声音。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="367"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="368"/>
         <source>Cannot capture your screen.</source>
         <translation>无法采集你的屏幕。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="368"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="369"/>
         <source>Cannot start your camera.</source>
         <translation>无法启动摄像头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="387"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="388"/>
         <source>You</source>
         <translation>我</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="390"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="391"/>
         <source>You are on air with the anchor (co-hosting).</source>
         <translation>你已与主播连麦。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="399"/>
+        <location filename="../../app/ui/widgets/live_room_linkmic.py" line="400"/>
         <source>Your co-host stream stopped: {0}</source>
         <translation>你的连麦推流已停止：{0}</translation>
     </message>

@@ -55,6 +55,7 @@ def _apply(ctx: ServerContext, ev: dict[str, Any], node: str = "", hidden: bool 
         st.updated_at = now
         if etype == STREAM_BEGIN:
             st.live, st.started_at, st.like_count, st.viewer_count = True, _int(ev.get("event_time"), now), 0, 0
+            st.cover_url = ""  # a screenshot of this live, never the previous one's
             st.node = node
         elif etype == STREAM_END:
             st.live, st.ended_at = False, _int(ev.get("event_time"), now)
@@ -82,8 +83,9 @@ def _record_done(s: Any, ctx: ServerContext, ev: dict[str, Any], sid: str, useri
     vod.stream_id = sid
     vod.title = (room.title if room and room.title else f"{nickname}的直播")
     vod.location = room.location if room else ""
-    # the recording's own cover (pic_url) when no live screenshot came (nginx-rtmp, or it failed)
-    vod.frontcover = ((room.frontcover if room else "") or st.cover_url or _str(ev.get("pic_url"))
+    # a replay shows a frame of ITS live: the recording's own cover JPEG (pic_url), else this live's
+    # screenshot; the cover picked at setup (or the profile's) only when the media server gave neither
+    vod.frontcover = (_str(ev.get("pic_url")) or st.cover_url or (room.frontcover if room else "")
                       or (user.frontcover if user else ""))
     vod.play_url = video_url
     vod.hls_play_url = _str(ev.get("hls_url") or ev.get("hls_play_url"))

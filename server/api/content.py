@@ -35,7 +35,8 @@ def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
     page = (select(Vod.id).where(Vod.listed.is_(True)).order_by(*order)
             .offset(req.index).limit(req.count).subquery())
     cols = [Vod.userid, Vod.file_id, Vod.title, Vod.like_count, Vod.viewer_count, Vod.frontcover, Vod.location,
-            Vod.play_url, Vod.create_time, Vod.hls_play_url, Vod.start_time, User.nickname, User.avatar]
+            Vod.play_url, Vod.create_time, Vod.hls_play_url, Vod.start_time, Vod.duration, User.nickname,
+            User.avatar]
     with ctx.db.session() as s:
         rows = s.execute(
             select(*cols).join(page, page.c.id == Vod.id)
@@ -46,7 +47,7 @@ def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
         "file_id": r["file_id"], "title": r["title"], "like_count": r["like_count"],
         "viewer_count": r["viewer_count"], "frontcover": r["frontcover"], "location": r["location"],
         "play_url": r["play_url"], "create_time": fmt_time(r["create_time"]), "hls_play_url": r["hls_play_url"],
-        "start_time": fmt_time(r["start_time"]),
+        "start_time": fmt_time(r["start_time"]), "duration": int(r["duration"] or 0),
     } for r in rows]}
 
 

@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from protocol.errors import ApiCode
 from protocol.signing import valid_userid
-from server.api import accounts, content
+from server.api import account_delete, accounts, content
 from server.api.common import ApiError, check_signed, guarded, parse_json, read_body, reply, validate
 from server.api.guards import LoginThrottle
 from server.api.schemas import (
     Credentials,
+    DeleteAccountRequest,
     Empty,
     LogoutRequest,
     Paging,
@@ -103,6 +104,8 @@ _add("/refresh", RefreshRequest, accounts.refresh, "Rotate token and refresh tok
      key_of=accounts.refresh_keys)
 _add("/logout", LogoutRequest, accounts.logout,
      "Log out: revoke the session's access and refresh tokens (signed with either)", key_of=accounts.logout_keys)
+_add("/delete_account", DeleteAccountRequest, account_delete.delete_account,
+     "Delete the caller's account, replays, short videos and uploads (password required again)")
 _add("/get_user_info", Empty, accounts.user_info, "The caller's profile")
 _add("/upload_user_info", UserInfoUpdate, accounts.upload_user_info, "Update the caller's profile")
 _add("/get_vod_list", Paging, content.vod_list, "Replays, newest first")

@@ -50,6 +50,12 @@ class RefreshRequest(Signed):
     refresh_token: str = Field(max_length=128)
 
 
+class DeleteAccountRequest(Signed):
+    """``/delete_account``: the wire password again (a token alone cannot delete an account)."""
+
+    password: str = Field(max_length=64)
+
+
 class LogoutRequest(Signed):
     """``/logout``: signed with the access token; ``refresh_token`` (optional) is revoked too."""
 

@@ -9,7 +9,7 @@ from protocol.signing import callback_sign, liteav_sig, md5_hex, parse_vod_signa
 from protocol.usersig import verify_usersig
 
 VOD_FIELDS = {"userid", "nickname", "avatar", "file_id", "title", "like_count", "viewer_count", "frontcover",
-              "location", "play_url", "create_time", "hls_play_url", "start_time"}
+              "location", "play_url", "create_time", "hls_play_url", "start_time", "duration"}
 UGC_FIELDS = {"userid", "nickname", "avatar", "file_id", "title", "frontcover", "location", "play_url",
               "create_time"}
 
@@ -162,13 +162,23 @@ def test_replays_from_recording_events(api):  # type: ignore[no-untyped-def]
     assert [v["file_id"] for v in lst] == ["f1"]
     v = lst[0]
     assert set(v) == VOD_FIELDS
-    assert (v["title"], v["location"], v["frontcover"], v["nickname"], v["avatar"], v["play_url"]) == \
-        ("夜跑直播", "深圳", "http://h/c.jpg", "Ivan", "http://h/a.jpg", "http://h/v.mp4")
+    # the cover is a frame of THIS live (its screenshot), not the one picked at setup
+    assert (v["title"], v["location"], v["frontcover"], v["nickname"], v["avatar"], v["play_url"], v["duration"]) == \
+        ("夜跑直播", "深圳", "http://h/shot.jpg", "Ivan", "http://h/a.jpg", "http://h/v.mp4", 100)
     # same file_id again updates, never duplicates
     assert live_event(api, event_type=100, stream_id=sid, video_url="http://h/v2.mp4", file_id="f1",
                       start_time=now - 100, end_time=now, duration=100)["code"] == 0
     lst = u.call("/get_vod_list")["data"]["list"]
     assert len(lst) == 1 and lst[0]["play_url"] == "http://h/v2.mp4"
+    # a second live: the recording's own cover wins; the last live's screenshot is never reused
+    assert live_event(api, event_type=1, stream_id=sid, event_time=now - 40)["code"] == 0
+    assert live_event(api, event_type=100, stream_id=sid, video_url="http://h/v3.mp4", file_id="f4",
+                      start_time=now - 40, end_time=now, duration=40, pic_url="http://h/f4.jpg")["code"] == 0
+    assert live_event(api, event_type=100, stream_id=sid, video_url="http://h/v5.mp4", file_id="f5",
+                      start_time=now - 40, end_time=now, duration=40)["code"] == 0
+    covers = {x["file_id"]: (x["frontcover"], x["duration"]) for x in u.call("/get_vod_list")["data"]["list"]}
+    assert covers["f4"] == ("http://h/f4.jpg", 40)
+    assert covers["f5"] == ("http://h/c.jpg", 40)  # neither cover nor screenshot: the setup cover
     # default title when the anchor never sent room info
     w = api.user("judy_001")
     sid2 = f"{api.ctx.config.live.bizid}_judy_001"

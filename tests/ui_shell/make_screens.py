@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("out", type=Path)
     p.add_argument("--language", default="en")
+    p.add_argument("--size", default="1200x760", help="main window WxH (e.g. 1366x768 for a laptop screen)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     prefix = "shell_" if args.language == "en" else "shell_zh_"
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.main import build
 
         app, account, loader, window = build(settings)
-        window.resize(1200, 760)
+        window.resize(*(int(v) for v in args.size.split("x")))
         window.start()
         wait_for(lambda: window.login_dialog is not None)
         dlg = window.login_dialog
@@ -108,6 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         wait_for(lambda: loader.idle(), 8000)
         pump(300)
         window.grab().save(str(args.out / f"{prefix}live.png"))
+        # the visible Live tab re-reads counts by itself (every 10 s; 0.5 s here)
+        live = window.pages["live"]
+        live.counts_timer.setInterval(500)
+        fans = [Rooms(server, f"fan_{i:02d}") for i in range(3)]
+        for rid in rooms:
+            for i, fan in enumerate(fans):
+                fan("add_audience", roomID=rid, userInfo=json.dumps({"nickname": f"fan {i}"}))
+                fan("set_custom_field", roomID=rid, fieldName="praise", operation="inc", value=1)
+        wait_for(lambda: all(c.data.viewers == 3 for c in live.grid.cards), 8000)
+        window.grab().save(str(args.out / f"{prefix}live_counts.png"))
         for i, name in ((1, "replays"), (2, "short_videos")):
             window.tabs.setCurrentIndex(i)
             wait_for(lambda: loader.idle(), 8000)

@@ -20,6 +20,7 @@ import requests
 
 from app.ui.controllers.bridge import EngineBridge
 from app.ui.qt import QImage, QObject, QRunnable, QThreadPool, Slot
+from protocol.tls import requests_verify
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,11 @@ def resource(name: str) -> Path:
 
 
 class _Fetch(QRunnable):
-    def __init__(self, loader: ImageLoader, url: str, cache_file: Path | None, timeout: float) -> None:
+    def __init__(self, loader: ImageLoader, url: str, cache_file: Path | None, timeout: float,
+                 verify: str | bool = True) -> None:
         super().__init__()
         self.loader, self.url, self.cache_file, self.timeout = loader, url, cache_file, timeout
+        self.verify = verify
 
     def run(self) -> None:
         data = b""
@@ -63,7 +66,7 @@ class _Fetch(QRunnable):
         self._emit(self.url, image, "")
 
     def _download(self) -> bytes:
-        with requests.get(self.url, timeout=self.timeout, stream=True) as r:
+        with requests.get(self.url, timeout=self.timeout, stream=True, verify=self.verify) as r:
             r.raise_for_status()
             chunks, size = [], 0
             for chunk in r.iter_content(64 * 1024):
@@ -83,16 +86,24 @@ class ImageLoader(QObject):
     _shared: ImageLoader | None = None
 
     def __init__(self, cache_dir: Path | None = None, threads: int = 4, timeout: float = 10.0,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, ca_file: Callable[[], str] | str = "") -> None:
+        """``ca_file``: the Settings' CA file for https image URLs (a callable is read per download,
+        so a change in Settings applies at once); "" means the system certificates."""
         super().__init__(parent)
         self.cache_dir = cache_dir
         self.timeout = timeout
+        self.ca_file = ca_file
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._memory: OrderedDict[str, QImage] = OrderedDict()
         self._waiting: dict[str, list[tuple[QObject, Callable[[QImage], None]]]] = {}
         self._failed: set[str] = set()
         self._bridge = EngineBridge(self)  # fetch threads -> _on_loaded on the UI thread
+
+    def verify(self) -> str | bool:
+        """``requests``' ``verify`` for the next download: the CA file, or the system store."""
+        ca = self.ca_file() if callable(self.ca_file) else self.ca_file
+        return requests_verify(ca)
 
     @classmethod
     def shared(cls) -> ImageLoader:
@@ -119,7 +130,7 @@ class ImageLoader(QObject):
         first = url not in self._waiting
         self._waiting.setdefault(url, []).append((receiver, callback))
         if first:
-            self._pool.start(_Fetch(self, url, self._cache_file(url), self.timeout))
+            self._pool.start(_Fetch(self, url, self._cache_file(url), self.timeout, self.verify()))
         return False
 
     def cached(self, url: str) -> QImage | None:

@@ -41,7 +41,7 @@ def vod_card(v: VodInfo) -> CardData:
     return CardData(kind="vod", key=v.file_id, title=v.title, userid=v.userid, nickname=v.nickname,
                     avatar=v.avatar, cover=v.frontcover, location=v.location, viewers=int(v.viewer_count),
                     likes=int(v.like_count), play_url=v.hls_play_url if not v.play_url else v.play_url,
-                    created=v.create_time, raw=v)
+                    created=v.create_time, duration=int(v.duration or 0) or None, raw=v)
 
 
 def ugc_card(u: UgcInfo) -> CardData:
@@ -58,9 +58,10 @@ def room_card(room: Room | dict[str, Any]) -> CardData:
                     nickname=(anchor.userName if anchor else "") or r.roomCreator,
                     avatar=anchor.userAvatar if anchor else "", cover=r.frontcover, location=r.location,
                     viewers=r.audienceCount, likes=r.praise, raw=r,
-                    # the anchor's own stream: the live room shows co-hosts itself (low latency),
-                    # the server's mix (mixedPlayURL) is for other players
-                    play_url=(r.anchorPlayURLs or [r.mixedPlayURL])[0])
+                    # the anchor's own stream (ranked edges, then the origin): the live room shows
+                    # co-hosts itself (low latency); the server's mix (mixedPlayURL) is for other players
+                    play_url=(r.anchorPlayURLs or [r.mixedPlayURL])[0],
+                    play_urls=list(r.anchorPlayURLs or r.playURLs))
 
 
 def replays(client: ApiClient, index: int, count: int) -> list[CardData]:

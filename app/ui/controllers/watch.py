@@ -40,7 +40,7 @@ def open_card(parent: QWidget, card: CardData, account: Account) -> QWidget | No
     from app.ui.controllers.devices import play_settings  # with app.play: the chosen speaker
 
     try:
-        player = Player(card.play_url, play_settings(account.settings))
+        player = Player(card.urls(), play_settings(account.settings))  # edges fail over in order
         player.start()  # non-blocking: the stream opens on the player's own threads
     except Exception as e:  # noqa: BLE001 - the message names the cause (PlayError has a code)
         log.warning("cannot play %s: %s", redact_url(card.play_url), e)

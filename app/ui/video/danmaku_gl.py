@@ -24,6 +24,7 @@ from app.ui.qt import (
     QPixmap,
     QPoint,
     Qt,
+    delete_now,
 )
 
 log = logging.getLogger(__name__)
@@ -123,8 +124,16 @@ class GlDanmakuBatch:
         self.vbo.setUsagePattern(QOpenGLBuffer.UsagePattern.StreamDraw)
 
     def destroy(self) -> None:
+        """Free every GL object now; the caller has this batch's context current.
+
+        The program too: left to the garbage collector it outlived the context's ``doneCurrent``,
+        Qt deferred its deletion to whichever context of the share group was made current next
+        (the window's compositor when a popup opened), and the video view's next ``glDrawArrays``
+        crashed (SIGSEGV under Mesa llvmpipe)."""
         self.texture.destroy()
         self.vbo.destroy()
+        self.program.removeAllShaders()
+        delete_now(self.program)
 
     def _upload(self, f) -> None:  # type: ignore[no-untyped-def]
         a = self.atlas

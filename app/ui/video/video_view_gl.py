@@ -176,16 +176,21 @@ class GlVideoView(QOpenGLWidget, FrameSlot):
         self.gl_failed.emit(reason)
 
     def release_gl(self) -> None:
-        """Free GL objects (textures are re-created on demand if painting continues)."""
+        """Free GL objects (textures are re-created on demand if painting continues).
+
+        Everything is deleted while this view's context is current and no Python reference
+        outlives ``doneCurrent`` (a wrapper collected later would have Qt delete its GL object in
+        whatever context is current then; see ``GlDanmakuBatch.destroy``)."""
         if not self._planes and not self.gl_resources:
             return
         self.makeCurrent()
-        for p in self._planes:
-            p.tex.destroy()
-        self._planes = []
-        for res in self.gl_resources.values():
-            res.destroy()  # type: ignore[attr-defined]
+        planes, self._planes = self._planes, []
+        resources = list(self.gl_resources.values())
         self.gl_resources.clear()
+        while planes:
+            planes.pop().tex.destroy()
+        while resources:
+            resources.pop().destroy()  # type: ignore[attr-defined]
         self._shown = None
         self.doneCurrent()
 

@@ -8,6 +8,7 @@ likes, location) and emits ``activated`` on double-click or Enter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from app.ui.controllers.images import ImageLoader, resource
@@ -49,8 +50,17 @@ class CardData:
     viewers: int | None = None
     likes: int | None = None
     play_url: str = ""
-    created: str = ""
+    created: str = ""  # UTC "YYYY-MM-DD HH:MM:SS" as in the lists ("" unknown)
+    duration: int | None = None  # seconds, replays only
+    play_urls: list[str] = field(default_factory=list)  # live: failover order (edges, origin)
     raw: Any = field(default=None, repr=False)
+
+    def urls(self) -> list[str]:
+        """What the player gets: the server's failover order (``play_urls``), else ``play_url``."""
+        urls = [u for u in self.play_urls if u]
+        if self.play_url and self.play_url not in urls:
+            urls.append(self.play_url)
+        return urls
 
 
 def _placeholder(name: str) -> QPixmap:
@@ -90,6 +100,22 @@ def round_pixmap(image: QImage, size: int) -> QPixmap:
     return out
 
 
+def clock_text(seconds: int) -> str:
+    """A length as on video sites: ``m:ss``, or ``h:mm:ss`` from an hour."""
+    s = max(0, int(seconds))
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def local_date_text(utc: str) -> str:
+    """The lists' UTC ``YYYY-MM-DD HH:MM:SS`` in local time, ``YYYY-MM-DD HH:MM`` ("" if unreadable)."""
+    try:
+        t = datetime.strptime(utc, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return ""
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def count_text(n: int) -> str:
     """Compact counts: 999, 1.2k, 3.4w (万) in Chinese, 3.4M otherwise."""
     if n < 1000:
@@ -121,6 +147,14 @@ class Card(QFrame):
         self.badge.setText({"live": self.tr("LIVE"), "vod": self.tr("Replay"), "ugc": self.tr("Short")}[data.kind])
         self.badge.move(8, 8)
         self.badge.adjustSize()
+        self.duration = QLabel(self.cover)  # a replay's length, bottom right of its cover
+        self.duration.setObjectName("durationBadge")
+        self.duration.setVisible(bool(data.duration))
+        if data.duration:
+            self.duration.setText(clock_text(data.duration))
+            self.duration.ensurePolished()
+            self.duration.adjustSize()
+            self.duration.move(COVER_W - self.duration.width() - 8, COVER_H - self.duration.height() - 8)
         self.title = QLabel(self)
         self.title.setObjectName("cardTitle")
         self.title.ensurePolished()  # the style sheet's font, so the elision fits
@@ -146,9 +180,16 @@ class Card(QFrame):
         self.location.setObjectName("cardLocation")
         self.location.setFixedHeight(20)
         loc = data.location or self.tr("Unknown location")
+        when = local_date_text(data.created) if data.kind != "live" else ""
         self.location.ensurePolished()  # the style sheet's font, so the elision fits
-        self.location.setText(self.location.fontMetrics().elidedText("\u25CE " + loc, Qt.TextElideMode.ElideRight,
+        line = "\u25CE " + loc + (f"  \u00B7  {when}" if when else "")
+        if when and not data.location:
+            line = when  # a date says more than "Unknown location"
+        self.location.setText(self.location.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight,
                                                                      COVER_W - 16))
+        if when:
+            self.location.setToolTip(self.tr("Recorded {0}").format(when) if data.kind == "vod"
+                                     else self.tr("Published {0}").format(when))
         self._layout()
         loader.load(data.cover, self, self._set_cover)
         loader.load(data.avatar, self, self._set_avatar)
@@ -161,6 +202,16 @@ class Card(QFrame):
         if self.data.likes is not None:
             parts.append(f"\u2665 {count_text(self.data.likes)}")
         return "  ".join(parts)
+
+    def set_counts(self, viewers: int | None, likes: int | None) -> bool:
+        """Update the viewer/like figures in place (live refresh); True if they changed."""
+        if (viewers, likes) == (self.data.viewers, self.data.likes):
+            return False
+        self.data.viewers, self.data.likes = viewers, likes
+        self.stats.setText(self._stats_text())
+        if viewers is not None:
+            self.stats.setToolTip(self.tr("{0}, {1}").format(viewers_text(viewers), likes_text(likes or 0)))
+        return True
 
     def _layout(self) -> None:
         v = QVBoxLayout(self)

@@ -292,9 +292,11 @@ def _get(p: Any, name: str) -> str:
 
 
 def _default_player(url: str) -> Any:
-    from app.play.player import Player
+    """Only for callers without settings (tests); windows pass ``make_player`` with the session's
+    settings, which carry the CA file for https/rtmps co-host streams."""
+    from app.ui.controllers.devices import make_player
 
-    return Player(url)
+    return make_player(url, None)
 
 
 def _stop_quietly(player: Any) -> None:

@@ -22,6 +22,7 @@ from app.ui.qt import (
     QScrollArea,
     QStackedWidget,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -29,6 +30,8 @@ from app.ui.qt import (
 from app.ui.widgets.cards import CardData, CardGrid
 
 log = logging.getLogger(__name__)
+
+LIVE_COUNTS_MS = 10_000  # how often a visible Live tab re-reads viewer and like counts
 
 
 class _Message(QWidget):
@@ -80,7 +83,13 @@ class FeedPage(QWidget):
         self.state = "idle"
         self.exhausted = False
         self._op: Op | None = None
+        self._count_op: Op | None = None
         self._generation = 0
+        # live figures go stale fast: while this page is visible, re-read them every few seconds
+        self.counts_timer = QTimer(self)
+        self.counts_timer.setInterval(LIVE_COUNTS_MS)
+        self.counts_timer.timeout.connect(self.refresh_counts)
+        self.counts_refreshes = 0  # completed count refreshes (tests, diagnostics)
 
         self.grid = CardGrid(loader)
         self.grid.activated.connect(self.activated)
@@ -145,6 +154,44 @@ class FeedPage(QWidget):
         self.grid.clear()
         self._set_state("idle")
         self.show_message("", "", None)
+
+    def refresh_counts(self) -> None:
+        """Re-read the shown items in the background and update their viewer/like figures in place.
+
+        No cards are added, removed or rebuilt (no flicker, scroll position kept); a room that
+        ended keeps its card until the next refresh. Skipped while a load or a previous refresh runs.
+        """
+        if self.state != "content" or not self.isVisible() or self._count_op is not None:
+            return
+        client, source, gen = self.client(), self.source, self._generation
+        count = max(self.page_size, len(self.grid.cards))
+        self._count_op = run_op(self, lambda: source(client, 0, count),
+                                lambda items: self._counts_loaded(gen, items),
+                                lambda exc: self._counts_failed(exc), name=f"counts {self.kind}")
+
+    def _counts_loaded(self, gen: int, items: list[CardData]) -> None:
+        self._count_op = None
+        if gen != self._generation:
+            return
+        fresh = {i.key: i for i in items}
+        for card in self.grid.cards:
+            item = fresh.get(card.data.key)
+            if item is not None:
+                card.set_counts(item.viewers, item.likes)
+        self.counts_refreshes += 1
+
+    def _counts_failed(self, exc: BaseException) -> None:
+        self._count_op = None  # quiet: the figures stay as they were; the next tick tries again
+        log.info("count refresh of %s failed: %s", self.kind, exc)
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        if self.kind == "live":
+            self.counts_timer.start()
+
+    def hideEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().hideEvent(event)
+        self.counts_timer.stop()
 
     def items(self) -> list[CardData]:
         return [c.data for c in self.grid.cards]

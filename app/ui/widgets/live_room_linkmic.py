@@ -326,7 +326,8 @@ class RoomLinkMic(QObject):
         self.state = "linking"
         self._show_state()
         o = self.options.current()  # the Settings as they are now
-        settings = PushSettings(resolution=o.resolution, fps=o.fps, bitrate_kbps=o.bitrate_kbps)
+        settings = PushSettings(resolution=o.resolution, fps=o.fps, bitrate_kbps=o.bitrate_kbps,
+                                ca_file=o.settings.ca_file if o.settings is not None else "")  # rtmps
         spec0 = self.options.video_spec(self.source_choice)
 
         def open_devices() -> tuple[Any, Any, str | None, list[str]]:

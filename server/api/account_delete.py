@@ -1,0 +1,91 @@
+"""``/delete_account``: a user deletes their own account and everything it published.
+
+Signed with the user's token AND carrying the (wire) password again, so a leaked token alone
+cannot erase an account. Removes, for the signer only: replays (rows, and the MP4/JPEG/HLS files
+this server recorded for them), the live HLS of the user's streams, short videos, objects the user
+uploaded (``users/{id}/``, ``ugc/{id}/``), room info, stream state, danmaku sent by or to the
+user's rooms, sessions, and the user row. ``xiaozhibo doctor`` uses it to leave nothing behind in
+the deployment it checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, or_, select
+
+from protocol.errors import ApiCode
+from protocol.signing import cos_user_prefix
+from server.api.accounts import _hasher
+from server.api.common import ApiError
+from server.api.schemas import DeleteAccountRequest
+from server.context import ServerContext
+from server.db.models import Danmaku, LiveStream, RoomInfo, Token, Ugc, User, Vod
+from server.storage.local import vod_prefix
+
+log = logging.getLogger(__name__)
+
+_VOD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
+_VOD_EXTS = (".mp4", ".jpg", ".m3u8", ".ts")  # what finish_recording writes per replay
+
+
+def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -> dict[str, Any]:
+    """Delete the signer's account and data; counts of what went."""
+    with ctx.db.session() as s:
+        user = s.get(User, userid)
+        if user is None:
+            raise ApiError(ApiCode.USER_NOT_FOUND)
+        pw_hash = user.password_hash
+    try:
+        _hasher.verify(pw_hash, req.password)
+    except (VerificationError, InvalidHashError):
+        raise ApiError(ApiCode.WRONG_PASSWORD) from None
+    with ctx.db.session() as s:
+        vods = s.execute(select(Vod.play_url, Vod.hls_play_url, Vod.frontcover).where(Vod.userid == userid)).all()
+        streams = list(s.scalars(select(LiveStream.stream_id).where(LiveStream.userid == userid)))
+        ugc = len(s.scalars(select(Ugc.id).where(Ugc.userid == userid)).all())
+        s.execute(delete(Ugc).where(Ugc.userid == userid))
+        s.execute(delete(Vod).where(Vod.userid == userid))
+        cond = Danmaku.userid == userid
+        s.execute(delete(Danmaku).where(or_(cond, Danmaku.stream_id.in_(streams)) if streams else cond))
+        for model in (LiveStream, RoomInfo, Token):
+            s.execute(delete(model).where(model.userid == userid))
+        s.execute(delete(User).where(User.userid == userid))
+    files = sum(_remove_replay_files(ctx, urls) for urls in vods)
+    objects = sum(_remove_tree(ctx.storage.root, prefix) for prefix in (cos_user_prefix(userid), vod_prefix(userid)))
+    objects += sum(_remove_tree(ctx.config.media_dir / "hls", sid) for sid in streams if _VOD_NAME.fullmatch(sid))
+    log.info("account %s deleted: %d replay(s), %d short video(s), %d file(s)", userid, len(vods), ugc,
+             files + objects)
+    return {"vods": len(vods), "ugc": ugc, "files": files + objects}
+
+
+def _remove_replay_files(ctx: ServerContext, urls: tuple[str, ...]) -> int:
+    """The files this server recorded for one replay (only names under its own ``/vod/``)."""
+    base = f"{ctx.config.http_base}/vod/"
+    vod_dir = ctx.config.media_dir / "vod"
+    stems = {u[len(base):].rsplit(".", 1)[0] for u in urls if u.startswith(base) and _VOD_NAME.fullmatch(u[len(base):])}
+    removed = 0
+    for stem in stems:
+        for ext in _VOD_EXTS:
+            try:
+                (vod_dir / f"{stem}{ext}").unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                log.warning("cannot remove replay file %s%s: %s", stem, ext, e)
+    return removed
+
+
+def _remove_tree(root: Path, prefix: str) -> int:
+    path = (root / prefix).resolve()
+    if root.resolve() not in path.parents or not path.is_dir():
+        return 0
+    count = sum(1 for p in path.rglob("*") if p.is_file())
+    shutil.rmtree(path, ignore_errors=True)
+    return count
