@@ -93,7 +93,8 @@ class LimitsConfig:
     http_max_header_bytes: int = 16 * 1024  # request line + headers; larger: 431 and close
     http_header_timeout: float = 10.0  # a request head must be complete this long after it starts
     http_body_timeout: float = 30.0  # longest pause while a request body is being received
-    http_keepalive_timeout: float = 5.0  # an idle keep-alive connection is closed after this
+    http_keepalive_timeout: float = 20.0  # an idle keep-alive connection is closed after this; outlasts
+    # the clients' 5 s RoomService heartbeat (5.0 raced it: 10% of heartbeats hit a closing connection)
     rtmp_max_connections: int = 2000
     rtmp_max_per_ip: int = 64
     rtmp_preauth_max: int = 256  # sessions not yet publishing/playing; when full the busiest address loses its oldest

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from urllib3.exceptions import ProtocolError
 
 from protocol.errors import ApiCode, api_message
 from protocol.signing import cos_authorization, liteav_sig, wire_password
@@ -123,6 +124,17 @@ class ReplayDanmaku:
     msg: str
 
 
+def stale_connection(exc: BaseException | None) -> bool:
+    """True when a request failed because the server closed a pooled keep-alive connection as it
+    went out (reset / "Connection aborted", not a refused or timed-out connection): the server
+    did not act on it, so an idempotent request may go once more on a fresh connection."""
+    return isinstance(exc, requests.ConnectionError) and bool(exc.args) and isinstance(exc.args[0], ProtocolError)
+
+
+#: signed calls repeated once (re-signed, new nonce) after a stale pooled connection: reads only
+RETRY_SAFE_PREFIXES = ("/get_",)
+
+
 def _pick(cls: type, d: dict[str, Any]) -> Any:
     names = cls.__dataclass_fields__  # type: ignore[attr-defined]
     return cls(**{k: v for k, v in d.items() if k in names})
@@ -179,7 +191,13 @@ class ApiClient:
         if self.session is None:
             raise ApiError(ApiCode.BAD_SIGNATURE, "not logged in")
         try:
-            return self._post(path, self._signed_body(fields), self.session.token)
+            try:
+                return self._post(path, self._signed_body(fields), self.session.token)
+            except ApiError as e:  # a read on a pooled connection the server had just closed:
+                if not (path.startswith(RETRY_SAFE_PREFIXES) and stale_connection(e.__cause__)):
+                    raise
+                # once more, re-signed: a new nonce, so the replay ledger cannot refuse it
+                return self._post(path, self._signed_body(fields), self.session.token)
         except ApiError as e:
             if e.code != ApiCode.BAD_SIGNATURE:
                 raise

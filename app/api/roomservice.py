@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from app.api.client import ApiError, Session
+from app.api.client import ApiError, Session, stale_connection
 from app.api.pk import PkInfo
 from protocol.errors import ApiCode
 from protocol.tls import requests_verify
@@ -93,6 +93,10 @@ class AnchorUrls:
     streamID: str
 
 
+#: commands repeated once after a stale pooled connection (idempotent; ``get_*`` too)
+RETRY_SAFE = frozenset({"anchor_heartbeat", "add_audience", "delete_audience"})
+
+
 class RoomServiceClient:
     def __init__(self, server: str, sdkappid: int, userid: str, usersig: str, timeout: float = 10.0,
                  ca_file: str = "") -> None:
@@ -130,12 +134,19 @@ class RoomServiceClient:
         return self.token
 
     def call(self, cmd: str, **body: Any) -> dict[str, Any]:
+        """One command; logs in again once on 498, and repeats an idempotent one (``RETRY_SAFE``)
+        once when the server had just closed its pooled keep-alive connection."""
         with self._lock:
             if not self.token:
                 self.login()
         q = urlencode({"userID": self.userid, "token": self.token})
         try:
-            return self._post(f"{self.server}/roomservice/{cmd}?{q}", body)
+            try:
+                return self._post(f"{self.server}/roomservice/{cmd}?{q}", body)
+            except ApiError as e:
+                if not (cmd in RETRY_SAFE or cmd.startswith("get_")) or not stale_connection(e.__cause__):
+                    raise
+                return self._post(f"{self.server}/roomservice/{cmd}?{q}", body)
         except ApiError as e:
             if e.code != ApiCode.BAD_SIGNATURE:
                 raise

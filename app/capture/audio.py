@@ -24,19 +24,32 @@ CHANNELS = 2
 
 
 class LevelMeter:
-    """Peak and RMS level of the last block, in dBFS (-100 for silence)."""
+    """Peak (held, falling at ``DECAY_DB_PER_S``) and RMS (last block) level in dBFS (-100 = silence).
 
-    def __init__(self) -> None:
-        self.peak_db = -100.0
-        self.rms_db = -100.0
+    The peak is a meter's, not the last block's: a reader sampling once a second (the push stats)
+    or ten times a second (the GUI) sees the loudest recent sound, not whatever 21 ms block happened
+    to be last. A last-block peak read -100 dB for minutes on a beeping source whose silent gaps
+    kept landing on the stats tick. Decay runs on the audio's own time (block lengths), so silence
+    still reads -100 within about two seconds.
+    """
+
+    DECAY_DB_PER_S = 45.0
+    FLOOR_DB = -100.0
+
+    def __init__(self, rate: int = SAMPLE_RATE) -> None:
+        self.rate = rate
+        self.peak_db = self.FLOOR_DB
+        self.rms_db = self.FLOOR_DB
 
     def update(self, block: np.ndarray) -> None:
         if block.size == 0:
             return
         peak = float(np.max(np.abs(block)))
         rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
-        self.peak_db = 20 * math.log10(peak) if peak > 1e-5 else -100.0
-        self.rms_db = 20 * math.log10(rms) if rms > 1e-5 else -100.0
+        block_db = 20 * math.log10(peak) if peak > 1e-5 else self.FLOOR_DB
+        held = self.peak_db - self.DECAY_DB_PER_S * len(block) / self.rate
+        self.peak_db = max(block_db, held, self.FLOOR_DB)
+        self.rms_db = 20 * math.log10(rms) if rms > 1e-5 else self.FLOOR_DB
 
     @property
     def level(self) -> float:

@@ -28,7 +28,7 @@ from app.play.decode import AudioDecoder, VideoDecoder
 from app.play.demux import Demuxer
 from app.play.errors import EndReason, PlayCode, PlayError, PlayState
 from app.play.frame import YuvFrame
-from app.play.latency import SlackMemory
+from app.play.latency import HlsDrift, SlackMemory
 from app.play.pipe import Callbacks, Pipe
 from app.play.present import Presenter
 from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, source_kind
@@ -73,6 +73,7 @@ class Player:
         self._first_frame_t = 0.0
         self._buf_hist: deque[tuple[float, float]] = deque()
         self._slack = SlackMemory()  # the audio's slack over jitter_memory s (see app.play.latency)
+        self._hls_drift = HlsDrift()  # HLS latency held near its start (see app.play.latency)
         self._hist_epoch = -1
         self._last_tick: float | None = None
         self.last_stats: PlayStats | None = None
@@ -360,6 +361,7 @@ class Player:
             self._hist_epoch = p.epoch
             hist.clear()
             mem.clear()
+            self._hls_drift.reset(now)
         speed = self.clock.speed
         if self._last_tick is not None:  # the latency moved with the speed, and every slack with it
             mem.shift((1.0 - speed) * (now - self._last_tick))
@@ -393,8 +395,13 @@ class Player:
                 hist.clear()
                 mem.clear()
             return
-        if s.catchup not in (Catchup.SPEED, Catchup.SPEED_AND_DROP) or self.kind is SourceKind.HLS:
-            return  # (HLS arrives a segment at a time: its buffer is a sawtooth, speeding would warble)
+        if s.catchup not in (Catchup.SPEED, Catchup.SPEED_AND_DROP):
+            return
+        if self.kind is SourceKind.HLS:  # a sawtooth buffer: its low point over a window, not the jitter
+            want = self._hls_drift.update(now, buf, speed, s.catchup_speed)
+            if want != speed:
+                self.clock.set_speed(want)
+            return
         full = now - hist[0][0] > 0.9
         alow = mem.low() if self.clock.audio_master() else None
         slow_ok = s.slowdown_speed < 1.0

@@ -88,3 +88,25 @@ def test_no_microphone_falls_back_to_silence_with_warning() -> None:
     assert isinstance(source, SilenceSource)
     assert warning and "silent audio track" in warning
     assert rms(source.read(1024)) == 0.0
+
+
+def test_meter_holds_the_peak_between_reads_of_a_beeping_source() -> None:
+    """The push stats read the meter once a second. A beeping test source (on 1/4 of each second)
+    read -100 dB for minutes when the tick kept landing in the silent 3/4: the meter held only the
+    last 21 ms block. A held peak must show the beep at every phase, and silence must still fall to
+    -100 dB within a few seconds."""
+    mixer = AudioMixer(ToneSource(beep_period=1.0))
+    chunk = 1024
+    readings = []
+    produced = 0
+    for second in range(1, 21):  # a stats tick every second, at a phase drifting through the beep
+        while produced < (second + second * 0.047) * SAMPLE_RATE:
+            mixer.read(chunk)
+            produced += chunk
+        readings.append(mixer.meter.peak_db)
+    assert min(readings) > -60, f"the meter lost a beeping source: {[round(r) for r in readings]}"
+    assert max(readings) < -11
+    mixer.muted = True
+    for _ in range(int(2.5 * SAMPLE_RATE / chunk)):
+        mixer.read(chunk)
+    assert mixer.meter.peak_db == -100.0, "silence reads -100 dB after 2.5 s"
