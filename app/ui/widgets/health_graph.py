@@ -56,8 +56,9 @@ class HealthGraph(QWidget):
         plot = box.adjusted(LABEL_W, 3, -4, -3)
         p.fillRect(plot, QColor("#2a2c33"))
         top = max([floor, *known]) * 1.1
-        p.setPen(QColor("#6b6f7a"))
-        p.drawText(plot.adjusted(2, -2, -2, 0), Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight, f"{top:.0f}")
+        p.setPen(QColor("#8a8f9c"))  # full scale at the top left, away from the newest values
+        p.drawText(plot.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                   self.tr("max {0:.0f}").format(top) + (self.tr(" · last 5 min") if key == "bitrate_kbps" else ""))
         step = plot.width() / max(1, HISTORY_S - 1)
         x0 = plot.right() - step * (len(values) - 1)
         line = QPolygonF()

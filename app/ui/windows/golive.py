@@ -135,25 +135,23 @@ class GoLiveWindow(QWidget):
         self.stats_label = named(QLabel(), "liveStats")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        bar = QHBoxLayout()
-        for w in (self.golive_button, self.stop_button, self.mute_button, self.pause_button, self.pk.button):
-            bar.addWidget(w)
-        bar.addStretch(1)
-        bar.addWidget(self.state_label)
-        bar.addWidget(self.clock_label)
         self.health = HealthPanel()  # collapsible: graphs and a verdict under the stats line
         self.health.hide()
         self.health_button = named(QPushButton(self.tr("Stream health")), "healthButton")
         self.health_button.setCheckable(True)
         self.health_button.toggled.connect(self.health.setVisible)
-        stats_row = QHBoxLayout()
-        stats_row.addWidget(self.stats_label, 1)
-        stats_row.addWidget(self.health_button)
+        bar = QHBoxLayout()
+        for w in (self.golive_button, self.stop_button, self.mute_button, self.pause_button, self.pk.button,
+                  self.health_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.state_label)
+        bar.addWidget(self.clock_label)
         left = QVBoxLayout()
         left.addLayout(stage_layout(self.view, self.pk.stage), 1)  # PK: the other anchor beside us
         left.addWidget(self.banner)
         left.addLayout(bar)
-        left.addLayout(stats_row)
+        left.addWidget(self.stats_label)
         left.addWidget(self.health)
 
         self.setup = SetupPanel(self.push, self.client_settings)
