@@ -42,6 +42,14 @@ def _destination_ok(d: Any) -> bool:
             and isinstance(d.get("enabled", True), bool))
 
 
+def _regions_ok(v: Any) -> bool:
+    """Remembered screen regions: at most 16 monitors, each four integers with a positive size."""
+    return isinstance(v, dict) and len(v) <= 16 and all(
+        isinstance(k, str) and len(k) <= 64 and isinstance(r, list) and len(r) == 4
+        and all(isinstance(n, int) and not isinstance(n, bool) and abs(n) < 1 << 20 for n in r)
+        and r[2] > 0 and r[3] > 0 for k, r in v.items())
+
+
 # The one table of defaults: name -> (default, check). A value that fails its check on load
 # falls back to the default with a warning, so a hand-edited file never stops the client.
 DEFAULTS: dict[str, tuple[Any, Any]] = {
@@ -59,6 +67,8 @@ DEFAULTS: dict[str, tuple[Any, Any]] = {
     "camera": ("", lambda v: isinstance(v, str) and (v == "" or bool(_CAMERA_SPEC.fullmatch(v)))),
     "microphone": ("default", lambda v: _device_ok(v, "default", "none", "tone")),
     "speaker": ("default", lambda v: _device_ok(v, "default")),
+    # Screen regions picked with the region picker, per monitor: "WxH+L+T" -> [left, top, width, height]
+    "screen_regions": ({}, lambda v: _regions_ok(v)),
     # PEM CA file trusted for https/wss/rtmps besides the system store ("" = system store only)
     "ca_file": ("", lambda v: isinstance(v, str) and (v == "" or Path(v).is_file())),
     # Go live studio: video encoder (auto, x264, hevc or an encoder name), overlays (see
@@ -92,6 +102,7 @@ class ClientSettings:
     encoder: str = DEFAULTS["encoder"][0]
     overlays: list[dict[str, Any]] = field(default_factory=list)
     destinations: list[dict[str, Any]] = field(default_factory=list)
+    screen_regions: dict[str, list[int]] = field(default_factory=dict)
     client_dir: Path = field(default=DEFAULT_CLIENT_DIR, compare=False)
     # Not saved: when set, save() writes this as the server address instead of ``server`` (a
     # temporary server, e.g. the one ``xiaozhibo up`` runs, must not replace the saved address).

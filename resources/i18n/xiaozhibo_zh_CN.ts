@@ -573,155 +573,241 @@
 <context>
     <name>GoLiveWindow</name>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="92"/>
+        <location filename="../../app/ui/windows/golive.py" line="93"/>
         <source>Xiaozhibo — Go live</source>
         <translation>小直播 — 开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="127"/>
+        <location filename="../../app/ui/windows/golive.py" line="128"/>
         <source>Go live</source>
         <translation>开播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="130"/>
+        <location filename="../../app/ui/windows/golive.py" line="131"/>
         <source>End live</source>
         <translation>结束直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="131"/>
-        <location filename="../../app/ui/windows/golive.py" line="207"/>
+        <location filename="../../app/ui/windows/golive.py" line="132"/>
+        <location filename="../../app/ui/windows/golive.py" line="215"/>
         <source>Mute (Ctrl+M)</source>
         <translation>静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="133"/>
+        <location filename="../../app/ui/windows/golive.py" line="134"/>
         <source>Pause camera</source>
         <translation>暂停画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="157"/>
+        <location filename="../../app/ui/windows/golive.py" line="141"/>
+        <source>Stream health</source>
+        <translation>推流健康</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/windows/golive.py" line="165"/>
         <source>Setup</source>
         <translation>开播设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="158"/>
+        <location filename="../../app/ui/windows/golive.py" line="166"/>
         <source>Room</source>
         <translation>直播间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="169"/>
+        <location filename="../../app/ui/windows/golive.py" line="177"/>
         <source>{0}&apos;s live</source>
         <translation>{0}的直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="184"/>
+        <location filename="../../app/ui/windows/golive.py" line="192"/>
         <source>The server is back: your room is open again.</source>
         <translation>服务器已恢复：你的直播间已重新开放。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="207"/>
+        <location filename="../../app/ui/windows/golive.py" line="215"/>
         <source>Unmute (Ctrl+M)</source>
         <translation>取消静音（Ctrl+M）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="214"/>
+        <location filename="../../app/ui/windows/golive.py" line="222"/>
         <source>Log in first to go live.</source>
         <translation>请先登录再开播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="217"/>
+        <location filename="../../app/ui/windows/golive.py" line="225"/>
         <source>Choose a video source first (the preview is empty).</source>
         <translation>请先选择视频源（预览画面为空）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="219"/>
+        <location filename="../../app/ui/windows/golive.py" line="227"/>
         <source>Live</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="249"/>
+        <location filename="../../app/ui/windows/golive.py" line="258"/>
         <source>Room {0} is open; connecting the stream…</source>
         <translation>直播间 {0} 已创建，正在连接推流…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="257"/>
+        <location filename="../../app/ui/windows/golive.py" line="266"/>
         <source>Could not start the live.</source>
         <translation>无法开始直播。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="297"/>
+        <location filename="../../app/ui/windows/golive.py" line="306"/>
         <source>Live ended · {0} · {1} · {2}</source>
         <translation>直播已结束 · {0} · {1} · {2}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="365"/>
+        <location filename="../../app/ui/windows/golive.py" line="375"/>
         <source>Chat connection lost; reconnecting…</source>
         <translation>聊天连接已断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="366"/>
+        <location filename="../../app/ui/windows/golive.py" line="376"/>
         <source>The chat server refused the sign-in. Log in again.</source>
         <translation>聊天服务器拒绝了登录。请重新登录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="367"/>
+        <location filename="../../app/ui/windows/golive.py" line="377"/>
         <source>Signed in elsewhere: the chat is disconnected.</source>
         <translation>账号已在其他设备登录，聊天已断开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="414"/>
+        <location filename="../../app/ui/windows/golive.py" line="424"/>
         <source>Cover upload failed.</source>
         <translation>封面上传失败。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="294"/>
+        <location filename="../../app/ui/windows/golive.py" line="303"/>
         <source>Not on air: the room was closed again.</source>
         <translation>未能开播：直播间已关闭。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="312"/>
+        <location filename="../../app/ui/windows/golive.py" line="321"/>
         <source>You are live.</source>
         <translation>直播已开始。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="314"/>
+        <location filename="../../app/ui/windows/golive.py" line="323"/>
         <source>Connection lost: reconnecting…</source>
         <translation>连接断开，正在重连…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="321"/>
+        <location filename="../../app/ui/windows/golive.py" line="331"/>
         <source>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · reconnects {7} · audio {9:.0f} dB{8}</source>
         <translation>{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · 丢帧 {4} · CPU {5:.0f}% · 延迟 {6:.0f} ms · 重连 {7} · 音频 {9:.0f} dB{8}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="325"/>
+        <location filename="../../app/ui/windows/golive.py" line="335"/>
         <source> · rec {0:.1f} MB</source>
         <translation> · 录制 {0:.1f} MB</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="327"/>
+        <location filename="../../app/ui/windows/golive.py" line="337"/>
         <source> · RTT {0:.0f} ms</source>
         <translation> · 往返 {0:.0f} ms</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="353"/>
+        <location filename="../../app/ui/windows/golive.py" line="363"/>
         <source>The server closed the room (missed heartbeats?).</source>
         <translation>服务器关闭了直播间（心跳超时？）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="377"/>
+        <location filename="../../app/ui/windows/golive.py" line="387"/>
         <source>Cover image</source>
         <translation>封面图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="378"/>
+        <location filename="../../app/ui/windows/golive.py" line="388"/>
         <source>Images (*.jpg *.jpeg *.png *.webp)</source>
         <translation>图片 (*.jpg *.jpeg *.png *.webp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/golive.py" line="385"/>
+        <location filename="../../app/ui/windows/golive.py" line="395"/>
         <source>No preview picture yet.</source>
         <translation>还没有预览画面。</translation>
+    </message>
+</context>
+<context>
+    <name>HealthGraph</name>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="32"/>
+        <source>Bitrate</source>
+        <translation>码率</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="32"/>
+        <source>kb/s</source>
+        <translation>kb/s</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="33"/>
+        <source>Frame rate</source>
+        <translation>帧率</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="33"/>
+        <source>fps</source>
+        <translation>帧/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="34"/>
+        <source>Dropped frames</source>
+        <translation>丢帧</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="34"/>
+        <source>/s</source>
+        <translation>/秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="35"/>
+        <source>Round trip</source>
+        <translation>往返时延</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="35"/>
+        <source>ms</source>
+        <translation>毫秒</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="36"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="61"/>
+        <source>max {0:.0f}</source>
+        <translation>最大 {0:.0f}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="61"/>
+        <source> · last 5 min</source>
+        <translation> · 最近 5 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>HealthPanel</name>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="105"/>
+        <source>Waiting for the first statistics</source>
+        <translation>等待第一组统计数据</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="106"/>
+        <source>Healthy</source>
+        <translation>健康</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="107"/>
+        <source>Network congested: the upload can&apos;t keep up</source>
+        <translation>网络拥塞：上行带宽跟不上</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/health_graph.py" line="108"/>
+        <source>CPU overloaded: the encoder can&apos;t keep up</source>
+        <translation>CPU 过载：编码器跟不上</translation>
     </message>
 </context>
 <context>
@@ -1849,6 +1935,14 @@ The chat stays open.</source>
     </message>
 </context>
 <context>
+    <name>RegionPicker</name>
+    <message>
+        <location filename="../../app/ui/widgets/region_picker.py" line="191"/>
+        <source>Drag a rectangle · drag its edges to resize · Enter or double-click to confirm · Esc to cancel</source>
+        <translation>拖出一个矩形 · 拖动边缘调整大小 · 回车或双击确认 · Esc 取消</translation>
+    </message>
+</context>
+<context>
     <name>Replay</name>
     <message>
         <location filename="../../app/ui/windows/replay_window.py" line="72"/>
@@ -2078,211 +2172,221 @@ The chat stays open.</source>
 <context>
     <name>SetupPanel</name>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="73"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="74"/>
         <source>Test pattern</source>
         <translation>测试画面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="84"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="85"/>
         <source>Screen (chosen in the system dialog)</source>
         <translation>屏幕（在系统对话框中选择）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="86"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="87"/>
         <source>Screen {0} ({1}x{2})</source>
         <translation>屏幕 {0}（{1}x{2}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="91"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="92"/>
         <source>Screen region…</source>
         <translation>屏幕区域…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="92"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="93"/>
         <source>Screen + floating camera</source>
         <translation>屏幕 + 悬浮摄像头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="93"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="94"/>
         <source>Video file…</source>
         <translation>视频文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="129"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="130"/>
         <source>List the cameras and screens again (after plugging one in)</source>
         <translation>重新列出摄像头和屏幕（插入新设备后）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="132"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="283"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="133"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="297"/>
         <source>LEFT,TOP,WIDTH,HEIGHT</source>
         <translation>左,上,宽,高</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="133"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="217"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="134"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="221"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="135"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="136"/>
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
         <location filename="../../app/ui/widgets/golive_setup.py" line="138"/>
+        <source>Select region…</source>
+        <translation>选择区域…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="142"/>
         <source>Source</source>
         <translation>视频源</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="145"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="149"/>
         <source>What is this live about?</source>
         <translation>给直播起个标题吧</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="146"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="150"/>
         <source>Title</source>
         <translation>标题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="149"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="153"/>
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="150"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="433"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="154"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="482"/>
         <source>No cover</source>
         <translation>无封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="154"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="158"/>
         <source>Choose…</source>
         <translation>选择…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="156"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="160"/>
         <source>From preview</source>
         <translation>从预览截取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="168"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="172"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="184"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="188"/>
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="184"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="188"/>
         <source>fps</source>
         <translation>帧率</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="193"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="197"/>
         <source>Mirror</source>
         <translation>镜像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="196"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="200"/>
         <source>Beauty</source>
         <translation>美颜</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="197"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="201"/>
         <source>Whitening</source>
         <translation>美白</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="200"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="204"/>
         <source>No microphone (silent track)</source>
         <translation>不使用麦克风（静音音轨）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="202"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="206"/>
         <source>microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="203"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="207"/>
         <source>Test tone</source>
         <translation>测试音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="212"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="216"/>
         <source>Microphone</source>
         <translation>麦克风</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="213"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="217"/>
         <source>Mic level</source>
         <translation>麦克风电平</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="213"/>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="229"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="217"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="233"/>
         <source>vol</source>
         <translation>音量</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="216"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="220"/>
         <source>Background music file</source>
         <translation>背景音乐文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="219"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="223"/>
         <source>Play</source>
         <translation>播放</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="220"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="224"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="221"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="225"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="228"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="232"/>
         <source>Music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="232"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="236"/>
         <source>Record locally to</source>
         <translation>本地录制到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="284"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="298"/>
         <source>camera index (default 0)</source>
         <translation>摄像头编号（默认 0）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="289"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="334"/>
+        <source>{0}×{1} at ({2}, {3})</source>
+        <translation>{0}×{1}，位于 ({2}, {3})</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="338"/>
         <source>Video file</source>
         <translation>视频文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="290"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="339"/>
         <source>Videos (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</source>
         <translation>视频 (*.mp4 *.mkv *.mov *.flv *.avi *.webm)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="379"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="428"/>
         <source>Background music</source>
         <translation>背景音乐</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="380"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="429"/>
         <source>Audio (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</source>
         <translation>音频 (*.mp3 *.m4a *.aac *.wav *.flac *.ogg *.opus *.mp4)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/golive_setup.py" line="433"/>
+        <location filename="../../app/ui/widgets/golive_setup.py" line="482"/>
         <source>Cover set</source>
         <translation>已设置封面</translation>
     </message>

@@ -9,7 +9,7 @@ idempotent request once (a signed one re-signed with a new nonce, so the replay 
 
 from __future__ import annotations
 
-import socket
+import http.client
 import time
 
 import pytest
@@ -61,10 +61,17 @@ def test_server_keepalive_outlasts_the_heartbeat(module_server) -> None:  # type
     """An idle keep-alive connection must still be open when the next 5 s heartbeat goes out."""
     assert LimitsConfig().http_keepalive_timeout >= 15.0
     sp = module_server
-    with socket.create_connection(("127.0.0.1", sp.http_port), timeout=10) as s:
-        req = b"GET /no-such-page HTTP/1.1\r\nHost: x\r\n\r\n"
-        s.sendall(req)
-        assert s.recv(65536).startswith(b"HTTP/1.1 ")
+    conn = http.client.HTTPConnection("127.0.0.1", sp.http_port, timeout=10)
+    try:
+        conn.request("GET", "/no-such-page")
+        conn.getresponse().read()  # the whole response (head and body), as a keep-alive client does
+        first = conn.sock
         time.sleep(5.6)  # one heartbeat interval plus scheduling slack
-        s.sendall(req)
-        assert s.recv(65536).startswith(b"HTTP/1.1 "), "the server closed the idle connection under 5 s"
+        try:
+            conn.request("GET", "/no-such-page")
+            conn.getresponse().read()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            raise AssertionError("the server closed the idle connection under 5 s") from None
+        assert conn.sock is first, "the request did not reuse the idle connection"
+    finally:
+        conn.close()

@@ -2,7 +2,7 @@
 with a logo and a text overlay. Run under Xvfb::
 
     Xvfb :59 -screen 0 1280x1000x24 & DISPLAY=:59 QT_QPA_PLATFORM=xcb \\
-        python -m tests.ui_golive.make_studio_screens /work/wt/notes/screens-studio
+        python -m tests.ui_golive.make_studio_screens /tmp/screens-studio
 
 Writes studio_setup.png (the setup panel) and studio_preview.png (the composed picture). Not a test.
 """

@@ -46,6 +46,7 @@ from app.ui.qt import (
 from app.ui.settings import ClientSettings
 from app.ui.widgets.golive_studio import StudioSection
 from app.ui.widgets.golive_text import failure_text, named
+from app.ui.widgets.region_picker import monitor_of, open_picker, region_key, remembered_region
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,12 @@ class SetupPanel(QWidget):
         self.source_browse.clicked.connect(self._browse_source)
         self.source_apply = QPushButton(self.tr("Open"))
         self.source_apply.clicked.connect(self.open_source)
+        self.region_button = named(QPushButton(self.tr("Select region…")), "regionButton")
+        self.region_button.clicked.connect(self.select_region)
+        self.picker: Any = None  # the open region picker
         self.source.currentIndexChanged.connect(self._source_kind_changed)
         form.addRow(self.tr("Source"), _row(self.source, self.source_refresh, stretch_first=True))
-        self.source_row = _row(self.source_arg, self.source_browse, self.source_apply)
+        self.source_row = _row(self.source_arg, self.region_button, self.source_browse, self.source_apply)
         self.source_row.layout().setStretch(0, 1)  # type: ignore[union-attr]
         form.addRow("", self.source_row)
 
@@ -280,10 +284,55 @@ class SetupPanel(QWidget):
         needs_arg = kind in ("region", "file", "pip")
         self.source_row.setVisible(needs_arg)
         self.source_browse.setVisible(kind == "file")
+        # a region is dragged over the screen (the field stays as a fallback where that fails)
+        self.region_button.setVisible(kind == "region")
+        self.source_arg.setVisible(kind != "region" or self._region_typed)
+        self.source_apply.setVisible(kind != "region" or self._region_typed)
+        if kind == "region":
+            if self._remembered_region():
+                self.open_source()
+                return
+            if not self._region_typed:
+                self.source_arg.clear()  # not a file path left from another choice
         self.source_arg.setPlaceholderText({"region": self.tr("LEFT,TOP,WIDTH,HEIGHT"), "file": "/path/video.mp4",
                                             "pip": self.tr("camera index (default 0)")}.get(kind, ""))
         if not needs_arg:
             self.open_source()
+
+    _region_typed = False  # the picker failed (no grab, e.g. Wayland): coordinates are typed
+
+    def _remembered_region(self) -> bool:
+        """Fill the region field with the one remembered for this window's monitor, if any."""
+        region = remembered_region(self.client_settings.screen_regions, self.window().screen())
+        if region is not None:
+            self.source_arg.setText(",".join(map(str, region)))
+        return region is not None
+
+    def select_region(self) -> None:
+        """Open the region picker on this window's monitor; the region chosen opens the source."""
+        try:
+            index, monitor = monitor_of(self.window().screen())
+            key = region_key(monitor)
+            self.picker = open_picker(index, self.client_settings.screen_regions.get(key))
+        except CaptureError as exc:
+            log.info("region picker unavailable: %s", exc)
+            self._region_typed = True
+            self._source_kind_changed()
+            self.source_error.emit(failure_text(exc))
+            return
+        self.picker.chosen.connect(lambda *r: self.region_chosen(key, *r))
+        self.picker.destroyed.connect(lambda *_: setattr(self, "picker", None))
+
+    def region_chosen(self, key: str, left: int, top: int, width: int, height: int) -> None:
+        """Remember the region for the monitor ``key`` and open it."""
+        self.client_settings.screen_regions[key] = [left, top, width, height]
+        try:
+            self.client_settings.save()
+        except OSError as exc:
+            log.warning("could not save the screen region: %s", exc)
+        self.source_arg.setText(f"{left},{top},{width},{height}")
+        self.region_button.setToolTip(self.tr("{0}×{1} at ({2}, {3})").format(width, height, left, top))
+        self.open_source()
 
     def _browse_source(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Video file"), "",

@@ -71,6 +71,7 @@ from app.ui.widgets.golive_text import (
     state_text,
     viewers_text,
 )
+from app.ui.widgets.health_graph import HealthPanel
 from app.ui.widgets.hearts import HeartsLayer
 from app.ui.widgets.pk_stage import stage_layout
 from app.ui.windows.geometry import fit_to_screen
@@ -135,8 +136,14 @@ class GoLiveWindow(QWidget):
         self.stats_label = named(QLabel(), "liveStats")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.health = HealthPanel()  # collapsible: graphs and a verdict under the stats line
+        self.health.hide()
+        self.health_button = named(QPushButton(self.tr("Stream health")), "healthButton")
+        self.health_button.setCheckable(True)
+        self.health_button.toggled.connect(self.health.setVisible)
         bar = QHBoxLayout()
-        for w in (self.golive_button, self.stop_button, self.mute_button, self.pause_button, self.pk.button):
+        for w in (self.golive_button, self.stop_button, self.mute_button, self.pause_button, self.pk.button,
+                  self.health_button):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.state_label)
@@ -146,6 +153,7 @@ class GoLiveWindow(QWidget):
         left.addWidget(self.banner)
         left.addLayout(bar)
         left.addWidget(self.stats_label)
+        left.addWidget(self.health)
 
         self.setup = SetupPanel(self.push, self.client_settings)
         scroll = QScrollArea()
@@ -229,6 +237,7 @@ class GoLiveWindow(QWidget):
         self.chat.list.clear()
         self.chat.set_counts(0, 0, 0)
         self.stats_label.clear()
+        self.health.reset(self.push.settings.fps)
         self.clock_label.setText(duration_text(0))
         self._set_phase("starting")
         info = RoomInfo(title, self.setup.cover_url, self.setup.location.text().strip())
@@ -317,6 +326,7 @@ class GoLiveWindow(QWidget):
         self._show_phase()
 
     def _push_stats(self, st: PushStats) -> None:
+        self.health.add(st)
         self.stats_label.setText(self.tr(
             "{0}x{1} · {2:.0f} fps · {3:.0f} kb/s · dropped {4} · CPU {5:.0f}% · delay {6:.0f} ms · "
             "reconnects {7} · audio {9:.0f} dB{8}").format(
