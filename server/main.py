@@ -90,8 +90,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     cfg.server.http_port = http_sock.getsockname()[1]
     cfg.server.rtmp_port = rtmp_sock.getsockname()[1]
     ctx = build_context(cfg)
-    ctx.extras["rtmp_socket"] = rtmp_sock
-    ctx.extras["rtmp_ssl"] = ssl_ctx
+    ctx.rtmp_socket, ctx.rtmp_ssl = rtmp_sock, ssl_ctx
     app = create_app(ctx)
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", http=http_protocol, ws=ws_protocol,

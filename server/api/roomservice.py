@@ -26,14 +26,15 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from protocol.errors import ApiCode
-from protocol.signing import stream_id, userid_from_stream_id, valid_userid
+from protocol.live_events import LiveEvent, LiveEventType
+from protocol.signing import stream_id, valid_userid
 from protocol.usersig import UserSigError, verify_usersig
 from server.api.common import ApiError, parse_json, read_body, reply
 from server.api.room_ops import RoomOps
@@ -103,15 +104,12 @@ class RoomService:
 
     async def start(self) -> None:
         try:
-            for sid in self.ctx.extras.get("healed_live", ()):  # left live by a killed run (server/heal.py)
+            for sid in self.ctx.healed_live:  # left live by a killed run (server/heal.py)
                 await self.kv.hdel("live", sid)
             await self._load_live_streams()
         except Exception:
             log.exception("cannot load live streams from the database")
-        try:
-            im = self.ctx.service("im")
-            im.like_listeners.append(self.on_like)
-        except KeyError:
+        if self.ctx.im is None:
             log.warning("RoomService runs without the IM service")
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
 
@@ -136,23 +134,21 @@ class RoomService:
         for sid, started in await asyncio.to_thread(load):
             await self.kv.hset("live", sid, str(started or int(time.time())))
 
-    async def on_live_event(self, ev: dict[str, Any]) -> None:
-        sid = ev.get("stream_id") or ev.get("channel_id")
-        if not isinstance(sid, str) or userid_from_stream_id(sid) is None:
-            return
-        try:
-            etype = int(ev.get("event_type", -1))
-        except (TypeError, ValueError):
-            return
-        if etype == 1:
-            await self.kv.hset("live", sid, str(int(ev.get("event_time") or time.time())))
-        elif etype == 0:
-            await self.kv.hdel("live", sid)
+    async def on_live_event(self, ev: LiveEvent) -> None:
+        if ev.type is LiveEventType.STREAM_BEGIN:
+            await self.kv.hset("live", ev.stream_id, str(ev.event_time or int(time.time())))
+        elif ev.type is LiveEventType.STREAM_END:
+            await self.kv.hdel("live", ev.stream_id)
 
     async def is_live(self, sid: str) -> bool:
         return await self.kv.hget("live", sid) is not None
 
-    async def on_like(self, gid: str, n: int) -> None:
+    async def count_likes(self, gid: str, n: int) -> None:
+        """The one like counter: IM likes and ``inc praise`` both land here. The room's
+        ``custom.praise`` (the live figure) and the live session's ``like_count`` (which becomes
+        the replay's) grow together, so a replay shows the likes its live showed."""
+        if self.ctx.im is not None:
+            self.ctx.im.roomlog.like(gid, n)
         if await self.kv.hget("rooms", gid) is not None:
             await self.kv.hincrby(f"custom:{gid}", "praise", n)
 
@@ -185,10 +181,8 @@ class RoomService:
         async with self.ops.locked(rid):
             await self.kv.hdel("rooms", rid)
             await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
-        try:
-            await self.ctx.service("im").dismiss_group(rid)
-        except KeyError:
-            pass
+        if self.ctx.im is not None:
+            await self.ctx.im.dismiss_group(rid)
 
     # --- HTTP -------------------------------------------------------------------------------
 
