@@ -76,7 +76,7 @@ class SkinSmoother:
         q8 = cv2.convertScaleAbs(q, dst=b("q8", s3, np.uint8))
         up = cv2.resize(q8, (w, h), dst=b("up", (h, w, 3), np.uint8), interpolation=cv2.INTER_LINEAR)
         wfull = cv2.resize(weight, (w, h), dst=b("wfull", (h, w)), interpolation=cv2.INTER_LINEAR)
-        wrest = cv2.subtract(1.0, wfull, dst=b("wrest", (h, w)))
+        wrest = cv2.subtract(1.0, wfull, dst=b("wrest", (h, w)))  # type: ignore[call-overload]  # scalar - array
         return cv2.blendLinear(up, bgr, wfull, wrest)
 
 
