@@ -151,11 +151,15 @@ class LoginThrottle:
 
 
 def make_guards(ctx: "ServerContext") -> tuple[SignatureLedger, RateLimiter]:
-    """The signature ledger and rate limiter: in Redis when ``[server] redis_url`` is set."""
+    """The signature ledger and rate limiter: in Redis when ``[server] redis_url`` is set, under the
+    deployment's Redis key prefix (``[im] redis_prefix``, shared with IM and RoomService)."""
     url = ctx.config.server.redis_url
     client = None
     if url:
         import redis
 
         client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-    return SignatureLedger(ctx.db, client, KEY_PREFIX), RateLimiter(client, KEY_PREFIX)
+    from server.im.settings import ImSettings
+
+    prefix = ImSettings.from_config(ctx.config).redis_prefix or KEY_PREFIX
+    return SignatureLedger(ctx.db, client, prefix), RateLimiter(client, prefix)
