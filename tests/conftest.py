@@ -118,3 +118,23 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     sp = start_server(tmp_path_factory.mktemp("server"))
     yield sp
     sp.stop()
+
+
+# Tests that measure time, rate or CPU and must not share the 2 cores with a parallel worker:
+# marked ``serial`` here (one list; a test may also carry @pytest.mark.serial itself).
+# scripts/test.sh runs ``-m "not serial" -n 2`` (pytest-xdist), then ``-m serial`` alone.
+SERIAL_TESTS = (
+    "tests/play/test_live.py",  # A/V drift and buffer bounds of live playback
+    "tests/play/test_av_sync.py",
+    "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink
+    "tests/push/test_publisher_runtime.py",  # bitrate, RTT and frame spacing
+    "tests/media/test_e2e.py::test_slow_player_does_not_slow_others",  # real-time delivery bound
+    "tests/play/test_units.py::test_null_output_consumes_in_real_time",
+    "tests/play/test_units.py::test_null_output_pulls_one_latency_ahead_like_a_device",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.nodeid == s or item.nodeid.startswith((s + "::", s + "[")) for s in SERIAL_TESTS):
+            item.add_marker(pytest.mark.serial)
