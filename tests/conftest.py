@@ -66,8 +66,11 @@ def _die_with_parent() -> None:
     die()
 
 
-def start_server(data_dir: Path, *extra: str, timeout: float = 30.0) -> ServerProcess:
-    """Start ``xiaozhibo server`` on ports chosen by the kernel and wait for its ready banner."""
+def start_server(data_dir: Path, *extra: str, timeout: float = 60.0) -> ServerProcess:
+    """Start ``xiaozhibo server`` on ports chosen by the kernel and wait for its ready banner.
+
+    A start takes 2-4 s; the 60 s bound is for a loaded machine (two xdist workers, other jobs),
+    where 30 s was seen to run out."""
     cmd = [sys.executable, "-m", "app", "server", "--data-dir", str(data_dir),
            "--http-port", "0", "--rtmp-port", "0", *extra]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
