@@ -134,6 +134,7 @@ SERIAL_TESTS = (
     "tests/media/test_e2e.py::test_slow_player_does_not_slow_others",  # real-time delivery bound
     "tests/play/test_units.py::test_null_output_consumes_in_real_time",
     "tests/play/test_units.py::test_null_output_pulls_one_latency_ahead_like_a_device",
+    "tests/ui_golive/test_resume.py",  # the live must resume within the heartbeat window (failed under load)
 )
 
 
