@@ -267,7 +267,8 @@ def _classify(docs: list[dict[str, Any] | None], texts: list[str]) -> AppMessage
     for doc in docs:
         if doc is None:
             continue
-        inner = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+        data = doc.get("data")
+        inner: dict[str, Any] = data if isinstance(data, dict) else {}
         name, avatar = str(inner.get("userName", "")), str(inner.get("userAvatar", ""))
         if doc.get("cmd") == "CustomCmdMsg" and inner.get("cmd") in _CMD_VALUES:
             return AppMessage(_CMD_KIND[Cmd(inner["cmd"])], str(inner.get("msg", "")), name, avatar)

@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TypeGuard
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 USERID_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{3,23}$")
@@ -38,7 +39,8 @@ def safe_equal(expected: str | bytes, given: object) -> bool:
     return hmac.compare_digest(expected, bytes(given))
 
 
-def valid_userid(userid: object) -> bool:
+def valid_userid(userid: object) -> TypeGuard[str]:
+    """A user id of SPEC section 2 (a letter, then 3-23 letters, digits or underscores)."""
     return isinstance(userid, str) and USERID_RE.fullmatch(userid) is not None
 
 

@@ -84,6 +84,7 @@ def verify_usersig(sig: str, sdkappid: int, secret_key: str, identifier: str,
         raise UserSigError(SigError.INVALID, "UserSig fields missing or of the wrong type")
     if ident != identifier or app != int(sdkappid):
         raise UserSigError(SigError.INVALID, "UserSig is for another user or app")
+    assert isinstance(app, int) and isinstance(t, int) and isinstance(expire, int)  # checked by _is_int above
     expected = _hmac_b64(secret_key, ident, app, t, expire, userbuf)
     if not safe_equal(expected, mac):
         raise UserSigError(SigError.INVALID, "UserSig signature mismatch")

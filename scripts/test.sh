@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs the default test suite with the virtual environment's Python (made by
 # `scripts/install.sh --test`). Fails when pytest collects no test (exit code 5).
+#
+# Without arguments: two pytest-xdist workers (XZB_TEST_JOBS, default 2; 1 = serial) run every
+# test not marked `serial`, then the `serial` tests (time/rate/CPU measurements, listed in
+# tests/conftest.py) run alone. With arguments: exactly `pytest ARGS` (serial unless you add -n).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
@@ -10,6 +14,17 @@ if ! [ -x "$XZB_PY" ]; then
 fi
 # PostgreSQL, MariaDB and Redis for the scale-out tests: started (and prepared) if needed.
 scripts/services.sh || true
+JOBS="${XZB_TEST_JOBS:-2}"
+if [ $# -eq 0 ] && [ "$JOBS" != "1" ] && "$XZB_PY" -c "import xdist" 2>/dev/null; then
+  "$XZB_PY" -m pytest -n "$JOBS" -m "not serial"
+  rc=$?
+  "$XZB_PY" -m pytest -m serial
+  rc2=$?
+  if [ $rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
+  [ $rc -ne 0 ] && exit $rc
+  [ $rc2 -eq 5 ] && rc2=0  # no serial test is fine
+  exit $rc2
+fi
 "$XZB_PY" -m pytest "$@"
 rc=$?
 if [ $rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi

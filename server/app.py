@@ -32,9 +32,8 @@ def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
     from server.api.guards import make_guards
     from server.heal import node_id
 
-    ctx.extras["node_id"] = node_id(cfg.data_dir)
-
-    ctx.extras["signature_ledger"], ctx.extras["rate_limiter"] = make_guards(ctx)
+    ctx.node_id = node_id(cfg.data_dir)
+    ctx.signature_ledger, ctx.rate_limiter = make_guards(ctx)
     ctx.services = build_services(ctx)
     return ctx
 
@@ -45,7 +44,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
         ctx.loop = asyncio.get_running_loop()
         from server import heal
 
-        ctx.extras["healed_live"] = await asyncio.to_thread(heal.on_start, ctx)
+        ctx.healed_live = await asyncio.to_thread(heal.on_start, ctx)
         started = []
         try:
             for svc in ctx.services:

@@ -1,9 +1,11 @@
 """What every server subsystem shares: config, database, storage, live-event bus, services.
 
 Subsystems (business API, RoomService, IM, media server) get one :class:`ServerContext` and
-talk to each other only through it: the media server reports live events with
-:meth:`ServerContext.live_event` (the same Tencent JSON the HTTP callback accepts), and anyone
-interested (RoomService, IM) subscribes with :meth:`LiveEventBus.subscribe`.
+talk to each other only through it: the media server reports typed live events
+(:class:`protocol.live_events.LiveEvent`) with :meth:`ServerContext.live_event` — in-process, not
+signed — and anyone interested (RoomService, IM) subscribes with :meth:`LiveEventBus.subscribe`.
+The services and shared guards are typed attributes (``ctx.im``, ``ctx.rooms``, ...), set by
+:func:`server.app.build_context`; a service that is not composed is ``None``.
 """
 
 from __future__ import annotations
@@ -11,21 +13,29 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from protocol.live_events import LiveEvent
 from server.config import Config
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from server.api.guards import RateLimiter, SignatureLedger
+    from server.api.roomservice import RoomService
     from server.db.database import Database
+    from server.im.service import ImService
+    from server.media.edges import EdgePool
+    from server.media.service import MediaService
     from server.storage.local import LocalStorage
 
 log = logging.getLogger(__name__)
 
-LiveEventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+LiveEventHandler = Callable[[LiveEvent], Awaitable[None] | None]
 
 
 class Service(Protocol):
@@ -50,7 +60,7 @@ class LiveEventBus:
     def subscribe(self, fn: LiveEventHandler) -> None:
         self._subs.append(fn)
 
-    async def publish(self, event: dict[str, Any]) -> None:
+    async def publish(self, event: LiveEvent) -> None:
         for fn in list(self._subs):
             try:
                 res = fn(event)
@@ -62,25 +72,34 @@ class LiveEventBus:
 
 @dataclass
 class ServerContext:
+    """Config, database, storage, the live-event bus, and every composed service by name."""
+
     config: Config
     db: "Database"
     storage: "LocalStorage"
     events: LiveEventBus = field(default_factory=LiveEventBus)
     services: list[Service] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    node_id: str = ""  # this node's persistent id (server/heal.py)
+    healed_live: list[str] = field(default_factory=list)  # streams left live by a killed run
+    # one-use signatures and rate limits (server/api/guards.py), set by build_context
+    signature_ledger: "SignatureLedger" = field(init=False, repr=False)
+    rate_limiter: "RateLimiter" = field(init=False, repr=False)
+    rtmp_socket: socket.socket | None = None  # pre-bound by server/main.py
+    rtmp_ssl: ssl.SSLContext | None = None  # RTMPS (server/tls.py)
+    media: "MediaService | None" = None
+    im: "ImService | None" = None
+    edges: "EdgePool | None" = None
+    rooms: "RoomService | None" = None
+    # async predicates: True keeps a finished recording unlisted (RoomService: co-host streams)
+    replay_hiders: list[Callable[[LiveEvent], Awaitable[bool]]] = field(default_factory=list)
 
-    def service(self, name: str) -> Any:
-        for s in self.services:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+    async def live_event(self, event: LiveEvent) -> dict[str, Any]:
+        """Store one live event from this node's media server and tell the subscribers.
 
-    async def live_event(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Handle one Tencent live-event JSON exactly as ``POST /callback/...`` would.
+        In-process and trusted: nothing is signed or re-verified (an HTTP callback from nginx or
+        Tencent goes through :func:`server.api.callbacks.handle_live_event`, which checks the sign).
+        Returns the callback reply (``{"code": 0}`` on success)."""
+        from server.api.callbacks import apply_live_event
 
-        Used in-process by the embedded media server. Returns the callback reply.
-        """
-        from server.api.callbacks import handle_live_event
-
-        return await handle_live_event(self, payload, node=self.extras.get("node_id", ""))
+        return await apply_live_event(self, event, node=self.node_id)

@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from server.context import ServerContext
 from server.db.models import LiveStream
@@ -48,9 +48,9 @@ def node_id(data_dir: Path) -> str:
 def reset_live_flags(ctx: ServerContext) -> list[str]:
     """Mark ended the streams a previous run of this node left live; their stream ids."""
     now = int(time.time())
-    where = [LiveStream.live.is_(True)]
+    where: list[ColumnElement[bool]] = [LiveStream.live.is_(True)]
     if ctx.config.server.redis_url:  # other nodes may be live: only ours
-        where.append(LiveStream.node == ctx.extras["node_id"])
+        where.append(LiveStream.node == ctx.node_id)
     with ctx.db.session() as s:
         sids = list(s.scalars(select(LiveStream.stream_id).where(*where)))
         if sids:

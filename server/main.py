@@ -90,17 +90,16 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     cfg.server.http_port = http_sock.getsockname()[1]
     cfg.server.rtmp_port = rtmp_sock.getsockname()[1]
     ctx = build_context(cfg)
-    ctx.extras["rtmp_socket"] = rtmp_sock
-    ctx.extras["rtmp_ssl"] = ssl_ctx
+    ctx.rtmp_socket, ctx.rtmp_ssl = rtmp_sock, ssl_ctx
     app = create_app(ctx)
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", http=http_protocol, ws=ws_protocol,
-        ws_max_size=64 * 1024, timeout_graceful_shutdown=3, timeout_keep_alive=cfg.limits.http_keepalive_timeout,
+        ws_max_size=64 * 1024, timeout_graceful_shutdown=3, timeout_keep_alive=cfg.limits.http_keepalive_timeout,  # type: ignore[arg-type]  # float works
         # X-Forwarded-For is believed only from [server] trusted_proxies (never by default)
         proxy_headers=bool(cfg.server.trusted_proxies), forwarded_allow_ips=list(cfg.server.trusted_proxies),
         ssl_certfile=cfg.server.tls_cert or None, ssl_keyfile=cfg.server.tls_key or None,
     ))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # uvicorn < 0.29
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,11 +9,15 @@ from server.context import ServerContext, Service
 
 
 def build_services(ctx: ServerContext) -> list[Service]:
-    services: list[Service] = []
-    from server.media.service import MediaService; services.append(MediaService(ctx))  # noqa: E702,I001
-    from server.im.service import ImService; services.append(ImService(ctx))  # noqa: E702,I001
-    from server.media.edges import EdgePool; services.append(EdgePool(ctx))  # noqa: E702,I001
-    from server.api.roomservice import RoomService; services.append(RoomService(ctx))  # noqa: E702,I001
-    # Subsystems append themselves below, e.g.:
-    #   from server.media.service import MediaService; services.append(MediaService(ctx))
-    return services
+    """Make the services, set their typed attributes on ``ctx`` and return them in start order."""
+    from server.api.roomservice import RoomService
+    from server.im.service import ImService
+    from server.media.edges import EdgePool
+    from server.media.service import MediaService
+
+    ctx.media = MediaService(ctx)
+    ctx.im = ImService(ctx)
+    ctx.edges = EdgePool(ctx)
+    ctx.rooms = RoomService(ctx)  # after IM: it listens to IM likes
+    # A new subsystem: a typed attribute on ServerContext, made here, listed below.
+    return [ctx.media, ctx.im, ctx.edges, ctx.rooms]

@@ -66,8 +66,11 @@ def _die_with_parent() -> None:
     die()
 
 
-def start_server(data_dir: Path, *extra: str, timeout: float = 30.0) -> ServerProcess:
-    """Start ``xiaozhibo server`` on ports chosen by the kernel and wait for its ready banner."""
+def start_server(data_dir: Path, *extra: str, timeout: float = 60.0) -> ServerProcess:
+    """Start ``xiaozhibo server`` on ports chosen by the kernel and wait for its ready banner.
+
+    A start takes 2-4 s; the 60 s bound is for a loaded machine (two xdist workers, other jobs),
+    where 30 s was seen to run out."""
     cmd = [sys.executable, "-m", "app", "server", "--data-dir", str(data_dir),
            "--http-port", "0", "--rtmp-port", "0", *extra]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -118,3 +121,24 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     sp = start_server(tmp_path_factory.mktemp("server"))
     yield sp
     sp.stop()
+
+
+# Tests that measure time, rate or CPU and must not share the 2 cores with a parallel worker:
+# marked ``serial`` here (one list; a test may also carry @pytest.mark.serial itself).
+# scripts/test.sh runs ``-m "not serial" -n 2`` (pytest-xdist), then ``-m serial`` alone.
+SERIAL_TESTS = (
+    "tests/play/test_live.py",  # A/V drift and buffer bounds of live playback
+    "tests/play/test_av_sync.py",
+    "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink
+    "tests/push/test_publisher_runtime.py",  # bitrate, RTT and frame spacing
+    "tests/media/test_e2e.py::test_slow_player_does_not_slow_others",  # real-time delivery bound
+    "tests/play/test_units.py::test_null_output_consumes_in_real_time",
+    "tests/play/test_units.py::test_null_output_pulls_one_latency_ahead_like_a_device",
+    "tests/ui_golive/test_resume.py",  # the live must resume within the heartbeat window (failed under load)
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.nodeid == s or item.nodeid.startswith((s + "::", s + "[")) for s in SERIAL_TESTS):
+            item.add_marker(pytest.mark.serial)

@@ -1,11 +1,14 @@
-"""The codebase stays ruff-clean (rules in pyproject.toml) and engines never import Qt."""
+"""The codebase stays ruff- and mypy-clean (rules in pyproject.toml) and engines never import Qt."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,23 @@ def test_ruff_clean() -> None:
     r = subprocess.run([ruff, "check", "app", "server", "protocol", "tests"], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-4000:]
+
+
+def mypy_cache_dir() -> Path:
+    """mypy's incremental cache, outside the worktree and one per checkout (a warm run takes seconds)."""
+    tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"xzb-mypy-cache-{tag}"
+
+
+def test_mypy_clean() -> None:
+    """``mypy`` with [tool.mypy] of pyproject.toml (app, server, protocol) reports nothing."""
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        pytest.fail("mypy is not installed: install the test extras (pip install -e '.[test]')")
+    r = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(mypy_cache_dir())], cwd=ROOT,
+                       capture_output=True, text=True, timeout=170)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
 
 
 def test_engines_do_not_import_qt() -> None:

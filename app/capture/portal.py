@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import io
 import logging
 import os
 import secrets
@@ -22,7 +23,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -247,7 +248,7 @@ class PipeWireStream:
                           + (f" ({detail[-300:]})" if detail else ""))
 
     def _read_frames(self) -> None:
-        out = self._proc.stdout
+        out = cast(io.BufferedReader, self._proc.stdout)  # Popen(stdout=PIPE, bufsize=-1)
         assert out is not None
         w, h = self.size
         buf = bytearray(w * h * 4)

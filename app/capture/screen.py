@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -58,7 +59,7 @@ class ScreenSource:
     def read(self) -> np.ndarray | None:
         if self._closed:
             return None
-        sct = getattr(self._local, "sct", None)
+        sct: Any = getattr(self._local, "sct", None)
         if sct is None:
             sct = self._local.sct = _grabber()
             self._grabbers.append(sct)

@@ -175,7 +175,7 @@ class ImClient:
                 if login.get("type") != "login" or login.get("code") != ImCode.OK:
                     code = login.get("code")
                     log.warning("IM login refused: %s", login)
-                    return {ImCode.USERSIG_EXPIRED: "expired"}.get(code, "invalid")  # type: ignore[call-overload]
+                    return "expired" if code == ImCode.USERSIG_EXPIRED else "invalid"
                 self._ws = ws
                 self._set_state(ConnState.CONNECTED)
                 self._rejoin()

@@ -169,7 +169,9 @@ class AudioOutput:
 
     name = "audio"
 
-    def __init__(self, ring: AudioRing, block: float, gate: float, grace: float = 0.25) -> None:
+    def __init__(self, ring: AudioRing, block: float, gate: float, grace: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # monotonic seconds; injectable so tests need not sleep
         self.ring = ring
         self.rate = ring.rate
         self.block_frames = max(32, int(block * ring.rate))
@@ -212,9 +214,9 @@ class AudioOutput:
     def set_paused(self, paused: bool) -> None:
         with self._lock:
             if paused and not self._paused:
-                self._frozen = self._now_locked(time.monotonic())
+                self._frozen = self._now_locked(self.clock())
             elif not paused and self._paused:
-                mono = time.monotonic()
+                mono = self.clock()
                 if self._frozen is not None and self._clk is not None:
                     self._clk = (self._frozen, mono, 0.0, 1.0)  # hold until the next block plays
                     self._last_data = mono
@@ -224,7 +226,7 @@ class AudioOutput:
     # -- clock ---------------------------------------------------------------------------------
     def now_pts(self, mono: float | None = None) -> float | None:
         with self._lock:
-            return self._now_locked(time.monotonic() if mono is None else mono)
+            return self._now_locked(self.clock() if mono is None else mono)
 
     def _now_locked(self, mono: float) -> float | None:
         if self._frozen is not None:
@@ -237,7 +239,7 @@ class AudioOutput:
 
     def active(self, mono: float | None = None) -> bool:
         """True while real samples were played within the grace period (the clock is trustworthy)."""
-        mono = time.monotonic() if mono is None else mono
+        mono = self.clock() if mono is None else mono
         return self._clk is not None and (self._paused or mono - self._last_data < self.grace)
 
     def note_arrival(self, queued_before: float) -> None:
@@ -251,7 +253,7 @@ class AudioOutput:
         last = self._last_pull
         if last is None or not self._started or self._paused:
             return
-        mono = time.monotonic()
+        mono = self.clock()
         dur = self.block_frames / self.rate
         per_pull = dur * self.speed  # media taken by each pull
         phase = max(0.0, last + dur - mono)  # until the next pull
@@ -278,7 +280,7 @@ class AudioOutput:
             if ring.queued() < self.gate and not ring.eof:
                 return np.zeros((n, ring.channels), np.float32)
             self._started = True
-        mono = time.monotonic()
+        mono = self.clock()
         if self.resync is not None and self._last_data and mono - self._last_data >= self.grace:
             target = self.resync()  # the master clock ran on without us: skip what is stale
             if target is not None:

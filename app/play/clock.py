@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from app.play.audio import AudioOutput
 
 
 class MasterClock:
-    def __init__(self, audio: AudioOutput | None = None) -> None:
+    def __init__(self, audio: AudioOutput | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: monotonic seconds (tests inject a fake one instead of sleeping)."""
+        self.clock = clock
         self.audio = audio
         self._lock = threading.Lock()
         self._base: tuple[float, float] | None = None  # (pts, monotonic)
@@ -31,7 +34,7 @@ class MasterClock:
     def set_speed(self, speed: float) -> None:
         with self._lock:
             if self._base is not None and self._paused_at is None:
-                mono = time.monotonic()
+                mono = self.clock()
                 now = self._sys_locked(mono)
                 if now is not None:
                     self._base = (now, mono)
@@ -45,7 +48,7 @@ class MasterClock:
 
     def now(self) -> float | None:
         """Media time now, or None before the clock started (after open/seek/reconnect)."""
-        mono = time.monotonic()
+        mono = self.clock()
         a = self.audio
         if a is not None and a.active(mono):
             v = a.now_pts(mono)
@@ -59,7 +62,7 @@ class MasterClock:
 
     def system_now(self) -> float | None:
         with self._lock:
-            return self._sys_locked(time.monotonic())
+            return self._sys_locked(self.clock())
 
     def _sys_locked(self, mono: float) -> float | None:
         if self._paused_at is not None:
@@ -76,14 +79,14 @@ class MasterClock:
         """Start the system clock at ``pts`` unless it runs already (video-only or no audio yet)."""
         with self._lock:
             if self._base is None:
-                self._base = (pts, time.monotonic())
+                self._base = (pts, self.clock())
                 if self.paused:
                     self._paused_at = pts
 
     def jump(self, pts: float) -> None:
         """Move media time to ``pts`` (live catch-up); the audio skips with it."""
         with self._lock:
-            self._base = (pts, time.monotonic())
+            self._base = (pts, self.clock())
             if self._paused_at is not None:
                 self._paused_at = pts
         if self.audio is not None:
@@ -95,13 +98,13 @@ class MasterClock:
             self._base = None
             self._paused_at = pts if self.paused else None
             if self.paused and pts is not None:
-                self._base = (pts, time.monotonic())
+                self._base = (pts, self.clock())
         if self.audio is not None:
             self.audio.reset()
 
     def set_paused(self, paused: bool) -> None:
         with self._lock:
-            mono = time.monotonic()
+            mono = self.clock()
             if paused and not self.paused:
                 self._paused_at = self._sys_locked(mono)
                 if self.audio is not None and self.audio.active(mono):

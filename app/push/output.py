@@ -95,7 +95,7 @@ class MuxOutput:
         kwargs: dict[str, object] = {"format": fmt, "options": options or {}}
         if timeout is not None:
             kwargs["timeout"] = (timeout, timeout)
-        self.container = av.open(target, mode="w", **kwargs)  # type: ignore[arg-type]
+        self.container = av.open(target, mode="w", **kwargs)  # type: ignore[call-overload]
         self.streams = {
             "video": self.container.add_stream_from_template(video_template),
             "audio": self.container.add_stream_from_template(audio_template),

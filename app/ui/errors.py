@@ -105,7 +105,7 @@ def _im_text(code: int, reply: dict | None = None) -> str:
     moderation = _moderation_text(code, reply or {})
     if moderation is not None:
         return moderation
-    texts = {
+    texts: dict[int, str] = {
         ImCode.TIMEOUT: QCoreApplication.translate("Errors", "The chat service did not answer in time. Try again."),
         ImCode.NOT_CONNECTED: QCoreApplication.translate("Errors", "Not connected to the chat service; reconnecting. Try again in a moment."),
         ImCode.RATE_LIMITED: QCoreApplication.translate("Errors", "You are sending too fast. Wait a moment and try again."),

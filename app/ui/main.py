@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from app.ui.settings import DEFAULT_CLIENT_DIR, ClientSettings, setup_logging, validate
 
@@ -74,7 +74,7 @@ def build(settings: ClientSettings):  # type: ignore[no-untyped-def]
     from app.ui.style import style_sheet
     from app.ui.windows.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "xiaozhibo"])
+    app = cast(QApplication, QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "xiaozhibo"]))
     app.setApplicationName("Xiaozhibo")
     app.setOrganizationName("Xiaozhibo")
     app.setWindowIcon(QIcon(str(resource("app_icon.png"))))

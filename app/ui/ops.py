@@ -48,7 +48,7 @@ class Op(QObject):
     finished = Signal()
 
     def __init__(self, parent: QObject | None, fn: Callable[..., Any], on_success: Callable[[Any], None] | None,
-                 on_failure: Callable[[BaseException], None] | None, progress: Callable[[int, int], None] | None,
+                 on_failure: Callable[[BaseException], object] | None, progress: Callable[[int, int], None] | None,
                  name: str) -> None:
         super().__init__(None)
         self._parent_gone = False
@@ -138,7 +138,7 @@ class _Task(QRunnable):
 
 
 def run_op(parent: QObject | None, fn: Callable[..., Any], on_success: Callable[[Any], None] | None = None,
-           on_failure: Callable[[BaseException], None] | None = None,
+           on_failure: Callable[[BaseException], object] | None = None,
            progress: Callable[[int, int], None] | None = None, name: str = "") -> Op:
     """Run ``fn`` in the background; see the module docstring. Returns the :class:`Op` (cancel, finished)."""
     op = Op(parent, fn, on_success, on_failure, progress, name or getattr(fn, "__name__", "operation"))

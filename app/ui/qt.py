@@ -7,9 +7,12 @@ names you need, no logic beyond picking them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 from PySide6 import QtCore, QtGui, QtOpenGL, QtOpenGLWidgets, QtWidgets
+from PySide6.QtCore import QT_TRANSLATE_NOOP as _QT_TRANSLATE_NOOP
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     Property,
     QCoreApplication,
     QElapsedTimer,
@@ -120,6 +123,10 @@ def delete_now(obj: QtCore.QObject) -> None:
 
     if shiboken6.isValid(obj):
         shiboken6.delete(obj)
+
+
+# PySide6's stubs say QT_TRANSLATE_NOOP returns object; it returns the source text unchanged.
+QT_TRANSLATE_NOOP = cast(Callable[[str, str], str], _QT_TRANSLATE_NOOP)
 
 __all__ = [
     "QT_BINDING",

@@ -107,7 +107,7 @@ def active_tokens(ctx: ServerContext, userid: str) -> list[str]:
 
 def remember_signature(ctx: ServerContext, sig: str, expires_at: int) -> None:
     """Store an accepted signature; a second use while it is fresh is a replay (498)."""
-    if not ctx.extras["signature_ledger"].first_use(sig, expires_at):
+    if not ctx.signature_ledger.first_use(sig, expires_at):
         raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)")
 
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from server.db.models import UsedSignature
+
+if TYPE_CHECKING:
+    from server.context import ServerContext
 
 KEY_PREFIX = "xzb:"
 
@@ -147,12 +150,16 @@ class LoginThrottle:
         self.rl.mark(f"known:{address}|{userid}", self.KNOWN_TTL)
 
 
-def make_guards(ctx: Any) -> tuple[SignatureLedger, RateLimiter]:
+def make_guards(ctx: "ServerContext") -> tuple[SignatureLedger, RateLimiter]:
+    """The signature ledger and rate limiter: in Redis when ``[server] redis_url`` is set, under the
+    deployment's Redis key prefix (``[im] redis_prefix``, shared with IM and RoomService)."""
     url = ctx.config.server.redis_url
     client = None
     if url:
         import redis
 
         client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-    prefix = ctx.extras.get("redis_prefix", KEY_PREFIX)
+    from server.im.settings import ImSettings
+
+    prefix = ImSettings.from_config(ctx.config).redis_prefix or KEY_PREFIX
     return SignatureLedger(ctx.db, client, prefix), RateLimiter(client, prefix)

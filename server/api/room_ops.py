@@ -153,16 +153,12 @@ class RoomOps:
         return [e.play_url(sid) for e in edges or []] + [flv]
 
     def _edge_order(self) -> "list[Edge]":
-        try:
-            return self.svc.ctx.service("edges").order()
-        except KeyError:
-            return []
+        edges = self.svc.ctx.edges
+        return edges.order() if edges is not None else []
 
     async def _audience_count(self, rid: str) -> int:
-        try:
-            n = await self.svc.ctx.service("im").audience_count(rid)
-        except KeyError:
-            n = None
+        im = self.svc.ctx.im
+        n = await im.audience_count(rid) if im is not None else None
         return n if n is not None else await self.kv.hlen(f"aud:{rid}")
 
     async def _public(self, room: dict[str, Any], edges: "list[Edge] | None" = None) -> dict[str, Any]:
@@ -340,6 +336,9 @@ class RoomOps:
             await self.kv.hset(f"custom:{rid}", field, value)
         elif op in ("inc", "dec"):
             n = _int(body, "value", 1, 1000, 1)
+            if field == PRAISE and op == "inc":
+                await self.svc.count_likes(rid, n)  # the one like counter (also the replay's)
+                return {"custom": await self.kv.hgetall(f"custom:{rid}")}
             try:
                 await self.kv.hincrby(f"custom:{rid}", field, n if op == "inc" else -n)
             except Exception:

@@ -39,7 +39,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from protocol.errors import ApiCode
-from protocol.signing import stream_id, userid_from_stream_id, valid_userid
+from protocol.live_events import LiveEvent, LiveEventType
+from protocol.signing import stream_id, valid_userid
 from protocol.usersig import UserSigError, verify_usersig
 from server.api.common import ApiError, parse_json, read_body, reply
 from server.api.room_ops import RoomOps
@@ -120,17 +121,14 @@ class RoomService:
 
     async def start(self) -> None:
         try:
-            for sid in self.ctx.extras.get("healed_live", ()):  # left live by a killed run (server/heal.py)
+            for sid in self.ctx.healed_live:  # left live by a killed run (server/heal.py)
                 await self.kv.hdel("live", sid)
             await self._load_live_streams()
         except Exception:
             log.exception("cannot load live streams from the database")
-        try:
-            im = self.ctx.service("im")
-            im.like_listeners.append(self.on_like)
-        except KeyError:
+        if self.ctx.im is None:
             log.warning("RoomService runs without the IM service")
-        self.ctx.extras.setdefault("replay_hiders", []).append(self.cohost_recording)
+        self.ctx.replay_hiders.append(self.cohost_recording)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
 
     async def stop(self) -> None:
@@ -155,26 +153,25 @@ class RoomService:
         for sid, started in await asyncio.to_thread(load):
             await self.kv.hset("live", sid, str(started or int(time.time())))
 
-    async def on_live_event(self, ev: dict[str, Any]) -> None:
-        sid = ev.get("stream_id") or ev.get("channel_id")
-        if not isinstance(sid, str) or userid_from_stream_id(sid) is None:
-            return
-        try:
-            etype = int(ev.get("event_type", -1))
-        except (TypeError, ValueError):
-            return
-        if etype == 1:
-            await self.kv.hset("live", sid, str(int(ev.get("event_time") or time.time())))
-        elif etype == 0:
-            await self.kv.hdel("live", sid)
-            await self.pk.on_room_gone(sid, "dropped")  # a room id is its creator's stream id
-        if etype in (0, 1) and await self.kv.hget("rooms", sid) is not None:
-            await self.sync_mix(sid)  # the anchor went live (start mixing) or ended (stop)
+    async def on_live_event(self, ev: LiveEvent) -> None:
+        if ev.type is LiveEventType.STREAM_BEGIN:
+            await self.kv.hset("live", ev.stream_id, str(ev.event_time or int(time.time())))
+        elif ev.type is LiveEventType.STREAM_END:
+            await self.kv.hdel("live", ev.stream_id)
+            await self.pk.on_room_gone(ev.stream_id, "dropped")  # a room id is its creator's stream id
+        if ev.type in (LiveEventType.STREAM_BEGIN, LiveEventType.STREAM_END) \
+                and await self.kv.hget("rooms", ev.stream_id) is not None:
+            await self.sync_mix(ev.stream_id)  # the anchor went live (start mixing) or ended (stop)
 
     async def is_live(self, sid: str) -> bool:
         return await self.kv.hget("live", sid) is not None
 
-    async def on_like(self, gid: str, n: int) -> None:
+    async def count_likes(self, gid: str, n: int) -> None:
+        """The one like counter: IM likes and ``inc praise`` both land here. The room's
+        ``custom.praise`` (the live figure) and the live session's ``like_count`` (which becomes
+        the replay's) grow together, so a replay shows the likes its live showed."""
+        if self.ctx.im is not None:
+            self.ctx.im.roomlog.like(gid, n)
         if await self.kv.hget("rooms", gid) is not None:
             await self.kv.hincrby(f"custom:{gid}", "praise", n)
             await self.pk.on_praise(gid, n)
@@ -218,10 +215,8 @@ class RoomService:
             await self.kv.hdel("rooms", rid)
             await self.kv.delete(f"hb:{rid}", f"aud:{rid}", f"custom:{rid}")
         self.mix.drop(rid)
-        try:
-            await self.ctx.service("im").dismiss_group(rid)
-        except KeyError:
-            pass
+        if self.ctx.im is not None:
+            await self.ctx.im.dismiss_group(rid)
 
     # --- the mixer ----------------------------------------------------------------------------
 
@@ -261,19 +256,14 @@ class RoomService:
             await self.kv.hset("cohosted", sid, now)
         self.mix.want(rid, sids, layout)
 
-    async def cohost_recording(self, ev: dict[str, Any]) -> bool:
-        """A replay hider (``ctx.extras["replay_hiders"]``): True for a recording of a stream that
-        co-hosted in someone's room while it ran (kept, not listed: the room's mixed recording is
-        the public replay)."""
-        sid = ev.get("stream_id") or ev.get("channel_id")
-        seen = await self.kv.hget("cohosted", sid) if isinstance(sid, str) else None
-        try:
-            start = float(ev.get("start_time") or 0)
-        except (TypeError, ValueError):
+    async def cohost_recording(self, ev: LiveEvent) -> bool:
+        """A replay hider (``ctx.replay_hiders``): True for a recording of a stream that co-hosted in
+        someone's room while it ran (kept, not listed: the room's mixed recording is the public
+        replay)."""
+        seen = await self.kv.hget("cohosted", ev.stream_id)
+        if seen is None or float(seen) < ev.start_time - 1:
             return False
-        if seen is None or float(seen) < start - 1:
-            return False
-        log.info("replay %s of co-host stream %s: kept but not listed", ev.get("file_id"), sid)
+        log.info("replay %s of co-host stream %s: kept but not listed", ev.file_id, ev.stream_id)
         return True
 
     # --- HTTP -------------------------------------------------------------------------------

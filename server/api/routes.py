@@ -46,7 +46,7 @@ def _throttled_login(ctx: Any, who: str, body: dict[str, Any], run: Callable[[],
     """/login through :class:`server.api.guards.LoginThrottle` (only failures are counted)."""
     userid = body.get("userid")
     userid = userid if valid_userid(userid) else ""  # a malformed one is refused (610) uncounted
-    throttle = LoginThrottle(ctx.extras["rate_limiter"], ctx.config.server)
+    throttle = LoginThrottle(ctx.rate_limiter, ctx.config.server)
     if throttle.refused(who, userid):
         return reply(code=ApiCode.TOO_MANY_REQUESTS)
     try:
@@ -73,7 +73,7 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
         who = request.client.host if request.client else "?"
 
         def work() -> JSONResponse:
-            if rate == "register" and not ctx.extras["rate_limiter"].allow(rate, who, sc.register_per_minute):
+            if rate == "register" and not ctx.rate_limiter.allow(rate, who, sc.register_per_minute):
                 return reply(code=ApiCode.TOO_MANY_REQUESTS)
             body = parse_json(raw)
             if rate == "login":

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from server.im.redis_state import RedisState
@@ -137,7 +137,8 @@ class NodeLiveness:
     async def sweep_dead(self) -> None:
         """Sweep every registered node whose key has expired (one sweeper per dead node)."""
         st, r = self.state, self.state.redis
-        others = [n for n in await r.smembers(st.key("nodes", "all")) if n != st.node_id]
+        members = cast(set[str], await r.smembers(st.key("nodes", "all")))  # decode_responses=True
+        others = [n for n in members if n != st.node_id]
         if not others:
             return
         async with r.pipeline(transaction=False) as pipe:
@@ -155,7 +156,7 @@ class NodeLiveness:
             return  # another node is on it
         try:
             nm = st.key("nm", dead)
-            groups = await r.smembers(nm)
+            groups = cast(set[str], await r.smembers(nm))
             failed = 0
             for gid in groups:
                 if await r.exists(self._node_key(dead)):

@@ -25,7 +25,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -155,10 +155,10 @@ class RedisState:
                 await self._touch(gid, pipe)
                 await pipe.execute()
             return None
-        return await self._r.hget(gk, "owner") or owner
+        return cast("str | None", await self._r.hget(gk, "owner")) or owner
 
     async def get_group(self, gid: str) -> GroupInfo | None:
-        d = await self._r.hgetall(self.key("g", gid))
+        d = cast(dict[str, str], await self._r.hgetall(self.key("g", gid)))  # decode_responses=True
         if not d or "owner" not in d:
             return None
         return GroupInfo(gid, d["owner"], d.get("name", ""), int(d.get("created", 0) or 0))
@@ -275,7 +275,7 @@ class RedisState:
         return seq, frame
 
     async def history(self, gid: str, count: int) -> list[str]:
-        return list(await self._r.lrange(self.key("h", gid), -count, -1))
+        return cast(list[str], await self._r.lrange(self.key("h", gid), -count, -1))
 
     async def remove_message(self, gid: str, seq: int) -> str | None:
         """Drop message ``seq`` from the group's history; its frame, or None when not there."""
@@ -287,7 +287,7 @@ class RedisState:
 
     async def set_online(self, uid: str, conn_key: str) -> str | None:
         self.online[uid] = conn_key
-        return await self._r.set(self.key("on", uid), conn_key, px=self.nodes.ttl_ms, get=True)
+        return cast("str | None", await self._r.set(self.key("on", uid), conn_key, px=self.nodes.ttl_ms, get=True))
 
     async def clear_online(self, uid: str, conn_key: str) -> None:
         if self.online.get(uid) == conn_key:

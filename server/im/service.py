@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LikeListener = Callable[[str, int], Awaitable[None] | None]
 
 
 class ImService:
@@ -62,7 +61,6 @@ class ImService:
         self.known = KnownUsers(ctx.db, s.known_cache_s, s.known_miss_cache_s, s.known_cache_size)
         self.hub = Hub(self.state, s, observer=self, known=self.known, live_bizid=str(ctx.config.live.bizid))
         self.roomlog = RoomLog(ctx.db, s.danmaku_flush_s, s.danmaku_queue)
-        self.like_listeners: list[LikeListener] = []
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -105,14 +103,10 @@ class ImService:
             self.roomlog.danmaku(DanmakuRow(gid, t_ms, sender.identifier, sender.nickname, meaning.kind.value,
                                             meaning.text))
         elif meaning.kind is im.MsgKind.LIKE:
-            self.roomlog.like(gid)
-            for fn in self.like_listeners:
-                try:
-                    res = fn(gid, 1)
-                    if asyncio.iscoroutine(res):
-                        self._spawn(res)
-                except Exception:
-                    log.exception("like listener failed")
+            if self.ctx.rooms is not None:  # the one like counter (RoomService.count_likes)
+                self._spawn(self.ctx.rooms.count_likes(gid, 1))
+            else:
+                self.roomlog.like(gid)
 
     def member_joined(self, gid: str, uid: str, first_time: bool, owner: str) -> None:
         if first_time and uid != owner and userid_from_stream_id(gid) is not None:

@@ -23,6 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import av
 
@@ -210,7 +211,7 @@ class HlsSegmenter(threading.Thread):
                 log.info("hls for %s: the publish ended before any media", self.playlist.sid)
                 return
             with av.open(pipe, format="flv", options={"probesize": "200000", "analyzeduration": "1000000"}) as inp:
-                self._segment(inp)
+                self._segment(cast(av.container.InputContainer, inp))
         except Exception as e:  # a bad stream ends HLS for this publish only
             log.warning("hls for %s stopped: %s", self.playlist.sid, e)
         finally:

@@ -124,8 +124,10 @@ class MixerControl:
     def _base(self) -> str:
         if self.cfg.rtmp_base:
             return self.cfg.rtmp_base.rstrip("/")
-        scheme = "rtmps" if self.ctx.extras.get("rtmp_ssl") is not None else "rtmp"
-        return f"{scheme}://127.0.0.1:{self.ctx.service('media').rtmp_port}/live"
+        scheme = "rtmps" if self.ctx.rtmp_ssl is not None else "rtmp"
+        if self.ctx.media is None:
+            raise RuntimeError("the mixer needs the embedded media server or [mixer] rtmp_base")
+        return f"{scheme}://127.0.0.1:{self.ctx.media.rtmp_port}/live"
 
     def _urls(self, sids: list[str]) -> list[str]:
         base = self._base()

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
+from protocol.live_events import LiveEvent, LiveEventType
 from protocol.signing import PushAuthError, md5_hex, safe_equal
 from server.media.record import finish_recording
 from server.media.session import split_name
@@ -82,9 +83,7 @@ def router(svc: "MediaService") -> APIRouter:
             log.warning("nginx publish %r refused: %s", sid, e.reason)
             return _deny(f"{e.reason}: {e}")
         live[sid] = int(time.time())
-        from server.media.service import EVENT_BEGIN, live_event
-
-        svc.emit(live_event(svc.ctx.config.live.api_key, EVENT_BEGIN, sid))
+        svc.emit(LiveEvent(LiveEventType.STREAM_BEGIN, sid))
         return PlainTextResponse("ok\n")
 
     @r.post("/on_publish_done")
@@ -94,9 +93,7 @@ def router(svc: "MediaService") -> APIRouter:
             return _deny("bad token")
         sid, _ = split_name(form.get("name", ""))
         if live.pop(sid, None) is not None:
-            from server.media.service import EVENT_END, live_event
-
-            svc.emit(live_event(svc.ctx.config.live.api_key, EVENT_END, sid))
+            svc.emit(LiveEvent(LiveEventType.STREAM_END, sid))
         return PlainTextResponse("ok\n")
 
     @r.post("/on_record_done")

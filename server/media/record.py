@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import av
 
@@ -71,7 +72,7 @@ def cover_from_keyframe(video_header: bytes, keyframe: bytes) -> bytes:
     """JPEG of an H.264/HEVC keyframe given as FLV video payloads (sequence header + frame);
     legacy FLV codec ids and Enhanced RTMP FourCCs (hvc1, avc1, av01, vp09) alike."""
     name, extradata, data = _video_codec(video_header, keyframe)
-    dec = av.CodecContext.create(name, "r")
+    dec = cast(av.VideoCodecContext, av.CodecContext.create(name, "r"))
     dec.extradata = extradata
     frames = list(dec.decode(av.Packet(data))) + list(dec.decode(None))
     if not frames:

@@ -1,8 +1,8 @@
 """The embedded media server as a :class:`server.context.Service`.
 
 RTMP ingest/relay on the RTMP socket, HTTP-FLV / HLS / replay files on the HTTP app, recording,
-covers, and the Tencent-form live events (1 begin, 0 end, 100 recording done, 200 screenshot)
-delivered in order through :meth:`ServerContext.live_event`.
+covers, and the live events (:class:`protocol.live_events.LiveEvent`: begin, end, recording done,
+screenshot) delivered in order, in-process and unsigned, through :meth:`ServerContext.live_event`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import asyncio
 import logging
 import re
 import shutil
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from protocol.signing import PushAuthError, callback_sign, check_push_auth, userid_from_stream_id
+from protocol.live_events import LiveEvent, LiveEventType
+from protocol.signing import PushAuthError, check_push_auth, userid_from_stream_id
 from server.config import LimitsConfig
 from server.context import ServerContext
 from server.limits import ConnGuard, RateLog, addr_key
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EVENT_END, EVENT_BEGIN, EVENT_RECORD, EVENT_SCREENSHOT = 0, 1, 100, 200
 HLS_KEEP_AFTER_END_S = 30.0
 FILE_ID_RE = re.compile(r"^(?P<sid>[0-9A-Za-z]+_[A-Za-z][A-Za-z0-9_]{3,23})_(?P<start>\d{9,11})$")
 
@@ -47,14 +46,6 @@ class MediaSettings:
     play_wait: float = 5.0  # a player may arrive this long before its publisher
     cover_delay: float = 0.0  # take the live cover from the first keyframe
     hls_reconnect_grace: float = 30.0  # a reconnect within this continues the live HLS playlist
-
-
-def live_event(api_key: str, event_type: int, sid: str, **fields: Any) -> dict[str, Any]:
-    """A Tencent live-callback JSON body, signed with ``md5(api_key + t)``."""
-    now = int(time.time())
-    t = now + 60
-    return {"t": t, "sign": callback_sign(api_key, t), "event_type": event_type, "stream_id": sid,
-            "channel_id": sid, "app": "live", "event_time": now, **fields}
 
 
 class MediaService:
@@ -80,7 +71,7 @@ class MediaService:
         self.rtmp_port = 0
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
-        self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=10000)
+        self._events: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=10000)
         self._event_task: asyncio.Task[None] | None = None
         self._workers: dict[str, list[Any]] = {}
         self._threads: set[Any] = set()
@@ -100,11 +91,11 @@ class MediaService:
         self._loop = asyncio.get_running_loop()
         for d in (self.record_dir, self.vod_dir, self.hls_dir):
             d.mkdir(parents=True, exist_ok=True)
-        sock: socket.socket | None = self.ctx.extras.get("rtmp_socket")
+        sock = self.ctx.rtmp_socket
         if sock is None:
             self._server = await asyncio.start_server(self._on_client, "127.0.0.1", 0)
         else:
-            tls = self.ctx.extras.get("rtmp_ssl")  # RTMPS: TLS on the RTMP port (server/tls.py)
+            tls = self.ctx.rtmp_ssl  # RTMPS: TLS on the RTMP port (server/tls.py)
             self._server = await asyncio.start_server(self._on_client, sock=sock, backlog=512, ssl=tls,
                                                       ssl_handshake_timeout=10 if tls else None)
         self.rtmp_port = self._server.sockets[0].getsockname()[1]
@@ -160,7 +151,7 @@ class MediaService:
         start = int(stream.start_time)
         file_id = f"{stream.sid}_{start}"
         stream.file_id = file_id
-        self.emit(live_event(self.ctx.config.live.api_key, EVENT_BEGIN, stream.sid))
+        self.emit(LiveEvent(LiveEventType.STREAM_BEGIN, stream.sid))
         if self.settings.record:
             sink = ThreadSink(f"record-{file_id}", soft_bytes=16 << 20, hard_bytes=64 << 20)
             stream.attach(sink)
@@ -172,7 +163,7 @@ class MediaService:
         self._background(self._live_cover(stream, file_id), f"cover-{file_id}")
 
     async def publish_ended(self, stream: LiveStream) -> None:
-        self.emit(live_event(self.ctx.config.live.api_key, EVENT_END, stream.sid))
+        self.emit(LiveEvent(LiveEventType.STREAM_END, stream.sid))
         if stream.sid in self._hls and self._loop is not None:  # the publisher may come back
             self._hls_timer(stream.sid, self.settings.hls_reconnect_grace, self._end_hls)
 
@@ -249,24 +240,18 @@ class MediaService:
         except Exception as e:
             log.warning("live cover for %s failed: %s", stream.sid, e)
             return
-        self.emit(live_event(self.ctx.config.live.api_key, EVENT_SCREENSHOT, stream.sid,
-                             pic_url=self.url_of(path), pic_full_url=self.url_of(path)))
+        self.emit(LiveEvent(LiveEventType.SCREENSHOT, stream.sid, pic_url=self.url_of(path)))
 
     def url_of(self, path: Path) -> str:
         return f"{self.ctx.config.http_base}/vod/{path.name}"
 
-    def record_event(self, sid: str, res: RecordResult) -> dict[str, Any]:
+    def record_event(self, sid: str, res: RecordResult) -> LiveEvent:
+        """The RECORD_DONE event of a finished recording."""
         assert res.mp4 is not None
-        fields: dict[str, Any] = {
-            "video_url": self.url_of(res.mp4), "file_id": res.file_id, "video_id": res.file_id,
-            "file_format": "mp4", "start_time": res.start_time, "end_time": res.end_time,
-            "duration": int(round(res.duration)), "file_size": res.file_size,
-        }
-        if res.cover is not None:
-            fields["pic_url"] = self.url_of(res.cover)
-        if res.hls is not None:
-            fields["hls_play_url"] = self.url_of(res.hls)
-        return live_event(self.ctx.config.live.api_key, EVENT_RECORD, sid, **fields)
+        return LiveEvent(LiveEventType.RECORD_DONE, sid, video_url=self.url_of(res.mp4), file_id=res.file_id,
+                         start_time=res.start_time, end_time=res.end_time, duration=int(round(res.duration)),
+                         file_size=res.file_size, pic_url=self.url_of(res.cover) if res.cover is not None else "",
+                         hls_play_url=self.url_of(res.hls) if res.hls is not None else "")
 
     def _recorded(self, res: RecordResult) -> None:
         """Called on the recorder thread when the MP4 is on disk."""
@@ -307,28 +292,21 @@ class MediaService:
                     str(err)[:200] or type(err).__name__, dest)
 
     # --- events ----------------------------------------------------------------------------
-    def emit(self, payload: dict[str, Any]) -> None:
+    def emit(self, event: LiveEvent) -> None:
         """Queue a live event; delivered in order, never blocking the media path."""
         try:
-            self._events.put_nowait(payload)
+            self._events.put_nowait(event)
         except asyncio.QueueFull:
-            log.error("live event queue full; dropping event %s for %s", payload.get("event_type"),
-                      payload.get("stream_id"))
+            log.error("live event queue full; dropping event %d for %s", event.type, event.stream_id)
 
     async def _deliver_events(self) -> None:
         while True:
             ev = await self._events.get()
             try:
-                ev = {**ev, **_fresh_sign(self.ctx.config.live.api_key)}  # queued events may be old
-                reply = await self.ctx.live_event(ev)
+                reply = await self.ctx.live_event(ev)  # in-process: typed, not signed
                 if reply.get("code") != 0:
-                    log.warning("live event %s for %s refused: %s", ev.get("event_type"), ev.get("stream_id"), reply)
+                    log.warning("live event %d for %s refused: %s", ev.type, ev.stream_id, reply)
             except Exception:
-                log.exception("live event %s for %s failed", ev.get("event_type"), ev.get("stream_id"))
+                log.exception("live event %d for %s failed", ev.type, ev.stream_id)
             finally:
                 self._events.task_done()
-
-
-def _fresh_sign(api_key: str) -> dict[str, Any]:
-    t = int(time.time()) + 60
-    return {"t": t, "sign": callback_sign(api_key, t)}

@@ -168,38 +168,53 @@ def test_open_output_falls_back_to_null_without_a_device() -> None:
         out2.close()
 
 
+class FakeClock:
+    """A monotonic clock the test moves by hand (no sleeping, exact times)."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, dt: float) -> None:
+        self.t += dt
+
+
 def test_master_clock_system_mode_pause_jump_speed() -> None:
-    c = MasterClock()
+    t = FakeClock()
+    c = MasterClock(clock=t)
     assert c.now() is None
     c.start(10.0)
-    time.sleep(0.1)
-    assert c.now() == pytest.approx(10.1, abs=0.03)
+    t.advance(0.1)
+    assert c.now() == pytest.approx(10.1)
     c.set_paused(True)
     v = c.now()
-    time.sleep(0.05)
+    t.advance(0.05)
     assert c.now() == v
     c.set_paused(False)
     c.jump(20.0)
-    assert c.now() == pytest.approx(20.0, abs=0.01)
+    assert c.now() == pytest.approx(20.0)
     c.set_speed(2.0)
-    time.sleep(0.1)
-    assert c.now() == pytest.approx(20.2, abs=0.04)
+    t.advance(0.1)
+    assert c.now() == pytest.approx(20.2)
     c.reset()
     assert c.now() is None
 
 
 def test_master_clock_prefers_audio_then_runs_on_without_it() -> None:
+    t = FakeClock()
     ring = AudioRing(1000, 2, capacity=2.0)
-    out = AudioOutput(ring, block=0.01, gate=0.0, grace=0.1)
-    c = MasterClock(out)
+    out = AudioOutput(ring, block=0.01, gate=0.0, grace=0.1, clock=t)
+    c = MasterClock(out, clock=t)
     ring.write(0, 7.0, tone(20), block=False, stop=STOP)
-    out.pull(10, time.monotonic())
+    out.pull(10, t())
     assert c.audio_master() and c.now() == pytest.approx(7.0, abs=0.01)
-    time.sleep(0.15)  # audio stopped coming: the system clock runs on from the audio time
+    t.advance(0.15)  # audio stopped coming: the system clock runs on from the audio time
     assert not c.audio_master()
-    assert c.now() == pytest.approx(7.15, abs=0.05)
+    assert c.now() == pytest.approx(7.15, abs=0.011)
     ring.write(0, 7.02, tone(500), block=False, stop=STOP)  # late audio rejoins the clock
-    out.pull(10, time.monotonic())
+    out.pull(10, t())
     assert ring.head_pts() >= 7.13
 
 

@@ -24,7 +24,8 @@ def wait_file(pattern: str, where: Path, timeout: float = 20.0) -> Path:
     raise AssertionError(f"no {pattern} in {where}")
 
 
-def test_cli_push_to_embedded_server(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_push_to_embedded_server(module_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = module_server  # different anchors: the two tests share one server
     r = run_cli("--url", server.push_url("anchor_e1"), "--source", "testsrc", "--resolution", "360p",
                 "--fps", "25", "--bitrate", "600", "--duration", "5")
     assert r.returncode == 0, r.stderr
@@ -32,7 +33,8 @@ def test_cli_push_to_embedded_server(server, tmp_path: Path) -> None:  # type: i
     check_stream(mp4, 640, 360, 25)
 
 
-def test_refused_push_exits_with_clear_message(server) -> None:  # type: ignore[no-untyped-def]
+def test_refused_push_exits_with_clear_message(module_server) -> None:  # type: ignore[no-untyped-def]
+    server = module_server
     url = server.push_url("anchor_e2").replace("txSecret=", "txSecret=0")
     t = time.monotonic()
     r = run_cli("--url", url, "--source", "testsrc", "--resolution", "360p", "--duration", "5")

@@ -136,13 +136,18 @@ def test_scripted_room(server) -> None:  # type: ignore[no-untyped-def]
     assert rid not in [r["roomID"] for r in rooms("get_room_list")["data"]["rooms"]]
 
     # session totals and danmaku were stored for the replay
-    time.sleep(1.2)  # the batch writer flushes every 0.5 s
     eng = create_engine(f"sqlite:///{sp.data_dir / 'xiaozhibo.db'}")
-    with eng.connect() as db:
-        likes, viewers_total, started = db.execute(text(
-            "select like_count, viewer_count, started_at from live_streams where stream_id = :s"), {"s": rid}).one()
-        rows = db.execute(text("select userid, type, msg, offset_ms, sent_at_ms from danmaku where stream_id = :s "
-                               "order by id"), {"s": rid}).all()
+    deadline = time.monotonic() + 10  # the batch writer flushes every 0.5 s
+    while True:
+        with eng.connect() as db:
+            likes, viewers_total, started = db.execute(text(
+                "select like_count, viewer_count, started_at from live_streams where stream_id = :s"),
+                {"s": rid}).one()
+            rows = db.execute(text("select userid, type, msg, offset_ms, sent_at_ms from danmaku where stream_id = :s "
+                                   "order by id"), {"s": rid}).all()
+        if ((likes, viewers_total) == (3, 3) and len(rows) == 3) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     eng.dispose()
     assert (likes, viewers_total) == (3, 3)
     assert [(r[0], r[1], r[2]) for r in rows] == [("viewer_0", "text", "大家好"), ("viewer_1", "danmaku", "666"),

@@ -126,10 +126,10 @@ def test_multi_node_heals_only_its_own_streams(tmp_path: Path) -> None:
     db = Database(cfg.db_url)
     try:
         ctx = ServerContext(config=cfg, db=db, storage=None)  # type: ignore[arg-type]
-        ctx.extras["node_id"] = node_id(cfg.data_dir)
-        assert node_id(cfg.data_dir) == ctx.extras["node_id"]  # persistent per data folder
+        ctx.node_id = node_id(cfg.data_dir)
+        assert node_id(cfg.data_dir) == ctx.node_id  # persistent per data folder
         with db.session() as s:
-            for sid, node in (("1_mine0001", ctx.extras["node_id"]), ("1_other001", "another-node"),
+            for sid, node in (("1_mine0001", ctx.node_id), ("1_other001", "another-node"),
                               ("1_extern01", "")):
                 s.add(LiveStream(stream_id=sid, userid=sid[2:], live=True, node=node, started_at=1, ended_at=0,
                                  cover_url="", like_count=0, viewer_count=0, updated_at=1))

@@ -33,7 +33,7 @@ def two_nodes(tmp_path: Path):  # type: ignore[no-untyped-def]
         b = next(gens[1])
         for api in (a, b):
             for guard in ("signature_ledger", "rate_limiter"):
-                api.ctx.extras[guard].prefix = prefix
+                getattr(api.ctx, guard).prefix = prefix
         try:
             yield a, b
         finally:

@@ -156,7 +156,7 @@ class GlDanmakuBatch:
     def draw(self, f, items: list[tuple[QPixmap, float, float]],  # type: ignore[no-untyped-def]
              view_w: float, view_h: float, dpr: float, opacity: float) -> list[tuple[QPixmap, float, float]]:
         """Draw ``(pixmap, x, y)`` items (logical px); returns those that did not fit the atlas."""
-        rects = []
+        rects: list[tuple[int, int, int, int] | None] = []
         for pix, _, _ in items:
             r = self.atlas.place(pix)
             if r is None:
@@ -185,9 +185,9 @@ class GlDanmakuBatch:
         prog.bind()
         f.glActiveTexture(GL_TEXTURE0)
         self._upload(f)
-        prog.setUniformValue1i("t_atlas", 0)
-        prog.setUniformValue1f("u_opacity", float(opacity))
-        prog.setUniformValue("u_view", float(view_w), float(view_h))
+        prog.setUniformValue1i("t_atlas", 0)  # type: ignore[call-overload]  # PySide6 takes str names; its stubs say bytes
+        prog.setUniformValue1f("u_opacity", float(opacity))  # type: ignore[call-overload]
+        prog.setUniformValue("u_view", float(view_w), float(view_h))  # type: ignore[call-overload]
         f.glEnable(GL_BLEND)
         f.glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA)
         self.vbo.bind()

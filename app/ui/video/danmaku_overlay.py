@@ -161,7 +161,7 @@ def outline_pixels(px: np.ndarray, radius: int, opacity: float = 1.0) -> np.ndar
     # source-over of the text on black: colour stays, alpha = a + ring * (1 - a)
     out[:, :, 3] = alpha + ring * (255 - alpha.astype(np.uint16)) // 255
     if opacity < 1.0:
-        out = out * round(opacity * 256) >> 8
+        out = out * round(opacity * 256) >> 8  # type: ignore[assignment]  # int64 now; cast to uint8 below
     return out.astype(np.uint8)
 
 
@@ -296,14 +296,14 @@ class DanmakuOverlay:
             rest, self._gl_painted, self._gl_rest = self._gl_rest, False, []
             t0 = time.perf_counter() - self.paint_ms / 1000
             for pix, x, y in rest:
-                draw(ox + x, oy + y, pix)
+                draw(ox + x, oy + y, pix)  # type: ignore[call-overload]  # whole pixels by the model
         else:
             t0 = time.perf_counter()
             self.set_view_size(view.width(), view.height())
             if self.settings.enabled:
                 fr = self.model.frame(self.now)
                 for c, x, y in zip(fr.items, fr.xs, fr.ys, strict=True):
-                    pix = c.payload
+                    pix = c.payload  # type: ignore[assignment]  # the overlay's payloads are QPixmaps
                     if pix is not None:
                         draw(ox + x, oy + y, pix)  # type: ignore[call-overload]
         self.paint_ms = (time.perf_counter() - t0) * 1000

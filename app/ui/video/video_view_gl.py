@@ -278,14 +278,14 @@ class GlVideoView(QOpenGLWidget, FrameSlot):
         tw_y = self._planes[0].size[0]
         tw_c = self._planes[1].size[0]
         cw = (frame.width + 1) // 2
-        prog.setUniformValue("u_scale_y", frame.width / tw_y, (frame.width - 0.5) / tw_y)
-        prog.setUniformValue("u_scale_c", cw / tw_c, (cw - 0.5) / tw_c)
-        prog.setUniformValue1f("u_nv12", 1.0 if nv12 else 0.0)
+        prog.setUniformValue("u_scale_y", frame.width / tw_y, (frame.width - 0.5) / tw_y)  # type: ignore[call-overload]  # PySide6 takes str names; its stubs say bytes
+        prog.setUniformValue("u_scale_c", cw / tw_c, (cw - 0.5) / tw_c)  # type: ignore[call-overload]
+        prog.setUniformValue1f("u_nv12", 1.0 if nv12 else 0.0)  # type: ignore[call-overload]
         m, off = yuv_to_rgb_matrix(frame.color_space, frame.color_range)
         for name, row in (("u_r", m[0]), ("u_g", m[1]), ("u_b", m[2]), ("u_off", off)):
-            prog.setUniformValue(name, float(row[0]), float(row[1]), float(row[2]))
+            prog.setUniformValue(name, float(row[0]), float(row[1]), float(row[2]))  # type: ignore[call-overload]
         for i, name in enumerate(("t_y", "t_u", "t_v")):
-            prog.setUniformValue1i(name, i)
+            prog.setUniformValue1i(name, i)  # type: ignore[call-overload]
             f.glActiveTexture(GL_TEXTURE0 + i)
             f.glBindTexture(GL_TEXTURE_2D, self._planes[i].tex.textureId())
         vbo.bind()

@@ -111,16 +111,16 @@ class FeedPage(QWidget):
         row.addStretch()
         bv.addLayout(row)
         bv.addStretch()
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("feedScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(body)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("feedScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(body)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
 
         self.message = _Message("feedMessage")
         self.message.button.clicked.connect(self.refresh)
         self.stack = QStackedWidget(self)
-        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.scroll_area)
         self.stack.addWidget(self.message)
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
@@ -219,7 +219,7 @@ class FeedPage(QWidget):
             self.show_message("\u2205", self.empty_text, self.tr("Refresh"))
         else:
             self._set_state("content")
-            self.stack.setCurrentWidget(self.scroll)
+            self.stack.setCurrentWidget(self.scroll_area)
 
     def _failed(self, gen: int, exc: BaseException, replace: bool) -> None:
         if gen != self._generation:

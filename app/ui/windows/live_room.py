@@ -152,7 +152,7 @@ class LiveRoomWindow(QWidget):
         layout.addLayout(body, 1)
         for key, slot in (("Alt+L", self.input.like.click), ("Alt+D", self.controls.danmaku_box.toggle),
                           ("F11", self.toggle_fullscreen), ("Ctrl+W", self.close)):
-            QShortcut(QKeySequence(key), self, activated=slot)
+            QShortcut(QKeySequence(key), self, activated=slot)  # type: ignore[call-overload]  # stub gap
 
     def _wire(self) -> None:
         self.input.send_requested.connect(self.send)

@@ -13,6 +13,7 @@ import re
 from app.ui.controllers.account import Account
 from app.ui.controllers.images import resource
 from app.ui.errors import error_text
+from app.ui.ops import Op
 from app.ui.qt import (
     QCheckBox,
     QDialog,
@@ -44,7 +45,7 @@ class LoginDialog(QDialog):
         self.setObjectName("loginDialog")
         self.setWindowTitle(self.tr("Xiaozhibo \u2014 Log in"))
         self.setMinimumWidth(380)
-        self._op = None
+        self._op: Op | None = None
 
         logo = QLabel()
         logo.setPixmap(QPixmap(str(resource("app_icon.png"))).scaled(

@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         dlg = SettingsDialog(self.settings, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.accepted.connect(lambda: self._settings_saved(dlg.values()["server"]))
+        dlg.accepted.connect(lambda: self._settings_saved(str(dlg.values()["server"])))
         dlg.open()
 
     def _settings_saved(self, server: str) -> None:

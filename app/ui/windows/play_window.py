@@ -364,7 +364,7 @@ class PlayWindow(QWidget):
         for key, slot in (("D", self.danmaku_box.toggle), ("L", self.like_button.click),
                           ("F", self.toggle_fullscreen), ("Esc", self.leave_fullscreen),
                           ("Ctrl+W", self.close), ("Q", self.close)):
-            QShortcut(QKeySequence(key), self, activated=slot)
+            QShortcut(QKeySequence(key), self, activated=slot)  # type: ignore[call-overload]  # stub gap
 
     def refresh_interval_ms(self) -> int:
         return self.surface.refresh_interval_ms()

@@ -51,7 +51,8 @@ def prepare_image(path: Path, kind: str) -> Path:
         image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
     out = Path(tempfile.mkstemp(prefix=f"xzb-{kind}-", suffix=".jpg")[1])
-    if not image.convertToFormat(QImage.Format.Format_RGB32).save(str(out), "JPG", 90):
+    saved = image.convertToFormat(QImage.Format.Format_RGB32).save(str(out), "JPG", 90)  # type: ignore[call-overload]
+    if not saved:
         out.unlink(missing_ok=True)
         raise OSError(f"could not encode {path.name} as JPEG")
     return out

@@ -94,10 +94,10 @@ class ReplayWindow(QWidget):
         self.slider.setRange(0, 0)
         self.slider.setPageStep(int(STEP * 1000))
         self.slider.sliderPressed.connect(lambda: setattr(self, "_dragging", True))
+        self.time_label = QLabel(self._time_text(None))
         self.slider.sliderMoved.connect(lambda v: self.time_label.setText(self._time_text(v / 1000)))
         self.slider.sliderReleased.connect(self._slider_released)
         self.slider.actionTriggered.connect(self._slider_action)
-        self.time_label = QLabel(self._time_text(None))
         self.time_label.setObjectName("timeLabel")
         self.time_label.setMinimumWidth(110)
         self.danmaku_label = QLabel()
@@ -122,7 +122,7 @@ class ReplayWindow(QWidget):
         for key, slot in (("Space", self.toggle_pause), ("Left", lambda: self.step(-STEP)),
                           ("Right", lambda: self.step(STEP)), ("D", self.controls.danmaku_box.toggle),
                           ("F", self.toggle_fullscreen), ("Ctrl+W", self.close)):
-            QShortcut(QKeySequence(key), self, activated=slot)
+            QShortcut(QKeySequence(key), self, activated=slot)  # type: ignore[call-overload]  # stub gap
 
     # --- danmaku ----------------------------------------------------------------------------
 

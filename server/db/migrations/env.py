@@ -14,7 +14,7 @@ if connection is None:  # `alembic -x url=...` from the command line
     from server.db.database import normalize_url
 
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
-    with create_engine(normalize_url(url)).begin() as conn:
+    with create_engine(normalize_url(url or "")).begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         context.run_migrations()
 else:

@@ -36,7 +36,7 @@ def _hmac(key: bytes, data: bytes) -> bytes:
     return hmac.new(key, data, hashlib.sha256).digest()
 
 
-def digest_pos(buf: bytes, scheme: int) -> int:
+def digest_pos(buf: bytes | bytearray, scheme: int) -> int:
     """Where the 32-byte digest sits in a 1536-byte C1/S1 for ``scheme`` 0 or 1."""
     base = 8 if scheme == 0 else 772
     return sum(buf[base:base + 4]) % 728 + base + 4
@@ -84,9 +84,9 @@ def server_response(c0c1: bytes) -> bytes:
     found = find_digest(c1, CLIENT_KEY[:30]) if c1[4:8] != b"\0\0\0\0" else None
     if found is None:
         s1 = _packet(b"\0\0\0\0")
-        s2 = bytearray(c1)
-        s2[4:8] = struct.pack(">I", int(time.monotonic() * 1000) & 0xFFFFFFFF)
-        return bytes([RTMP_VERSION]) + bytes(s1) + bytes(s2)
+        echo = bytearray(c1)
+        echo[4:8] = struct.pack(">I", int(time.monotonic() * 1000) & 0xFFFFFFFF)
+        return bytes([RTMP_VERSION]) + bytes(s1) + bytes(echo)
     scheme, pos = found
     s1 = _packet(SERVER_VERSION)
     imprint_digest(s1, scheme, SERVER_KEY[:36])
