@@ -83,7 +83,7 @@ class SkinSmoother:
         weight = b("weight", s1)
         weight[...] = mask
         weight *= (0.35 + 0.065 * level) / 255.0
-        return q, weight, cv2.boundingRect(mask)
+        return q, weight, tuple(cv2.boundingRect(mask))
 
     def _change(self, mid: np.ndarray, q: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """``weight * (q - mid)`` at ``mid``'s size, +128, as uint8 (3 channels)."""

@@ -104,6 +104,7 @@ def text_pixels(text: str, height: int) -> np.ndarray:
 
 
 def _source_pixels(ov: Overlay, height: int) -> np.ndarray | None:
+    px: np.ndarray | None
     if ov.pixels is not None:
         px = np.asarray(ov.pixels)
     elif ov.kind == "text":
@@ -113,6 +114,7 @@ def _source_pixels(ov: Overlay, height: int) -> np.ndarray | None:
         if px is None:
             log.warning("overlay image %s cannot be read: left out", ov.path)
             return None
+    assert px is not None
     if px.ndim == 2:
         px = cv2.cvtColor(px, cv2.COLOR_GRAY2BGRA)
     elif px.shape[2] == 3:

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from fractions import Fraction
+from typing import cast
 
 import av
 import numpy as np
@@ -74,7 +75,7 @@ def codec_options(name: str, s: PushSettings) -> dict[str, str]:
 
 def _try_encoder(name: str, out: list[tuple[bool, str]]) -> None:
     try:
-        cc = av.CodecContext.create(name, "w")
+        cc = cast(av.video.codeccontext.VideoCodecContext, av.CodecContext.create(name, "w"))
         cc.width, cc.height, cc.pix_fmt = 640, 360, input_format(name)
         cc.time_base, cc.framerate = Fraction(1, 30), Fraction(30, 1)
         cc.bit_rate = 1_000_000

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 from fractions import Fraction
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import numpy as np
@@ -60,7 +60,7 @@ class VideoEncoder:
         self.name = name
         self.hevc = "265" in name or "hevc" in name
         fps = settings.fps
-        vs = holder.add_stream(name, rate=fps)
+        vs = cast(av.video.stream.VideoStream, holder.add_stream(name, rate=fps))
         self._pix_fmt = input_format(name)
         vs.width, vs.height, vs.pix_fmt = settings.width, settings.height, self._pix_fmt
         vs.time_base = tb(fps)

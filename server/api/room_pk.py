@@ -156,7 +156,7 @@ class PkOps:
                 raise ApiError(ApiCode.PK_BUSY)
             await self.kv.delete(key)  # used once
             a, b = inviter["pushers"][0], own["pushers"][0]
-            rec = {"pkID": secrets.token_hex(6), "state": RUNNING, "startTime": time.time(),
+            rec: dict[str, Any] = {"pkID": secrets.token_hex(6), "state": RUNNING, "startTime": time.time(),
                    "duration": int(duration), "rooms": [inviter["roomID"], own["roomID"]],
                    "anchors": [inviter["roomCreator"], uid], "names": [a["userName"], b["userName"]],
                    "avatars": [a["userAvatar"], b["userAvatar"]]}

@@ -238,7 +238,7 @@ class RedisModState:
             mapping["words"] = json.dumps(words, ensure_ascii=False) if words else ""
         if mapping:
             async with self._r.pipeline(transaction=True) as pipe:
-                pipe.hset(k, mapping=mapping)
+                pipe.hset(k, mapping=mapping)  # type: ignore[arg-type]  # str/int values, as redis takes them
                 pipe.expire(k, self._ttl)
                 await pipe.execute()
         return await self.config(gid)

@@ -280,7 +280,8 @@ class RedisState:
     async def remove_message(self, gid: str, seq: int) -> str | None:
         """Drop message ``seq`` from the group's history; its frame, or None when not there."""
         hk = self.key("h", gid)
-        for frame in await self._r.lrange(hk, 0, -1):
+        for raw in await self._r.lrange(hk, 0, -1):
+            frame = raw.decode() if isinstance(raw, bytes) else raw
             if frame_seq(frame) == seq:
                 return frame if await self._r.lrem(hk, 1, frame) else None
         return None

@@ -251,8 +251,9 @@ class StudioSection(QWidget):
     def _rebuild_destinations(self) -> None:
         while self.dest_rows.count():
             item = self.dest_rows.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.deleteLater()
         for i, d in enumerate(self.settings.destinations):
             on = QCheckBox(f"{d.get('name')}  {d.get('url')}")
             on.setChecked(bool(d.get("enabled", True)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from app.im.client import ImClient
@@ -69,6 +70,10 @@ def moderation_notice(msg: ImMessage, me: str) -> str:
     if msg.text == "unadmin" and who == me:
         return QCoreApplication.translate("Moderation", "You are no longer an admin of this room.")
     return ""
+
+
+def _mute(c: ImClient, gid: str, who: str, seconds: int) -> Any:
+    return c.mute(gid, who, seconds)
 
 
 @dataclass
@@ -129,7 +134,7 @@ class ModerationMenu(QObject):
         can_act = self.staff and t.sender != self.owner and (self.info.role == "owner" or t.sender not in self.info.admins)
         if can_act:
             for secs, label in MUTE_CHOICES:
-                out.append((f"mute{secs}", _tr(label), self._do(lambda c, s=secs: c.mute(gid, t.sender, s), "")))
+                out.append((f"mute{secs}", _tr(label), self._do(partial(_mute, gid=gid, who=t.sender, seconds=secs), "")))
             if t.sender in self.info.muted:
                 out.append(("unmute", QCoreApplication.translate("Moderation", "Unmute"), self._do(lambda c: c.mute(gid, t.sender, 0),
                                                               QCoreApplication.translate("Moderation", "{0} can chat again.").format(t.name))))
