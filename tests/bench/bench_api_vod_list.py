@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -114,6 +115,17 @@ def start_bare(db_url: str, peer: str) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("bare FastAPI peer did not start")
 
 
+def start_tree(tree: Path, data: Path, *extra: str) -> Any:
+    """``start_server`` run from another checkout (``--before``)."""
+    import tests.conftest as tc
+
+    saved, tc.ROOT = tc.ROOT, tree
+    try:
+        return start_server(data, *extra)
+    finally:
+        tc.ROOT = saved
+
+
 def measure(port: int, token: str, seconds: float, concurrency: int) -> dict[str, float]:
     t0 = time.perf_counter()
     lat = run_load(port, token, seconds, concurrency)
@@ -146,26 +158,38 @@ def bench(name: str, db_url: str, args: argparse.Namespace, workers: list[int]) 
     print(f"{name}: rows={args.rows} conc={args.concurrency} {args.seconds:.0f} s per run")
     ours: dict[int, list[dict[str, float]]] = {w: [] for w in workers}
     bare: list[dict[str, float]] = []
-    servers = {}
+    servers: dict[Any, tuple[Any, str]] = {}
+    before: list[dict[str, float]] = []
     bare_proc, bare_port = start_bare(url, args.peer)
     try:
         for w in workers:
-            extra = ["--db", url] + (["--workers", str(w), "--redis", args.redis]
-                                                            if w > 1 else [])
+            extra = ["--db", url] + (["--workers", str(w), "--redis", args.redis] if w > 1 else [])
+            extra += ["--redis", args.redis] if args.with_redis and w == 1 else []
             sp = start_server(data / f"w{w}", *extra)
             servers[w] = sp, login(sp.http_base)
-            run_load(sp.http_port, servers[w][1], 1.0, args.concurrency)  # warm-up
+        if args.before:  # the same server from another checkout (an older commit), same database
+            sp = start_tree(Path(args.before), data / "before", "--db", url,
+                            *(["--redis", args.redis] if args.with_redis else []))
+            servers["before"] = sp, login(sp.http_base)
+        for sp, tok in servers.values():
+            run_load(sp.http_port, tok, 1.0, args.concurrency)  # warm-up
         run_load(bare_port, "", 1.0, args.concurrency)
         for _ in range(args.rounds):
             for w in workers:
                 ours[w].append(measure(servers[w][0].http_port, servers[w][1], args.seconds, args.concurrency))
             bare.append(measure(bare_port, "", args.seconds, args.concurrency))
+            if args.before:
+                before.append(measure(servers["before"][0].http_port, servers["before"][1], args.seconds,
+                                      args.concurrency))
     finally:
         for sp, _tok in servers.values():
             sp.stop()
         bare_proc.terminate()
         bare_proc.wait(10)
     b = line(f"bare FastAPI ({args.peer})", bare)
+    if before:
+        m = line("before (--before tree)", before)
+        print(f"  ratio before/bare: req/s {m['rps'] / b['rps']:.2f}   p99 {m['p99'] / b['p99']:.2f}x")
     meds = {w: line(f"ours signed, workers={w}", ours[w]) for w in workers}
     for w, m in meds.items():
         print(f"  ratio ours(w={w})/bare: req/s {m['rps'] / b['rps']:.2f} (target >= 0.60)   "
@@ -184,6 +208,8 @@ def main() -> None:
     ap.add_argument("--workers", default="1", help="comma list, e.g. 1,2 (2+ on PostgreSQL with --redis)")
     ap.add_argument("--peer", choices=["memory", "db"], default="memory",
                     help="bare endpoint: rows from memory (the framework's floor) or a naive DB query")
+    ap.add_argument("--before", default="", help="also run the server of this checkout (before/after)")
+    ap.add_argument("--with-redis", action="store_true", help="run ours (workers=1) with --redis too")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = ap.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
