@@ -35,6 +35,10 @@ def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
     ctx.extras["node_id"] = node_id(cfg.data_dir)
 
     ctx.extras["signature_ledger"], ctx.extras["rate_limiter"] = make_guards(ctx)
+    from server.api.token_cache import make_token_cache
+
+    ledger = ctx.extras["signature_ledger"]
+    ctx.extras["token_cache"] = make_token_cache(ctx, ledger.redis, ledger.prefix)
     ctx.services = build_services(ctx)
     return ctx
 

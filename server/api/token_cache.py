@@ -132,3 +132,13 @@ class TokenCache:
                         pubsub.close()
                     except Exception:
                         pass
+
+
+def make_token_cache(ctx: Any, redis: Any, prefix: str) -> TokenCache:
+    """The process's cache: on SQLite or with Redis (see the module docstring), else pass-through."""
+    ttl = ctx.config.server.token_cache_ttl
+    if redis is None and not ctx.db.url.startswith("sqlite"):
+        ttl = 0.0  # other nodes may share this database unseen: no cache
+    cache = TokenCache(ttl, redis, f"{prefix}tokinv")
+    cache.start()
+    return cache

@@ -35,3 +35,32 @@ def test_sqlite_api_uses_memory_ledger_and_still_refuses_replay(sqlite_api) -> N
     raw = json.dumps(u.body()).encode()
     assert sqlite_api.post("/get_user_info", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
     assert sqlite_api.post("/get_user_info", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 498
+
+
+def test_token_cache_logout_and_new_login_take_effect_at_once(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    cache = sqlite_api.ctx.extras["token_cache"]
+    assert cache.live
+    u = sqlite_api.user("cache_user")
+    assert u.call("/get_user_info")["code"] == 200
+    assert "cache_user" in cache._entries  # the token is served from memory now
+    second = sqlite_api.login("cache_user")["data"]["token"]  # a session newer than the entry
+    assert u.call("/get_user_info", token=second)["code"] == 200
+    assert u.call("/logout")["code"] == 200
+    assert u.call("/get_user_info")["code"] == 498  # revoked at once, not after the cache ttl
+    assert u.call("/get_user_info", token=second)["code"] == 200
+
+
+def test_token_cache_load_racing_an_invalidation_is_not_stored() -> None:
+    from server.api.token_cache import TokenCache
+
+    cache = TokenCache(60.0)
+    far = int(time.time()) + 3600
+
+    def load(userid: str) -> list[tuple[str, int]]:
+        cache.invalidate(userid)  # a logout commits while this read is in flight
+        return [("stale", far)]
+
+    assert cache.tokens("u", load) == ["stale"]
+    assert "u" not in cache._entries
+    assert cache.tokens("u", lambda _u: [("t", far), ("old", 1)]) == ["t"]  # expired tokens never returned
+    assert cache.tokens("u", lambda _u: []) == ["t"]  # cached
