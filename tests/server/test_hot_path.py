@@ -64,3 +64,4 @@ def test_token_cache_load_racing_an_invalidation_is_not_stored() -> None:
     assert "u" not in cache._entries
     assert cache.tokens("u", lambda _u: [("t", far), ("old", 1)]) == ["t"]  # expired tokens never returned
     assert cache.tokens("u", lambda _u: []) == ["t"]  # cached
+
