@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 from contextlib import asynccontextmanager
@@ -43,6 +44,10 @@ def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
     return ctx
 
 
+_RID_PREFIX = secrets.token_hex(3)  # per process; then a counter (os.urandom per request was measurable)
+_rid_counter = itertools.count(1)
+
+
 class RequestIdMiddleware:
     """``X-Request-Id`` (the client's, up to 32 chars, or a random one) in log lines and the reply.
 
@@ -58,7 +63,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
-        rid = given[:32].decode("latin-1") or secrets.token_hex(6)
+        rid = given[:32].decode("latin-1") or f"{_RID_PREFIX}{next(_rid_counter):x}"
         raw_rid = rid.encode("latin-1")
 
         async def send_with_id(message: dict[str, Any]) -> None:
