@@ -24,16 +24,20 @@ from server.storage.local import LocalStorage
 log = logging.getLogger(__name__)
 
 
-def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
+def build_context(cfg: Config, db: Database | None = None, worker_index: int = 0, workers: int = 1) -> ServerContext:
+    """The shared context; ``worker_index`` > 0: a ``--workers`` child (no media, own node id)."""
     ctx = ServerContext(
         config=cfg,
-        db=db or Database(cfg.db_url),
+        db=db or Database(cfg.db_url, migrate=worker_index == 0),
         storage=LocalStorage(cfg.storage_dir, cfg.cos, cfg.http_base),
     )
     from server.api.guards import make_guards
     from server.heal import node_id
 
-    ctx.extras["node_id"] = node_id(cfg.data_dir)
+    ctx.extras["node_id"] = node_id(cfg.data_dir) + (f"-w{worker_index}" if worker_index else "")
+    ctx.extras["worker_index"] = worker_index
+    if workers > 1:  # which process answered (tests and operators can tell the workers apart)
+        ctx.extras["worker_header"] = [(b"x-xzb-worker", str(worker_index).encode())]
 
     ctx.extras["signature_ledger"], ctx.extras["rate_limiter"] = make_guards(ctx)
     from server.api.token_cache import make_token_cache
@@ -55,8 +59,8 @@ class RequestIdMiddleware:
     extra task with a stream in between (measured: a large share of a small request's cost).
     """
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, app: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        self.app, self.extra = app, extra or []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,7 +72,7 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_rid)]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", raw_rid), *self.extra]
             await send(message)
 
         token = logs.request_id.set(rid)
@@ -84,7 +88,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
         ctx.loop = asyncio.get_running_loop()
         from server import heal
 
-        ctx.extras["healed_live"] = await asyncio.to_thread(heal.on_start, ctx)
+        if ctx.extras.get("worker_index", 0) == 0:  # worker 0 only (server/workers.py)
+            ctx.extras["healed_live"] = await asyncio.to_thread(heal.on_start, ctx)
         started = []
         try:
             for svc in ctx.services:
@@ -109,7 +114,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
     )
     app.state.ctx = ctx
 
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, extra=ctx.extras.get("worker_header"))
 
     from server.api import callbacks, routes
     from server.storage import http as storage_http

@@ -55,6 +55,10 @@ def seed(url: str, rows: int) -> None:
         c.execute(insert(User), users)
         for k in range(0, rows, 2000):
             c.execute(insert(Vod), vods[k:k + 2000])
+    if not db.url.startswith("sqlite"):  # what autovacuum does within a minute of a bulk load: without
+        # statistics PostgreSQL plans a seq scan + sort of every row per page (6 ms, measured)
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM ANALYZE"))
     db.dispose()
 
 
