@@ -183,8 +183,8 @@ def prepare(data: Path, prefix: str) -> None:
     load(data)
     doc = tomllib.loads((data / "config.toml").read_text())
     doc["im"].update(msg_rate=100000.0, msg_burst=100000, out_queue=4096, redis_prefix=prefix)
-    # every viewer comes from 127.0.0.1: lift the per-address cap (0 = none) for this bench
-    doc.setdefault("limits", {}).update(http_max_per_ip=0)
+    # every viewer comes from 127.0.0.1: lift the connection caps (0 = none) for this bench
+    doc.setdefault("limits", {}).update(http_max_per_ip=0, http_max_connections=0)
     (data / "config.toml").write_text(tomli_w.dumps(doc))
 
 
