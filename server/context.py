@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from server.api.guards import RateLimiter, SignatureLedger
     from server.api.roomservice import RoomService
+    from server.api.token_cache import TokenCache
     from server.db.database import Database
     from server.im.service import ImService
     from server.media.edges import EdgePool
@@ -80,14 +81,19 @@ class ServerContext:
     events: LiveEventBus = field(default_factory=LiveEventBus)
     services: list[Service] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
-    node_id: str = ""  # this node's persistent id (server/heal.py)
+    node_id: str = ""  # this node's persistent id (server/heal.py); "-w<i>" appended in worker i > 0
+    worker_index: int = 0  # `xiaozhibo server --workers N` (server/workers.py): 0 owns media, heals
+    workers: int = 1
+    # added to every HTTP reply and WebSocket accept when workers > 1 (which process answered)
+    worker_header: list[tuple[bytes, bytes]] = field(default_factory=list)
+    token_cache: "TokenCache | None" = None  # access tokens per user (server/api/token_cache.py)
     healed_live: list[str] = field(default_factory=list)  # streams left live by a killed run
     # one-use signatures and rate limits (server/api/guards.py), set by build_context
     signature_ledger: "SignatureLedger" = field(init=False, repr=False)
     rate_limiter: "RateLimiter" = field(init=False, repr=False)
     rtmp_socket: socket.socket | None = None  # pre-bound by server/main.py
     rtmp_ssl: ssl.SSLContext | None = None  # RTMPS (server/tls.py)
-    media: "MediaService | None" = None
+    media: "MediaService | None" = None  # None in workers 1..N-1 (media runs in worker 0 only)
     im: "ImService | None" = None
     edges: "EdgePool | None" = None
     rooms: "RoomService | None" = None

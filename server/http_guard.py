@@ -96,6 +96,11 @@ def guarded_protocols(guard: HttpGuard) -> tuple[type[asyncio.Protocol], type[as
     class GuardedWebSockets(WebSocketsSansIOProtocol):
         guard_key: str | None = None
 
+        def handle_connect(self, event: Any) -> None:
+            super().handle_connect(event)
+            # the protocol itself, for writers that send pre-built frames (server/im/conn.py)
+            self.scope["extensions"]["xzb.ws"] = self  # type: ignore[index,assignment]
+
         def connection_lost(self, exc: Exception | None) -> None:
             key, self.guard_key = self.guard_key, None
             if key is not None:

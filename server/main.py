@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -35,11 +36,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--public-host", default=None, help="host name put into push/play/storage URLs")
     p.add_argument("--tls-cert", default=None, help="PEM certificate (chain): https/wss and rtmps on the same ports")
     p.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes sharing the HTTP port (2+ needs --db PostgreSQL/MySQL and --redis; "
+                        "media runs in the first one)")
+    p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)  # set by worker 0
+    p.add_argument("--media-port", type=int, default=0, help=argparse.SUPPRESS)  # worker 0's private port
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening TCP socket for asyncio/uvicorn.
 
     Made with ``proto=IPPROTO_TCP``, not the default 0: asyncio turns Nagle off (TCP_NODELAY) on a
@@ -54,6 +60,8 @@ def _bind(host: str, port: int) -> socket.socket:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
     else:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:  # --workers: every worker binds the port; the kernel spreads connections
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((host, port))
     s.listen(512)
     s.setblocking(False)
@@ -75,9 +83,12 @@ def ready_banner(cfg: Config) -> str:
 
 
 async def serve(cfg: Config, stop: asyncio.Event | None = None,
-                on_ready: Callable[[Config], None] | None = None) -> None:
+                on_ready: Callable[[Config], None] | None = None, workers: int = 1, worker_index: int = 0,
+                media_port: int = 0, child_argv: list[str] | None = None) -> None:
+    """Run the server until ``stop``; with ``workers`` > 1 see server/workers.py."""
     from server.app import build_context, create_app
     from server.tls import server_context
+    from server.workers import MediaProxy, WorkerSet
 
     cfg.limits = fit_to_fd_limit(cfg.limits)
     rate_log = RateLog(logging.getLogger("server.limits"), cfg.limits.log_interval)
@@ -85,16 +96,24 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     guard = HttpGuard(cfg.limits, rate_log)
     http_protocol, ws_protocol = guarded_protocols(guard)
     ssl_ctx = server_context(cfg)  # before binding: a bad certificate must not leave ports open
-    http_sock = _bind(cfg.server.host, cfg.server.http_port)
-    rtmp_sock = _bind(cfg.server.host, cfg.server.rtmp_port)
+    http_sock = _bind(cfg.server.host, cfg.server.http_port, reuse_port=workers > 1 or worker_index > 0)
+    rtmp_sock = _bind(cfg.server.host, cfg.server.rtmp_port) if worker_index == 0 else None
+    private_sock = _bind("127.0.0.1", 0) if workers > 1 else None  # media for the other workers
     cfg.server.http_port = http_sock.getsockname()[1]
-    cfg.server.rtmp_port = rtmp_sock.getsockname()[1]
-    ctx = build_context(cfg)
+    if rtmp_sock is not None:
+        cfg.server.rtmp_port = rtmp_sock.getsockname()[1]
+    ctx = build_context(cfg, worker_index=worker_index, workers=max(workers, 2 if worker_index else 1))
     ctx.rtmp_socket, ctx.rtmp_ssl = rtmp_sock, ssl_ctx
-    app = create_app(ctx)
+    app: Any = create_app(ctx)
+    if worker_index > 0:
+        app = MediaProxy(app, media_port)
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", http=http_protocol, ws=ws_protocol,
-        ws_max_size=64 * 1024, timeout_graceful_shutdown=3, timeout_keep_alive=cfg.limits.http_keepalive_timeout,  # type: ignore[arg-type]  # float works
+        # no permessage-deflate: a zlib context per connection was ~80 KiB of RSS per viewer and a
+        # compression per recipient per message 26 % of IM fan-out CPU (measured, bench_im.py);
+        # danmaku frames are small
+        ws_max_size=64 * 1024, ws_per_message_deflate=False, timeout_graceful_shutdown=3,
+        timeout_keep_alive=cfg.limits.http_keepalive_timeout,  # type: ignore[arg-type]  # float works
         # X-Forwarded-For is believed only from [server] trusted_proxies (never by default)
         proxy_headers=bool(cfg.server.trusted_proxies), forwarded_allow_ips=list(cfg.server.trusted_proxies),
         ssl_certfile=cfg.server.tls_cert or None, ssl_keyfile=cfg.server.tls_key or None,
@@ -115,18 +134,49 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     if task.done():
         await task
         return
+    private, children = None, None
+    if private_sock is not None:  # plain uvicorn (no per-address caps): only our workers connect
+        private = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
+                                                timeout_keep_alive=5))
+        private.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # uvicorn < 0.29
+        ptask = asyncio.create_task(private.serve(sockets=[private_sock]))
+        children = WorkerSet([*(child_argv or []), "--rtmp-port", str(cfg.server.rtmp_port)], workers,
+                             cfg.server.http_port, private_sock.getsockname()[1])
+        children.start()
     if on_ready is not None:
         on_ready(cfg)
-    print(ready_banner(cfg), flush=True)
+    if worker_index == 0:
+        print(ready_banner(cfg), flush=True)
     log.info("server ready on http %s rtmp %s", cfg.server.http_port, cfg.server.rtmp_port)
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if children is not None:
+        await children.stop()
+    if private is not None:
+        private.should_exit = True
+        await ptask
     server.should_exit = True
     await task
     guard.stop()
     stopper.cancel()
-    rtmp_sock.close()
+    if rtmp_sock is not None:
+        rtmp_sock.close()
     ctx.db.dispose()
+
+
+def child_argv(argv: list[str] | None) -> list[str]:
+    """This command line for the other workers, without the flags worker 0 sets for them."""
+    out, skip = [], False
+    for a in sys.argv[1:] if argv is None else argv:
+        if skip:
+            skip = False
+            continue
+        name = a.split("=", 1)[0]
+        if name in ("--workers", "--http-port", "--rtmp-port", "--worker-index", "--media-port"):
+            skip = "=" not in a
+            continue
+        out.append(a)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +187,16 @@ def main(argv: list[str] | None = None) -> int:
         "server.tls_cert": args.tls_cert, "server.tls_key": args.tls_key,
     }
     cfg = load(args.data_dir, overrides)
+    from server.workers import workers_refusal
+
+    why = workers_refusal(args.workers, cfg.server.db_url, cfg.server.redis_url)
+    if why:
+        print(f"xiaozhibo server: {why}", file=sys.stderr)
+        return 2
+    if args.worker_index > 0:  # a child of worker 0, which holds the lock
+        logs.setup(cfg.log_dir, getattr(logging, args.log_level.upper(), logging.INFO))
+        asyncio.run(serve(cfg, worker_index=args.worker_index, media_port=args.media_port))
+        return 0
     try:
         lock = InstanceLock(cfg.data_dir)
     except InstanceRunning as e:
@@ -149,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         lock.publish(f"http{s}://{c.public_host}:{c.public_http_port}", f"rtmp{s}://{c.public_host}:{c.public_rtmp_port}/live")
 
     try:
-        asyncio.run(serve(cfg, on_ready=ready))
+        asyncio.run(serve(cfg, on_ready=ready, workers=args.workers, child_argv=child_argv(argv)))
     except TlsConfigError as e:
         print(f"xiaozhibo server: {e}", file=sys.stderr)
         return 1

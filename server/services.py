@@ -9,15 +9,22 @@ from server.context import ServerContext, Service
 
 
 def build_services(ctx: ServerContext) -> list[Service]:
-    """Make the services, set their typed attributes on ``ctx`` and return them in start order."""
+    """Make the services, set their typed attributes on ``ctx`` and return them in start order.
+
+    Media runs in one process only: worker 0 (server/workers.py); elsewhere ``ctx.media`` is None.
+    """
     from server.api.roomservice import RoomService
     from server.im.service import ImService
     from server.media.edges import EdgePool
-    from server.media.service import MediaService
 
-    ctx.media = MediaService(ctx)
+    services: list[Service] = []
+    if ctx.worker_index == 0:
+        from server.media.service import MediaService
+
+        ctx.media = MediaService(ctx)
+        services.append(ctx.media)
     ctx.im = ImService(ctx)
     ctx.edges = EdgePool(ctx)
     ctx.rooms = RoomService(ctx)  # after IM: it listens to IM likes
     # A new subsystem: a typed attribute on ServerContext, made here, listed below.
-    return [ctx.media, ctx.im, ctx.edges, ctx.rooms]
+    return [*services, ctx.im, ctx.edges, ctx.rooms]

@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 def test_ruff_clean() -> None:
     ruff = shutil.which("ruff")
     if ruff is None:
-        pytest.fail("ruff is not installed: install the test extras (pip install -e '.[test]')")
+        pytest.fail("ruff is not installed: install the test dependencies (pip install -e '.[test]')")
     r = subprocess.run([ruff, "check", "app", "server", "protocol", "tests"], cwd=ROOT, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-4000:]
@@ -35,7 +35,7 @@ def test_mypy_clean() -> None:
     try:
         import mypy  # noqa: F401
     except ImportError:
-        pytest.fail("mypy is not installed: install the test extras (pip install -e '.[test]')")
+        pytest.fail("mypy is not installed: install the test dependencies (pip install -e '.[test]')")
     r = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(mypy_cache_dir())], cwd=ROOT,
                        capture_output=True, text=True, timeout=170)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]

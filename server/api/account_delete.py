@@ -21,6 +21,7 @@ from sqlalchemy import delete, or_, select
 
 from protocol.errors import ApiCode
 from protocol.signing import cos_user_prefix
+from server.api import sessions
 from server.api.accounts import _hasher
 from server.api.common import ApiError
 from server.api.schemas import DeleteAccountRequest
@@ -56,6 +57,7 @@ def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -
         for model in (LiveStream, RoomInfo, Token):
             s.execute(delete(model).where(model.userid == userid))
         s.execute(delete(User).where(User.userid == userid))
+    sessions.revoked(ctx, userid)  # before the reply: cached tokens (server/api/token_cache.py) stop at once
     files = sum(_remove_replay_files(ctx, urls) for urls in vods)
     objects = sum(_remove_tree(ctx.storage.root, prefix) for prefix in (cos_user_prefix(userid), vod_prefix(userid)))
     objects += sum(_remove_tree(ctx.config.media_dir / "hls", sid) for sid in streams if _VOD_NAME.fullmatch(sid))

@@ -60,6 +60,7 @@ def _new_session(ctx: ServerContext, userid: str) -> dict[str, Any]:
         if old:
             s.execute(delete(Token).where(Token.id.in_(old)))
         s.execute(delete(Token).where(Token.userid == userid, Token.refresh_expires_at < now))
+    sessions.revoked(ctx, userid)  # old sessions may have been pruned above
     return {"token": access, "refresh_token": refresh_token, "expires": sc.token_ttl}
 
 
@@ -102,6 +103,7 @@ def refresh(ctx: ServerContext, userid: str, req: RefreshRequest) -> dict[str, A
         if tok is None or tok.userid != userid or tok.refresh_expires_at <= now:
             raise ApiError(ApiCode.BAD_SIGNATURE, "refresh token invalid or expired")
         s.delete(tok)
+    sessions.revoked(ctx, userid)
     return _new_session(ctx, userid)
 
 
@@ -113,6 +115,7 @@ def logout(ctx: ServerContext, userid: str, req: LogoutRequest) -> dict[str, Any
     with ctx.db.session() as s:
         s.execute(delete(Token).where(Token.userid == userid, Token.id == signer))
         s.execute(delete(Token).where(Token.userid == userid, Token.refresh_hash.in_(hashes)))
+    sessions.revoked(ctx, userid)  # before the reply: the tokens stop working at once
     return {}
 
 

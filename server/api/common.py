@@ -92,8 +92,14 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     sig = (sig_header or "").strip().lower()
     if len(sig) != 32:
         raise ApiError(ApiCode.BAD_SIGNATURE, "missing or malformed Liteav-Sig")
-    keys = (key_of or active_tokens)(ctx, userid)
-    key = next((k for k in keys if safe_equal(liteav_sig(k, raw), sig)), None)
+    def matches(k: str) -> bool:
+        return safe_equal(liteav_sig(k, raw), sig)
+
+    cache = ctx.token_cache
+    if key_of is None and cache is not None:
+        key = cache.signing_key(userid, lambda u: sessions.access_token_rows(ctx, u), matches)
+    else:
+        key = next((k for k in (key_of or active_tokens)(ctx, userid) if matches(k)), None)
     if key is None:
         raise ApiError(ApiCode.BAD_SIGNATURE)
     sessions.signing_token.set(key)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from protocol.errors import ApiCode
 from protocol.signing import cos_key_time, cos_sign_key, cos_user_prefix, roomservice_sign, vod_signature
@@ -25,30 +24,39 @@ MAX_REPLAY_DANMAKU = 5000
 
 def fmt_time(ts: int) -> str:
     """Times in lists are strings (as in the original): UTC ``YYYY-MM-DD HH:MM:SS``."""
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(ts))) if ts else ""
 
 
-def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
-    # Page over the covering index (listed, create_time, id) first, then join only that page:
-    # deep offsets stay an index-only walk instead of joining every skipped row.
+def _vod_page_statement() -> Any:
+    """Built once: the page of listed replays with their anchors, ``index``/``count`` bound per call.
+
+    Pages over the covering index (listed, create_time, id) first, then joins only that page:
+    deep offsets stay an index-only walk instead of joining every skipped row.
+    """
     order = (Vod.create_time.desc(), Vod.id.desc())
     page = (select(Vod.id).where(Vod.listed.is_(True)).order_by(*order)
-            .offset(req.index).limit(req.count).subquery())
+            .offset(bindparam("index")).limit(bindparam("count")).subquery())
     cols = [Vod.userid, Vod.file_id, Vod.title, Vod.like_count, Vod.viewer_count, Vod.frontcover, Vod.location,
             Vod.play_url, Vod.create_time, Vod.hls_play_url, Vod.start_time, Vod.duration, User.nickname,
             User.avatar]
-    with ctx.db.session() as s:
-        rows = s.execute(
-            select(*cols).join(page, page.c.id == Vod.id)
-            .join(User, User.userid == Vod.userid, isouter=True).order_by(*order)
-        ).mappings().all()
+    return (select(*cols).join(page, page.c.id == Vod.id)
+            .join(User, User.userid == Vod.userid, isouter=True).order_by(*order))
+
+
+VOD_PAGE = _vod_page_statement()
+
+
+def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
+    """Replays, newest first: one Core query on a plain connection (no ORM session)."""
+    with ctx.db.engine.connect() as c:
+        rows = c.execute(VOD_PAGE, {"index": req.index, "count": req.count}).all()
     return {"list": [{
-        "userid": r["userid"], "nickname": r["nickname"] or r["userid"], "avatar": r["avatar"] or "",
-        "file_id": r["file_id"], "title": r["title"], "like_count": r["like_count"],
-        "viewer_count": r["viewer_count"], "frontcover": r["frontcover"], "location": r["location"],
-        "play_url": r["play_url"], "create_time": fmt_time(r["create_time"]), "hls_play_url": r["hls_play_url"],
-        "start_time": fmt_time(r["start_time"]), "duration": int(r["duration"] or 0),
-    } for r in rows]}
+        "userid": uid, "nickname": nick or uid, "avatar": avatar or "", "file_id": file_id, "title": title,
+        "like_count": likes, "viewer_count": viewers, "frontcover": cover, "location": location,
+        "play_url": play_url, "create_time": fmt_time(created), "hls_play_url": hls, "start_time": fmt_time(started),
+        "duration": int(duration or 0),
+    } for (uid, file_id, title, likes, viewers, cover, location, play_url, created, hls, started, duration,
+           nick, avatar) in rows]}
 
 
 def upload_room(ctx: ServerContext, userid: str, req: RoomUpload) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Cross-request guards with a local and a shared (Redis) implementation.
 
 - :class:`SignatureLedger`: a Liteav-Sig accepted once is refused while its request is fresh.
-  Default: a table in the database (shared by every node that uses the same database). With
-  ``--redis``: ``SET NX EX`` in Redis, so nodes never touch the database for it.
+  With ``--redis``: ``SET NX EX`` in Redis, shared by every process and node. On SQLite without
+  Redis (one process owns the data dir): in memory, a dict bounded by the freshness window (an
+  entry lives at most ``expires`` (<= 300) + 30 s past its timestamp) and by
+  ``[server] replay_ledger_max`` entries (beyond: refused, never forgotten early). On another
+  database without Redis: a table in the database, shared by every node using it.
 - :class:`RateLimiter`: counters per (action, key) per minute. Default: in-process sliding
   window; with ``--redis``: a per-minute counter in Redis shared by all nodes.
 - :class:`LoginThrottle`: failed logins, keyed so an attacker cannot lock other users out.
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -24,11 +28,44 @@ if TYPE_CHECKING:
     from server.context import ServerContext
 
 KEY_PREFIX = "xzb:"
+log = logging.getLogger("server.api")
+
+
+class MemoryLedger:
+    """The signature ledger of a single process: ``{sig: expires_at}`` plus an insertion-ordered
+    queue to forget expired entries (each lives at most the freshness window, ~330 s)."""
+
+    def __init__(self, max_entries: int = 1_000_000) -> None:
+        self.max_entries = max_entries
+        self._seen: dict[str, int] = {}
+        self._order: deque[tuple[int, str]] = deque()
+        self._lock = threading.Lock()
+        self._full_logged = 0.0
+
+    def first_use(self, sig: str, expires_at: int) -> bool:
+        """Record ``sig``; False when it is still recorded (a replay) or the ledger is full."""
+        now = time.time()
+        with self._lock:
+            order, seen = self._order, self._seen
+            while order and order[0][0] < now:
+                seen.pop(order.popleft()[1], None)
+            if sig in seen:
+                return False
+            if len(seen) >= self.max_entries:  # refuse rather than forget a fresh signature
+                if now - self._full_logged > 60:
+                    self._full_logged = now
+                    log.warning("signature ledger full (%d fresh signatures): refusing signed requests",
+                                len(seen))
+                return False
+            seen[sig] = int(expires_at)
+            order.append((int(expires_at), sig))
+            return True
 
 
 class SignatureLedger:
-    def __init__(self, db: Any, redis: Any = None, prefix: str = KEY_PREFIX) -> None:
-        self.db, self.redis, self.prefix = db, redis, prefix
+    def __init__(self, db: Any, redis: Any = None, prefix: str = KEY_PREFIX,
+                 memory: MemoryLedger | None = None) -> None:
+        self.db, self.redis, self.prefix, self.memory = db, redis, prefix, memory
         self._n = 0
 
     def first_use(self, sig: str, expires_at: int) -> bool:
@@ -36,6 +73,8 @@ class SignatureLedger:
         ttl = max(1, int(expires_at - time.time()))
         if self.redis is not None:
             return bool(self.redis.set(f"{self.prefix}sig:{sig}", 1, nx=True, ex=ttl))
+        if self.memory is not None:
+            return self.memory.first_use(sig, expires_at)
         try:
             with self.db.session() as s:
                 s.add(UsedSignature(sig=sig, expires_at=int(expires_at)))
@@ -162,4 +201,7 @@ def make_guards(ctx: "ServerContext") -> tuple[SignatureLedger, RateLimiter]:
     from server.im.settings import ImSettings
 
     prefix = ImSettings.from_config(ctx.config).redis_prefix or KEY_PREFIX
-    return SignatureLedger(ctx.db, client, prefix), RateLimiter(client, prefix)
+    memory = None
+    if client is None and ctx.db.url.startswith("sqlite"):
+        memory = MemoryLedger(ctx.config.server.replay_ledger_max)
+    return SignatureLedger(ctx.db, client, prefix, memory), RateLimiter(client, prefix)

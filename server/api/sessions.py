@@ -51,9 +51,23 @@ def new_salt() -> str:
 def access_tokens(ctx: ServerContext, userid: str) -> list[str]:
     """The user's unexpired access tokens (what a Liteav-Sig may be made with)."""
     now = int(time.time())
+    return [t for t, exp in access_token_rows(ctx, userid) if exp > now]
+
+
+def access_token_rows(ctx: ServerContext, userid: str) -> list[tuple[str, int]]:
+    """``[(access token, expires_at)]`` of the user's unexpired sessions (one database read)."""
+    now = int(time.time())
     with ctx.db.session() as s:
-        salts = list(s.scalars(select(Token.salt).where(Token.userid == userid, Token.expires_at > now)))
-    return [derive(ctx, salt)[0] for salt in salts]
+        rows = s.execute(select(Token.salt, Token.expires_at).where(Token.userid == userid,
+                                                                    Token.expires_at > now)).all()
+    return [(derive(ctx, salt)[0], int(exp)) for salt, exp in rows]
+
+
+def revoked(ctx: ServerContext, userid: str) -> None:
+    """Sessions of ``userid`` were removed: drop its cached tokens in every process."""
+    cache = ctx.token_cache
+    if cache is not None:
+        cache.invalidate(userid)
 
 
 def refresh_tokens(ctx: ServerContext, userid: str) -> list[str]:

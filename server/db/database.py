@@ -56,7 +56,10 @@ def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         _private_sqlite(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # pool as large as the thread pool's usual concurrency: connections over pool_size are
+        # closed on return, and a new one costs a connect plus the pragmas below (measured)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=20, max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _rec):  # type: ignore[no-untyped-def]

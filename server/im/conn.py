@@ -27,6 +27,23 @@ CLOSE_TOO_SLOW = 4008  # outgoing queue overflow
 CLOSE_KICKED = 4009  # the same user logged in elsewhere
 
 
+_last: tuple[str, bytes] = ("", b"")
+
+
+def text_frame(frame: str) -> bytes:
+    """A server WebSocket text frame (FIN, unmasked) for ``frame``; the last one is memoised, so
+    a fan-out encodes its frame once, not once per recipient."""
+    global _last
+    if _last[0] is frame:
+        return _last[1]
+    data = frame.encode()
+    n = len(data)
+    head = bytes((0x81, n)) if n < 126 else (b"\x81\x7e" + n.to_bytes(2, "big") if n < 65536
+                                             else b"\x81\x7f" + n.to_bytes(8, "big"))
+    _last = (frame, head + data)
+    return _last[1]
+
+
 def node_of(conn_key: str) -> str:
     """The node id part of a connection key (``"{node_id}:{n}"``)."""
     return conn_key.rpartition(":")[0]
@@ -48,6 +65,8 @@ class Conn:
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self.on_overflow: Callable[[Conn], None] | None = None
+        self._raw = ws.scope.get("extensions", {}).get("xzb.ws")  # uvicorn protocol (http_guard.py)
+        self._inflight = False
 
     @property
     def identifier(self) -> str:
@@ -60,6 +79,8 @@ class Conn:
         """Queue a frame without waiting; False when the connection is closing or too slow."""
         if self.closed:
             return False
+        if self._direct(frame):
+            return True
         try:
             if self.queued_bytes + len(frame) > self._max_bytes:
                 raise asyncio.QueueFull
@@ -74,6 +95,23 @@ class Conn:
                 self.on_overflow(self)
             return False
 
+    def _direct(self, frame: str) -> bool:
+        """Write a pre-built frame straight to the socket when nothing is queued or in flight
+        (order kept); bytes the kernel has not taken count against ``max_bytes``."""
+        raw = self._raw
+        if (raw is None or self._inflight or not self._queue.empty() or not raw.handshake_complete
+                or raw.disconnected or raw.close_sent or raw.transport.is_closing()):
+            return False
+        raw.transport.write(text_frame(frame))
+        self.sent += 1
+        if raw.transport.get_write_buffer_size() > self._max_bytes:
+            log.warning("IM reader %s (%s) too slow: %d bytes unsent; disconnecting", self.identifier, self.key,
+                        raw.transport.get_write_buffer_size())
+            self.close(CLOSE_TOO_SLOW, "too slow", flush=False)
+            if self.on_overflow is not None:
+                self.on_overflow(self)
+        return True
+
     async def _write_loop(self) -> None:
         try:
             while True:
@@ -81,7 +119,9 @@ class Conn:
                 if frame is None:
                     return
                 self.queued_bytes -= len(frame)
+                self._inflight = True
                 await self.ws.send_text(frame)
+                self._inflight = False
                 self.sent += 1
         except asyncio.CancelledError:
             raise

@@ -168,7 +168,7 @@ class ImService:
         return ImCode.OK, "", ident
 
     async def endpoint(self, ws: WebSocket) -> None:
-        await ws.accept()
+        await ws.accept(headers=self.ctx.worker_header or None)
         code, message, ident = self._check_login(ws)
         if code != ImCode.OK:
             log.info("IM login refused for %r: %s", ident[:64], message)

@@ -125,9 +125,13 @@ class MixerControl:
         if self.cfg.rtmp_base:
             return self.cfg.rtmp_base.rstrip("/")
         scheme = "rtmps" if self.ctx.rtmp_ssl is not None else "rtmp"
-        if self.ctx.media is None:
+        if self.ctx.media is not None:
+            port = self.ctx.media.rtmp_port
+        elif self.ctx.worker_index > 0:  # --workers: worker 0 runs media on the shared RTMP port
+            port = self.ctx.config.server.rtmp_port
+        else:
             raise RuntimeError("the mixer needs the embedded media server or [mixer] rtmp_base")
-        return f"{scheme}://127.0.0.1:{self.ctx.media.rtmp_port}/live"
+        return f"{scheme}://127.0.0.1:{port}/live"
 
     def _urls(self, sids: list[str]) -> list[str]:
         base = self._base()

@@ -33,7 +33,7 @@ class RedisCluster:
     def key(self, kind: str, key: str) -> str:
         return f"{self.prefix}im:{kind}:{key}"
 
-    def start(self, count: int = 2, **im_settings: Any) -> list[ServerProcess]:
+    def start(self, count: int = 2, extra: tuple[str, ...] = (), **im_settings: Any) -> list[ServerProcess]:
         """``count`` nodes sharing one config.toml (same secrets) with extra ``[im]`` settings."""
         first = self.tmp / "n0"
         load(first)
@@ -46,7 +46,7 @@ class RedisCluster:
             if i:
                 d.mkdir()
                 shutil.copy(first / "config.toml", d / "config.toml")
-            sp = start_server(d, "--db", self.db, "--redis", REDIS)
+            sp = start_server(d, "--db", self.db, "--redis", REDIS, *extra)
             self.nodes.append(sp)
             started.append(sp)
         return started

@@ -63,3 +63,27 @@ def test_rate_limit_shared(two_nodes) -> None:  # type: ignore[no-untyped-def]
     codes = [(a if i % 2 else b).login("rl_user_00", "wrong")["code"] for i in range(12)]
     assert set(codes[:10]) == {621} and codes[10:] == [630, 630]
     assert b.login("rl_user_01")["code"] == 200
+
+
+def test_logout_on_one_node_revokes_the_token_cached_on_the_other(two_nodes) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    a, b = two_nodes
+    cache = b.ctx.token_cache
+    deadline = time.monotonic() + 5
+    while not cache.live and time.monotonic() < deadline:  # subscribed to the invalidation channel
+        time.sleep(0.01)
+    assert cache.live
+    u = a.user("cached_user")
+    assert (b.post("/get_user_info", raw=(raw := json.dumps(u.body()).encode()), sig=liteav_sig(u.token, raw))
+            ["code"] == 200)
+    assert "cached_user" in cache._entries
+    assert a.post("/logout", raw=(raw := json.dumps(u.body()).encode()), sig=liteav_sig(u.token, raw))["code"] == 200
+    codes = []
+    deadline = time.monotonic() + 1.0  # pub/sub delivery: milliseconds
+    while time.monotonic() < deadline:
+        raw = json.dumps(u.body()).encode()
+        codes.append(b.post("/get_user_info", raw=raw, sig=liteav_sig(u.token, raw))["code"])
+        if codes[-1] == 498:
+            break
+    assert codes[-1] == 498, codes
