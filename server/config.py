@@ -28,6 +28,7 @@ class LiveConfig:
     push_url_ttl: int = 86400  # seconds a push URL stays valid
     min_replay_seconds: int = 10  # recordings shorter than this are kept but not listed
     record: bool = True  # embedded media server records every publish
+    record_buffer_mb: int = 128  # a recording waiting for the disk holds this much before it drops frames
     hls: bool = True  # embedded media server also serves live HLS (/live/{sid}.m3u8)
     hls_reconnect_grace: float = 30.0  # live HLS waits this long for a publisher to come back
     hls_replays: bool = True  # every replay also gets an HLS playlist (hls_play_url; twice the disk)
@@ -140,6 +141,21 @@ class MixerConfig:
 
 
 @dataclass
+class DebugConfig:
+    """``[debug]``: diagnostics, all off by default (they cost CPU and memory).
+
+    ``tracemalloc_interval`` > 0 starts :mod:`tracemalloc` (``tracemalloc_frames`` frames per
+    allocation) and every that many seconds diffs a snapshot against the first one, logging the
+    ``tracemalloc_top`` allocation sites that grew most to ``DIR/logs/memtrace.log``
+    (server/memtrace.py). Also ``xiaozhibo server --tracemalloc SECONDS``.
+    """
+
+    tracemalloc_interval: float = 0.0  # seconds between snapshots; 0 = off
+    tracemalloc_frames: int = 8  # stack frames kept per allocation (more: slower, better tracebacks)
+    tracemalloc_top: int = 15  # growing sites logged per snapshot
+
+
+@dataclass
 class Config:
     data_dir: Path
     live: LiveConfig = field(default_factory=LiveConfig)
@@ -149,6 +165,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     edges: EdgesConfig = field(default_factory=EdgesConfig)
     mixer: MixerConfig = field(default_factory=MixerConfig)
+    debug: DebugConfig = field(default_factory=DebugConfig)
     # The whole file as read: subsystems with their own typed tables (server/im/settings.py
     # ImSettings for [im], server/api/roomservice.py RoomSettings for [roomservice]) take their
     # extra keys from here instead of reading the file again.
@@ -213,7 +230,7 @@ class Config:
 
 
 SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection, "limits": LimitsConfig,
-            "edges": EdgesConfig, "mixer": MixerConfig}
+            "edges": EdgesConfig, "mixer": MixerConfig, "debug": DebugConfig}
 
 
 def generate(data_dir: Path) -> Config:

@@ -18,6 +18,7 @@ from server.config import Config, load
 from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
 from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
+from server.memtrace import MemTrace
 from server.tls import TlsConfigError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tls-cert", default=None, help="PEM certificate (chain): https/wss and rtmps on the same ports")
     p.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--tracemalloc", type=float, default=None, metavar="SECONDS",
+                   help="debug: log the fastest-growing allocation sites every SECONDS to DIR/logs/memtrace.log")
     return p.parse_args(argv)
 
 
@@ -110,6 +113,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
             pass
 
     guard.start()
+    memtrace = MemTrace(cfg.debug, cfg.log_dir)
+    memtrace.start()
     task = asyncio.create_task(server.serve(sockets=[http_sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -125,6 +130,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     server.should_exit = True
     await task
     guard.stop()
+    memtrace.stop()
     stopper.cancel()
     rtmp_sock.close()
     ctx.db.dispose()
@@ -136,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "server.host": args.host, "server.http_port": args.http_port, "server.rtmp_port": args.rtmp_port,
         "server.db_url": args.db, "server.redis_url": args.redis, "server.public_host": args.public_host,
         "server.tls_cert": args.tls_cert, "server.tls_key": args.tls_key,
+        "debug.tracemalloc_interval": args.tracemalloc,
     }
     cfg = load(args.data_dir, overrides)
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -125,7 +126,7 @@ def fmt(v: float | None, spec: str = ".1f") -> str:
 def run_mix(args: argparse.Namespace, tmp: Path) -> int:
     seconds = args.seconds if args.seconds else args.minutes * 60
     load0 = os.getloadavg()
-    sp = start_server(tmp / "server")
+    sp = start_server(tmp / "server", *(["--tracemalloc", str(args.tracemalloc)] if args.tracemalloc else []))
     stop = threading.Event()
     procs: list[Proc] = []
     ims: list[Any] = []
@@ -192,6 +193,10 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
         for im in ims:
             im.stop()
         sp.stop()
+        trace = tmp / "server" / "logs" / "memtrace.log"
+        if args.tracemalloc and trace.exists():
+            shutil.copyfile(trace, args.memtrace_out)
+            print(f"tracemalloc diffs: {args.memtrace_out}")
 
 
 def report(args: argparse.Namespace, seconds: float, load0: tuple[float, ...], sampler: Sampler, pusher: Proc,
@@ -321,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between process samples")
     ap.add_argument("--fast", action="store_true", help="hours of media faster than real time; check the replay")
     ap.add_argument("--fast-hours", type=float, default=2.0)
+    ap.add_argument("--tracemalloc", type=float, default=0.0, metavar="S",
+                    help="server logs its growing allocation sites every S seconds (slower server)")
+    ap.add_argument("--memtrace-out", default="memtrace.log", help="where --tracemalloc's log is copied")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         return (run_fast if args.fast else run_mix)(args, Path(tmp))

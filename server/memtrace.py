@@ -1,0 +1,80 @@
+"""Memory growth tracing (``[debug] tracemalloc_interval``; off by default).
+
+Finds what grows in a long-running server: :mod:`tracemalloc` records every allocation, a first
+snapshot is the baseline, and every ``interval`` seconds a new snapshot is compared with it. The
+allocation sites (file:line) whose live size grew most are written to ``DIR/logs/memtrace.log``,
+with the traceback of the top few, so a leak shows as a site whose growth rises snapshot after
+snapshot under a constant workload (a cache that fills and stops is a plateau).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import tracemalloc
+from pathlib import Path
+
+from server.config import DebugConfig
+
+log = logging.getLogger(__name__)
+
+_IGNORE = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+           tracemalloc.Filter(False, "<unknown>"))
+
+
+def _snapshot() -> tracemalloc.Snapshot:
+    return tracemalloc.take_snapshot().filter_traces(_IGNORE)
+
+
+def growth_report(base: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: int, elapsed: float) -> str:
+    """The ``top`` sites by growth of live bytes from ``base`` to ``now``, and the tracebacks of the first 3."""
+    current, peak = tracemalloc.get_traced_memory()
+    lines = [f"--- t={elapsed:.0f} s traced {current / 1e6:.2f} MB (peak {peak / 1e6:.2f} MB)"]
+    for st in now.compare_to(base, "lineno")[:top]:
+        frame = st.traceback[0]
+        lines.append(f"{st.size_diff / 1024:+10.1f} KiB {st.count_diff:+8d} blocks  now {st.size / 1024:9.1f} KiB"
+                     f"  {frame.filename}:{frame.lineno}")
+    for st in now.compare_to(base, "traceback")[:3]:
+        lines.append(f"  traceback of {st.size_diff / 1024:+.1f} KiB:")
+        lines += ["    " + x for x in st.traceback.format()[-8:]]
+    return "\n".join(lines) + "\n"
+
+
+class MemTrace:
+    """Periodic tracemalloc diffs into a file; start() inside the server's loop, stop() at shutdown."""
+
+    def __init__(self, cfg: DebugConfig, log_dir: Path) -> None:
+        self.cfg = cfg
+        self.path = log_dir / "memtrace.log"
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start tracing (no-op when ``tracemalloc_interval`` is 0)."""
+        if self.cfg.tracemalloc_interval <= 0:
+            return
+        tracemalloc.start(max(1, self.cfg.tracemalloc_frames))
+        self._task = asyncio.create_task(self._run(), name="memtrace")
+        log.warning("tracemalloc on: snapshot diff every %.0f s into %s (slows the server)",
+                    self.cfg.tracemalloc_interval, self.path)
+
+    def stop(self) -> None:
+        """Stop the snapshots and tracemalloc."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+            tracemalloc.stop()
+
+    async def _run(self) -> None:
+        t0 = time.monotonic()
+        await asyncio.sleep(self.cfg.tracemalloc_interval)
+        base = await asyncio.to_thread(_snapshot)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(f"=== baseline at t={time.monotonic() - t0:.0f} s\n")
+        while True:
+            await asyncio.sleep(self.cfg.tracemalloc_interval)
+            now = await asyncio.to_thread(_snapshot)
+            text = await asyncio.to_thread(growth_report, base, now, self.cfg.tracemalloc_top, time.monotonic() - t0)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(text)
+            del now
