@@ -10,6 +10,7 @@ snapshot under a constant workload (a cache that fills and stops is a plateau).
 from __future__ import annotations
 
 import asyncio
+import linecache
 import logging
 import time
 import tracemalloc
@@ -20,7 +21,7 @@ from server.config import DebugConfig
 log = logging.getLogger(__name__)
 
 _IGNORE = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
-           tracemalloc.Filter(False, "<unknown>"))
+           tracemalloc.Filter(False, "<unknown>"), tracemalloc.Filter(False, linecache.__file__))
 
 
 def _snapshot() -> tracemalloc.Snapshot:
@@ -31,11 +32,12 @@ def growth_report(base: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: in
     """The ``top`` sites by growth of live bytes from ``base`` to ``now``, and the tracebacks of the first 3."""
     current, peak = tracemalloc.get_traced_memory()
     lines = [f"--- t={elapsed:.0f} s traced {current / 1e6:.2f} MB (peak {peak / 1e6:.2f} MB)"]
-    for st in now.compare_to(base, "lineno")[:top]:
+    grown = sorted((st for st in now.compare_to(base, "lineno") if st.size_diff > 0), key=lambda st: -st.size_diff)
+    for st in grown[:top]:
         frame = st.traceback[0]
         lines.append(f"{st.size_diff / 1024:+10.1f} KiB {st.count_diff:+8d} blocks  now {st.size / 1024:9.1f} KiB"
                      f"  {frame.filename}:{frame.lineno}")
-    for st in now.compare_to(base, "traceback")[:3]:
+    for st in sorted(now.compare_to(base, "traceback"), key=lambda st: -st.size_diff)[:3]:
         lines.append(f"  traceback of {st.size_diff / 1024:+.1f} KiB:")
         lines += ["    " + x for x in st.traceback.format()[-8:]]
     return "\n".join(lines) + "\n"

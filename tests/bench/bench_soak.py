@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -241,6 +242,12 @@ def report(args: argparse.Namespace, seconds: float, load0: tuple[float, ...], s
     print(f"ffmpeg viewer joins (frames each): {viewer.joins}")
     if replay is not None and probe is not None:
         print(f"replay: listed {listed_s:.1f} s after the end, {probe['duration']:.1f} s, {probe['frames']} frames")
+    drops = lin(pusher.rows, "dropped")
+    rec_drops = sum(int(m.group(1)) for ln in sp.output if (m := re.search(r"recording \S+ dropped (\d+)", ln)))
+    if probe is not None:
+        print(f"frames: pusher dropped {fmt(drops[-1] if drops else None, '.0f')} (capture "
+              f"{fmt(lin(pusher.rows, 'dropped_capture')[-1] if drops else None, '.0f')}) at 25 fps; recorder "
+              f"dropped {rec_drops}; replay {probe['frames']} of {probe['duration'] * 25:.0f} at 25 fps")
     errors = [ln for ln in sp.output if " ERROR " in ln or "Traceback" in ln]
     print(f"server log: {len(errors)} ERROR/Traceback lines" + (f", e.g. {errors[0][:160]}" if errors else ""))
     verdict = {
