@@ -10,6 +10,8 @@ snapshot under a constant workload (a cache that fills and stops is a plateau).
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import linecache
 import logging
 import time
@@ -24,6 +26,32 @@ _IGNORE = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(F
            tracemalloc.Filter(False, "<unknown>"), tracemalloc.Filter(False, linecache.__file__))
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def native_memory() -> str:
+    """glibc heap in use / free (fragmentation shows as free that grows) and SQLite's own
+    allocations: what tracemalloc cannot see. Empty where the libraries are not found."""
+    out = []
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        mi = libc.mallinfo2()
+        out.append(f"malloc in use {(mi.uordblks + mi.hblkhd) / 1e6:.2f} MB free {mi.fordblks / 1e6:.2f} MB")
+    except (OSError, AttributeError):
+        pass
+    try:
+        import sqlite3  # noqa: F401  (loads the library the server's connections use)
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        out.append(f"sqlite {lib.sqlite3_memory_used() / 1e6:.2f} MB")
+    except (OSError, AttributeError):
+        pass
+    return ", ".join(out)
+
+
 def _snapshot() -> tracemalloc.Snapshot:
     return tracemalloc.take_snapshot().filter_traces(_IGNORE)
 
@@ -31,7 +59,7 @@ def _snapshot() -> tracemalloc.Snapshot:
 def growth_report(base: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: int, elapsed: float) -> str:
     """The ``top`` sites by growth of live bytes from ``base`` to ``now``, and the tracebacks of the first 3."""
     current, peak = tracemalloc.get_traced_memory()
-    lines = [f"--- t={elapsed:.0f} s traced {current / 1e6:.2f} MB (peak {peak / 1e6:.2f} MB)"]
+    lines = [f"--- t={elapsed:.0f} s traced {current / 1e6:.2f} MB (peak {peak / 1e6:.2f} MB); {native_memory()}"]
     grown = sorted((st for st in now.compare_to(base, "lineno") if st.size_diff > 0), key=lambda st: -st.size_diff)
     for st in grown[:top]:
         frame = st.traceback[0]
