@@ -144,15 +144,19 @@ class MixerConfig:
 class DebugConfig:
     """``[debug]``: diagnostics, all off by default (they cost CPU and memory).
 
+    ``memstats_interval`` > 0 writes to ``DIR/logs/memtrace.log`` every that many seconds the RSS, the
+    glibc heap (in use / free), SQLite's memory, pymalloc blocks and the object types whose live
+    count grew most since the first line (cheap; ``xiaozhibo server --memstats SECONDS``).
     ``tracemalloc_interval`` > 0 starts :mod:`tracemalloc` (``tracemalloc_frames`` frames per
     allocation) and every that many seconds diffs a snapshot against the first one, logging the
-    ``tracemalloc_top`` allocation sites that grew most to ``DIR/logs/memtrace.log``
-    (server/memtrace.py). Also ``xiaozhibo server --tracemalloc SECONDS``.
+    ``tracemalloc_top`` allocation sites that grew most (server/memtrace.py;
+    ``xiaozhibo server --tracemalloc SECONDS``).
     """
 
-    tracemalloc_interval: float = 0.0  # seconds between snapshots; 0 = off
-    tracemalloc_frames: int = 8  # stack frames kept per allocation (more: slower, better tracebacks)
-    tracemalloc_top: int = 15  # growing sites logged per snapshot
+    memstats_interval: float = 0.0  # seconds between cheap lines (RSS, heaps, live objects by type); 0 = off
+    tracemalloc_interval: float = 0.0  # seconds between snapshots; 0 = off (heavy: stalls a loaded server)
+    tracemalloc_frames: int = 1  # stack frames kept per allocation (more: slower, tracebacks of the top 3)
+    tracemalloc_top: int = 15  # growing sites (and object types) logged per line
 
 
 @dataclass

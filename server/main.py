@@ -39,6 +39,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--tracemalloc", type=float, default=None, metavar="SECONDS",
                    help="debug: log the fastest-growing allocation sites every SECONDS to DIR/logs/memtrace.log")
+    p.add_argument("--memstats", type=float, default=None, metavar="SECONDS",
+                   help="debug: log RSS, heaps and growing object types every SECONDS to DIR/logs/memtrace.log")
     return p.parse_args(argv)
 
 
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "server.host": args.host, "server.http_port": args.http_port, "server.rtmp_port": args.rtmp_port,
         "server.db_url": args.db, "server.redis_url": args.redis, "server.public_host": args.public_host,
         "server.tls_cert": args.tls_cert, "server.tls_key": args.tls_key,
-        "debug.tracemalloc_interval": args.tracemalloc,
+        "debug.tracemalloc_interval": args.tracemalloc, "debug.memstats_interval": args.memstats,
     }
     cfg = load(args.data_dir, overrides)
     try:

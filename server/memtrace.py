@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import linecache
 import logging
+import os
+import sys
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 from server.config import DebugConfig
@@ -65,46 +69,82 @@ def growth_report(base: tracemalloc.Snapshot, now: tracemalloc.Snapshot, top: in
         frame = st.traceback[0]
         lines.append(f"{st.size_diff / 1024:+10.1f} KiB {st.count_diff:+8d} blocks  now {st.size / 1024:9.1f} KiB"
                      f"  {frame.filename}:{frame.lineno}")
-    for st in sorted(now.compare_to(base, "traceback"), key=lambda st: -st.size_diff)[:3]:
+    tracebacks = [] if tracemalloc.get_traceback_limit() < 2 else now.compare_to(base, "traceback")
+    for st in sorted(tracebacks, key=lambda st: -st.size_diff)[:3]:
         lines.append(f"  traceback of {st.size_diff / 1024:+.1f} KiB:")
         lines += ["    " + x for x in st.traceback.format()[-8:]]
     return "\n".join(lines) + "\n"
 
 
+def rss_mb() -> float:
+    """Resident set size of this process in MB (Linux; 0 elsewhere)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def type_counts() -> Counter[str]:
+    """Live objects tracked by the garbage collector, by type name."""
+    return Counter(type(o).__qualname__ for o in gc.get_objects())
+
+
+def memstats_line(base: Counter[str], now: Counter[str], top: int, elapsed: float) -> str:
+    """One line of process figures and the ``top`` object types whose count grew most since ``base``."""
+    grown = sorted(((n - base.get(k, 0), k) for k, n in now.items() if n > base.get(k, 0)), reverse=True)[:top]
+    return (f"t={elapsed:.0f} s rss {rss_mb():.2f} MB; {native_memory()}; pymalloc blocks "
+            f"{sys.getallocatedblocks()}; gc objects {sum(now.values())}; grown: "
+            + ", ".join(f"{k} +{d}" for d, k in grown) + "\n")
+
+
 class MemTrace:
-    """Periodic tracemalloc diffs into a file; start() inside the server's loop, stop() at shutdown."""
+    """Periodic memory figures into ``DIR/logs/memtrace.log``: cheap stats (``memstats_interval``)
+    and/or tracemalloc diffs (``tracemalloc_interval``); start() inside the server's loop."""
 
     def __init__(self, cfg: DebugConfig, log_dir: Path) -> None:
         self.cfg = cfg
         self.path = log_dir / "memtrace.log"
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """Start tracing (no-op when ``tracemalloc_interval`` is 0)."""
-        if self.cfg.tracemalloc_interval <= 0:
-            return
-        tracemalloc.start(max(1, self.cfg.tracemalloc_frames))
-        self._task = asyncio.create_task(self._run(), name="memtrace")
-        log.warning("tracemalloc on: snapshot diff every %.0f s into %s (slows the server)",
-                    self.cfg.tracemalloc_interval, self.path)
+        """Start what is configured (nothing by default)."""
+        if self.cfg.memstats_interval > 0:
+            self._tasks.append(asyncio.create_task(self._stats(), name="memstats"))
+        if self.cfg.tracemalloc_interval > 0:
+            tracemalloc.start(max(1, self.cfg.tracemalloc_frames))
+            self._tasks.append(asyncio.create_task(self._trace(), name="memtrace"))
+            log.warning("tracemalloc on: snapshot diff every %.0f s into %s (slows the server)",
+                        self.cfg.tracemalloc_interval, self.path)
 
     def stop(self) -> None:
         """Stop the snapshots and tracemalloc."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        for t in self._tasks:
+            t.cancel()
+        self._tasks.clear()
+        if tracemalloc.is_tracing():
             tracemalloc.stop()
 
-    async def _run(self) -> None:
+    def _write(self, text: str) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+
+    async def _stats(self) -> None:
+        t0 = time.monotonic()
+        base: Counter[str] | None = None
+        while True:
+            now = type_counts()  # on the loop: gc.get_objects is not safe while other code allocates
+            base = base or now
+            self._write("memstats " + memstats_line(base, now, self.cfg.tracemalloc_top, time.monotonic() - t0))
+            await asyncio.sleep(self.cfg.memstats_interval)
+
+    async def _trace(self) -> None:
         t0 = time.monotonic()
         await asyncio.sleep(self.cfg.tracemalloc_interval)
         base = await asyncio.to_thread(_snapshot)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(f"=== baseline at t={time.monotonic() - t0:.0f} s\n")
+        self._write(f"=== baseline at t={time.monotonic() - t0:.0f} s\n")
         while True:
             await asyncio.sleep(self.cfg.tracemalloc_interval)
             now = await asyncio.to_thread(_snapshot)
-            text = await asyncio.to_thread(growth_report, base, now, self.cfg.tracemalloc_top, time.monotonic() - t0)
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(text)
+            self._write(await asyncio.to_thread(growth_report, base, now, self.cfg.tracemalloc_top,
+                                                time.monotonic() - t0))
             del now

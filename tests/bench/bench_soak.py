@@ -127,7 +127,8 @@ def fmt(v: float | None, spec: str = ".1f") -> str:
 def run_mix(args: argparse.Namespace, tmp: Path) -> int:
     seconds = args.seconds if args.seconds else args.minutes * 60
     load0 = os.getloadavg()
-    sp = start_server(tmp / "server", *(["--tracemalloc", str(args.tracemalloc)] if args.tracemalloc else []))
+    sp = start_server(tmp / "server", *(["--tracemalloc", str(args.tracemalloc)] if args.tracemalloc else []),
+                      *(["--memstats", str(args.memstats)] if args.memstats else []))
     stop = threading.Event()
     procs: list[Proc] = []
     ims: list[Any] = []
@@ -195,7 +196,7 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
             im.stop()
         sp.stop()
         trace = tmp / "server" / "logs" / "memtrace.log"
-        if args.tracemalloc and trace.exists():
+        if (args.tracemalloc or args.memstats) and trace.exists():
             shutil.copyfile(trace, args.memtrace_out)
             print(f"tracemalloc diffs: {args.memtrace_out}")
 
@@ -335,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast-hours", type=float, default=2.0)
     ap.add_argument("--tracemalloc", type=float, default=0.0, metavar="S",
                     help="server logs its growing allocation sites every S seconds (slower server)")
-    ap.add_argument("--memtrace-out", default="memtrace.log", help="where --tracemalloc's log is copied")
+    ap.add_argument("--memstats", type=float, default=0.0, metavar="S",
+                    help="server logs RSS, heaps and growing object types every S seconds (cheap)")
+    ap.add_argument("--memtrace-out", default="memtrace.log", help="where the server's memtrace.log is copied")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         return (run_fast if args.fast else run_mix)(args, Path(tmp))
