@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def build_context(cfg: Config, db: Database | None = None) -> ServerContext:
     ctx = ServerContext(
         config=cfg,
-        db=db or Database(cfg.db_url),
+        db=db or Database(cfg.db_url, sqlite_cache_kib=cfg.server.sqlite_cache_kib),
         storage=LocalStorage(cfg.storage_dir, cfg.cos, cfg.http_base),
     )
     from server.api.guards import make_guards

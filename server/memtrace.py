@@ -46,14 +46,21 @@ def native_memory() -> str:
         out.append(f"malloc in use {(mi.uordblks + mi.hblkhd) / 1e6:.2f} MB free {mi.fordblks / 1e6:.2f} MB")
     except (OSError, AttributeError):
         pass
+    used = sqlite_memory_used()
+    if used is not None:
+        out.append(f"sqlite {used / 1e6:.2f} MB")
+    return ", ".join(out)
+
+
+def sqlite_memory_used() -> int | None:
+    """Bytes SQLite holds in this process (page caches, schemas, statements); None if unknown."""
     try:
         import sqlite3  # noqa: F401  (loads the library the server's connections use)
         lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
         lib.sqlite3_memory_used.restype = ctypes.c_int64
-        out.append(f"sqlite {lib.sqlite3_memory_used() / 1e6:.2f} MB")
+        return int(lib.sqlite3_memory_used())
     except (OSError, AttributeError):
-        pass
-    return ", ".join(out)
+        return None
 
 
 def _snapshot() -> tracemalloc.Snapshot:
