@@ -89,8 +89,9 @@ def wait_replay(api: ApiClient, userid: str, deadline_s: float) -> tuple[Any, fl
             vods = [v for v in api.get_vod_list(0, 50) if v.userid == userid]
         except ApiError:
             vods = []
-        if vods:
-            return vods[0], time.monotonic() - t0
+        own = [v for v in vods if "mix_" not in v.play_url]  # the pusher's, not the co-host mix (30 fps)
+        if own:
+            return own[0], time.monotonic() - t0
         time.sleep(0.5)
     return None, None
 
