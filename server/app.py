@@ -28,7 +28,7 @@ def build_context(cfg: Config, db: Database | None = None, worker_index: int = 0
     """The shared context; ``worker_index`` > 0: a ``--workers`` child (no media, own node id)."""
     ctx = ServerContext(
         config=cfg,
-        db=db or Database(cfg.db_url, migrate=worker_index == 0),
+        db=db or Database(cfg.db_url, migrate=worker_index == 0, sqlite_cache_kib=cfg.server.sqlite_cache_kib),
         storage=LocalStorage(cfg.storage_dir, cfg.cos, cfg.http_base),
     )
     from server.api.guards import make_guards

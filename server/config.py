@@ -28,6 +28,7 @@ class LiveConfig:
     push_url_ttl: int = 86400  # seconds a push URL stays valid
     min_replay_seconds: int = 10  # recordings shorter than this are kept but not listed
     record: bool = True  # embedded media server records every publish
+    record_buffer_mb: int = 128  # a recording waiting for the disk holds this much before it drops frames
     hls: bool = True  # embedded media server also serves live HLS (/live/{sid}.m3u8)
     hls_reconnect_grace: float = 30.0  # live HLS waits this long for a publisher to come back
     hls_replays: bool = True  # every replay also gets an HLS playlist (hls_play_url; twice the disk)
@@ -63,6 +64,7 @@ class ServerSection:
     public_http_port: int = 0  # 0: the port we listen on
     public_rtmp_port: int = 0
     db_url: str = ""  # empty: SQLite file in the data dir
+    sqlite_cache_kib: int = 512  # SQLite page cache per pooled connection (SQLite's default is 2000)
     redis_url: str = ""  # empty: in-process fan-out and token store
     token_ttl: int = 7 * 86400
     refresh_token_ttl: int = 30 * 86400
@@ -144,6 +146,25 @@ class MixerConfig:
 
 
 @dataclass
+class DebugConfig:
+    """``[debug]``: diagnostics, all off by default (they cost CPU and memory).
+
+    ``memstats_interval`` > 0 writes to ``DIR/logs/memtrace.log`` every that many seconds the RSS, the
+    glibc heap (in use / free), SQLite's memory, pymalloc blocks and the object types whose live
+    count grew most since the first line (cheap; ``xiaozhibo server --memstats SECONDS``).
+    ``tracemalloc_interval`` > 0 starts :mod:`tracemalloc` (``tracemalloc_frames`` frames per
+    allocation) and every that many seconds diffs a snapshot against the first one, logging the
+    ``tracemalloc_top`` allocation sites that grew most (server/memtrace.py;
+    ``xiaozhibo server --tracemalloc SECONDS``).
+    """
+
+    memstats_interval: float = 0.0  # seconds between cheap lines (RSS, heaps, live objects by type); 0 = off
+    tracemalloc_interval: float = 0.0  # seconds between snapshots; 0 = off (heavy: stalls a loaded server)
+    tracemalloc_frames: int = 1  # stack frames kept per allocation (more: slower, tracebacks of the top 3)
+    tracemalloc_top: int = 15  # growing sites (and object types) logged per line
+
+
+@dataclass
 class Config:
     data_dir: Path
     live: LiveConfig = field(default_factory=LiveConfig)
@@ -153,6 +174,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     edges: EdgesConfig = field(default_factory=EdgesConfig)
     mixer: MixerConfig = field(default_factory=MixerConfig)
+    debug: DebugConfig = field(default_factory=DebugConfig)
     # The whole file as read: subsystems with their own typed tables (server/im/settings.py
     # ImSettings for [im], server/api/roomservice.py RoomSettings for [roomservice]) take their
     # extra keys from here instead of reading the file again.
@@ -217,7 +239,7 @@ class Config:
 
 
 SECTIONS = {"live": LiveConfig, "im": ImConfig, "cos": CosConfig, "server": ServerSection, "limits": LimitsConfig,
-            "edges": EdgesConfig, "mixer": MixerConfig}
+            "edges": EdgesConfig, "mixer": MixerConfig, "debug": DebugConfig}
 
 
 def generate(data_dir: Path) -> Config:

@@ -19,6 +19,7 @@ from server.config import Config, load
 from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
 from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
+from server.memtrace import MemTrace
 from server.tls import TlsConfigError
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)  # set by worker 0
     p.add_argument("--media-port", type=int, default=0, help=argparse.SUPPRESS)  # worker 0's private port
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--tracemalloc", type=float, default=None, metavar="SECONDS",
+                   help="debug: log the fastest-growing allocation sites every SECONDS to DIR/logs/memtrace.log")
+    p.add_argument("--memstats", type=float, default=None, metavar="SECONDS",
+                   help="debug: log RSS, heaps and growing object types every SECONDS to DIR/logs/memtrace.log")
     return p.parse_args(argv)
 
 
@@ -128,6 +133,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
             pass
 
     guard.start()
+    memtrace = MemTrace(cfg.debug, cfg.log_dir)
+    memtrace.start()
     task = asyncio.create_task(server.serve(sockets=[http_sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -158,6 +165,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     server.should_exit = True
     await task
     guard.stop()
+    memtrace.stop()
     stopper.cancel()
     if rtmp_sock is not None:
         rtmp_sock.close()
@@ -185,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "server.host": args.host, "server.http_port": args.http_port, "server.rtmp_port": args.rtmp_port,
         "server.db_url": args.db, "server.redis_url": args.redis, "server.public_host": args.public_host,
         "server.tls_cert": args.tls_cert, "server.tls_key": args.tls_key,
+        "debug.tracemalloc_interval": args.tracemalloc, "debug.memstats_interval": args.memstats,
     }
     cfg = load(args.data_dir, overrides)
     from server.workers import workers_refusal

@@ -80,6 +80,17 @@ def cover_from_keyframe(video_header: bytes, keyframe: bytes) -> bytes:
     return to_jpeg(frames[0])
 
 
+RECORD_SOFT_BYTES = 16 << 20  # above this a recording slows its publisher (faster-than-real-time pushes)
+
+
+def record_sink(file_id: str, buffer_mb: int = 128) -> ThreadSink:
+    """The recorder's queue: lossless up to ``buffer_mb`` (``[live] record_buffer_mb``), so a disk or
+    CPU stall of minutes at live bitrates loses nothing; past it, a gap to the next keyframe and a
+    WARNING. (It used to drop non-key video at 16 MB and end the recording at 64 MB.)"""
+    hard = max(buffer_mb << 20, RECORD_SOFT_BYTES * 2)
+    return ThreadSink(f"record-{file_id}", soft_bytes=RECORD_SOFT_BYTES, hard_bytes=hard, lossless=True)
+
+
 class Recorder(threading.Thread):
     """Writes one publish to ``record_dir/{file_id}.flv``; at the end remuxes it into ``vod_dir``.
 
@@ -105,7 +116,7 @@ class Recorder(threading.Thread):
                 log.info("publish %s ended before any media: nothing recorded", self.file_id)
                 return
             if self.sink.stats.dropped:
-                log.warning("recording %s dropped %d video frames (disk too slow)", self.file_id,
+                log.warning("recording %s dropped %d frames (disk too slow)", self.file_id,
                             self.sink.stats.dropped)
             self.done(finish_recording(self.flv_path, self.vod_dir, self.file_id, self.start_time,
                                        hls=self.hls))

@@ -81,17 +81,25 @@ class Sink:
     ``soft_bytes``: above this, non-key video is dropped until the next keyframe (and a keyframe
     arriving then discards the queued, now useless video before it). ``hard_bytes``: above this the
     consumer is closed. :meth:`offer` never blocks and is called on the event loop.
+
+    ``lossless`` (the recorder): nothing is dropped below ``hard_bytes``; above ``soft_bytes`` the
+    sink only reports :attr:`pressure` (the publisher's session then reads more slowly). At
+    ``hard_bytes`` it drops audio and video until the next keyframe (one WARNING per episode) and
+    stays open, so a long disk stall costs a gap in the recording, not the rest of it.
     """
 
-    def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20) -> None:
+    def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20,
+                 lossless: bool = False) -> None:
         self.name = name
         self.soft_bytes, self.hard_bytes = soft_bytes, hard_bytes
+        self.lossless = lossless
         self._q: deque[Frame] = deque()
         self._bytes = 0
         self._waiting_key = False
         self.closed = False
         self.close_reason = ""
         self.stats = SinkStats()
+        self._drop_mark = 0  # stats.dropped when the current lossless drop episode began
         self._lock = threading.Lock()
 
     # called by the stream (event loop)
@@ -101,22 +109,54 @@ class Sink:
         with self._lock:
             if self.closed:
                 return
-            if frame.kind == chunk.VIDEO and not frame.header and not burst:
-                if frame.key:
-                    if self._bytes > self.soft_bytes:
-                        self._discard_video()
-                    self._waiting_key = False
-                elif self._waiting_key or self._bytes > self.soft_bytes:
-                    self._waiting_key = True
-                    self.stats.dropped += 1
-                    return
-            if self._bytes + frame.size > self.hard_bytes:
-                self.stats.overflowed = True
-                self._close_locked("consumer too slow")
+            if self.lossless:
+                self._offer_lossless(frame)
+                wake = True
             else:
-                self._q.append(frame)
-                self._bytes += frame.size
-        self._wake()
+                wake = self._offer_lossy(frame, burst)
+        if wake:
+            self._wake()
+
+    def _offer_lossless(self, frame: Frame) -> None:
+        if not frame.header and frame.kind != chunk.DATA_AMF0:
+            if frame.kind == chunk.VIDEO and frame.key and self._bytes + frame.size <= self.hard_bytes:
+                if self._waiting_key:
+                    log.warning("%s: %d frames dropped while %d MB behind; complete again from this keyframe",
+                                self.name, self.stats.dropped - self._drop_mark, self.hard_bytes >> 20)
+                self._waiting_key = False
+            elif self._waiting_key or self._bytes + frame.size > self.hard_bytes:
+                if not self._waiting_key:
+                    self._drop_mark = self.stats.dropped
+                    log.warning("%s: consumer %d MB behind: dropping until the next keyframe", self.name,
+                                self._bytes >> 20)
+                self._waiting_key = True
+                self.stats.dropped += 1
+                return
+        self._q.append(frame)
+        self._bytes += frame.size
+
+    def _offer_lossy(self, frame: Frame, burst: bool) -> bool:
+        if frame.kind == chunk.VIDEO and not frame.header and not burst:
+            if frame.key:
+                if self._bytes > self.soft_bytes:
+                    self._discard_video()
+                self._waiting_key = False
+            elif self._waiting_key or self._bytes > self.soft_bytes:
+                self._waiting_key = True
+                self.stats.dropped += 1
+                return False
+        if self._bytes + frame.size > self.hard_bytes:
+            self.stats.overflowed = True
+            self._close_locked("consumer too slow")
+        else:
+            self._q.append(frame)
+            self._bytes += frame.size
+        return True
+
+    @property
+    def pressure(self) -> bool:
+        """A lossless sink holds more than ``soft_bytes``: its producer should slow down."""
+        return self.lossless and self._bytes > self.soft_bytes
 
     def _discard_video(self) -> None:
         keep: deque[Frame] = deque()
@@ -159,8 +199,8 @@ class Sink:
 class AsyncSink(Sink):
     """A sink consumed by a task on the event loop (RTMP and HTTP-FLV players)."""
 
-    def __init__(self, name: str, **kw: int) -> None:
-        super().__init__(name, **kw)
+    def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20) -> None:
+        super().__init__(name, soft_bytes, hard_bytes)
         self._event = asyncio.Event()
 
     def _wake(self) -> None:
@@ -178,8 +218,9 @@ class AsyncSink(Sink):
 class ThreadSink(Sink):
     """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots)."""
 
-    def __init__(self, name: str, **kw: int) -> None:
-        super().__init__(name, **kw)
+    def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20,
+                 lossless: bool = False) -> None:
+        super().__init__(name, soft_bytes, hard_bytes, lossless)
         self._cond = threading.Condition()
 
     def _wake(self) -> None:
@@ -251,6 +292,18 @@ class LiveStream:
                 dead.append(s)
         for s in dead:
             self.sinks.discard(s)
+
+    def under_pressure(self) -> bool:
+        """A lossless consumer (the recorder) is over its soft limit."""
+        return any(s.pressure for s in self.sinks)
+
+    async def ease(self, max_wait: float = 1.0) -> None:
+        """Wait, at most ``max_wait`` s, while a lossless consumer is over its soft limit: the
+        publisher's session reads no further, so TCP slows a faster-than-real-time push instead of
+        the recorder dropping frames. A real-time publisher never gets here unless the disk stalls."""
+        deadline = time.monotonic() + max_wait
+        while self.under_pressure() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     def _keyframe(self, ts: int) -> None:
         """Measure the keyframe interval; warn once per publish when it is above KEYINT_WARN_S."""

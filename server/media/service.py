@@ -23,7 +23,14 @@ from server.context import ServerContext
 from server.limits import ConnGuard, RateLog, addr_key
 from server.media.hls import HlsPlaylist, HlsSegmenter
 from server.media.preauth import PreAuthPool
-from server.media.record import Recorder, RecordResult, cover_from_keyframe, finish_recording, is_empty_recording
+from server.media.record import (
+    Recorder,
+    RecordResult,
+    cover_from_keyframe,
+    finish_recording,
+    is_empty_recording,
+    record_sink,
+)
 from server.media.relay import Hub, LiveStream, ThreadSink
 from server.media.session import RtmpSession
 
@@ -153,7 +160,7 @@ class MediaService:
         stream.file_id = file_id
         self.emit(LiveEvent(LiveEventType.STREAM_BEGIN, stream.sid))
         if self.settings.record:
-            sink = ThreadSink(f"record-{file_id}", soft_bytes=16 << 20, hard_bytes=64 << 20)
+            sink = record_sink(file_id, self.ctx.config.live.record_buffer_mb)
             stream.attach(sink)
             rec = Recorder(sink, file_id, start, self.record_dir, self.vod_dir, self._recorded,
                            hls=self.ctx.config.live.hls_replays)

@@ -197,6 +197,8 @@ class RtmpSession:
         if t in (chunk.AUDIO, chunk.VIDEO):
             if self.stream is not None and msg.payload:
                 self.stream.push(Frame.from_message(t, msg.timestamp, msg.payload))
+                if self.stream.under_pressure():
+                    await self.stream.ease()
         elif t in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
             body = msg.payload[1:] if t == chunk.COMMAND_AMF3 and msg.payload[:1] == b"\0" else msg.payload
             await self._on_command(amf0.decode_all(body), msg)

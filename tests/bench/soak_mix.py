@@ -69,7 +69,12 @@ _NUM = r"(-?[\d.]+)"
 
 def parse_push(line: str) -> dict[str, float] | None:
     m = re.search(r"fps=" + _NUM + "/" + _NUM + r".*?audio=" + _NUM + "dB", line)
-    return {"fps": float(m.group(2)), "audio_db": float(m.group(3))} if m else None
+    if not m:
+        return None
+    d = {"fps": float(m.group(2)), "audio_db": float(m.group(3))}
+    if k := re.search(r"dropped=(\d+) \(capture (\d+)", line):
+        d["dropped"], d["dropped_capture"] = float(k.group(1)), float(k.group(2))
+    return d
 
 
 def parse_play(line: str) -> dict[str, float] | None:
