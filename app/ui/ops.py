@@ -8,10 +8,7 @@ is destroyed before the work ends, no callback runs. The UI thread never waits o
 
 An :class:`Op` is deliberately not a Qt child of ``parent``: it must outlive a closed window until
 its worker has reported, or the worker would emit on a deleted object (a crash) and the op would
-never count as finished. It only watches ``parent``'s ``destroyed`` signal. After delivery it is
-deleted by ``deleteLater`` on the UI thread, and Python keeps it referenced until then: otherwise the
-worker, dropping its reference last, would delete it on the worker thread while the UI thread
-processes the same deferred delete (a double delete).
+never count as finished. It only watches ``parent``'s ``destroyed`` signal.
 
 ``progress``: pass a callback ``(done, total)`` and ``fn`` receives a ``report(done, total)``
 function to call from the worker; reports are delivered on the UI thread (coalesced).
@@ -25,12 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from app.ui.errors import log_failure, show_error
-from app.ui.qt import QObject, QRunnable, QThreadPool, QWidget, Signal, Slot, cpp_alive
+from app.ui.qt import QObject, QRunnable, QThreadPool, QWidget, Signal, Slot
 
 log = logging.getLogger(__name__)
 
 _live: set[Op] = set()  # keeps Python wrappers alive until their work ends
-_retired: list[Op] = []  # delivered, waiting for deleteLater on the UI thread (then dropped)
 _pool: QThreadPool | None = None
 MAX_THREADS = 8  # the work is mostly blocking network I/O: a 2-core machine must not starve it
 
@@ -127,29 +123,18 @@ class Op(QObject):
 
     def _end(self) -> None:
         _live.discard(self)
-        _sweep_retired()
-        _retired.append(self)  # the C++ object must die by deleteLater (UI thread), not by a worker's decref
         self.finished.emit()
         self.deleteLater()
-
-
-def _sweep_retired() -> None:
-    """Forget delivered ops whose C++ side ``deleteLater`` has removed (UI thread only)."""
-    _retired[:] = [op for op in _retired if cpp_alive(op)]
 
 
 class _Task(QRunnable):
     def __init__(self, op: Op) -> None:
         super().__init__()
-        self._op: Op | None = op
+        self._op = op
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        # PySide keeps a finished runnable's Python side alive: it must not keep the op (and the
-        # widgets its callbacks capture) alive with it. ``_live``/``_retired`` hold the op meanwhile.
-        op, self._op = self._op, None
-        if op is not None:
-            op._run()
+        self._op._run()
 
 
 def run_op(parent: QObject | None, fn: Callable[..., Any], on_success: Callable[[Any], None] | None = None,
@@ -163,6 +148,5 @@ def run_op(parent: QObject | None, fn: Callable[..., Any], on_success: Callable[
 
 
 def pending() -> int:
-    """How many operations have not delivered yet (tests wait for 0). UI thread only."""
-    _sweep_retired()
+    """How many operations have not delivered yet (tests wait for 0)."""
     return len(_live)

@@ -121,17 +121,8 @@ def delete_now(obj: QtCore.QObject) -> None:
     if shiboken6.isValid(obj):
         shiboken6.delete(obj)
 
-
-def cpp_alive(obj: object) -> bool:
-    """True while the C++ side of the Qt wrapper ``obj`` exists."""
-    import shiboken6
-
-    return bool(shiboken6.isValid(obj))
-
-
 __all__ = [
     "QT_BINDING",
-    "cpp_alive",
     "delete_now",
     "QT_TRANSLATE_NOOP",
     "Property",

@@ -1,9 +1,8 @@
 """Qt objects are only ever deleted on the GUI thread (the sporadic segfaults of the GUI tests).
 
 Python's cyclic collector used to run in whatever thread allocated past its threshold (an op
-worker, an image fetch, a demux thread) and so deleted closed windows' widget trees there; and a
-finished op could be deleted by its worker's last reference while the GUI thread ran its
-``deleteLater``. No server needed."""
+worker, an image fetch, a demux thread) and so deleted closed windows' widget trees there.
+No server needed."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import threading
 import weakref
 from pathlib import Path
 
-from app.ui import ops
 from app.ui.main import build
 from app.ui.qt import QObject
 from app.ui.settings import ClientSettings
@@ -47,16 +45,3 @@ def test_cycles_of_qt_objects_are_collected_on_the_gui_thread(qtbot, tmp_path: P
     qtbot.waitUntil(lambda: bool(released), timeout=5000)  # the GUI thread's collector gets to it
     assert released == [threading.main_thread().name] and ref() is None
 
-
-def test_a_delivered_op_is_released_on_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
-    """Once delivered, an op (and the widgets its callbacks capture) is freed, on the GUI thread:
-    not kept forever by its finished runnable, nor freed by the worker's last reference."""
-    done: list[int] = []
-    released: list[str] = []
-    op = ops.run_op(None, lambda: 7, done.append)
-    ref = _released_on(op, released)
-    del op
-    qtbot.waitUntil(lambda: done == [7], timeout=5000)  # delivered: deleteLater is posted
-    assert ops._thread_pool().waitForDone(5000)  # the worker has dropped its task and its reference
-    qtbot.waitUntil(lambda: ops.pending() == 0 and bool(released), timeout=5000)
-    assert released == [threading.main_thread().name] and ref() is None
