@@ -29,8 +29,6 @@ from app.ui.qt import QObject, Qt, Signal, Slot
 class _Gate:
     """Open while its bridge's C++ object lives; only read and closed on the GUI thread."""
 
-    __slots__ = ("open",)
-
     def __init__(self) -> None:
         self.open = True
 
@@ -70,7 +68,8 @@ class EngineBridge(QObject):
         super().__init__(parent)
         self._gate = _Gate()  # plain Python attributes: readable from any thread, even after deletion
         self._relay = _shared_relay()
-        self.destroyed.connect(self._gate.close)
+        gate = self._gate  # a lambda, not the bound method ``gate.close``: PySide mishandled that (segfault)
+        self.destroyed.connect(lambda *_a: gate.close())
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the GUI thread soon; safe from any thread, a no-op once deleted."""
