@@ -107,6 +107,33 @@ def start_server(data_dir: Path, *extra: str, timeout: float = 60.0) -> ServerPr
     return sp
 
 
+
+@pytest.fixture(autouse=True)
+def _gc_on_the_gui_thread():  # type: ignore[no-untyped-def]
+    """Once a test made a QApplication, cyclic garbage is collected on the GUI thread only
+    (app/ui/gc_guard.py): a collection on a worker thread deleted Qt widgets there (segfaults).
+    Checked around every test so tests that never spin the event loop keep memory bounded."""
+    def guard():  # type: ignore[no-untyped-def]
+        if "PySide6.QtCore" not in sys.modules:
+            return None
+        from PySide6.QtCore import QCoreApplication
+
+        if QCoreApplication.instance() is None:
+            return None
+        from app.ui import gc_guard
+
+        gc_guard.install()
+        return gc_guard
+
+    g = guard()
+    if g is not None:
+        g.collect_if_due()
+    yield
+    g = guard()
+    if g is not None:
+        g.collect_if_due()
+
+
 @pytest.fixture
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A fresh all-in-one server (SQLite, local storage) for one test."""

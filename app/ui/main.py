@@ -67,6 +67,7 @@ def build(settings: ClientSettings):  # type: ignore[no-untyped-def]
 
     Separate from :func:`main` so tests and screenshot scripts get the same wiring.
     """
+    from app.ui import gc_guard
     from app.ui.controllers.account import Account
     from app.ui.controllers.images import ImageLoader, resource
     from app.ui.i18n import install_translations
@@ -75,6 +76,7 @@ def build(settings: ClientSettings):  # type: ignore[no-untyped-def]
     from app.ui.windows.main_window import MainWindow
 
     app = cast(QApplication, QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "xiaozhibo"]))
+    gc_guard.install()  # cycles of Qt objects must never be collected on a worker thread
     app.setApplicationName("Xiaozhibo")
     app.setOrganizationName("Xiaozhibo")
     app.setWindowIcon(QIcon(str(resource("app_icon.png"))))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -51,3 +54,38 @@ def test_no_other_queued_re_post_helpers_remain() -> None:
                     for h in ast.walk(node)):
                 copies.append(f"{path.relative_to(UI)}:{node.name}")
     assert copies == []
+
+
+_STRESS = """
+import sys, threading
+from app.ui.controllers.bridge import EngineBridge
+from app.ui.qt import QApplication, QObject
+app = QApplication([])
+for _ in range(100):
+    owner = QObject()
+    call = EngineBridge(owner).wrap(lambda *a: None)
+    started = threading.Event()
+    def hammer():
+        started.set()
+        for i in range(2000):
+            call(i)
+    threads = [threading.Thread(target=hammer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    started.wait()
+    del owner  # the window closes (bridge deleted) while two engine threads keep calling back
+    for t in threads:
+        t.join()
+    app.processEvents()
+print("survived")
+"""
+
+
+def test_engine_threads_posting_while_the_bridge_is_deleted_do_not_crash() -> None:
+    """Emitting on the bridge while the GUI thread deleted it crashed (segfault) within a few rounds.
+
+    Runs in a child process so that a crash fails this test instead of killing the test run."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-X", "faulthandler", "-c", _STRESS], cwd=UI.parents[1], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "survived" in r.stdout, r.stderr[-3000:]

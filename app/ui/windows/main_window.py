@@ -234,7 +234,13 @@ class MainWindow(QMainWindow):
         window = watch.open_card(self, card, self.account)
         if window is not None:
             self.players.append(window)
-            window.destroyed.connect(lambda *_: self.players.remove(window) if window in self.players else None)
+            # The slot must not hold ``window``: when the slot was the last holder, freeing it deleted the
+            # window, whose ``destroyed`` then called the half-freed slot (segfault; gdb stack in the log).
+            key = id(window)
+            window.destroyed.connect(lambda *_: self._forget_player(key))
+
+    def _forget_player(self, key: int) -> None:
+        self.players[:] = [w for w in self.players if id(w) != key]
 
     def go_live(self) -> None:
         watch.go_live(self, self.account)
