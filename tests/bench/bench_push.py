@@ -61,9 +61,11 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return t.user + t.system
 
 
-def run_ours(settings: PushSettings, frames: list[np.ndarray], url: str, duration: float) -> dict[str, float]:
+def run_ours(settings: PushSettings, frames: list[np.ndarray], url: str, duration: float,
+             beauty: int = 0, whiten: int = 0, mirror: bool = False) -> dict[str, float]:
     stats: list[PushStats] = []
     pub = Publisher(settings, LoopSource(frames), AudioMixer(ToneSource()), url)
+    pub.pipeline.set_filters(beauty=beauty, whiteness=whiten, mirror=mirror)
     pub.on_stats = stats.append
     me = psutil.Process()
     c0, t0 = cpu_seconds(me), time.monotonic()
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bitrate", type=int, default=2500)
     ap.add_argument("--frames", type=int, default=60, help="distinct pre-rendered frames, looped")
     ap.add_argument("--skip-filters", action="store_true")
+    ap.add_argument("--beauty", type=int, default=0, help="skin smoothing 0-9 on our push (SPEC 9: 0 drops with beauty on)")
+    ap.add_argument("--whiten", type=int, default=0, help="whitening 0-9 on our push")
+    ap.add_argument("--mirror", action="store_true", help="mirror our push")
     args = ap.parse_args(argv)
     if not available() or shutil.which("ffmpeg") is None:
         print("needs nginx + libnginx-mod-rtmp and ffmpeg")
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         nginx.start()
         try:
             load0 = os.getloadavg()
-            ours = run_ours(settings, frames, nginx.url("live", "ours"), args.duration)
+            ours = run_ours(settings, frames, nginx.url("live", "ours"), args.duration,
+                            args.beauty, args.whiten, args.mirror)
             peer = run_ffmpeg(settings, raw, nginx.url("live", "ffmpeg"), args.duration)
             load1 = os.getloadavg()
         finally:
@@ -156,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{ours['dropped']:8.0f} {ours['sent_fps']:9.1f} {ours['bitrate']:7.0f}")
     print(f"{'ffmpeg CLI (peer)':<22} {peer['wall']:7.1f} {peer['cpu_s']:7.1f} {peer['cpu_pct']:6.0f}")
     ratio = ours["cpu_s"] / peer["cpu_s"] if peer["cpu_s"] else float("nan")
-    print(f"CPU ratio ours/ffmpeg: {ratio:.2f} (target <= 1.3); dropped frames: {ours['dropped']:.0f} "
+    print(f"CPU ratio ours/ffmpeg: {ratio:.2f} (target <= 1.15 without filters); filters: beauty {args.beauty} "
+          f"whiten {args.whiten} mirror {args.mirror}; dropped frames: {ours['dropped']:.0f} "
           f"(capture {ours['dropped_capture']:.0f}, congestion {ours['dropped_congestion']:.0f}, "
           f"offline {ours['dropped_offline']:.0f}; target 0)")
     print(f"our stages: encode {ours['encode_ms']:.1f} ms/frame, compose {ours['compose_ms']:.1f} ms/frame, "
