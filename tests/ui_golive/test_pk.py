@@ -71,7 +71,8 @@ def test_pk_invite_accept_side_by_side_scores_and_result(qtbot, golive, second, 
         # side by side: each anchor decodes the other's low-latency stream beside its own preview
         for w, other in ((a, "pk_second"), (b, a.account.userid)):
             st = w.pk.stage
-            assert st.pane.isVisible() and st.bar.isVisible()
+            # the stage opens when the anchor's engine reads the running PK (a poll after the accept)
+            qtbot.waitUntil(lambda st=st: st.pane.isVisible() and st.bar.isVisible(), timeout=10000)
             qtbot.waitUntil(lambda st=st, other=other: st.players.user_ids() == [other], timeout=10000)
             qtbot.waitUntil(lambda st=st, other=other: st.players.tile(other).frames >= 3, timeout=30000)
             assert st.bar.timer_label.text().startswith("PK 00:0")
