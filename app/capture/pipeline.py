@@ -257,6 +257,17 @@ class CapturePipeline:
         with self._audio_lock:
             self._audio_taps.pop(tap_id, None)
 
+    def detach(self, taps: tuple[int, int] | None, on_end: Callable[..., Any], stop: bool) -> None:
+        """A consumer leaves: remove its video and audio taps and its end callback, and stop the
+        pipeline when the consumer owned it (the publisher's and the clip recorder's stop)."""
+        if taps is not None:
+            self.remove_video_tap(taps[0])
+            self.remove_audio_tap(taps[1])
+        if on_end in self.on_end:
+            self.on_end.remove(on_end)
+        if stop:
+            self.stop()
+
     # -- life ------------------------------------------------------------------------------
     @property
     def running(self) -> bool:

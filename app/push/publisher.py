@@ -282,13 +282,7 @@ class Publisher:
         destinations (each flushes its queue for up to 3 s) and the recording."""
         self._stop.wait()
         deadline = time.monotonic() + _JOIN_S
-        if self._taps is not None:
-            self.pipeline.remove_video_tap(self._taps[0])
-            self.pipeline.remove_audio_tap(self._taps[1])
-        if self._source_end in self.pipeline.on_end:
-            self.pipeline.on_end.remove(self._source_end)
-        if self._own_pipeline:
-            self.pipeline.stop()
+        self.pipeline.detach(self._taps, self._source_end, stop=self._own_pipeline)
         self._yuv_q.put(PIPE_END)
         self._threads[0].join(max(0.1, deadline - time.monotonic()))  # push-encode: flushes video
         try:

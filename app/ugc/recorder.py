@@ -241,13 +241,7 @@ class ClipRecorder:
     def _detach(self) -> None:
         """After the stop: leave the pipeline, flush both encoders, end the MP4 queue."""
         deadline = time.monotonic() + _JOIN_S
-        if self._taps is not None:
-            self.pipeline.remove_video_tap(self._taps[0])
-            self.pipeline.remove_audio_tap(self._taps[1])
-        if self._source_end in self.pipeline.on_end:
-            self.pipeline.on_end.remove(self._source_end)
-        if self._own_pipeline:
-            self.pipeline.stop()
+        self.pipeline.detach(self._taps, self._source_end, stop=self._own_pipeline)
         self._yuv_q.put(PIPE_END)
         self._threads[0].join(max(0.1, deadline - time.monotonic()))
         try:
