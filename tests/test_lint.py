@@ -16,7 +16,10 @@ from tests.conftest import ROOT
 
 
 def test_ruff_clean() -> None:
-    ruff = shutil.which("ruff")
+    # the ruff beside this Python first (a venv's bin/ is not on PATH when pytest runs as
+    # `venv/bin/python -m pytest`, as scripts/test.sh does), then PATH
+    here = Path(sys.executable).parent / ("ruff.exe" if sys.platform == "win32" else "ruff")
+    ruff = str(here) if here.is_file() else shutil.which("ruff")
     if ruff is None:
         pytest.fail("ruff is not installed: install the test dependencies (pip install -e '.[test]')")
     r = subprocess.run([ruff, "check", "app", "server", "protocol", "tests"], cwd=ROOT, capture_output=True,
