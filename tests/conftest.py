@@ -162,8 +162,6 @@ SERIAL_TESTS = (
     "tests/play/test_units.py::test_null_output_consumes_in_real_time",
     "tests/play/test_units.py::test_null_output_pulls_one_latency_ahead_like_a_device",
     "tests/ui_golive/test_resume.py",  # the live must resume within the heartbeat window (failed under load)
-    # a pending PK invitation must still be pending when the next one arrives (answer timeouts)
-    "tests/linkmic/test_pk_flow.py::test_reject_timeout_busy_and_cancel",
 )
 
 

@@ -134,17 +134,13 @@ def test_a_dropped_stream_ends_the_pk(world: World) -> None:
     assert wait_state(b, PkState.ENDED) == "dropped"
 
 
-@pytest.mark.xfail(strict=False, reason="flaky since the late merges (2 of 4 local runs): C's invitation "
-                   "sometimes gets no 'busy' answer within 4 s and ends 'timeout'; cause not found yet "
-                   "(suspect: the IM direct-write fan-out or C2C delivery order) - see the closing note")
 def test_reject_timeout_busy_and_cancel(world: World) -> None:
-    # 4 s to answer: long enough that B's pending invitation is still pending when C's arrives
-    # on a loaded machine (1 s and, under two xdist workers, 2.5 s were not: C got "timeout",
-    # not "busy"); the test also runs in the serial part (tests/conftest.py SERIAL_TESTS)
-    a, b, ra, rb, ea, eb = pair(world, "4", answer_timeout=4.0)
+    # 2 s to answer: B's pending invitation from A must still be pending when C's arrives (the
+    # test waits for B to hold A's before C invites)
+    a, b, ra, rb, ea, eb = pair(world, "4", answer_timeout=2.0)
     c = world.party("pkc_4")
     rc = world.live_room(c, "C")
-    ec = pk(world, c, rc, answer_timeout=4.0)
+    ec = pk(world, c, rc, answer_timeout=2.0)
     ea.invite(rb, b.uid)
     b.wait_event("invite", ra)
     eb.reject(ra)
@@ -158,8 +154,10 @@ def test_reject_timeout_busy_and_cancel(world: World) -> None:
     b.wait_event("gone", ra, "timeout")
     # busy: B has a pending invitation from A; C's is rejected "busy"
     a.events.clear()
+    invites = len(b.named("invite"))  # 2 so far: B must hold A's third before C invites
     ea.invite(rb, b.uid)
-    b.wait(lambda: len(b.named("invite")) == 2)
+    b.wait(lambda: len(b.named("invite")) == invites + 1)
+    assert b.named("invite")[-1][0] == ra and eb.pending() is not None and eb.pending().room_id == ra
     ec.invite(rb, b.uid)
     assert wait_state(c, PkState.ENDED) == "busy"
     ea.cancel()  # withdrawn: B's pending invitation goes away
