@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -123,7 +124,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
         proxy_headers=bool(cfg.server.trusted_proxies), forwarded_allow_ips=list(cfg.server.trusted_proxies),
         ssl_certfile=cfg.server.tls_cert or None, ssl_keyfile=cfg.server.tls_key or None,
     ))
-    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # uvicorn < 0.29
+    _own_signals(server)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -145,7 +146,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     if private_sock is not None:  # plain uvicorn (no per-address caps): only our workers connect
         private = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
                                                 timeout_keep_alive=5))
-        private.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # uvicorn < 0.29
+        _own_signals(private)
         ptask = asyncio.create_task(private.serve(sockets=[private_sock]))
         children = WorkerSet([*(child_argv or []), "--rtmp-port", str(cfg.server.rtmp_port)], workers,
                              cfg.server.http_port, private_sock.getsockname()[1])
@@ -170,6 +171,16 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     if rtmp_sock is not None:
         rtmp_sock.close()
     ctx.db.dispose()
+
+
+def _own_signals(server: uvicorn.Server) -> None:
+    """SIGINT/SIGTERM are ours (they set the ``stop`` event, which stops the workers, then the
+    servers in order): uvicorn must not install its own handlers (``capture_signals`` since 0.29,
+    which would stop only the server that installed its handler last)."""
+    if hasattr(server, "capture_signals"):
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    else:  # uvicorn < 0.29
+        server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
 
 
 def child_argv(argv: list[str] | None) -> list[str]:
