@@ -95,12 +95,11 @@ class SkinSmoother:
             weight = cv2.resize(weight, (mw, mh), dst=b("wup", self._mid_shape[:2])[:mh, :mw],
                                 interpolation=cv2.INTER_LINEAR)
         w3 = cv2.merge((weight, weight, weight), dst=b("w3", self._mid_shape)[:mh, :mw])
-        f = b("mid", self._mid_shape)[:mh, :mw]
-        f[...] = mid
-        d = cv2.subtract(q, f, dst=f)
+        # mixed-depth arithmetic with an explicit dtype: one pass each, no separate conversions
+        d = cv2.subtract(q, mid, dst=b("mid", self._mid_shape)[:mh, :mw], dtype=cv2.CV_32F)
         d = cv2.multiply(d, w3, dst=d)
-        d = cv2.add(d, (128.0, 128.0, 128.0, 0.0), dst=d)
-        return cv2.convertScaleAbs(d, dst=b("d8", self._mid_shape, np.uint8)[:mh, :mw])
+        return cv2.add(d, (128.0, 128.0, 128.0, 0.0), dst=b("d8", self._mid_shape, np.uint8)[:mh, :mw],
+                       dtype=cv2.CV_8U)
 
     @staticmethod
     def _scale_box(box: tuple[int, ...], small: tuple[int, ...], big: tuple[int, ...]) -> tuple[slice, slice]:
@@ -141,7 +140,9 @@ class SkinSmoother:
         if d8.shape[:2] != roi.shape[:2]:
             d8 = cv2.resize(d8, (roi.shape[1], roi.shape[0]), interpolation=cv2.INTER_LINEAR,
                             dst=self._buf("up", bgr.shape, np.uint8)[:roi.shape[0], :roi.shape[1]])
-        out = bgr.copy()
+        out = np.empty_like(bgr)  # copy only what the change does not cover (the frame, at worst)
+        out[:fr.start], out[fr.stop:] = bgr[:fr.start], bgr[fr.stop:]
+        out[fr, :fc.start], out[fr, fc.stop:] = bgr[fr, :fc.start], bgr[fr, fc.stop:]
         cv2.addWeighted(roi, 1.0, d8, 1.0, -128.0, dst=out[fr, fc])
         return out
 
