@@ -95,12 +95,11 @@ class SkinSmoother:
             weight = cv2.resize(weight, (mw, mh), dst=b("wup", self._mid_shape[:2])[:mh, :mw],
                                 interpolation=cv2.INTER_LINEAR)
         w3 = cv2.merge((weight, weight, weight), dst=b("w3", self._mid_shape)[:mh, :mw])
-        f = b("mid", self._mid_shape)[:mh, :mw]
-        f[...] = mid
-        d = cv2.subtract(q, f, dst=f)
+        # mixed-depth arithmetic with an explicit dtype: one pass each, no separate conversions
+        d = cv2.subtract(q, mid, dst=b("mid", self._mid_shape)[:mh, :mw], dtype=cv2.CV_32F)
         d = cv2.multiply(d, w3, dst=d)
-        d = cv2.add(d, (128.0, 128.0, 128.0, 0.0), dst=d)
-        return cv2.convertScaleAbs(d, dst=b("d8", self._mid_shape, np.uint8)[:mh, :mw])
+        return cv2.add(d, (128.0, 128.0, 128.0, 0.0), dst=b("d8", self._mid_shape, np.uint8)[:mh, :mw],
+                       dtype=cv2.CV_8U)
 
     @staticmethod
     def _scale_box(box: tuple[int, ...], small: tuple[int, ...], big: tuple[int, ...]) -> tuple[slice, slice]:
@@ -141,7 +140,9 @@ class SkinSmoother:
         if d8.shape[:2] != roi.shape[:2]:
             d8 = cv2.resize(d8, (roi.shape[1], roi.shape[0]), interpolation=cv2.INTER_LINEAR,
                             dst=self._buf("up", bgr.shape, np.uint8)[:roi.shape[0], :roi.shape[1]])
-        out = bgr.copy()
+        out = np.empty_like(bgr)  # copy only what the change does not cover (the frame, at worst)
+        out[:fr.start], out[fr.stop:] = bgr[:fr.start], bgr[fr.stop:]
+        out[fr, :fc.start], out[fr, fc.stop:] = bgr[fr, :fc.start], bgr[fr, fc.stop:]
         cv2.addWeighted(roi, 1.0, d8, 1.0, -128.0, dst=out[fr, fc])
         return out
 
@@ -204,16 +205,47 @@ class FilterChain:
     mirror: bool = False
     _smoother: SkinSmoother = field(default_factory=SkinSmoother, repr=False, compare=False)
 
-    def apply(self, bgr: np.ndarray) -> np.ndarray:
+    def apply(self, bgr: np.ndarray, shed: bool = False) -> np.ndarray:
         """``bgr`` filtered; a new array unless every filter is off (then ``bgr`` itself).
 
-        After the first filter that makes a new picture the others work in place on it: one
-        full-size allocation per frame, whatever is on.
+        ``shed``: leave the costly beauty filter out (the pipeline is behind, see
+        :class:`FilterShedder`); whitening and mirror are cheap and always apply. After the first
+        filter that makes a new picture the others work in place on it: one full-size allocation
+        per frame, whatever is on.
         """
         beauty, whiteness, mirrored = self.beauty, self.whiteness, self.mirror  # one consistent set
-        out = self._smoother.apply(bgr, beauty)
+        out = self._smoother.apply(bgr, 0 if shed else beauty)
         if whiteness > 0:
             out = cv2.LUT(out, _whiten_lut(min(int(whiteness), 9)), dst=None if out is bgr else out)
         if mirrored:
             out = cv2.flip(out, 1, dst=None if out is bgr else out)
         return out
+
+
+class FilterShedder:
+    """The first step of the picture drop policy: shed the beauty filter before any picture.
+
+    ``shed(backlog)`` is asked once per picture with the number of pictures waiting behind it
+    (for the compose stage and in the busiest consumer's queue, e.g. the encoder's). From
+    ``high`` waiting on, pictures are composed without skin smoothing (~3 ms of CPU per 720p
+    picture, a third of a push's CPU) so a starved machine spends its CPU on the encoder; the
+    filter comes back after ``hold`` pictures in a row with at most ``low`` waiting, so a load
+    that comes and goes does not make the picture flicker between smoothed and not.
+    """
+
+    def __init__(self, high: int = 3, low: int = 1, hold: int = 30) -> None:
+        if not 0 <= low < high or hold < 1:
+            raise ValueError("need 0 <= low < high and hold >= 1")
+        self.high, self.low, self.hold = high, low, hold
+        self.shedding = False
+        self._calm = 0
+
+    def shed(self, backlog: int) -> bool:
+        """True when the picture about to be composed should leave the beauty filter out."""
+        if backlog >= self.high:
+            self.shedding, self._calm = True, 0
+        elif self.shedding:
+            self._calm = self._calm + 1 if backlog <= self.low else 0
+            if self._calm >= self.hold:
+                self.shedding = False
+        return self.shedding

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
-from app.capture.filters import FilterChain, pause_image
+from app.capture.filters import FilterChain, FilterShedder, pause_image
 from app.capture.overlays import Overlay, OverlayStack
 from app.capture.video import VideoSource, fit
 
@@ -67,6 +67,9 @@ class DropOldestQueue:
             self._q.append(item)
             self._cond.notify()
 
+    def __len__(self) -> int:
+        return len(self._q)
+
     def get(self, timeout: float | None = None) -> Any:
         """The oldest item; None after ``timeout`` seconds."""
         with self._cond:
@@ -86,6 +89,7 @@ class Composed:
 
 
 VideoTap = Callable[[Composed], None]
+Backlog = Callable[[], int]  # pictures a video tap's consumer has waiting
 AudioTap = Callable[[np.ndarray, int, float], None]  # samples, index of the first sample, its time
 
 
@@ -97,6 +101,7 @@ class PipelineCounters:
         self.captured = self.composed = 0
         self.compose_s = 0.0
         self.skipped = 0  # total pictures not captured because the pipeline fell behind
+        self.shed = 0  # total pictures composed without the beauty filter because it fell behind
 
     def add(self, **kw: float) -> None:
         with self._lock:
@@ -155,7 +160,7 @@ class CapturePipeline:
         self._pending: dict[str, Any] = {}
         self._filters = FilterChain()
         self._overlays = OverlayStack()
-        self._video_taps: dict[int, tuple[VideoTap, bool]] = {}
+        self._video_taps: dict[int, tuple[VideoTap, bool, Backlog | None]] = {}
         self._audio_taps: dict[int, AudioTap] = {}
         self._tap_ids = 0
         self._audio_lock = threading.Lock()
@@ -233,11 +238,16 @@ class CapturePipeline:
             self._paused = bool(paused)
 
     # -- taps ------------------------------------------------------------------------------
-    def add_video_tap(self, tap: VideoTap, i420: bool = False) -> int:
-        """Call ``tap(Composed)`` for every composed picture (with I420 filled in when ``i420``)."""
+    def add_video_tap(self, tap: VideoTap, i420: bool = False, backlog: Backlog | None = None) -> int:
+        """Call ``tap(Composed)`` for every composed picture (with I420 filled in when ``i420``).
+
+        ``backlog()`` (any thread, quick) says how many pictures the tap's consumer has waiting
+        (an encoder's queue): when it or the compose stage falls behind, the beauty filter is
+        shed before pictures are dropped (:class:`~app.capture.filters.FilterShedder`).
+        """
         with self._lock:
             self._tap_ids += 1
-            self._video_taps[self._tap_ids] = (tap, i420)
+            self._video_taps[self._tap_ids] = (tap, i420, backlog)
             return self._tap_ids
 
     def remove_video_tap(self, tap_id: int) -> None:
@@ -397,19 +407,26 @@ class CapturePipeline:
             self._pause_cache = (key, pause_image(w, h, image=self._picture))
         return self._pause_cache[1]
 
-    def _compose(self, img: np.ndarray | None, paused: bool) -> np.ndarray:
+    def _compose(self, img: np.ndarray | None, paused: bool, shed: bool = False) -> np.ndarray:
         w, h = self._size
         if paused or img is None:
             out = self._pause_frame(w, h)
         else:
-            out = self._filters.apply(fit(img, w, h))
+            out = self._filters.apply(fit(img, w, h), shed)
             if out is img:
                 out = out.copy() if self._overlays.overlays else out  # never draw on the source's array
             return self._overlays.apply(out)
         return self._overlays.apply(out.copy()) if self._overlays.overlays else out
 
+    def _backlog(self, taps: list[tuple[VideoTap, bool, Backlog | None]]) -> int:
+        """Pictures waiting: for the compose stage plus the most in any tap consumer's queue."""
+        assert self._raw_q is not None
+        waiting = [fn() for _, _, fn in taps if fn is not None]
+        return len(self._raw_q) + max(waiting, default=0)
+
     def _compose_loop(self) -> None:
         assert self._raw_q is not None
+        shedder = FilterShedder(hold=max(1, self.fps))  # hold the filter off for ~1 s once shed
         while True:
             item = self._raw_q.get()
             if item is END:
@@ -417,15 +434,16 @@ class CapturePipeline:
             t, img, paused = item
             t1 = time.perf_counter()
             self._apply_pending()
-            out = self._compose(img, paused)
             with self._lock:
                 taps = list(self._video_taps.values())
+            shed = shedder.shed(self._backlog(taps)) and self._filters.beauty > 0 and not paused
+            out = self._compose(img, paused, shed)
             i420 = None
-            if any(want for _, want in taps):
+            if any(want for _, want, _ in taps):
                 i420 = cv2.cvtColor(out, cv2.COLOR_BGR2YUV_I420)
-            self.counters.add(compose_s=time.perf_counter() - t1, composed=1)
+            self.counters.add(compose_s=time.perf_counter() - t1, composed=1, shed=int(shed))
             c = Composed(t, out, i420, paused)
-            for tap, _ in taps:
+            for tap, _, _ in taps:
                 tap(c)
 
     def _audio_loop(self) -> None:

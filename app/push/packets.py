@@ -1,7 +1,8 @@
 """Encoded packets and the bounded send queue with its drop policy (STYLE habit 6).
 
 Policy (after OBS ``drop_frames``): when the media waiting for the network spans more than
-``congestion_s``, every queued video packet that is not a keyframe is dropped and later non-key
+``congestion_s`` (capture times compared within one kind: video behind the audio by a slow encoder
+is not a network backlog), every queued video packet that is not a keyframe is dropped and later non-key
 video is dropped on arrival until the next keyframe (a P-frame without its references would only
 corrupt the picture). Audio and keyframes are never dropped for congestion; if they alone fill
 ``max_packets``, ``put`` blocks, which backs the encoder up and makes the capture side drop raw
@@ -61,14 +62,25 @@ class SendQueue:
         return self._waiting_for_key
 
     def span(self) -> float:
-        """Seconds of media between the oldest and newest queued packet."""
+        """Seconds of media waiting: the longer of the queued video's and the queued audio's span
+        (oldest to newest capture time of that kind)."""
         with self._cond:
             return self._span()
 
     def _span(self) -> float:
+        # Not newest minus oldest packet of any kind: under CPU load the video comes out of the
+        # encoder up to ~0.8 s (the raw and YUV queues) after the audio captured with it, and that
+        # lag read as congestion threw away a whole GOP of video the network could have carried.
+        # Each kind arrives in capture order, so its oldest and newest are found from the ends.
         if len(self._q) < 2:
             return 0.0
-        return self._q[-1].t_capture - self._q[0].t_capture
+        span = 0.0
+        for kind in ("video", "audio"):
+            first = next((p.t_capture for p in self._q if p.kind == kind), None)
+            if first is not None:
+                last = next(p.t_capture for p in reversed(self._q) if p.kind == kind)
+                span = max(span, last - first)
+        return span
 
     def put(self, pkt: EncodedPacket, timeout: float = 1.0) -> bool:
         """Queue ``pkt`` applying the drop policy.

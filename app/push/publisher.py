@@ -82,7 +82,7 @@ class Publisher:
         self._t0 = 0.0
         self._lock = threading.Lock()
         self._taps: tuple[int, int] | None = None
-        self._skipped0 = 0
+        self._skipped0 = self._shed0 = 0
 
     # -- pass-throughs ---------------------------------------------------------------------
     @property
@@ -138,8 +138,9 @@ class Publisher:
         self._i420_shape = (s.height * 3 // 2, s.width)
         self.pipeline.on_end.append(self._source_end)
         self._skipped0 = self.pipeline.counters.skipped
+        self._shed0 = self.pipeline.counters.shed
         self.pipeline.counters.take()
-        vtap = self.pipeline.add_video_tap(self._on_picture, i420=True)
+        vtap = self.pipeline.add_video_tap(self._on_picture, i420=True, backlog=self._yuv_q.__len__)
         atap, self._audio_base, self._t0 = self.pipeline.add_audio_tap(self._on_audio)
         self._taps = (vtap, atap)
         psutil.Process().cpu_percent(None)
@@ -356,7 +357,7 @@ class Publisher:
             audio_level_db=self.mixer.meter.peak_db,
             recording_bytes=self._recorder._mux.bytes if self._recorder else 0,
             rtt_ms=main.rtt_ms, keyint_s=s.gop / max(1, s.fps), encoder=self.encoder_name,
-            destinations=dests,
+            destinations=dests, filters_shed=self.pipeline.counters.shed - self._shed0,
         )
 
     def stats(self) -> PushStats:

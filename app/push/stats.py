@@ -36,6 +36,9 @@ class PushStats:
     rtt_ms: float | None = None  # TCP round trip to the server (Linux TCP_INFO), None when unknown
     keyint_s: float = 0.0  # keyframe interval of the stream sent (0 = unknown)
     encoder: str = ""  # the video encoder that runs (libx264, h264_nvenc, ...)
+    #: pictures sent without the beauty filter because the machine fell behind (total; the
+    #: filter is shed before any picture is dropped)
+    filters_shed: int = 0
     #: every destination's own sample (the first is the main one the fields above describe)
     destinations: tuple[Any, ...] = ()
 
@@ -57,6 +60,7 @@ class PushStats:
                 + ("" if self.rtt_ms is None else f" rtt={self.rtt_ms:.1f}ms")
                 + (f" keyint={self.keyint_s:.1f}s" if self.keyint_s else "")
                 + (f" enc={self.encoder}" if self.encoder else "")
+                + (f" beauty-shed={self.filters_shed}" if self.filters_shed else "")
                 + (f" WARNING: {self.keyint_warning}" if self.keyint_warning else "")
                 + "".join(f" | {d.line()}" for d in self.destinations[1:]))
 

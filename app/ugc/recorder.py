@@ -135,7 +135,7 @@ class ClipRecorder:
             self.pipeline.set_format(s.width, s.height, s.fps)
         self._i420_shape = (s.height * 3 // 2, s.width)
         self.pipeline.on_end.append(self._source_end)
-        vtap = self.pipeline.add_video_tap(self._on_picture, i420=True)
+        vtap = self.pipeline.add_video_tap(self._on_picture, i420=True, backlog=self._yuv_q.__len__)
         atap, self._audio_base, self._t0 = self.pipeline.add_audio_tap(self._on_audio)
         self._taps = (vtap, atap)
         for name, fn in (("ugc-encode", self._encode_loop), ("ugc-mux", self._mux_loop)):

@@ -9,6 +9,7 @@ Wall times grow with the machine's load; the CPU column is steadier.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -102,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads is not None:
         cv2.setNumThreads(args.threads)
+    load0 = os.getloadavg()
     print(f"OpenCV threads: {cv2.getNumThreads()}")
     print_table(run(args.frames))
+    load1 = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load avg before/after {load0[0]:.2f}/{load1:.2f} (wall ms grow with the "
+          f"load, the CPU ms column is the filters' own cost)")
     return 0
 
 

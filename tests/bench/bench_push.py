@@ -81,6 +81,7 @@ def run_ours(settings: PushSettings, frames: list[np.ndarray], url: str, duratio
         "reason": float(pub.stop_reason or 0), "wall": wall, "cpu_s": cpu, "cpu_pct": 100 * cpu / wall,
         "dropped": last.dropped_frames, "dropped_capture": last.dropped_capture,
         "dropped_congestion": last.dropped_congestion, "dropped_offline": last.dropped_offline,
+        "shed": last.filters_shed,
         "sent_fps": float(np.mean([s.sent_fps for s in live[1:]] or [0])),
         "bitrate": float(np.mean([s.bitrate_kbps for s in live[1:]] or [0])),
         "encode_ms": float(np.mean([s.encode_ms for s in live] or [0])),
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(capture {ours['dropped_capture']:.0f}, congestion {ours['dropped_congestion']:.0f}, "
           f"offline {ours['dropped_offline']:.0f}; target 0)")
     print(f"our stages: encode {ours['encode_ms']:.1f} ms/frame, compose {ours['compose_ms']:.1f} ms/frame, "
-          f"capture-to-send delay {ours['delay_ms']:.0f} ms")
+          f"capture-to-send delay {ours['delay_ms']:.0f} ms; pictures sent without beauty (shed under "
+          f"load, before any drop): {ours['shed']:.0f}")
     if not args.skip_filters:
         print()
         bench_filters.print_table(bench_filters.run(30))

@@ -76,3 +76,20 @@ def test_closed_queue_refuses_and_wakes_waiters() -> None:
     assert q.put(pkt("audio", 0.1), timeout=5) is False
     assert q.get(timeout=0) is not None
     assert q.get(timeout=0.01) is None
+
+
+def test_video_behind_the_audio_from_a_slow_encoder_is_not_congestion() -> None:
+    """A loaded CPU makes the encoder hand out video ~0.6 s after the audio captured with it; with
+    the network keeping up (two packets waiting at a time) nothing may be dropped."""
+    q = SendQueue(congestion_s=0.5, max_packets=1000)
+    q.put(pkt("video", 0.0, key=True))
+    for i in range(1, 60):
+        t = 0.6 + i / 30  # audio of now ...
+        q.put(pkt("video", t - 0.6))  # ... and the video captured 0.6 s ago, encoded just now
+        q.put(pkt("audio", t))
+        drain(q)
+    assert q.dropped_video == 0 and not q.waiting_for_key
+    # a real backlog of video alone is still congestion
+    for i in range(20):
+        q.put(pkt("video", 2.0 + i / 30))
+    assert q.dropped_video > 0 and q.waiting_for_key
