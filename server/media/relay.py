@@ -117,6 +117,11 @@ class Sink:
         if wake:
             self._wake()
 
+    def offer_many(self, batch: "Batch") -> None:
+        """Every frame of ``batch``, in order (a sink that can write them as one piece overrides this)."""
+        for f in batch.frames:
+            self.offer(f)
+
     def _offer_lossless(self, frame: Frame) -> None:
         if not frame.header and frame.kind != chunk.DATA_AMF0:
             if frame.kind == chunk.VIDEO and frame.key and self._bytes + frame.size <= self.hard_bytes:
@@ -215,6 +220,48 @@ class AsyncSink(Sink):
             await self._event.wait()
 
 
+class RtmpPlayerSink(AsyncSink):
+    """An RTMP player's sink that writes a publisher's batch straight to the player's transport.
+
+    While nothing is queued, no drop episode is open and the transport holds less than
+    ``high_bytes``, a batch goes out as the chunked bytes built once for all players: one
+    ``transport.write`` per player per publisher read, no copy, no task wake-up. Otherwise the
+    frames are offered one by one and the play task writes them after the transport drained, so
+    the drop policy of :class:`Sink` applies exactly as before.
+    """
+
+    def __init__(self, name: str, transport: asyncio.WriteTransport, high_bytes: int,
+                 soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20) -> None:
+        super().__init__(name, soft_bytes, hard_bytes)
+        self.transport = transport
+        self.high_bytes = high_bytes
+
+    def offer_many(self, batch: "Batch") -> None:
+        t = self.transport
+        if (not self._q and not self._waiting_key and not self.closed and not t.is_closing()
+                and t.get_write_buffer_size() < self.high_bytes):
+            t.write(batch.rtmp_bytes())
+            self.stats.delivered += len(batch.frames)
+        else:
+            super().offer_many(batch)
+
+
+class Batch:
+    """The frames of one publisher read, fanned out together; their RTMP bytes joined once."""
+
+    __slots__ = ("frames", "_rtmp")
+
+    def __init__(self, frames: list[Frame]) -> None:
+        self.frames = frames
+        self._rtmp: bytes | None = None
+
+    def rtmp_bytes(self) -> bytes:
+        if self._rtmp is None:
+            fs = self.frames
+            self._rtmp = fs[0].rtmp_bytes() if len(fs) == 1 else b"".join(f.rtmp_bytes() for f in fs)
+        return self._rtmp
+
+
 class ThreadSink(Sink):
     """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots)."""
 
@@ -265,6 +312,23 @@ class LiveStream:
 
     def push(self, frame: Frame) -> None:
         """A frame from the publisher: update the caches, offer it to every consumer."""
+        self.push_many([frame])
+
+    def push_many(self, frames: list[Frame]) -> None:
+        """Frames from one publisher read, in order: update the caches, then offer them to every
+        consumer as one :class:`Batch` (RTMP players get them in one write)."""
+        for f in frames:
+            self._cache(f)
+        batch = Batch(frames)
+        dead = []
+        for s in self.sinks:
+            s.offer_many(batch)
+            if s.closed:
+                dead.append(s)
+        for s in dead:
+            self.sinks.discard(s)
+
+    def _cache(self, frame: Frame) -> None:
         self.frames_in += 1
         self.bytes_in += len(frame.payload)
         if frame.kind == chunk.DATA_AMF0:
@@ -285,13 +349,6 @@ class LiveStream:
             self.gop_bytes += frame.size
             if self.gop_bytes > self.max_gop_bytes:  # no keyframe for too long: stop caching
                 self.gop, self.gop_bytes = [], 0
-        dead = []
-        for s in self.sinks:
-            s.offer(frame)
-            if s.closed:
-                dead.append(s)
-        for s in dead:
-            self.sinks.discard(s)
 
     def under_pressure(self) -> bool:
         """A lossless consumer (the recorder) is over its soft limit."""
