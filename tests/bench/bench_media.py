@@ -143,8 +143,9 @@ def fanout(app_url: str, sid: str, players: int, seconds: float, pid: int, per_p
     procs = [subprocess.Popen([sys.executable, "-m", "tests.bench.rtmp_players", app_url, sid, "--players", str(k),
                                "--source", f"127.0.1.{i + 1}"], cwd=ROOT, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True) for i, k in enumerate(counts)]
+    log: list[tuple[float, float, int]] = []  # (end, gap, process) of every stall
     stats: dict[str, Any] = {"players": players, "procs": nproc, "connected": 0, "errors": {}, "stalls": 0,
-                             "max_gap_ms": 0.0, "frames": 0, "bytes": 0, "client_cpu_s": 0.0}
+                             "max_gap_ms": 0.0, "frames": 0, "bytes": 0, "client_cpu_s": 0.0, "episodes": []}
     try:
         for p in procs:
             assert p.stdout is not None
@@ -167,7 +168,7 @@ def fanout(app_url: str, sid: str, players: int, seconds: float, pid: int, per_p
         stats["window_s"] = t1 - t0
         stats["relay_cpu_s"] = (c1.user + c1.system) - (c0.user + c0.system)
         stats["relay_sys_s"] = c1.system - c0.system
-        for p in procs:
+        for i, p in enumerate(procs):
             out, _ = p.communicate(timeout=30)
             res = json.loads(out.strip().splitlines()[-1])
             stats["connected"] += res["playing"]
@@ -178,12 +179,28 @@ def fanout(app_url: str, sid: str, players: int, seconds: float, pid: int, per_p
             stats["frames"] += res["frames"]
             stats["bytes"] += res["bytes"]
             stats["client_cpu_s"] += res["cpu_s"]
+            log.extend((t, g, i) for t, g in res["stall_log"])
+        stats["episodes"] = stall_episodes(log)
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
     return stats
+
+
+def stall_episodes(log: list[tuple[float, float, int]]) -> list[str]:
+    """Stalls grouped by when they ended (within 0.3 s): one upstream hiccup (publisher, relay)
+    shows in every player process at once; a starved player process shows alone."""
+    out: list[str] = []
+    group: list[tuple[float, float, int]] = []
+    for item in sorted(log) + [(float("inf"), 0.0, -1)]:
+        if group and item[0] - group[0][0] > 0.3:
+            out.append(f"{len(group)} players in {len({g[2] for g in group})} processes, gaps up to "
+                       f"{max(g[1] for g in group) * 1000:.0f} ms")
+            group = []
+        group.append(item)
+    return out
 
 
 def run_engine(name: str, clip: Path, pub_url: str, rtmp_play: str, sid: str, pid: int,
@@ -205,6 +222,8 @@ def run_engine(name: str, clip: Path, pub_url: str, rtmp_play: str, sid: str, pi
               f"{st['bytes'] * 8 / 1e6 / max(1, st['connected']) / st['window_s']:.2f} Mb/s per player", flush=True)
         print(f"  relay CPU {100 * st['relay_cpu_s'] / st['window_s']:.1f}% of one core (system "
               f"{100 * st['relay_sys_s'] / st['window_s']:.1f}%) = {per * 1e6:.0f} us per player-second; players' CPU {100 * st['client_cpu_s'] / st['window_s']:.0f}% of one core", flush=True)
+        for e in st["episodes"]:
+            print(f"    stall episode: {e}", flush=True)
         return per
     finally:
         pub.kill()

@@ -270,12 +270,15 @@ class Pool:
         self.stalls = 0
         self.max_gap = 0.0
         self.errors: dict[str, int] = {}
+        self.stall_log: list[tuple[float, float]] = []  # (monotonic end, gap s): machine-wide clock
 
     def gap(self, g: float) -> None:
         if g > self.max_gap:
             self.max_gap = g
         if g > STALL_S:
             self.stalls += 1
+            if len(self.stall_log) < 1000:
+                self.stall_log.append((round(time.monotonic(), 3), round(g, 3)))
 
     def playing(self, p: Player) -> None:
         self.n_playing += 1
@@ -338,7 +341,7 @@ class Pool:
         return {"playing": self.n_playing, "failed": self.n_failed, "errors": self.errors, "stalls": self.stalls,
                 "max_gap_ms": round(self.max_gap * 1000, 1), "frames": sum(p.frames for p in self.players),
                 "bytes": sum(p.window_bytes for p in self.players),
-                "window_s": window, "cpu_s": cpu}
+                "window_s": window, "cpu_s": cpu, "stall_log": self.stall_log}
 
 
 def raise_nofile() -> None:
