@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 OUT_CHUNK_SIZE = 4096
 KEYINT_WARN_S = 4.0  # a new viewer starts at the cached GOP: up to this far behind live
+WORKER_INTERVAL = 0.1  # the recorder and the HLS segmenter take frames at most this often (no latency needed)
 _CSID = {chunk.AUDIO: 4, chunk.VIDEO: 6, chunk.DATA_AMF0: 5}
 PLAY_STREAM_ID = 1
 
@@ -118,9 +119,19 @@ class Sink:
             self._wake()
 
     def offer_many(self, batch: "Batch") -> None:
-        """Every frame of ``batch``, in order (a sink that can write them as one piece overrides this)."""
-        for f in batch.frames:
-            self.offer(f)
+        """Every frame of ``batch``, in order, as :meth:`offer` would; one lock and one wake-up."""
+        wake = False
+        with self._lock:
+            for f in batch.frames:
+                if self.closed:
+                    break
+                if self.lossless:
+                    self._offer_lossless(f)
+                    wake = True
+                else:
+                    wake = self._offer_lossy(f, False) or wake
+        if wake:
+            self._wake()
 
     def _offer_lossless(self, frame: Frame) -> None:
         if not frame.header and frame.kind != chunk.DATA_AMF0:
@@ -263,22 +274,36 @@ class Batch:
 
 
 class ThreadSink(Sink):
-    """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots)."""
+    """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots).
+
+    ``min_interval`` (seconds): :meth:`get` returns at most this often while the sink is open, so a
+    consumer that needs no low latency takes a batch of frames per wake-up instead of one frame
+    per publisher message (each wake-up costs a thread switch and a GIL hand-over).
+    """
 
     def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20,
-                 lossless: bool = False) -> None:
+                 lossless: bool = False, min_interval: float = 0.0) -> None:
         super().__init__(name, soft_bytes, hard_bytes, lossless)
         self._cond = threading.Condition()
+        self.min_interval = min_interval
+        self._last_take = 0.0
 
     def _wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
 
     def get(self, timeout: float = 1.0) -> list[Frame] | None:
-        deadline = time.monotonic() + timeout
+        now = time.monotonic()
+        deadline = now + timeout
+        if self.min_interval and not self.closed:
+            pause = min(self._last_take + self.min_interval - now, timeout)
+            if pause > 0:
+                time.sleep(pause)  # let frames gather; offers meanwhile wake nobody
         while True:
             items = self.take_all()
             if items is END or items:
+                if items:
+                    self._last_take = time.monotonic()
                 return items
             with self._cond:
                 left = deadline - time.monotonic()
