@@ -4,10 +4,13 @@ must give way to the queue (join burst pending, transport backed up, drop episod
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 from collections.abc import Awaitable, Callable
 
-from server.media.relay import LiveStream, RtmpPlayerSink
+import pytest
+
+from server.media.relay import Batch, LiveStream, RtmpPlayerSink, Sink, ThreadSink
 from server.media.rtmp import chunk
 from tests.media.test_relay import ASEQ, VSEQ, audio, inter, key
 
@@ -134,3 +137,45 @@ async def _backed_up_player(players: Players) -> None:
     got = await read_messages(fast_reader, sent + 7)
     assert [m.timestamp for m in got][-7:] == [ts, ts, ts + 40, ts + 40, ts + 80, ts + 120, ts + 160]
 
+
+
+class CountingSink(Sink):
+    def __init__(self, *a: object, **kw: object) -> None:
+        super().__init__(*a, **kw)  # type: ignore[arg-type]
+        self.wakes = 0
+
+    def _wake(self) -> None:
+        self.wakes += 1
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_offer_many_is_offer_per_frame_with_one_wake(lossless: bool) -> None:
+    rnd = random.Random(7)
+    frames = [key(0, 3000)]
+    for i in range(1, 400):
+        r = rnd.random()
+        frames.append(key(i * 10, 3000) if r < 0.05 else audio(i * 10) if r < 0.4 else inter(i * 10, rnd.randrange(2000)))
+    soft, hard = (5_000, 15_000) if lossless else (20_000, 60_000)
+    one, many = (CountingSink(n, soft_bytes=soft, hard_bytes=hard, lossless=lossless) for n in ("one", "many"))
+    pos, batches = 0, 0
+    while pos < len(frames):
+        n = rnd.randrange(1, 6)
+        for f in frames[pos:pos + n]:
+            one.offer(f)
+        many.offer_many(Batch(frames[pos:pos + n]))
+        batches += 1
+        pos += n
+        if rnd.random() < 0.2:  # the consumer catches up now and then
+            assert one.take_all() == many.take_all()
+    assert one.take_all() == many.take_all()
+    assert (one.stats, one.closed) == (many.stats, many.closed) and one.stats.dropped > 0
+    assert many.wakes <= batches < one.wakes
+
+
+def test_paced_thread_sink_returns_end_at_once_when_closed() -> None:
+    s = ThreadSink("rec", min_interval=3600)
+    f = audio(0)
+    s.offer(f)
+    assert s.get(0) == [f]
+    s.close()
+    assert s.get(3600) is None  # no pause once the stream is over
