@@ -287,8 +287,11 @@ class ThreadSink(Sink):
         self._cond = threading.Condition()
         self.min_interval = min_interval
         self._last_take = 0.0
+        self._pausing = False  # the consumer lets frames gather: only a close wakes it
 
     def _wake(self) -> None:
+        if self._pausing and not self.closed:
+            return
         with self._cond:
             self._cond.notify_all()
 
@@ -297,8 +300,13 @@ class ThreadSink(Sink):
         deadline = now + timeout
         if self.min_interval and not self.closed:
             pause = min(self._last_take + self.min_interval - now, timeout)
-            if pause > 0:
-                time.sleep(pause)  # let frames gather; offers meanwhile wake nobody
+            if pause > 0:  # let frames gather; offers meanwhile wake nobody, a close does
+                with self._cond:
+                    self._pausing = True
+                    try:
+                        self._cond.wait_for(lambda: self.closed, pause)
+                    finally:
+                        self._pausing = False
         while True:
             items = self.take_all()
             if items is END or items:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from server.media.relay import Batch, LiveStream, RtmpPlayerSink, Sink, ThreadSink
 from server.media.rtmp import chunk
+from tests.media.helpers import wait_until
 from tests.media.test_relay import ASEQ, VSEQ, audio, inter, key
 
 Pair = tuple[RtmpPlayerSink, asyncio.StreamReader]
@@ -179,3 +181,20 @@ def test_paced_thread_sink_returns_end_at_once_when_closed() -> None:
     assert s.get(0) == [f]
     s.close()
     assert s.get(3600) is None  # no pause once the stream is over
+
+
+def test_paced_thread_sink_pause_ends_on_close() -> None:
+    """A consumer pausing to let frames gather still sees the end at once (HLS finishes its last
+    segment when the publisher leaves, not a pause later)."""
+    s = ThreadSink("hls", min_interval=3600)
+    s.offer(audio(0))
+    assert s.get(0)
+    got: list[object] = []
+    t = threading.Thread(target=lambda: got.append(s.get(3600)), daemon=True)
+    t.start()
+    s.offer(audio(10))  # no wake-up while pausing
+    wait_until(lambda: s._pausing, 10, 0.01, "the consumer pausing")
+    s.close()
+    t.join(10)
+    assert not t.is_alive() and len(got[0]) == 1  # type: ignore[arg-type]
+    assert s.get(0) is None
