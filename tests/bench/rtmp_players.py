@@ -35,6 +35,7 @@ S_LEN = 2 * HS + 1
 BUF = 256 * 1024
 STALL_S = 0.5
 SETUP_TIMEOUT = 15.0
+SETUP_AT_ONCE = 16  # connections of one process in handshake/connect/play at a time
 
 
 class _Csid:
@@ -297,16 +298,18 @@ class Pool:
             pass
         p.sock.close()
 
+    def _start(self, app_url: str, sid: str, source: str) -> None:
+        try:
+            p = Player(self, app_url, sid, source)
+        except OSError as e:
+            self.n_failed += 1
+            self.errors[f"connect {e.errno}"] = self.errors.get(f"connect {e.errno}", 0) + 1
+            return
+        self.players.append(p)
+        self.sel.register(p.sock, selectors.EVENT_READ, p)
+
     def run(self, app_url: str, sid: str, n: int, source: str) -> dict[str, object]:
-        for _ in range(n):
-            try:
-                p = Player(self, app_url, sid, source)
-            except OSError as e:
-                self.n_failed += 1
-                self.errors[f"connect {e.errno}"] = self.errors.get(f"connect {e.errno}", 0) + 1
-                continue
-            self.players.append(p)
-            self.sel.register(p.sock, selectors.EVENT_READ, p)
+        started = 0
         stdin = sys.stdin.buffer.raw  # type: ignore[attr-defined]
         self.sel.register(stdin, selectors.EVENT_READ, None)
         deadline = time.monotonic() + SETUP_TIMEOUT
@@ -315,6 +318,10 @@ class Pool:
         cpu_go = cpu_stop = 0.0
         line = b""
         while True:
+            # ramp up: a few setups at a time, as viewers arrive (a relay may cap unauthenticated sessions)
+            while started < n and started - self.n_playing - self.n_failed < SETUP_AT_ONCE:
+                self._start(app_url, sid, source)
+                started += 1
             if not ready_sent and (self.n_playing + self.n_failed >= n or time.monotonic() > deadline):
                 print(f"ready {self.n_playing}", flush=True)
                 ready_sent = True
