@@ -16,7 +16,7 @@ from typing import cast
 import av
 
 from protocol.media_files import cover_from_file, remux_to_mp4, to_jpeg
-from server.media.relay import Frame, ThreadSink
+from server.media.relay import WORKER_INTERVAL, Frame, ThreadSink
 from server.media.rtmp import chunk, flv
 from server.media.vod_hls import remux_to_hls
 
@@ -88,7 +88,8 @@ def record_sink(file_id: str, buffer_mb: int = 128) -> ThreadSink:
     CPU stall of minutes at live bitrates loses nothing; past it, a gap to the next keyframe and a
     WARNING. (It used to drop non-key video at 16 MB and end the recording at 64 MB.)"""
     hard = max(buffer_mb << 20, RECORD_SOFT_BYTES * 2)
-    return ThreadSink(f"record-{file_id}", soft_bytes=RECORD_SOFT_BYTES, hard_bytes=hard, lossless=True)
+    return ThreadSink(f"record-{file_id}", soft_bytes=RECORD_SOFT_BYTES, hard_bytes=hard, lossless=True,
+                      min_interval=WORKER_INTERVAL)
 
 
 class Recorder(threading.Thread):

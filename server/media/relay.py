@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 OUT_CHUNK_SIZE = 4096
 KEYINT_WARN_S = 4.0  # a new viewer starts at the cached GOP: up to this far behind live
+WORKER_INTERVAL = 0.1  # the recorder and the HLS segmenter take frames at most this often (no latency needed)
 _CSID = {chunk.AUDIO: 4, chunk.VIDEO: 6, chunk.DATA_AMF0: 5}
 PLAY_STREAM_ID = 1
 
@@ -114,6 +115,21 @@ class Sink:
                 wake = True
             else:
                 wake = self._offer_lossy(frame, burst)
+        if wake:
+            self._wake()
+
+    def offer_many(self, batch: "Batch") -> None:
+        """Every frame of ``batch``, in order, as :meth:`offer` would; one lock and one wake-up."""
+        wake = False
+        with self._lock:
+            for f in batch.frames:
+                if self.closed:
+                    break
+                if self.lossless:
+                    self._offer_lossless(f)
+                    wake = True
+                else:
+                    wake = self._offer_lossy(f, False) or wake
         if wake:
             self._wake()
 
@@ -215,23 +231,87 @@ class AsyncSink(Sink):
             await self._event.wait()
 
 
+class RtmpPlayerSink(AsyncSink):
+    """An RTMP player's sink that writes a publisher's batch straight to the player's transport.
+
+    While nothing is queued, no drop episode is open and the transport holds less than
+    ``high_bytes``, a batch goes out as the chunked bytes built once for all players: one
+    ``transport.write`` per player per publisher read, no copy, no task wake-up. Otherwise the
+    frames are offered one by one and the play task writes them after the transport drained, so
+    the drop policy of :class:`Sink` applies exactly as before.
+    """
+
+    def __init__(self, name: str, transport: asyncio.WriteTransport, high_bytes: int,
+                 soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20) -> None:
+        super().__init__(name, soft_bytes, hard_bytes)
+        self.transport = transport
+        self.high_bytes = high_bytes
+
+    def offer_many(self, batch: "Batch") -> None:
+        t = self.transport
+        if (not self._q and not self._waiting_key and not self.closed and not t.is_closing()
+                and t.get_write_buffer_size() < self.high_bytes):
+            t.write(batch.rtmp_bytes())
+            self.stats.delivered += len(batch.frames)
+        else:
+            super().offer_many(batch)
+
+
+class Batch:
+    """The frames of one publisher read, fanned out together; their RTMP bytes joined once."""
+
+    __slots__ = ("frames", "_rtmp")
+
+    def __init__(self, frames: list[Frame]) -> None:
+        self.frames = frames
+        self._rtmp: bytes | None = None
+
+    def rtmp_bytes(self) -> bytes:
+        if self._rtmp is None:
+            fs = self.frames
+            self._rtmp = fs[0].rtmp_bytes() if len(fs) == 1 else b"".join(f.rtmp_bytes() for f in fs)
+        return self._rtmp
+
+
 class ThreadSink(Sink):
-    """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots)."""
+    """A sink consumed by a worker thread (recorder, HLS segmenter, screenshots).
+
+    ``min_interval`` (seconds): :meth:`get` returns at most this often while the sink is open, so a
+    consumer that needs no low latency takes a batch of frames per wake-up instead of one frame
+    per publisher message (each wake-up costs a thread switch and a GIL hand-over).
+    """
 
     def __init__(self, name: str, soft_bytes: int = 1536 << 10, hard_bytes: int = 8 << 20,
-                 lossless: bool = False) -> None:
+                 lossless: bool = False, min_interval: float = 0.0) -> None:
         super().__init__(name, soft_bytes, hard_bytes, lossless)
         self._cond = threading.Condition()
+        self.min_interval = min_interval
+        self._last_take = 0.0
+        self._pausing = False  # the consumer lets frames gather: only a close wakes it
 
     def _wake(self) -> None:
+        if self._pausing and not self.closed:
+            return
         with self._cond:
             self._cond.notify_all()
 
     def get(self, timeout: float = 1.0) -> list[Frame] | None:
-        deadline = time.monotonic() + timeout
+        now = time.monotonic()
+        deadline = now + timeout
+        if self.min_interval and not self.closed:
+            pause = min(self._last_take + self.min_interval - now, timeout)
+            if pause > 0:  # let frames gather; offers meanwhile wake nobody, a close does
+                with self._cond:
+                    self._pausing = True
+                    try:
+                        self._cond.wait_for(lambda: self.closed, pause)
+                    finally:
+                        self._pausing = False
         while True:
             items = self.take_all()
             if items is END or items:
+                if items:
+                    self._last_take = time.monotonic()
                 return items
             with self._cond:
                 left = deadline - time.monotonic()
@@ -265,6 +345,23 @@ class LiveStream:
 
     def push(self, frame: Frame) -> None:
         """A frame from the publisher: update the caches, offer it to every consumer."""
+        self.push_many([frame])
+
+    def push_many(self, frames: list[Frame]) -> None:
+        """Frames from one publisher read, in order: update the caches, then offer them to every
+        consumer as one :class:`Batch` (RTMP players get them in one write)."""
+        for f in frames:
+            self._cache(f)
+        batch = Batch(frames)
+        dead = []
+        for s in self.sinks:
+            s.offer_many(batch)
+            if s.closed:
+                dead.append(s)
+        for s in dead:
+            self.sinks.discard(s)
+
+    def _cache(self, frame: Frame) -> None:
         self.frames_in += 1
         self.bytes_in += len(frame.payload)
         if frame.kind == chunk.DATA_AMF0:
@@ -285,13 +382,6 @@ class LiveStream:
             self.gop_bytes += frame.size
             if self.gop_bytes > self.max_gop_bytes:  # no keyframe for too long: stop caching
                 self.gop, self.gop_bytes = [], 0
-        dead = []
-        for s in self.sinks:
-            s.offer(frame)
-            if s.closed:
-                dead.append(s)
-        for s in dead:
-            self.sinks.discard(s)
 
     def under_pressure(self) -> bool:
         """A lossless consumer (the recorder) is over its soft limit."""

@@ -31,7 +31,7 @@ from server.media.record import (
     is_empty_recording,
     record_sink,
 )
-from server.media.relay import Hub, LiveStream, ThreadSink
+from server.media.relay import WORKER_INTERVAL, Hub, LiveStream, ThreadSink
 from server.media.session import RtmpSession
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ class MediaService:
         playlist, prev = self._hls.get(stream.sid, (None, None))
         if playlist is None or playlist.ended:
             playlist, prev = HlsPlaylist(stream.sid, self.hls_dir / stream.sid), None
-        sink = ThreadSink(f"hls-{stream.sid}", soft_bytes=4 << 20, hard_bytes=16 << 20)
+        sink = ThreadSink(f"hls-{stream.sid}", soft_bytes=4 << 20, hard_bytes=16 << 20, min_interval=WORKER_INTERVAL)
         stream.attach(sink)
         seg = HlsSegmenter(sink, playlist, after=prev)
         self._hls[stream.sid] = (playlist, seg)

@@ -17,12 +17,22 @@ from protocol.signing import PushAuthError
 from server.config import LimitsConfig
 from server.limits import RateLog
 from server.media.preauth import PreAuthPool
-from server.media.relay import OUT_CHUNK_SIZE, PLAY_STREAM_ID, AsyncSink, Frame, Hub, LiveStream, PublishRefused
+from server.media.relay import (
+    OUT_CHUNK_SIZE,
+    PLAY_STREAM_ID,
+    AsyncSink,
+    Frame,
+    Hub,
+    LiveStream,
+    PublishRefused,
+    RtmpPlayerSink,
+)
 from server.media.rtmp import RtmpError, amf0, chunk, handshake
 
 log = logging.getLogger(__name__)
 
 WINDOW_ACK = 2_500_000
+WRITE_HIGH = 512 * 1024  # a player's transport buffer above this pauses its writes (drain) and queues frames
 HANDSHAKE_TIMEOUT = 10.0
 _ids = itertools.count(1)
 
@@ -74,6 +84,7 @@ class RtmpSession:
         self.last_ack = 0
         self.stream: LiveStream | None = None  # when publishing
         self.publish_msid = 0
+        self._batch: list[Frame] = []  # frames of the current read, relayed together after it
         self.sink: AsyncSink | None = None  # when playing
         self.play_task: asyncio.Task[None] | None = None
         self.closing = False
@@ -82,7 +93,7 @@ class RtmpSession:
     async def run(self) -> None:
         try:
             transport = self.writer.transport
-            transport.set_write_buffer_limits(high=512 * 1024)  # type: ignore[union-attr]
+            transport.set_write_buffer_limits(high=WRITE_HIGH)  # type: ignore[union-attr]
             await asyncio.wait_for(self._handshake(), HANDSHAKE_TIMEOUT)
             await self._read_loop()
         except RtmpError as e:
@@ -115,6 +126,7 @@ class RtmpSession:
 
     async def _cleanup(self) -> None:
         self.closing = True
+        self._flush()
         if self.stream is not None:
             st, self.stream = self.stream, None
             await self._end_publish(st)
@@ -167,6 +179,10 @@ class RtmpSession:
                 await self._on_message(msg)
                 if self.closing:
                     return
+            if self._batch:
+                self._flush()
+                if self.stream is not None and self.stream.under_pressure():
+                    await self.stream.ease()
             if not self.authorized and not self.core.preauth.account(self, self.chunks.buffered):
                 return
             if self.peer_window and self.chunks.bytes_in - self.last_ack >= self.peer_window:
@@ -196,10 +212,10 @@ class RtmpSession:
         t = msg.type_id
         if t in (chunk.AUDIO, chunk.VIDEO):
             if self.stream is not None and msg.payload:
-                self.stream.push(Frame.from_message(t, msg.timestamp, msg.payload))
-                if self.stream.under_pressure():
-                    await self.stream.ease()
-        elif t in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
+                self._batch.append(Frame.from_message(t, msg.timestamp, msg.payload))
+            return
+        self._flush()  # media before a command or control message is relayed first
+        if t in (chunk.COMMAND_AMF0, chunk.COMMAND_AMF3):
             body = msg.payload[1:] if t == chunk.COMMAND_AMF3 and msg.payload[:1] == b"\0" else msg.payload
             await self._on_command(amf0.decode_all(body), msg)
         elif t in (chunk.DATA_AMF0, chunk.DATA_AMF3):
@@ -228,6 +244,13 @@ class RtmpSession:
             meta["server"] = "xiaozhibo"
             self.stream.push(Frame(chunk.DATA_AMF0, 0, amf0.encode("onMetaData", meta), header=True))
 
+    def _flush(self) -> None:
+        """Relay the frames of this read to the stream's consumers in one batch."""
+        if self._batch:
+            batch, self._batch = self._batch, []
+            if self.stream is not None:
+                self.stream.push_many(batch)
+
     def _on_aggregate(self, msg: chunk.Message) -> None:
         data, pos, base = msg.payload, 0, None
         while pos + 11 <= len(data):
@@ -239,8 +262,8 @@ class RtmpSession:
                 raise RtmpError("truncated aggregate message")
             base = ts if base is None else base
             if kind in (chunk.AUDIO, chunk.VIDEO) and size and self.stream is not None:
-                self.stream.push(Frame.from_message(kind, (msg.timestamp + ts - base) & 0xFFFFFFFF,
-                                                    data[pos + 11:end]))
+                self._batch.append(Frame.from_message(kind, (msg.timestamp + ts - base) & 0xFFFFFFFF,
+                                                      data[pos + 11:end]))
             pos = end + 4
 
     async def _on_command(self, values: list[Any], msg: chunk.Message) -> None:
@@ -326,7 +349,7 @@ class RtmpSession:
         self.send_status(status("status", "NetStream.Play.Start", f"Started playing {sid}."))
         self.writer.write(chunk.encode_message(5, 0, chunk.DATA_AMF0, PLAY_STREAM_ID,
                                                amf0.encode("|RtmpSampleAccess", True, True), OUT_CHUNK_SIZE))
-        self.sink = AsyncSink(f"rtmp#{self.id}")
+        self.sink = RtmpPlayerSink(f"rtmp#{self.id}", self.writer.transport, WRITE_HIGH)  # type: ignore[arg-type]
         stream.attach(self.sink)
         self._authorize(publish=False)
         self.play_task = asyncio.create_task(self._play_loop(self.sink, sid), name=f"rtmp-play-{self.id}")
