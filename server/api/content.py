@@ -47,9 +47,10 @@ VOD_PAGE = _vod_page_statement()
 
 
 def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
-    """Replays, newest first: one Core query on a plain connection (no ORM session)."""
-    with ctx.db.engine.connect() as c:
-        rows = c.execute(VOD_PAGE, {"index": req.index, "count": req.count}).all()
+    """Replays, newest first: one Core query on the hot path's connection (no ORM session, no
+    transaction: one round trip on PostgreSQL/MySQL)."""
+    params = {"index": req.index, "count": req.count}
+    rows = ctx.db.hot(lambda c: c.execute(VOD_PAGE, params).all())
     return {"list": [{
         "userid": uid, "nickname": nick or uid, "avatar": avatar or "", "file_id": file_id, "title": title,
         "like_count": likes, "viewer_count": viewers, "frontcover": cover, "location": location,
