@@ -1,13 +1,14 @@
 """The signed-request hot path on PostgreSQL without Redis: two nodes on one database.
 
-The replay ledger is a table both nodes write; a pooled connection the database dropped is
-replaced without an error.
+Tokens are cached per process and revoked everywhere through ``NOTIFY``; the replay ledger is a
+table both nodes write; a pooled connection the database dropped is replaced without an error.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,9 +36,32 @@ def pg_nodes(tmp_path: Path) -> Iterator[tuple[Api, Api]]:
                     pass
 
 
+def wait_live(api: Api) -> None:
+    deadline = time.monotonic() + 5
+    while not api.ctx.token_cache.live and time.monotonic() < deadline:  # LISTEN done
+        time.sleep(0.01)
+    assert api.ctx.token_cache.live
+
+
 def signed(api: Api, user, path: str, token: str | None = None, **fields) -> dict:  # type: ignore[no-untyped-def]
     raw = json.dumps(user.body(**fields)).encode()
     return api.post(path, raw=raw, sig=liteav_sig(token or user.token, raw))
+
+
+def test_logout_on_one_node_revokes_the_token_cached_on_the_other(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    a, b = pg_nodes
+    wait_live(b)
+    u = a.user("pg_cached")
+    assert signed(b, u, "/get_user_info")["code"] == 200
+    assert "pg_cached" in b.ctx.token_cache._entries  # served from B's memory from now on
+    assert signed(a, u, "/logout")["code"] == 200
+    codes = []
+    deadline = time.monotonic() + 2.0  # NOTIFY delivery: milliseconds
+    while time.monotonic() < deadline:
+        codes.append(signed(b, u, "/get_user_info")["code"])
+        if codes[-1] == 498:
+            break
+    assert codes[-1] == 498, codes
 
 
 def test_replay_refused_across_nodes(pg_nodes) -> None:  # type: ignore[no-untyped-def]
