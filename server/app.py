@@ -45,6 +45,9 @@ def build_context(cfg: Config, db: Database | None = None, worker_index: int = 0
 
     ctx.invalidation = make_bus(ctx.db, ctx.signature_ledger.redis, ctx.signature_ledger.prefix)
     ctx.token_cache = make_token_cache(ctx, ctx.invalidation)
+    from server.api.list_cache import make_page_cache
+
+    ctx.vod_pages = make_page_cache(cfg.server.vod_list_cache_ttl, ctx.invalidation)
     ctx.services = build_services(ctx)
     return ctx
 

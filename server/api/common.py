@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,8 +33,27 @@ class ApiError(Exception):
         self.message = message or api_message(code)
 
 
+class Encoded(bytes):
+    """A reply's ``data`` object already encoded as JSON (a cached page: not encoded again)."""
+
+
+def encode(obj: Any) -> bytes:
+    """JSON exactly as :class:`JSONResponse` renders it."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+_OK_HEAD = b'{"code":200,"message":' + encode(api_message(ApiCode.OK)) + b',"data":'
+
+
 def reply(data: dict[str, Any] | None = None, code: int = ApiCode.OK, message: str | None = None) -> JSONResponse:
     return JSONResponse({"code": int(code), "message": message or api_message(code), "data": data or {}})
+
+
+def reply_ok(data: dict[str, Any] | Encoded) -> Response:
+    """A success reply of a handler's data, encoded or not."""
+    if isinstance(data, Encoded):
+        return Response(_OK_HEAD + data + b"}", media_type="application/json")
+    return reply(data)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -117,7 +136,7 @@ def remember_signature(ctx: ServerContext, sig: str, expires_at: int) -> None:
         raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)")
 
 
-def guarded(fn: Callable[[], JSONResponse]) -> JSONResponse:
+def guarded(fn: Callable[[], Response]) -> Response:
     """Run a handler body, turning ApiError and database failures into coded replies."""
     try:
         return fn()

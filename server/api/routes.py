@@ -6,14 +6,24 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from protocol.errors import ApiCode
 from protocol.signing import valid_userid
 from server.api import account_delete, accounts, content
-from server.api.common import ApiError, check_signed, guarded, parse_json, read_body, reply, validate
+from server.api.common import (
+    ApiError,
+    Encoded,
+    check_signed,
+    guarded,
+    parse_json,
+    read_body,
+    reply,
+    reply_ok,
+    validate,
+)
 from server.api.guards import LoginThrottle
 from server.api.schemas import (
     Credentials,
@@ -42,7 +52,8 @@ SIG_HEADER = {"name": "Liteav-Sig", "in": "header", "required": True,
 LOGIN_FAILURES = (ApiCode.WRONG_PASSWORD, ApiCode.USER_NOT_FOUND)
 
 
-def _throttled_login(ctx: Any, who: str, body: dict[str, Any], run: Callable[[], dict[str, Any]]) -> JSONResponse:
+def _throttled_login(ctx: Any, who: str, body: dict[str, Any],
+                     run: Callable[[], dict[str, Any] | Encoded]) -> Response:
     """/login through :class:`server.api.guards.LoginThrottle` (only failures are counted)."""
     userid = body.get("userid")
     userid = userid if valid_userid(userid) else ""  # a malformed one is refused (610) uncounted
@@ -56,13 +67,13 @@ def _throttled_login(ctx: Any, who: str, body: dict[str, Any], run: Callable[[],
             throttle.failed(who, userid)
         raise
     throttle.succeeded(who, userid)
-    return reply(data)
+    return reply_ok(data)
 
 
-def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any]], summary: str,
+def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any] | Encoded], summary: str,
          signed: bool = True, rate: str | None = None,
          key_of: Callable[..., list[str]] | None = None) -> None:
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         ctx = request.app.state.ctx
         sc = ctx.config.server
         try:
@@ -72,7 +83,7 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
         sig = request.headers.get("liteav-sig", "")
         who = request.client.host if request.client else "?"
 
-        def work() -> JSONResponse:
+        def work() -> Response:
             if rate == "register" and not ctx.rate_limiter.allow(rate, who, sc.register_per_minute):
                 return reply(code=ApiCode.TOO_MANY_REQUESTS)
             body = parse_json(raw)
@@ -80,8 +91,8 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
                 return _throttled_login(ctx, who, body, lambda: handler(ctx, validate(model, body)))
             if signed:
                 userid = check_signed(ctx, sig, raw, body, key_of)
-                return reply(handler(ctx, userid, validate(model, body)))
-            return reply(handler(ctx, validate(model, body)))
+                return reply_ok(handler(ctx, userid, validate(model, body)))
+            return reply_ok(handler(ctx, validate(model, body)))
 
         return await run_in_threadpool(guarded, work)
 

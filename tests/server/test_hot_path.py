@@ -65,3 +65,38 @@ def test_token_cache_load_racing_an_invalidation_is_not_stored() -> None:
     assert cache.tokens("u", lambda _u: [("t", far), ("old", 1)]) == ["t"]  # expired tokens never returned
     assert cache.tokens("u", lambda _u: []) == ["t"]  # cached
 
+
+
+def _record(api, userid: str, file_id: str, age: int = 100) -> None:  # type: ignore[no-untyped-def]
+    from tests.server.test_api_contract import live_event
+
+    now = int(time.time())
+    assert live_event(api, event_type=100, stream_id=f"{api.ctx.config.live.bizid}_{userid}", file_id=file_id,
+                      video_url=f"http://h/{file_id}.mp4", start_time=now - age, end_time=now,
+                      duration=age)["code"] == 0
+
+
+def test_vod_list_pages_are_cached_and_dropped_when_what_they_show_changes(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    from protocol.signing import wire_password
+
+    api = sqlite_api
+    anchor, viewer = api.user("pg_anchor"), api.user("pg_viewer")
+    _record(api, "pg_anchor", "r1")
+    page = viewer.call("/get_vod_list", index=0, count=5)["data"]["list"]
+    assert [(v["file_id"], v["nickname"]) for v in page] == [("r1", "pg_anchor")]
+    assert api.ctx.vod_pages._pages  # served from memory from now on
+    assert anchor.call("/upload_user_info", nickname="Anchor", avatar="http://h/a.jpg")["code"] == 200
+    page = viewer.call("/get_vod_list", index=0, count=5)["data"]["list"]
+    assert [(v["file_id"], v["nickname"], v["avatar"]) for v in page] == [("r1", "Anchor", "http://h/a.jpg")]
+    _record(api, "pg_anchor", "r2", age=50)
+    assert [v["file_id"] for v in viewer.call("/get_vod_list", index=0, count=5)["data"]["list"]] == ["r2", "r1"]
+    assert anchor.call("/delete_account", password=wire_password("secret1", "pg_anchor"))["code"] == 200
+    assert viewer.call("/get_vod_list", index=0, count=5)["data"]["list"] == []
+
+
+def test_encoded_reply_is_what_json_response_renders() -> None:
+    from server.api.common import Encoded, encode, reply, reply_ok
+
+    data = {"list": [{"title": "夜跑直播 \u2028 \"q\"", "like_count": 3, "x": None}]}
+    assert reply_ok(Encoded(encode(data))).body == reply(data).body
+    assert reply_ok(data).body == reply(data).body

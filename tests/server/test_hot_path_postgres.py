@@ -1,7 +1,8 @@
 """The signed-request hot path on PostgreSQL without Redis: two nodes on one database.
 
-Tokens are cached per process and revoked everywhere through ``NOTIFY``; the replay ledger is a
-table both nodes write; a pooled connection the database dropped is replaced without an error.
+Tokens and replay list pages are cached per process and dropped everywhere through ``NOTIFY``; the
+replay ledger is a table both nodes write; a pooled connection the database dropped is replaced
+without an error.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def test_logout_on_one_node_revokes_the_token_cached_on_the_other(pg_nodes) -> N
     a, b = pg_nodes
     wait_live(b)
     u = a.user("pg_cached")
-    assert signed(b, u, "/get_user_info")["code"] == 200
+    deadline = time.monotonic() + 2.0  # the login's own NOTIFY may still drop B's first entry
+    while "pg_cached" not in b.ctx.token_cache._entries and time.monotonic() < deadline:
+        assert signed(b, u, "/get_user_info")["code"] == 200
     assert "pg_cached" in b.ctx.token_cache._entries  # served from B's memory from now on
     assert signed(a, u, "/logout")["code"] == 200
     codes = []
@@ -83,3 +86,19 @@ def test_connections_dropped_by_the_database_are_replaced(pg_nodes) -> None:  # 
         c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     assert signed(a, u, "/get_vod_list")["code"] == 200
+
+
+def test_a_replay_recorded_through_one_node_drops_the_pages_cached_on_the_other(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    from tests.server.test_hot_path import _record
+
+    a, b = pg_nodes
+    wait_live(b)
+    u = b.user("pg_lister")
+    assert signed(b, u, "/get_vod_list", index=0, count=5)["data"]["list"] == []
+    assert b.ctx.vod_pages._pages  # cached on B
+    _record(a, "pg_lister", "via_a")
+    listed: list = []
+    deadline = time.monotonic() + 2.0  # NOTIFY delivery: milliseconds
+    while not listed and time.monotonic() < deadline:
+        listed = signed(b, u, "/get_vod_list", index=0, count=5)["data"]["list"]
+    assert [v["file_id"] for v in listed] == ["via_a"]
