@@ -91,13 +91,12 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
 
 # --- signed requests --------------------------------------------------------------------------
 
-def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
-                 key_of: Callable[[ServerContext, str], list[str]] | None = None) -> str:
-    """Verify Liteav-Sig, freshness and replay for a signed request; return the userid.
+class WouldBlock(Exception):
+    """The request cannot be answered without I/O: it goes to the thread pool (nothing recorded)."""
 
-    ``key_of(ctx, userid)`` lists the secrets the signature may be made with (default: the
-    user's unexpired access tokens).
-    """
+
+def _signed_fields(sig_header: str, body: dict[str, Any]) -> tuple[str, str, int]:
+    """``(userid, signature, expires_at)`` of a signed request whose fields are well-formed and fresh."""
     userid = body.get("userid")
     ts, exp = body.get("timestamp"), body.get("expires", 10)
     if not isinstance(userid, str) or not userid or len(userid) > 64:
@@ -111,6 +110,18 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     sig = (sig_header or "").strip().lower()
     if len(sig) != 32:
         raise ApiError(ApiCode.BAD_SIGNATURE, "missing or malformed Liteav-Sig")
+    return userid, sig, ts + min(exp, 300) + 30
+
+
+def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
+                 key_of: Callable[[ServerContext, str], list[str]] | None = None) -> str:
+    """Verify Liteav-Sig, freshness and replay for a signed request; return the userid.
+
+    ``key_of(ctx, userid)`` lists the secrets the signature may be made with (default: the
+    user's unexpired access tokens).
+    """
+    userid, sig, expires_at = _signed_fields(sig_header, body)
+
     def matches(k: str) -> bool:
         return safe_equal(liteav_sig(k, raw), sig)
 
@@ -122,8 +133,32 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     if key is None:
         raise ApiError(ApiCode.BAD_SIGNATURE)
     sessions.signing_token.set(key)
-    remember_signature(ctx, sig, ts + min(exp, 300) + 30)
+    remember_signature(ctx, sig, expires_at)
     return userid
+
+
+def check_signed_nowait(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
+                        ready: Callable[[str], Any]) -> tuple[str, Any]:
+    """:func:`check_signed` for the event loop, from memory only: ``(userid, ready(userid))``.
+
+    Raises :class:`WouldBlock` when it would need I/O: the user's tokens not cached (or none of
+    them made the signature: a newer session?), a replay ledger outside this process, or
+    ``ready(userid)`` None (the answer needs I/O). Nothing is recorded before all of these are
+    known, so the request can then go through :func:`check_signed` unchanged.
+    """
+    userid, sig, expires_at = _signed_fields(sig_header, body)
+    cache, memory = ctx.token_cache, ctx.signature_ledger.memory
+    tokens = cache.cached(userid) if cache is not None and memory is not None else None
+    key = next((k for k in tokens or () if safe_equal(liteav_sig(k, raw), sig)), None)
+    if key is None:
+        raise WouldBlock
+    answer = ready(userid)
+    if answer is None:
+        raise WouldBlock
+    sessions.signing_token.set(key)
+    if not memory.first_use(sig, expires_at):  # type: ignore[union-attr]  # memory checked above
+        raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)")
+    return userid, answer
 
 
 def active_tokens(ctx: ServerContext, userid: str) -> list[str]:

@@ -65,6 +65,12 @@ def vod_list(ctx: ServerContext, userid: str, req: Paging) -> Encoded:
     return Encoded(read() if pages is None else pages.load((index, count), read))
 
 
+def vod_list_cached(ctx: ServerContext, userid: str, req: Paging) -> Encoded | None:
+    """The page from the page cache, or None (read in the thread pool by :func:`vod_list`)."""
+    page = ctx.vod_pages.get((req.index, req.count)) if ctx.vod_pages is not None else None
+    return None if page is None else Encoded(page)
+
+
 def upload_room(ctx: ServerContext, userid: str, req: RoomUpload) -> dict[str, Any]:
     with ctx.db.session() as s:
         room = s.get(RoomInfo, userid)

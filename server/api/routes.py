@@ -16,7 +16,9 @@ from server.api import account_delete, accounts, content
 from server.api.common import (
     ApiError,
     Encoded,
+    WouldBlock,
     check_signed,
+    check_signed_nowait,
     guarded,
     parse_json,
     read_body,
@@ -49,6 +51,7 @@ SIG_HEADER = {"name": "Liteav-Sig", "in": "header", "required": True,
               "schema": {"type": "string"}, "description": "md5(token + md5(raw_body))"}
 
 
+NOWAIT_MAX_BODY = 2048  # larger bodies are parsed in the thread pool, never on the event loop
 LOGIN_FAILURES = (ApiCode.WRONG_PASSWORD, ApiCode.USER_NOT_FOUND)
 
 
@@ -72,7 +75,24 @@ def _throttled_login(ctx: Any, who: str, body: dict[str, Any],
 
 def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any] | Encoded], summary: str,
          signed: bool = True, rate: str | None = None,
-         key_of: Callable[..., list[str]] | None = None) -> None:
+         key_of: Callable[..., list[str]] | None = None,
+         nowait: Callable[..., Encoded | None] | None = None) -> None:
+    """One endpoint. ``nowait(ctx, userid, req)``: the answer from memory or None; with it a signed
+    request is answered on the event loop when nothing needs I/O (:func:`check_signed_nowait`),
+    saving the hop to the thread pool (measured: most of a small request's cost there)."""
+
+    def answer_nowait(ctx: Any, sig: str, raw: bytes) -> Response:
+        body = parse_json(raw)
+
+        def ready(userid: str) -> Encoded | None:
+            try:
+                req = validate(model, body)
+            except ApiError:  # answered in the thread pool, after the signature is recorded
+                return None
+            return nowait(ctx, userid, req)  # type: ignore[misc]  # set when this runs
+
+        return reply_ok(check_signed_nowait(ctx, sig, raw, body, ready)[1])
+
     async def endpoint(request: Request) -> Response:
         ctx = request.app.state.ctx
         sc = ctx.config.server
@@ -81,6 +101,11 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
         except ApiError as e:
             return reply(code=e.code, message=e.message)
         sig = request.headers.get("liteav-sig", "")
+        if nowait is not None and len(raw) <= NOWAIT_MAX_BODY:
+            try:
+                return guarded(lambda: answer_nowait(ctx, sig, raw))
+            except WouldBlock:
+                pass
         who = request.client.host if request.client else "?"
 
         def work() -> Response:
@@ -119,7 +144,7 @@ _add("/delete_account", DeleteAccountRequest, account_delete.delete_account,
      "Delete the caller's account, replays, short videos and uploads (password required again)")
 _add("/get_user_info", Empty, accounts.user_info, "The caller's profile")
 _add("/upload_user_info", UserInfoUpdate, accounts.upload_user_info, "Update the caller's profile")
-_add("/get_vod_list", Paging, content.vod_list, "Replays, newest first")
+_add("/get_vod_list", Paging, content.vod_list, "Replays, newest first", nowait=content.vod_list_cached)
 _add("/upload_room", RoomUpload, content.upload_room, "Room info used for the replay record")
 _add("/upload_ugc", UgcUpload, content.upload_ugc, "Publish a short video")
 _add("/get_ugc_list", Paging, content.ugc_list, "Short videos, newest first")

@@ -78,6 +78,16 @@ class TokenCache:
                     self._entries[userid] = (time.monotonic(), rows)
         return [t for t, exp in rows if exp > now]
 
+    def cached(self, userid: str) -> list[str] | None:
+        """The user's unexpired tokens from memory, or None (not cached, stale, or not live)."""
+        if not self.live:
+            return None
+        hit = self._entries.get(userid)
+        if hit is None or time.monotonic() - hit[0] >= self.ttl:
+            return None
+        now = time.time()
+        return [t for t, exp in hit[1] if exp > now]
+
     def signing_key(self, userid: str, load: Loader, matches: Callable[[str], bool]) -> str | None:
         """The token that made the signature (``matches``), reloading once on a cache miss."""
         key = next((k for k in self.tokens(userid, load) if matches(k)), None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from server.api.guards import MemoryLedger
 
 
@@ -100,3 +102,30 @@ def test_encoded_reply_is_what_json_response_renders() -> None:
     data = {"list": [{"title": "夜跑直播 \u2028 \"q\"", "like_count": 3, "x": None}]}
     assert reply_ok(Encoded(encode(data))).body == reply(data).body
     assert reply_ok(data).body == reply(data).body
+
+
+def test_vod_list_answered_from_memory_still_refuses_replays_and_revoked_tokens(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from protocol.signing import liteav_sig
+    from server.api.common import WouldBlock, check_signed_nowait
+
+    api = sqlite_api
+    u = api.user("nowait_user")
+    assert u.call("/get_vod_list", index=0, count=3)["code"] == 200  # tokens and the page now in memory
+    raw = json.dumps(u.body(index=0, count=3)).encode()
+    sig = liteav_sig(u.token, raw)
+    body = json.loads(raw)
+    assert check_signed_nowait(api.ctx, sig, raw, body, lambda _u: b"page") == ("nowait_user", b"page")
+    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498  # recorded by the loop path
+    raw = json.dumps(u.body(index=0, count=3)).encode()
+    assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
+    assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 498
+    raw = json.dumps(u.body(index=0, count=3)).encode()
+    with pytest.raises(WouldBlock):  # not a token of this user: the thread pool path decides (498)
+        check_signed_nowait(api.ctx, liteav_sig("0" * 32, raw), raw, json.loads(raw), lambda _u: b"page")
+    with pytest.raises(WouldBlock):  # page not in memory: nothing recorded, the signature still unused
+        check_signed_nowait(api.ctx, liteav_sig(u.token, raw), raw, json.loads(raw), lambda _u: None)
+    assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
+    assert u.call("/logout")["code"] == 200
+    assert u.call("/get_vod_list", index=0, count=3)["code"] == 498
