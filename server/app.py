@@ -108,6 +108,8 @@ def create_app(ctx: ServerContext) -> FastAPI:
                     log.exception("stopping %s failed", svc.name)
             if ctx.invalidation is not None:
                 ctx.invalidation.stop()
+            if ctx.signature_ledger.aio is not None:
+                await ctx.signature_ledger.aio.aclose()
 
     app = FastAPI(
         title="Xiaozhibo business API",

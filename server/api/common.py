@@ -138,17 +138,20 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
 
 
 def check_signed_nowait(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
-                        ready: Callable[[str], Any]) -> tuple[str, Any]:
-    """:func:`check_signed` for the event loop, from memory only: ``(userid, ready(userid))``.
+                        ready: Callable[[str], Any]) -> tuple[str, Any, str, int]:
+    """:func:`check_signed` for the event loop, from memory only, without recording the
+    signature: ``(userid, ready(userid), signature, expires_at)``; the caller then records it with
+    :meth:`server.api.guards.SignatureLedger.first_use_async`.
 
-    Raises :class:`WouldBlock` when it would need I/O: the user's tokens not cached (or none of
-    them made the signature: a newer session?), a replay ledger outside this process, or
+    Raises :class:`WouldBlock` when it would need blocking I/O: the user's tokens not cached (or
+    none of them made the signature: a newer session?), a replay ledger the loop cannot write, or
     ``ready(userid)`` None (the answer needs I/O). Nothing is recorded before all of these are
     known, so the request can then go through :func:`check_signed` unchanged.
     """
     userid, sig, expires_at = _signed_fields(sig_header, body)
-    cache, memory = ctx.token_cache, ctx.signature_ledger.memory
-    tokens = cache.cached(userid) if cache is not None and memory is not None else None
+    cache = ctx.token_cache
+    ok = cache is not None and ctx.signature_ledger.nowait
+    tokens = cache.cached(userid) if ok and cache is not None else None
     key = next((k for k in tokens or () if safe_equal(liteav_sig(k, raw), sig)), None)
     if key is None:
         raise WouldBlock
@@ -156,9 +159,7 @@ def check_signed_nowait(ctx: ServerContext, sig_header: str, raw: bytes, body: d
     if answer is None:
         raise WouldBlock
     sessions.signing_token.set(key)
-    if not memory.first_use(sig, expires_at):  # type: ignore[union-attr]  # memory checked above
-        raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)")
-    return userid, answer
+    return userid, answer, sig, expires_at
 
 
 def active_tokens(ctx: ServerContext, userid: str) -> list[str]:

@@ -6,7 +6,8 @@
   entry lives at most ``expires`` (<= 300) + 30 s past its timestamp) and by
   ``[server] replay_ledger_max`` entries (beyond: refused, never forgotten early). On another
   database without Redis: a table in the database, shared by every node using it, written with
-  one autocommitted ``INSERT .. ON CONFLICT DO NOTHING`` (MySQL: ``INSERT IGNORE``) per request.
+  one autocommitted ``INSERT .. ON CONFLICT DO NOTHING`` (MySQL: ``INSERT IGNORE``) per request;
+  requests answered on the event loop write it in batches (server/api/ledger_pg.py).
 - :class:`RateLimiter`: counters per (action, key) per minute. Default: in-process sliding
   window; with ``--redis``: a per-minute counter in Redis shared by all nodes.
 - :class:`LoginThrottle`: failed logins, keyed so an attacker cannot lock other users out.
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.mysql import insert as my_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from server.api.ledger_pg import PgLedgerWriter
 from server.db.models import UsedSignature
 
 if TYPE_CHECKING:
@@ -72,6 +74,22 @@ class SignatureLedger:
         self._n = 0
         self._add: Any = None  # the insert statement for the database's dialect, built on first use
         self._purge = delete(UsedSignature).where(UsedSignature.expires_at < bindparam("now"))
+        self.aio: PgLedgerWriter | None = None
+        if redis is None and memory is None and db.url.startswith("postgresql"):
+            self.aio = PgLedgerWriter(db.connect_kwargs())
+
+    @property
+    def nowait(self) -> bool:
+        """Whether :meth:`first_use_async` can record on the event loop (in memory or through
+        the PostgreSQL ledger writer), rather than in a worker thread."""
+        return self.redis is None and (self.memory is not None or self.aio is not None)
+
+    async def first_use_async(self, sig: str, expires_at: int) -> bool:
+        """:meth:`first_use` on the event loop (only when :attr:`nowait`)."""
+        if self.memory is not None:
+            return self.memory.first_use(sig, expires_at)
+        assert self.aio is not None
+        return await self.aio.first_use(sig, expires_at)
 
     def first_use(self, sig: str, expires_at: int) -> bool:
         """Record ``sig``; False when it was already recorded (a replay)."""

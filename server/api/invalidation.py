@@ -161,10 +161,7 @@ class PostgresBus(InvalidationBus):
         import psycopg
         from psycopg import sql
 
-        engine = self.db.hot_engine
-        args, kwargs = engine.dialect.create_connect_args(engine.url)
-        kwargs.pop("context", None)
-        with psycopg.connect(*args, **kwargs, autocommit=True, connect_timeout=5) as conn:
+        with psycopg.connect(**self.db.connect_kwargs(), autocommit=True) as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
             yield None  # LISTEN returned: subscribed
             while not self._stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ from server.api.schemas import (
     VodDanmakuRequest,
 )
 
+log = logging.getLogger("server.api")
 router = APIRouter(tags=["business"])
 
 REPLY_SCHEMA = {
@@ -81,7 +83,7 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
     request is answered on the event loop when nothing needs I/O (:func:`check_signed_nowait`),
     saving the hop to the thread pool (measured: most of a small request's cost there)."""
 
-    def answer_nowait(ctx: Any, sig: str, raw: bytes) -> Response:
+    def answer_nowait(ctx: Any, sig: str, raw: bytes) -> tuple[Response, str, int]:
         body = parse_json(raw)
 
         def ready(userid: str) -> Encoded | None:
@@ -91,7 +93,24 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
                 return None
             return nowait(ctx, userid, req)  # type: ignore[misc]  # set when this runs
 
-        return reply_ok(check_signed_nowait(ctx, sig, raw, body, ready)[1])
+        _userid, data, signature, expires_at = check_signed_nowait(ctx, sig, raw, body, ready)
+        return reply_ok(data), signature, expires_at
+
+    async def endpoint_nowait(ctx: Any, sig: str, raw: bytes) -> Response:
+        """The answer from the event loop; :class:`WouldBlock`: go to the thread pool."""
+        try:
+            answer, signature, expires_at = answer_nowait(ctx, sig, raw)
+        except ApiError as e:
+            log.info("api error %d: %s", e.code, e.message)
+            return reply(code=e.code, message=e.message)
+        try:
+            fresh = await ctx.signature_ledger.first_use_async(signature, expires_at)
+        except Exception:
+            log.exception("replay ledger write failed")
+            return reply(code=ApiCode.DATABASE_ERROR)
+        if not fresh:
+            return reply(code=ApiCode.BAD_SIGNATURE, message="request already used (replay)")
+        return answer
 
     async def endpoint(request: Request) -> Response:
         ctx = request.app.state.ctx
@@ -103,7 +122,7 @@ def _add(path: str, model: type[BaseModel], handler: Callable[..., dict[str, Any
         sig = request.headers.get("liteav-sig", "")
         if nowait is not None and len(raw) <= NOWAIT_MAX_BODY:
             try:
-                return guarded(lambda: answer_nowait(ctx, sig, raw))
+                return await endpoint_nowait(ctx, sig, raw)
             except WouldBlock:
                 pass
         who = request.client.host if request.client else "?"

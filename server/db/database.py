@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -127,6 +127,12 @@ class Database:
         with self._sessions() as s:
             with s.begin():
                 yield s
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """``psycopg.connect`` keyword arguments for a connection of one's own (PostgreSQL)."""
+        args, kwargs = self.hot_engine.dialect.create_connect_args(self.hot_engine.url)
+        kwargs.pop("context", None)  # SQLAlchemy's adapters, not libpq's
+        return {**kwargs, "connect_timeout": 5}
 
     def hot(self, fn: Callable[[Connection], T]) -> T:
         """``fn(connection)`` for the per-request hot path (one statement or a few, no

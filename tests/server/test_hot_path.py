@@ -116,11 +116,9 @@ def test_vod_list_answered_from_memory_still_refuses_replays_and_revoked_tokens(
     raw = json.dumps(u.body(index=0, count=3)).encode()
     sig = liteav_sig(u.token, raw)
     body = json.loads(raw)
-    assert check_signed_nowait(api.ctx, sig, raw, body, lambda _u: b"page") == ("nowait_user", b"page")
-    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498  # recorded by the loop path
-    raw = json.dumps(u.body(index=0, count=3)).encode()
-    assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
-    assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 498
+    assert check_signed_nowait(api.ctx, sig, raw, body, lambda _u: b"page")[:2] == ("nowait_user", b"page")
+    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 200  # the check alone records nothing
+    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498  # the loop path recorded it
     raw = json.dumps(u.body(index=0, count=3)).encode()
     with pytest.raises(WouldBlock):  # not a token of this user: the thread pool path decides (498)
         check_signed_nowait(api.ctx, liteav_sig("0" * 32, raw), raw, json.loads(raw), lambda _u: b"page")

@@ -102,3 +102,30 @@ def test_a_replay_recorded_through_one_node_drops_the_pages_cached_on_the_other(
     while not listed and time.monotonic() < deadline:
         listed = signed(b, u, "/get_vod_list", index=0, count=5)["data"]["list"]
     assert [v["file_id"] for v in listed] == ["via_a"]
+
+
+def test_replays_refused_on_the_event_loop_path_in_one_batch_and_across_paths(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    a, b = pg_nodes
+    wait_live(a)
+    u = a.user("pg_batch")
+    deadline = time.monotonic() + 2.0  # tokens and page in memory: answered on the loop from now on
+    while not (a.ctx.token_cache.cached("pg_batch") and a.ctx.vod_pages.get((0, 5))):
+        assert signed(a, u, "/get_vod_list", index=0, count=5)["code"] == 200
+        assert time.monotonic() < deadline
+    raw = json.dumps(u.body(index=0, count=5)).encode()
+    sig = liteav_sig(u.token, raw)
+    writer = a.ctx.signature_ledger.aio
+    assert writer is not None and writer._conn is None
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 200
+    assert writer._conn is not None  # recorded by the loop's ledger writer
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    assert b.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498  # the other node, thread path
+    assert b.post("/get_user_info", raw=raw, sig=sig)["code"] == 498
+
+    async def same_batch() -> list[bool]:
+        now = int(time.time()) + 60
+        return await asyncio.gather(*(writer.first_use(s, now) for s in ("x" * 32, "y" * 32, "x" * 32)))
+
+    assert a.http.portal.call(same_batch) == [True, True, False]  # the loop the app runs on
