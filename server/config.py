@@ -82,7 +82,7 @@ class ServerSection:
     token_cache_ttl: float = 60.0
     # /get_vod_list pages kept encoded in memory; every process drops them when a replay or a
     # listed profile changes (server/api/list_cache.py); the ttl bounds edits made by hand. 0: off.
-    vod_list_cache_ttl: float = 10.0
+    vod_list_cache_ttl: float = 60.0
     replay_ledger_max: int = 1_000_000  # in-memory replay ledger (SQLite, no Redis): fresh signatures kept
     tls_cert: str = ""  # PEM certificate (chain) file: https/wss on http_port, rtmps on rtmp_port
     tls_key: str = ""  # its PEM private key
