@@ -108,8 +108,7 @@ def create_app(ctx: ServerContext) -> FastAPI:
                     log.exception("stopping %s failed", svc.name)
             if ctx.invalidation is not None:
                 ctx.invalidation.stop()
-            if ctx.signature_ledger.aio is not None:
-                await ctx.signature_ledger.aio.aclose()
+            await ctx.signature_ledger.aclose()
 
     app = FastAPI(
         title="Xiaozhibo business API",

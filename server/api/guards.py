@@ -75,21 +75,38 @@ class SignatureLedger:
         self._add: Any = None  # the insert statement for the database's dialect, built on first use
         self._purge = delete(UsedSignature).where(UsedSignature.expires_at < bindparam("now"))
         self.aio: PgLedgerWriter | None = None
+        self._aredis: Any = None  # redis.asyncio client of the event loop (first_use_async)
         if redis is None and memory is None and db.url.startswith("postgresql"):
             self.aio = PgLedgerWriter(db.connect_kwargs())
 
     @property
     def nowait(self) -> bool:
-        """Whether :meth:`first_use_async` can record on the event loop (in memory or through
-        the PostgreSQL ledger writer), rather than in a worker thread."""
-        return self.redis is None and (self.memory is not None or self.aio is not None)
+        """Whether :meth:`first_use_async` can record on the event loop (in memory, in Redis, or
+        through the PostgreSQL ledger writer) rather than in a worker thread."""
+        return self.redis is not None or self.memory is not None or self.aio is not None
 
     async def first_use_async(self, sig: str, expires_at: int) -> bool:
         """:meth:`first_use` on the event loop (only when :attr:`nowait`)."""
+        if self.redis is not None:
+            if self._aredis is None:  # made on the loop that uses it
+                import redis.asyncio
+
+                self._aredis = redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
+                    **self.redis.connection_pool.connection_kwargs))
+            ttl = max(1, int(expires_at - time.time()))
+            return bool(await self._aredis.set(f"{self.prefix}sig:{sig}", 1, nx=True, ex=ttl))
         if self.memory is not None:
             return self.memory.first_use(sig, expires_at)
         assert self.aio is not None
         return await self.aio.first_use(sig, expires_at)
+
+    async def aclose(self) -> None:
+        """Close what :meth:`first_use_async` opened on the loop."""
+        if self.aio is not None:
+            await self.aio.aclose()
+        if self._aredis is not None:
+            await self._aredis.aclose()
+            self._aredis = None
 
     def first_use(self, sig: str, expires_at: int) -> bool:
         """Record ``sig``; False when it was already recorded (a replay)."""
