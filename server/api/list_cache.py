@@ -29,11 +29,13 @@ TOPIC = "vod"
 
 
 class PageCache:
-    """key -> encoded page, for ``ttl`` seconds, all dropped on :meth:`invalidate`."""
+    """key -> encoded page, for ``ttl`` seconds, all dropped on :meth:`invalidate`; at most
+    ``max_bytes`` of pages (beyond: all dropped, then filled again by the pages asked for)."""
 
-    def __init__(self, ttl: float, bus: InvalidationBus | None = None, max_pages: int = 4096) -> None:
-        self.ttl, self.bus, self.max_pages = ttl, bus, max_pages
+    def __init__(self, ttl: float, bus: InvalidationBus | None = None, max_bytes: int = 16 << 20) -> None:
+        self.ttl, self.bus, self.max_bytes = ttl, bus, max_bytes
         self._pages: dict[Hashable, tuple[float, bytes]] = {}
+        self._bytes = 0  # encoded bytes held: bounded, whatever (index, count) callers ask for
         self._gen = 0
         self._lock = threading.Lock()
         if bus is not None:
@@ -61,9 +63,12 @@ class PageCache:
         page = read()
         if self.live:
             with self._lock:
-                if gen == self._gen:
-                    if len(self._pages) >= self.max_pages:
+                if gen == self._gen and len(page) <= self.max_bytes:
+                    if self._bytes + len(page) > self.max_bytes:
                         self._pages.clear()
+                        self._bytes = 0
+                    old = self._pages.get(key)
+                    self._bytes += len(page) - (len(old[1]) if old else 0)
                     self._pages[key] = (time.monotonic(), page)
         return page
 
@@ -77,6 +82,7 @@ class PageCache:
         with self._lock:
             self._gen += 1
             self._pages.clear()
+            self._bytes = 0
 
 
 def make_page_cache(ttl: float, bus: InvalidationBus | None) -> PageCache:

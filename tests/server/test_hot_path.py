@@ -127,3 +127,18 @@ def test_vod_list_answered_from_memory_still_refuses_replays_and_revoked_tokens(
     assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
     assert u.call("/logout")["code"] == 200
     assert u.call("/get_vod_list", index=0, count=3)["code"] == 498
+
+
+def test_page_cache_is_bounded_in_bytes_whatever_pages_are_asked_for() -> None:
+    from server.api.list_cache import PageCache
+
+    cache = PageCache(60.0, max_bytes=1000)
+    for i in range(50):  # a caller walking (index, count) pairs it never repeats
+        assert cache.load((i, 100), lambda: b"x" * 300) == b"x" * 300
+        assert cache._bytes == sum(len(p) for _t, p in cache._pages.values()) <= 1000
+    assert cache.load((0, 100), lambda: b"y" * 2000) == b"y" * 2000  # larger than the budget: not kept
+    assert (0, 100) not in cache._pages
+    cache.load((1, 1), lambda: b"z")
+    assert cache.get((1, 1)) == b"z"
+    cache.drop()
+    assert cache.get((1, 1)) is None and cache._bytes == 0
