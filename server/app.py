@@ -40,9 +40,14 @@ def build_context(cfg: Config, db: Database | None = None, worker_index: int = 0
         ctx.worker_header = [(b"x-xzb-worker", str(worker_index).encode())]
 
     ctx.signature_ledger, ctx.rate_limiter = make_guards(ctx)
+    from server.api.invalidation import make_bus
     from server.api.token_cache import make_token_cache
 
-    ctx.token_cache = make_token_cache(ctx, ctx.signature_ledger.redis, ctx.signature_ledger.prefix)
+    ctx.invalidation = make_bus(ctx.db, ctx.signature_ledger.redis, ctx.signature_ledger.prefix)
+    ctx.token_cache = make_token_cache(ctx, ctx.invalidation)
+    from server.api.list_cache import make_page_cache
+
+    ctx.vod_pages = make_page_cache(cfg.server.vod_list_cache_ttl, ctx.invalidation)
     ctx.services = build_services(ctx)
     return ctx
 
@@ -101,6 +106,9 @@ def create_app(ctx: ServerContext) -> FastAPI:
                     await svc.stop()
                 except Exception:
                     log.exception("stopping %s failed", svc.name)
+            if ctx.invalidation is not None:
+                ctx.invalidation.stop()
+            await ctx.signature_ledger.aclose()
 
     app = FastAPI(
         title="Xiaozhibo business API",

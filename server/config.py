@@ -77,9 +77,12 @@ class ServerSection:
     # Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: never.
     trusted_proxies: list[str] = field(default_factory=list)
     token_secret: str = ""  # key deriving session tokens; empty: derived from [im] secret_key
-    # Access tokens cached per user (SQLite, or any database with Redis; logout/refresh drop the
-    # entry everywhere at once, see server/api/token_cache.py). 0: no cache.
+    # Access tokens cached per user (SQLite, PostgreSQL, or any database with Redis; logout/refresh
+    # drop the entry everywhere at once, see server/api/token_cache.py). 0: no cache.
     token_cache_ttl: float = 60.0
+    # /get_vod_list pages kept encoded in memory; every process drops them when a replay or a
+    # listed profile changes (server/api/list_cache.py); the ttl bounds edits made by hand. 0: off.
+    vod_list_cache_ttl: float = 60.0
     replay_ledger_max: int = 1_000_000  # in-memory replay ledger (SQLite, no Redis): fresh signatures kept
     tls_cert: str = ""  # PEM certificate (chain) file: https/wss on http_port, rtmps on rtmp_port
     tls_key: str = ""  # its PEM private key

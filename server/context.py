@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from server.api.guards import RateLimiter, SignatureLedger
+    from server.api.invalidation import InvalidationBus
+    from server.api.list_cache import PageCache
     from server.api.roomservice import RoomService
     from server.api.token_cache import TokenCache
     from server.db.database import Database
@@ -87,6 +89,8 @@ class ServerContext:
     # added to every HTTP reply and WebSocket accept when workers > 1 (which process answered)
     worker_header: list[tuple[bytes, bytes]] = field(default_factory=list)
     token_cache: "TokenCache | None" = None  # access tokens per user (server/api/token_cache.py)
+    invalidation: "InvalidationBus | None" = None  # cache invalidation between processes (server/api/invalidation.py)
+    vod_pages: "PageCache | None" = None  # encoded /get_vod_list pages (server/api/list_cache.py)
     healed_live: list[str] = field(default_factory=list)  # streams left live by a killed run
     # one-use signatures and rate limits (server/api/guards.py), set by build_context
     signature_ledger: "SignatureLedger" = field(init=False, repr=False)

@@ -24,6 +24,7 @@ from protocol.signing import cos_user_prefix
 from server.api import sessions
 from server.api.accounts import _hasher
 from server.api.common import ApiError
+from server.api.list_cache import replays_changed
 from server.api.schemas import DeleteAccountRequest
 from server.context import ServerContext
 from server.db.models import Danmaku, LiveStream, RoomInfo, Token, Ugc, User, Vod
@@ -58,6 +59,7 @@ def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -
             s.execute(delete(model).where(model.userid == userid))
         s.execute(delete(User).where(User.userid == userid))
     sessions.revoked(ctx, userid)  # before the reply: cached tokens (server/api/token_cache.py) stop at once
+    replays_changed(ctx)  # and its replays leave the cached list pages
     files = sum(_remove_replay_files(ctx, urls) for urls in vods)
     objects = sum(_remove_tree(ctx.storage.root, prefix) for prefix in (cos_user_prefix(userid), vod_prefix(userid)))
     objects += sum(_remove_tree(ctx.config.media_dir / "hls", sid) for sid in streams if _VOD_NAME.fullmatch(sid))

@@ -15,6 +15,7 @@ from protocol.signing import WIRE_PASSWORD_RE, valid_userid
 from protocol.usersig import gen_usersig
 from server.api import sessions
 from server.api.common import ApiError
+from server.api.list_cache import replays_changed
 from server.api.schemas import Credentials, Empty, LogoutRequest, RefreshRequest, UserInfoUpdate
 from server.context import ServerContext
 from server.db.models import Token, User
@@ -140,4 +141,6 @@ def upload_user_info(ctx: ServerContext, userid: str, req: UserInfoUpdate) -> di
             raise ApiError(ApiCode.USER_NOT_FOUND)
         for k, v in changes.items():
             setattr(u, k, v)
+    if "nickname" in changes or "avatar" in changes:
+        replays_changed(ctx)  # the replay list shows them
     return {}

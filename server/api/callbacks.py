@@ -20,6 +20,7 @@ from sqlalchemy import select
 from protocol.errors import ApiCode
 from protocol.live_events import LiveEvent, LiveEventType, UnknownEventType
 from protocol.signing import check_callback_sign
+from server.api.list_cache import replays_changed
 from server.context import ServerContext
 from server.db.models import LiveStream, RoomInfo, User, Vod
 
@@ -49,6 +50,8 @@ def _apply(ctx: ServerContext, ev: LiveEvent, node: str = "", hidden: bool = Fal
             st.cover_url = ev.pic_url
         elif ev.type is LiveEventType.RECORD_DONE:
             _record_done(s, ctx, ev, userid, st, now, hidden)
+    if ev.type is LiveEventType.RECORD_DONE:
+        replays_changed(ctx)  # committed: the list pages drop the old state everywhere
 
 
 def _record_done(s: Any, ctx: ServerContext, ev: LiveEvent, userid: str, st: LiveStream, now: int,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,8 +33,27 @@ class ApiError(Exception):
         self.message = message or api_message(code)
 
 
+class Encoded(bytes):
+    """A reply's ``data`` object already encoded as JSON (a cached page: not encoded again)."""
+
+
+def encode(obj: Any) -> bytes:
+    """JSON exactly as :class:`JSONResponse` renders it."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+_OK_HEAD = b'{"code":200,"message":' + encode(api_message(ApiCode.OK)) + b',"data":'
+
+
 def reply(data: dict[str, Any] | None = None, code: int = ApiCode.OK, message: str | None = None) -> JSONResponse:
     return JSONResponse({"code": int(code), "message": message or api_message(code), "data": data or {}})
+
+
+def reply_ok(data: dict[str, Any] | Encoded) -> Response:
+    """A success reply of a handler's data, encoded or not."""
+    if isinstance(data, Encoded):
+        return Response(_OK_HEAD + data + b"}", media_type="application/json")
+    return reply(data)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -72,13 +91,12 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
 
 # --- signed requests --------------------------------------------------------------------------
 
-def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
-                 key_of: Callable[[ServerContext, str], list[str]] | None = None) -> str:
-    """Verify Liteav-Sig, freshness and replay for a signed request; return the userid.
+class WouldBlock(Exception):
+    """The request cannot be answered without I/O: it goes to the thread pool (nothing recorded)."""
 
-    ``key_of(ctx, userid)`` lists the secrets the signature may be made with (default: the
-    user's unexpired access tokens).
-    """
+
+def _signed_fields(sig_header: str, body: dict[str, Any]) -> tuple[str, str, int]:
+    """``(userid, signature, expires_at)`` of a signed request whose fields are well-formed and fresh."""
     userid = body.get("userid")
     ts, exp = body.get("timestamp"), body.get("expires", 10)
     if not isinstance(userid, str) or not userid or len(userid) > 64:
@@ -92,6 +110,18 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     sig = (sig_header or "").strip().lower()
     if len(sig) != 32:
         raise ApiError(ApiCode.BAD_SIGNATURE, "missing or malformed Liteav-Sig")
+    return userid, sig, ts + min(exp, 300) + 30
+
+
+def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
+                 key_of: Callable[[ServerContext, str], list[str]] | None = None) -> str:
+    """Verify Liteav-Sig, freshness and replay for a signed request; return the userid.
+
+    ``key_of(ctx, userid)`` lists the secrets the signature may be made with (default: the
+    user's unexpired access tokens).
+    """
+    userid, sig, expires_at = _signed_fields(sig_header, body)
+
     def matches(k: str) -> bool:
         return safe_equal(liteav_sig(k, raw), sig)
 
@@ -103,8 +133,33 @@ def check_signed(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str
     if key is None:
         raise ApiError(ApiCode.BAD_SIGNATURE)
     sessions.signing_token.set(key)
-    remember_signature(ctx, sig, ts + min(exp, 300) + 30)
+    remember_signature(ctx, sig, expires_at)
     return userid
+
+
+def check_signed_nowait(ctx: ServerContext, sig_header: str, raw: bytes, body: dict[str, Any],
+                        ready: Callable[[str], Any]) -> tuple[str, Any, str, int]:
+    """:func:`check_signed` for the event loop, from memory only, without recording the
+    signature: ``(userid, ready(userid), signature, expires_at)``; the caller then records it with
+    :meth:`server.api.guards.SignatureLedger.first_use_async`.
+
+    Raises :class:`WouldBlock` when it would need blocking I/O: the user's tokens not cached (or
+    none of them made the signature: a newer session?), a replay ledger the loop cannot write, or
+    ``ready(userid)`` None (the answer needs I/O). Nothing is recorded before all of these are
+    known, so the request can then go through :func:`check_signed` unchanged.
+    """
+    userid, sig, expires_at = _signed_fields(sig_header, body)
+    cache = ctx.token_cache
+    ok = cache is not None and ctx.signature_ledger.nowait
+    tokens = cache.cached(userid) if ok and cache is not None else None
+    key = next((k for k in tokens or () if safe_equal(liteav_sig(k, raw), sig)), None)
+    if key is None:
+        raise WouldBlock
+    answer = ready(userid)
+    if answer is None:
+        raise WouldBlock
+    sessions.signing_token.set(key)
+    return userid, answer, sig, expires_at
 
 
 def active_tokens(ctx: ServerContext, userid: str) -> list[str]:
@@ -117,7 +172,7 @@ def remember_signature(ctx: ServerContext, sig: str, expires_at: int) -> None:
         raise ApiError(ApiCode.BAD_SIGNATURE, "request already used (replay)")
 
 
-def guarded(fn: Callable[[], JSONResponse]) -> JSONResponse:
+def guarded(fn: Callable[[], Response]) -> Response:
     """Run a handler body, turning ApiError and database failures into coded replies."""
     try:
         return fn()

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 
 from protocol.errors import ApiCode
 from protocol.signing import cos_key_time, cos_sign_key, cos_user_prefix, roomservice_sign, vod_signature
-from server.api.common import ApiError
+from server.api.common import ApiError, Encoded, encode
 from server.api.schemas import Empty, Paging, RoomUpload, UgcUpload, VodDanmakuRequest
 from server.context import ServerContext
 from server.db.models import Danmaku, RoomInfo, Ugc, User, Vod
@@ -46,17 +46,29 @@ def _vod_page_statement() -> Any:
 VOD_PAGE = _vod_page_statement()
 
 
-def vod_list(ctx: ServerContext, userid: str, req: Paging) -> dict[str, Any]:
-    """Replays, newest first: one Core query on a plain connection (no ORM session)."""
-    with ctx.db.engine.connect() as c:
-        rows = c.execute(VOD_PAGE, {"index": req.index, "count": req.count}).all()
-    return {"list": [{
-        "userid": uid, "nickname": nick or uid, "avatar": avatar or "", "file_id": file_id, "title": title,
-        "like_count": likes, "viewer_count": viewers, "frontcover": cover, "location": location,
-        "play_url": play_url, "create_time": fmt_time(created), "hls_play_url": hls, "start_time": fmt_time(started),
-        "duration": int(duration or 0),
-    } for (uid, file_id, title, likes, viewers, cover, location, play_url, created, hls, started, duration,
-           nick, avatar) in rows]}
+def vod_list(ctx: ServerContext, userid: str, req: Paging) -> Encoded:
+    """Replays, newest first: the page from the page cache (server/api/list_cache.py), else one
+    Core query on the hot path's connection (no ORM session, no transaction)."""
+    index, count = req.index, req.count
+
+    def read() -> bytes:
+        rows = ctx.db.hot(lambda c: c.execute(VOD_PAGE, {"index": index, "count": count}).all())
+        return encode({"list": [{
+            "userid": uid, "nickname": nick or uid, "avatar": avatar or "", "file_id": file_id, "title": title,
+            "like_count": likes, "viewer_count": viewers, "frontcover": cover, "location": location,
+            "play_url": play_url, "create_time": fmt_time(created), "hls_play_url": hls,
+            "start_time": fmt_time(started), "duration": int(duration or 0),
+        } for (uid, file_id, title, likes, viewers, cover, location, play_url, created, hls, started, duration,
+               nick, avatar) in rows]})
+
+    pages = ctx.vod_pages
+    return Encoded(read() if pages is None else pages.load((index, count), read))
+
+
+def vod_list_cached(ctx: ServerContext, userid: str, req: Paging) -> Encoded | None:
+    """The page from the page cache, or None (read in the thread pool by :func:`vod_list`)."""
+    page = ctx.vod_pages.get((req.index, req.count)) if ctx.vod_pages is not None else None
+    return None if page is None else Encoded(page)
 
 
 def upload_room(ctx: ServerContext, userid: str, req: RoomUpload) -> dict[str, Any]:

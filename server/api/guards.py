@@ -5,7 +5,9 @@
   Redis (one process owns the data dir): in memory, a dict bounded by the freshness window (an
   entry lives at most ``expires`` (<= 300) + 30 s past its timestamp) and by
   ``[server] replay_ledger_max`` entries (beyond: refused, never forgotten early). On another
-  database without Redis: a table in the database, shared by every node using it.
+  database without Redis: a table in the database, shared by every node using it, written with
+  one autocommitted ``INSERT .. ON CONFLICT DO NOTHING`` (MySQL: ``INSERT IGNORE``) per request;
+  requests answered on the event loop write it in batches (server/api/ledger_pg.py).
 - :class:`RateLimiter`: counters per (action, key) per minute. Default: in-process sliding
   window; with ``--redis``: a per-minute counter in Redis shared by all nodes.
 - :class:`LoginThrottle`: failed logins, keyed so an attacker cannot lock other users out.
@@ -19,9 +21,12 @@ import time
 from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, bindparam, delete, insert
+from sqlalchemy.dialects.mysql import insert as my_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from server.api.ledger_pg import PgLedgerWriter
 from server.db.models import UsedSignature
 
 if TYPE_CHECKING:
@@ -67,6 +72,41 @@ class SignatureLedger:
                  memory: MemoryLedger | None = None) -> None:
         self.db, self.redis, self.prefix, self.memory = db, redis, prefix, memory
         self._n = 0
+        self._add: Any = None  # the insert statement for the database's dialect, built on first use
+        self._purge = delete(UsedSignature).where(UsedSignature.expires_at < bindparam("now"))
+        self.aio: PgLedgerWriter | None = None
+        self._aredis: Any = None  # redis.asyncio client of the event loop (first_use_async)
+        if redis is None and memory is None and db.url.startswith("postgresql"):
+            self.aio = PgLedgerWriter(db.connect_kwargs())
+
+    @property
+    def nowait(self) -> bool:
+        """Whether :meth:`first_use_async` can record on the event loop (in memory, in Redis, or
+        through the PostgreSQL ledger writer) rather than in a worker thread."""
+        return self.redis is not None or self.memory is not None or self.aio is not None
+
+    async def first_use_async(self, sig: str, expires_at: int) -> bool:
+        """:meth:`first_use` on the event loop (only when :attr:`nowait`)."""
+        if self.redis is not None:
+            if self._aredis is None:  # made on the loop that uses it
+                import redis.asyncio
+
+                self._aredis = redis.asyncio.Redis(connection_pool=redis.asyncio.ConnectionPool(
+                    **self.redis.connection_pool.connection_kwargs))
+            ttl = max(1, int(expires_at - time.time()))
+            return bool(await self._aredis.set(f"{self.prefix}sig:{sig}", 1, nx=True, ex=ttl))
+        if self.memory is not None:
+            return self.memory.first_use(sig, expires_at)
+        assert self.aio is not None
+        return await self.aio.first_use(sig, expires_at)
+
+    async def aclose(self) -> None:
+        """Close what :meth:`first_use_async` opened on the loop."""
+        if self.aio is not None:
+            await self.aio.aclose()
+        if self._aredis is not None:
+            await self._aredis.aclose()
+            self._aredis = None
 
     def first_use(self, sig: str, expires_at: int) -> bool:
         """Record ``sig``; False when it was already recorded (a replay)."""
@@ -75,16 +115,29 @@ class SignatureLedger:
             return bool(self.redis.set(f"{self.prefix}sig:{sig}", 1, nx=True, ex=ttl))
         if self.memory is not None:
             return self.memory.first_use(sig, expires_at)
-        try:
-            with self.db.session() as s:
-                s.add(UsedSignature(sig=sig, expires_at=int(expires_at)))
-        except IntegrityError:
+        if not self.db.hot(lambda c: self._insert(c, sig, int(expires_at))):
             return False
         self._n += 1
         if self._n % 256 == 0:  # now and then, forget signatures that can no longer be fresh
-            with self.db.session() as s:
-                s.execute(delete(UsedSignature).where(UsedSignature.expires_at < int(time.time())))
+            self.db.hot(lambda c: c.execute(self._purge, {"now": int(time.time())}))
         return True
+
+    def _insert(self, c: Connection, sig: str, expires_at: int) -> bool:
+        """One statement, committed on its own: True when it added the row."""
+        if self._add is None:
+            name = c.dialect.name
+            if name == "postgresql":
+                self._add = (pg_insert(UsedSignature).on_conflict_do_nothing(index_elements=["sig"])
+                             .returning(UsedSignature.sig))
+            elif name in ("mysql", "mariadb"):
+                self._add = my_insert(UsedSignature).prefix_with("IGNORE")
+            else:  # the primary key refuses a second row
+                self._add = insert(UsedSignature)
+        try:
+            res = c.execute(self._add, {"sig": sig, "expires_at": expires_at})
+            return res.first() is not None if res.returns_rows else res.rowcount == 1
+        except IntegrityError:
+            return False
 
 
 class RateLimiter:

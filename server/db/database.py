@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -76,6 +80,26 @@ def make_engine(url: str, sqlite_cache_kib: int = 512) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def make_hot_engine(url: str) -> Engine:
+    """PostgreSQL/MySQL: the engine of the per-request hot path (:meth:`Database.hot`).
+
+    Autocommit (a read is one round trip: no BEGIN, no ROLLBACK on return) and no pre-ping (one
+    more round trip per checkout; a connection that died is retried once instead). On PostgreSQL
+    its connections commit without waiting for the WAL flush: the hot path writes only the replay
+    ledger (server/api/guards.py), whose entries live for minutes and, like the in-memory and
+    Redis ledgers, are not meant to outlive a crash of the store that holds them.
+    """
+    url = normalize_url(url)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=10, max_overflow=10)
+    if url.startswith("postgresql"):
+
+        @event.listens_for(engine, "connect")
+        def _async_commit(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
+            dbapi_conn.execute("SET synchronous_commit TO off")
+
+    return engine
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     from alembic import command
@@ -92,6 +116,7 @@ class Database:
     def __init__(self, url: str, migrate: bool = True, sqlite_cache_kib: int = 512) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, sqlite_cache_kib)
+        self.hot_engine = self.engine if self.url.startswith("sqlite") else make_hot_engine(self.url)
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -103,5 +128,31 @@ class Database:
             with s.begin():
                 yield s
 
+    def connect_kwargs(self) -> dict[str, Any]:
+        """``psycopg.connect`` keyword arguments for a connection of one's own (PostgreSQL)."""
+        args, kwargs = self.hot_engine.dialect.create_connect_args(self.hot_engine.url)
+        kwargs.pop("context", None)  # SQLAlchemy's adapters, not libpq's
+        return {**kwargs, "connect_timeout": 5}
+
+    def hot(self, fn: Callable[[Connection], T]) -> T:
+        """``fn(connection)`` for the per-request hot path (one statement or a few, no
+        transaction on PostgreSQL/MySQL: each commits on its own, see :func:`make_hot_engine`).
+
+        A pooled connection found dead (the database restarted) is discarded with every other
+        connection of the pool, and ``fn`` runs once more on a new one: ``fn`` must be safe to
+        repeat (a read, or a write that was not applied).
+        """
+        try:
+            with self.hot_engine.connect() as c:
+                return fn(c)
+        except DBAPIError as e:
+            if not e.connection_invalidated:
+                raise
+            log.warning("database connection lost, retrying once: %s", e.orig)
+        with self.hot_engine.connect() as c:
+            return fn(c)
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.hot_engine is not self.engine:
+            self.hot_engine.dispose()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from server.api.guards import MemoryLedger
 
 
@@ -65,3 +67,78 @@ def test_token_cache_load_racing_an_invalidation_is_not_stored() -> None:
     assert cache.tokens("u", lambda _u: [("t", far), ("old", 1)]) == ["t"]  # expired tokens never returned
     assert cache.tokens("u", lambda _u: []) == ["t"]  # cached
 
+
+
+def _record(api, userid: str, file_id: str, age: int = 100) -> None:  # type: ignore[no-untyped-def]
+    from tests.server.test_api_contract import live_event
+
+    now = int(time.time())
+    assert live_event(api, event_type=100, stream_id=f"{api.ctx.config.live.bizid}_{userid}", file_id=file_id,
+                      video_url=f"http://h/{file_id}.mp4", start_time=now - age, end_time=now,
+                      duration=age)["code"] == 0
+
+
+def test_vod_list_pages_are_cached_and_dropped_when_what_they_show_changes(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    from protocol.signing import wire_password
+
+    api = sqlite_api
+    anchor, viewer = api.user("pg_anchor"), api.user("pg_viewer")
+    _record(api, "pg_anchor", "r1")
+    page = viewer.call("/get_vod_list", index=0, count=5)["data"]["list"]
+    assert [(v["file_id"], v["nickname"]) for v in page] == [("r1", "pg_anchor")]
+    assert api.ctx.vod_pages._pages  # served from memory from now on
+    assert anchor.call("/upload_user_info", nickname="Anchor", avatar="http://h/a.jpg")["code"] == 200
+    page = viewer.call("/get_vod_list", index=0, count=5)["data"]["list"]
+    assert [(v["file_id"], v["nickname"], v["avatar"]) for v in page] == [("r1", "Anchor", "http://h/a.jpg")]
+    _record(api, "pg_anchor", "r2", age=50)
+    assert [v["file_id"] for v in viewer.call("/get_vod_list", index=0, count=5)["data"]["list"]] == ["r2", "r1"]
+    assert anchor.call("/delete_account", password=wire_password("secret1", "pg_anchor"))["code"] == 200
+    assert viewer.call("/get_vod_list", index=0, count=5)["data"]["list"] == []
+
+
+def test_encoded_reply_is_what_json_response_renders() -> None:
+    from server.api.common import Encoded, encode, reply, reply_ok
+
+    data = {"list": [{"title": "夜跑直播 \u2028 \"q\"", "like_count": 3, "x": None}]}
+    assert reply_ok(Encoded(encode(data))).body == reply(data).body
+    assert reply_ok(data).body == reply(data).body
+
+
+def test_vod_list_answered_from_memory_still_refuses_replays_and_revoked_tokens(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from protocol.signing import liteav_sig
+    from server.api.common import WouldBlock, check_signed_nowait
+
+    api = sqlite_api
+    u = api.user("nowait_user")
+    assert u.call("/get_vod_list", index=0, count=3)["code"] == 200  # tokens and the page now in memory
+    raw = json.dumps(u.body(index=0, count=3)).encode()
+    sig = liteav_sig(u.token, raw)
+    body = json.loads(raw)
+    assert check_signed_nowait(api.ctx, sig, raw, body, lambda _u: b"page")[:2] == ("nowait_user", b"page")
+    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 200  # the check alone records nothing
+    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498  # the loop path recorded it
+    raw = json.dumps(u.body(index=0, count=3)).encode()
+    with pytest.raises(WouldBlock):  # not a token of this user: the thread pool path decides (498)
+        check_signed_nowait(api.ctx, liteav_sig("0" * 32, raw), raw, json.loads(raw), lambda _u: b"page")
+    with pytest.raises(WouldBlock):  # page not in memory: nothing recorded, the signature still unused
+        check_signed_nowait(api.ctx, liteav_sig(u.token, raw), raw, json.loads(raw), lambda _u: None)
+    assert api.post("/get_vod_list", raw=raw, sig=liteav_sig(u.token, raw))["code"] == 200
+    assert u.call("/logout")["code"] == 200
+    assert u.call("/get_vod_list", index=0, count=3)["code"] == 498
+
+
+def test_page_cache_is_bounded_in_bytes_whatever_pages_are_asked_for() -> None:
+    from server.api.list_cache import PageCache
+
+    cache = PageCache(60.0, max_bytes=1000)
+    for i in range(50):  # a caller walking (index, count) pairs it never repeats
+        assert cache.load((i, 100), lambda: b"x" * 300) == b"x" * 300
+        assert cache._bytes == sum(len(p) for _t, p in cache._pages.values()) <= 1000
+    assert cache.load((0, 100), lambda: b"y" * 2000) == b"y" * 2000  # larger than the budget: not kept
+    assert (0, 100) not in cache._pages
+    cache.load((1, 1), lambda: b"z")
+    assert cache.get((1, 1)) == b"z"
+    cache.drop()
+    assert cache.get((1, 1)) is None and cache._bytes == 0

@@ -87,3 +87,23 @@ def test_logout_on_one_node_revokes_the_token_cached_on_the_other(two_nodes) -> 
         if codes[-1] == 498:
             break
     assert codes[-1] == 498, codes
+
+
+def test_replay_refused_across_nodes_when_answered_on_the_event_loop(two_nodes) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    a, b = two_nodes
+    u = a.user("loop_user")
+    deadline = time.monotonic() + 5  # subscribed, then tokens and page in memory: answered on A's loop
+    while not (a.ctx.token_cache.cached("loop_user") and a.ctx.vod_pages.get((0, 5))):
+        assert a.post("/get_vod_list", raw=(raw := json.dumps(u.body(index=0, count=5)).encode()),
+                      sig=liteav_sig(u.token, raw))["code"] == 200
+        assert time.monotonic() < deadline
+    raw = json.dumps(u.body(index=0, count=5)).encode()
+    sig = liteav_sig(u.token, raw)
+    assert a.ctx.signature_ledger._aredis is None
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 200
+    assert a.ctx.signature_ledger._aredis is not None  # recorded in Redis from the loop
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    assert b.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    assert b.post("/get_user_info", raw=raw, sig=sig)["code"] == 498
