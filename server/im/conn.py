@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
+from server.im.delivery import DeliveryStats
 from server.im.state import Profile
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Conn:
         self.groups: set[str] = set()
         self.closed = False
         self.sent = 0
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
+        self._queue: asyncio.Queue[tuple[str, float | None] | None] = asyncio.Queue(max_queue)
         self._max_bytes = max_bytes
         self.queued_bytes = 0  # characters of the frames waiting in the queue
         self._close_timeout = close_timeout
@@ -67,6 +68,7 @@ class Conn:
         self.on_overflow: Callable[[Conn], None] | None = None
         self._raw = ws.scope.get("extensions", {}).get("xzb.ws")  # uvicorn protocol (http_guard.py)
         self._inflight = False
+        self.stats: DeliveryStats | None = None  # server-side delivery figures (server/im/delivery.py)
 
     @property
     def identifier(self) -> str:
@@ -75,16 +77,17 @@ class Conn:
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name=f"im-writer-{self.key}")
 
-    def send(self, frame: str) -> bool:
-        """Queue a frame without waiting; False when the connection is closing or too slow."""
+    def send(self, frame: str, received: float | None = None) -> bool:
+        """Queue a frame without waiting; False when the connection is closing or too slow.
+        ``received``: when the server received the message (wall clock), for :attr:`stats`."""
         if self.closed:
             return False
-        if self._direct(frame):
+        if self._direct(frame, received):
             return True
         try:
             if self.queued_bytes + len(frame) > self._max_bytes:
                 raise asyncio.QueueFull
-            self._queue.put_nowait(frame)
+            self._queue.put_nowait((frame, received))
             self.queued_bytes += len(frame)
             return True
         except asyncio.QueueFull:
@@ -95,7 +98,7 @@ class Conn:
                 self.on_overflow(self)
             return False
 
-    def _direct(self, frame: str) -> bool:
+    def _direct(self, frame: str, received: float | None) -> bool:
         """Write a pre-built frame straight to the socket when nothing is queued or in flight
         (order kept); bytes the kernel has not taken count against ``max_bytes``."""
         raw = self._raw
@@ -104,6 +107,8 @@ class Conn:
             return False
         raw.transport.write(text_frame(frame))
         self.sent += 1
+        if received is not None and self.stats is not None:
+            self.stats.record(received)
         if raw.transport.get_write_buffer_size() > self._max_bytes:
             log.warning("IM reader %s (%s) too slow: %d bytes unsent; disconnecting", self.identifier, self.key,
                         raw.transport.get_write_buffer_size())
@@ -115,14 +120,17 @@ class Conn:
     async def _write_loop(self) -> None:
         try:
             while True:
-                frame = await self._queue.get()
-                if frame is None:
+                item = await self._queue.get()
+                if item is None:
                     return
+                frame, received = item
                 self.queued_bytes -= len(frame)
                 self._inflight = True
                 await self.ws.send_text(frame)
                 self._inflight = False
                 self.sent += 1
+                if received is not None and self.stats is not None:
+                    self.stats.record(received, queued=True)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the peer went away: the reader loop notices and cleans up
