@@ -8,8 +8,9 @@ Off by default. With ``[im] stats_interval = S`` (> 0) the IM service appends on
 of the time between them (``tests/bench/bench_im.py`` does that):
 
 ``{"t": wall clock, "node": id, "n": copies written, "queued": of those, written by a writer task,
-"fanouts": group messages fanned out, "hist": {"bucket": count}, "lag_max_ms": worst loop lag since
-the previous line, "lag_n": loop samples, "lag_sum_ms": their total lag}``
+"fanouts": group messages fanned out, "writes": transport writes of buffered frames (the frames
+of one loop iteration go out in one), "hist": {"bucket": count}, "lag_max_ms": worst loop lag
+since the previous line, "lag_n": loop samples, "lag_sum_ms": their total lag}``
 
 Buckets: bucket ``i`` holds delays up to :data:`EDGES_MS` ``[i]`` (the last one: anything longer).
 """
@@ -40,6 +41,7 @@ class DeliveryStats:
         self.n = 0
         self.queued = 0
         self.fanouts = 0
+        self.writes = 0  # transport writes of buffered frames (several frames of one iteration: one write)
         self.lag_max = 0.0
         self.lag_n = 0
         self.lag_sum = 0.0
@@ -54,6 +56,7 @@ class DeliveryStats:
     def snapshot(self, node: str) -> dict[str, Any]:
         """The line written to ``imstats.log`` (the lag figures restart after each snapshot)."""
         line = {"t": time.time(), "node": node, "n": self.n, "queued": self.queued, "fanouts": self.fanouts,
+                "writes": self.writes,
                 "hist": {str(i): c for i, c in enumerate(self.hist) if c},
                 "lag_max_ms": round(self.lag_max * 1000, 3), "lag_n": self.lag_n,
                 "lag_sum_ms": round(self.lag_sum * 1000, 3)}

@@ -79,3 +79,40 @@ def test_copies_counted_across_redis(redis_cluster: RedisCluster) -> None:
     line = wait_copies(b.data_dir, 1)
     assert (line["n"], line["fanouts"]) == (1, 1), "node B counts the copy it wrote, timed from A's receipt"
     assert last_line(a.data_dir)["n"] == 0
+
+
+def masked(text: str) -> bytes:
+    """A client text frame (zero mask key: the payload goes as is)."""
+    body = text.encode()
+    assert len(body) < 65536
+    head = bytes((0x81, 0x80 | len(body))) if len(body) < 126 else b"\x81\xfe" + len(body).to_bytes(2, "big")
+    return head + b"\0\0\0\0" + body
+
+
+def test_frames_of_one_iteration_go_out_in_one_write_in_order(tmp_path: Path) -> None:
+    sp = tuned_server(tmp_path, stats_interval=0.05)
+    try:
+        owner, viewer, sender = peer(sp, "bt_owner"), peer(sp, "bt_viewer"), peer(sp, "bt_sender")
+        owner.req("create_group", group_id="room_bt", name="")
+        viewer.req("join_group", group_id="room_bt")
+        sender.req("join_group", group_id="room_bt")
+        for p in (owner, viewer):
+            p.drain(0.2)
+        time.sleep(0.2)
+        before = last_line(sp.data_dir)
+        # four requests in one TCP segment: the server handles them in one loop iteration
+        frames = [im.request(50 + i, "send_group_msg", group_id="room_bt", elems=[im.cmd_elem("5", msg=str(i))])
+                  for i in range(3)]
+        frames.append(im.request(60, "send_c2c_msg", to="bt_viewer", elems=[{"type": "text", "text": "after"}]))
+        sender.ws.socket.sendall(b"".join(masked(f) for f in frames))
+        assert [sender.wait_reply(r)["code"] for r in (50, 51, 52, 60)] == [0, 0, 0, 0]
+        got = [viewer.push() for _ in range(4)]
+        assert [(f["type"], f.get("seq")) for f in got] == [("group_msg", 1), ("group_msg", 2), ("group_msg", 3),
+                                                            ("c2c_msg", None)]
+        line = wait_copies(sp.data_dir, before["n"] + 6)
+        assert line["n"] - before["n"] == 6
+        # owner, viewer and sender (its four replies): the first frame of the iteration at once, the
+        # others together at its end; one write per frame would be 11
+        assert line["writes"] - before["writes"] == 6
+    finally:
+        sp.stop()
