@@ -10,7 +10,8 @@ of the time between them (``tests/bench/bench_im.py`` does that):
 ``{"t": wall clock, "node": id, "n": copies written, "queued": of those, written by a writer task,
 "fanouts": group messages fanned out, "writes": transport writes of buffered frames (the frames
 of one loop iteration go out in one), "hist": {"bucket": count}, "lag_max_ms": worst loop lag
-since the previous line, "lag_n": loop samples, "lag_sum_ms": their total lag}``
+since the previous line, "lag_n": loop samples, "lag_sum_ms": their total lag, "gc_max_ms": the
+longest garbage collection since the previous line, "gc_ms": their total, "gc_n": how many}``
 
 Buckets: bucket ``i`` holds delays up to :data:`EDGES_MS` ``[i]`` (the last one: anything longer).
 """
@@ -18,6 +19,7 @@ Buckets: bucket ``i`` holds delays up to :data:`EDGES_MS` ``[i]`` (the last one:
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -45,6 +47,9 @@ class DeliveryStats:
         self.lag_max = 0.0
         self.lag_n = 0
         self.lag_sum = 0.0
+        self.gc_max = 0.0
+        self.gc_sum = 0.0
+        self.gc_n = 0
 
     def record(self, received: float, queued: bool = False) -> None:
         """One copy written now of a message the server received at wall clock ``received``."""
@@ -59,8 +64,10 @@ class DeliveryStats:
                 "writes": self.writes,
                 "hist": {str(i): c for i, c in enumerate(self.hist) if c},
                 "lag_max_ms": round(self.lag_max * 1000, 3), "lag_n": self.lag_n,
-                "lag_sum_ms": round(self.lag_sum * 1000, 3)}
+                "lag_sum_ms": round(self.lag_sum * 1000, 3), "gc_max_ms": round(self.gc_max * 1000, 3),
+                "gc_ms": round(self.gc_sum * 1000, 3), "gc_n": self.gc_n}
         self.lag_max, self.lag_n, self.lag_sum = 0.0, 0, 0.0
+        self.gc_max, self.gc_sum, self.gc_n = 0.0, 0.0, 0
         return line
 
 
@@ -83,8 +90,20 @@ class StatsWriter:
     def __init__(self, stats: DeliveryStats, path: Path, interval: float, node: str) -> None:
         self.stats, self.path, self.interval, self.node = stats, path, interval, node
         self._tasks: list[asyncio.Task[None]] = []
+        self._gc_t0 = 0.0
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_t0 = time.perf_counter()
+            return
+        took = time.perf_counter() - self._gc_t0
+        s = self.stats
+        s.gc_n += 1
+        s.gc_sum += took
+        s.gc_max = max(s.gc_max, took)
 
     def start(self) -> None:
+        gc.callbacks.append(self._gc)
         self._tasks = [asyncio.create_task(self._lag(), name="im-stats-lag"),
                        asyncio.create_task(self._write(), name="im-stats")]
 
@@ -93,6 +112,8 @@ class StatsWriter:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
         self._append()
 
     async def _lag(self) -> None:

@@ -96,6 +96,7 @@ class Tally:
         self.burst_last = 0.0
         self.counter = counter  # shared with the parent: messages seen so far
         self.closed = 0
+        self.retries = 0  # logins tried again
 
     def seen(self, now: float, stamp: tuple[float, int] | None) -> None:
         if stamp is None:
@@ -198,14 +199,23 @@ class RawViewer(asyncio.Protocol):
 
 
 async def raw_viewer(url: str, tally: Tally) -> Any:
+    """A joined viewer's transport; a login that fails (a loaded server may drop a handshake) is
+    tried again, twice at most, and counted."""
     rest = url.split("://", 1)[1]
     hostport, path = rest.split("/", 1)
     host, port = hostport.rsplit(":", 1)
-    joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    transport, _ = await asyncio.get_running_loop().create_connection(
-        lambda: RawViewer((hostport, "/" + path), tally, joined), host, int(port))
-    await asyncio.wait_for(joined, 120)
-    return transport
+    for attempt in range(3):
+        joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            transport, _ = await asyncio.get_running_loop().create_connection(
+                lambda j=joined: RawViewer((hostport, "/" + path), tally, j), host, int(port))
+            await asyncio.wait_for(joined, 120)
+            return transport
+        except (OSError, asyncio.TimeoutError):
+            if attempt == 2:
+                raise
+            tally.retries += 1
+            await asyncio.sleep(1.0)
 
 
 async def ws_viewer(url: str, tally: Tally, joined: asyncio.Event) -> None:
@@ -245,7 +255,8 @@ async def client_main(urls: list[str], kind: str, pipe: Connection, counter: Any
         else:
             k.close()
     await asyncio.gather(*(k for k in keep if isinstance(k, asyncio.Task)), return_exceptions=True)
-    pipe.send({"lat": tally.lat, "burst": tally.burst, "burst_last": tally.burst_last, "closed": tally.closed})
+    pipe.send({"lat": tally.lat, "burst": tally.burst, "burst_last": tally.burst_last, "closed": tally.closed,
+               "retries": tally.retries})
 
 
 def client_process(urls: list[str], kind: str, pipe: Connection, counter: Any) -> None:
@@ -301,14 +312,17 @@ def server_delta(before: list[dict[str, Any]], after: list[dict[str, Any]], dirs
                 hist[int(k)] = hist.get(int(k), 0) + d
         n += a.get("n", 0) - b.get("n", 0)
         queued += a.get("queued", 0) - b.get("queued", 0)
-    lag = 0.0
+    lag = gc_max = gc_ms = 0.0
     for d in dirs:
         for line in (d / "logs" / "imstats.log").read_text().splitlines():
             doc = json.loads(line)
             if doc["t"] >= since:
                 lag = max(lag, doc["lag_max_ms"])
+                gc_max = max(gc_max, doc.get("gc_max_ms", 0.0))
+                gc_ms += doc.get("gc_ms", 0.0)
     return {"n": n, "queued": queued, "p50": percentile_ms(hist, 0.5), "p95": percentile_ms(hist, 0.95),
-            "p99": percentile_ms(hist, 0.99), "max": percentile_ms(hist, 1.0), "lag_max": lag}
+            "p99": percentile_ms(hist, 0.99), "max": percentile_ms(hist, 1.0), "lag_max": lag,
+            "gc_max": gc_max, "gc_ms": gc_ms}
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -323,6 +337,11 @@ async def run(ports: list[int], sdkappid: int, key: str, args: argparse.Namespac
     await sender.send(im.request(1, "create_group", group_id=GROUP, name="bench"))
     await sender.recv()
 
+    async def drain() -> None:  # join tips and replies; unread, they stop the client answering pings
+        while True:
+            await sender.recv()
+
+    replies = asyncio.create_task(drain())
     urls = [url_for(ports[i % len(ports)], sdkappid, key, f"bv{i:05d}") for i in range(args.viewers)]
     ctx = mp.get_context("spawn")
     procs, pipes, counters = [], [], []
@@ -348,11 +367,6 @@ async def run(ports: list[int], sdkappid: int, key: str, args: argparse.Namespac
     def seen() -> int:
         return sum(c.value for c in counters)
 
-    async def drain_replies() -> None:
-        while True:
-            await sender.recv()
-
-    replies = asyncio.create_task(drain_replies())
     await asyncio.sleep(1.0)  # let the join tips settle
 
     async def send(n: int) -> None:
@@ -399,7 +413,7 @@ async def run(ports: list[int], sdkappid: int, key: str, args: argparse.Namespac
     await sender.close()
 
     lat: list[float] = []
-    closed = burst = 0
+    closed = burst = retries = 0
     for pipe in pipes:
         pipe.send("stop")
     for pipe, p in zip(pipes, procs):
@@ -407,6 +421,7 @@ async def run(ports: list[int], sdkappid: int, key: str, args: argparse.Namespac
         lat += r["lat"]
         closed += r["closed"]
         burst += r["burst"]
+        retries += r["retries"]
         p.join(10)
     lat.sort()
 
@@ -420,7 +435,7 @@ async def run(ports: list[int], sdkappid: int, key: str, args: argparse.Namespac
         "mean": statistics.mean(lat) * 1000 if lat else float("nan"), "srv": srv,
         "cpu_srv": cpu_srv, "cpu_cli": cpu_cli, "lat_wall": lat_wall,
         "burst_sent": sent, "burst_send_s": send_s, "burst_total_s": total_s,
-        "burst_delivered": burst, "cpu_burst": cpu_burst, "closed": closed, "rss_idle": rss_idle, "rss_joined": rss_joined,
+        "burst_delivered": burst, "cpu_burst": cpu_burst, "closed": closed, "retries": retries, "rss_idle": rss_idle, "rss_joined": rss_joined,
     }
 
 
@@ -444,7 +459,7 @@ def report(r: dict[str, Any], args: argparse.Namespace, load_before: tuple[float
           f" descriptor limit {nofile}")
     print(f"  joined all viewers in {r['join_s']:.1f} s; server RSS {r['rss_joined'] / 1024:.0f} MiB"
           f" ({r['rss_idle'] / 1024:.0f} MiB idle): {(r['rss_joined'] - r['rss_idle']) / 1024 / r['viewers'] * 1000:.1f}"
-          f" MiB per 1,000 connections")
+          f" MiB per 1,000 connections; logins tried again: {r['retries']}")
     print(f"  latency phase: {r['lat_msgs']} msgs at {args.rate:g}/s -> {r['lat_delivered']}/{r['expected']}"
           f" deliveries in {r['lat_wall']:.1f} s; CPU used: servers {r['cpu_srv']:.2f} s"
           f" ({r['cpu_srv'] / max(1, r['lat_delivered']) * 1e6:.1f} us per copy), clients {r['cpu_cli']:.2f} s")
@@ -452,7 +467,8 @@ def report(r: dict[str, Any], args: argparse.Namespace, load_before: tuple[float
           f" (target <= {target}), max {r['max']:.0f} ms")
     print(f"    server-side (request read -> transport.write, bucket upper edges): p50 {s['p50']:.1f} ms,"
           f" p95 {s['p95']:.1f} ms, p99 {s['p99']:.1f} ms, max {s['max']:.0f} ms over {s['n']} copies"
-          f" ({s['queued']} via writer tasks); worst server loop lag {s['lag_max']:.0f} ms")
+          f" ({s['queued']} via writer tasks); worst server loop lag {s['lag_max']:.0f} ms;"
+          f" garbage collection {s['gc_ms']:.0f} ms in all, longest {s['gc_max']:.0f} ms")
     rate = r["burst_delivered"] / r["burst_total_s"] if r["burst_total_s"] else 0
     print(f"  burst: {r['burst_sent']} msgs sent in {r['burst_send_s']:.1f} s, {r['burst_delivered']}"
           f" deliveries in {r['burst_total_s']:.1f} s = {rate:,.0f} deliveries/s"
