@@ -97,7 +97,10 @@ class Conn:
         self.groups: set[str] = set()
         self.closed = False
         self.sent = 0
-        self._queue: asyncio.Queue[tuple[str, float | None] | None] = asyncio.Queue(max_queue)
+        # made on first use (a reader the transport would not keep up with): three deques and a
+        # task are ~3 KiB, most connections never need them
+        self._queue: asyncio.Queue[tuple[str, float | None] | None] | None = None
+        self._max_queue = max_queue
         self._max_bytes = max_bytes
         self.queued_bytes = 0  # characters of the frames waiting in the queue
         self._close_timeout = close_timeout
@@ -115,8 +118,11 @@ class Conn:
     def identifier(self) -> str:
         return self.profile.identifier
 
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name=f"im-writer-{self.key}")
+    def _slow_queue(self) -> asyncio.Queue[tuple[str, float | None] | None]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._max_queue)
+            self._writer = asyncio.create_task(self._write_loop(self._queue), name=f"im-writer-{self.key}")
+        return self._queue
 
     def send(self, frame: str, received: float | None = None) -> bool:
         """Queue a frame without waiting; False when the connection is closing or too slow.
@@ -129,12 +135,12 @@ class Conn:
         try:
             if self.queued_bytes + len(frame) > self._max_bytes:
                 raise asyncio.QueueFull
-            self._queue.put_nowait((frame, received))
+            self._slow_queue().put_nowait((frame, received))
             self.queued_bytes += len(frame)
             return True
         except asyncio.QueueFull:
             log.warning("IM reader %s (%s) too slow: %d frames (%d bytes) queued; disconnecting",
-                        self.identifier, self.key, self._queue.qsize(), self.queued_bytes)
+                        self.identifier, self.key, self._slow_queue().qsize(), self.queued_bytes)
             self.close(CLOSE_TOO_SLOW, "too slow", flush=False)
             if self.on_overflow is not None:
                 self.on_overflow(self)
@@ -144,7 +150,8 @@ class Conn:
         """Write a pre-built frame when nothing is queued or in flight (order kept): at once, or,
         when this connection wrote already in this loop iteration, with the iteration's others."""
         raw = self._raw
-        if (raw is None or self._inflight or not self._queue.empty() or not raw.handshake_complete
+        if (raw is None or self._inflight or (self._queue is not None and not self._queue.empty())
+                or not raw.handshake_complete
                 or raw.disconnected or raw.close_sent or raw.transport.is_closing()):
             return False
         fl = _flusher
@@ -197,10 +204,10 @@ class Conn:
             if self.on_overflow is not None:
                 self.on_overflow(self)
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, queue: asyncio.Queue[tuple[str, float | None] | None]) -> None:
         try:
             while True:
-                item = await self._queue.get()
+                item = await queue.get()
                 if item is None:
                     return
                 frame, received = item
@@ -230,7 +237,7 @@ class Conn:
         if writer is not None:
             if flush:
                 try:
-                    self._queue.put_nowait(None)
+                    self._slow_queue().put_nowait(None)
                     await asyncio.wait_for(asyncio.shield(writer), self._close_timeout)
                 except (asyncio.QueueFull, asyncio.TimeoutError):
                     pass

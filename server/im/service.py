@@ -190,7 +190,6 @@ class ImService:
             return
         conn = Conn(ws, await self.profile(ident), self.state.node_id, self.settings.out_queue,
                     self.settings.close_timeout, self.settings.out_queue_bytes)
-        conn.start()
         conn.send(im.login_frame(ImCode.OK))
         try:
             await self.hub.attach(conn)
