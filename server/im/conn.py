@@ -81,6 +81,7 @@ class _Flusher:
 
 
 _flusher = _Flusher()
+_HOLD_MAX = 64 * 1024  # bytes held back for one connection before they are written anyway
 
 
 def node_of(conn_key: str) -> str:
@@ -112,6 +113,7 @@ class Conn:
         self.stats: DeliveryStats | None = None  # server-side delivery figures (server/im/delivery.py)
         self._gen = -1  # the loop iteration (_Flusher.gen) of the last direct write
         self._out: list[bytes] = []  # frames held back for the end of this loop iteration
+        self._out_bytes = 0
         self._out_rx: list[float] = []  # their receipt times, when measured
 
     @property
@@ -158,9 +160,13 @@ class Conn:
         if self._out or (self._gen == fl.gen and fl.loop is not None):
             if not self._out:
                 fl.conns.append(self)
-            self._out.append(text_frame(frame))
+            data = text_frame(frame)
+            self._out.append(data)
+            self._out_bytes += len(data)
             if received is not None and self.stats is not None:
                 self._out_rx.append(received)
+            if self._out_bytes >= _HOLD_MAX:  # a reader that never reads is cut at max_bytes, held or not
+                self.flush()
             return True
         self._gen = fl.touch()
         raw.transport.write(text_frame(frame))
@@ -174,6 +180,7 @@ class Conn:
 
     def drop_output(self) -> None:
         self._out.clear()
+        self._out_bytes = 0
         self._out_rx.clear()
 
     def flush(self) -> None:
@@ -188,6 +195,7 @@ class Conn:
         raw.transport.write(out[0] if len(out) == 1 else b"".join(out))
         self.sent += len(out)
         out.clear()
+        self._out_bytes = 0
         if self.stats is not None:
             self.stats.writes += 1
             for received in self._out_rx:
