@@ -159,7 +159,7 @@ def test_reject_timeout_busy_and_cancel(world: World) -> None:
     # busy: B has a pending invitation from A; C's is rejected "busy"
     a.events.clear()
     ea.invite(rb, b.uid)
-    b.wait(lambda: len(b.named("invite")) == 2)
+    b.wait(lambda: len(b.named("invite")) == 3)  # phases 1 and 2 recorded two already
     ec.invite(rb, b.uid)
     assert wait_state(c, PkState.ENDED) == "busy"
     ea.cancel()  # withdrawn: B's pending invitation goes away
