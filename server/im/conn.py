@@ -1,9 +1,14 @@
 """One IM WebSocket connection: a bounded outgoing queue drained by its own writer task.
 
-Fan-out never awaits a socket: :meth:`Conn.send` puts a pre-encoded frame into the queue and
-returns at once. When a reader is so slow that its queue fills (``max_queue`` frames or
-``max_bytes`` of them), the connection is dropped (close code 4008 "too slow") instead of
-buffering without bound or delaying anyone else; a peer that never reads is cut the same way.
+Fan-out never awaits a socket: :meth:`Conn.send` writes the pre-encoded frame to the transport at
+once; a further frame for the same connection in the same loop iteration is held back and goes
+out with the others of that iteration in one ``transport.write`` when the iteration's callbacks are
+done (a burst of messages costs two system calls per reader, not one per message). While the
+writer task is busy with a frame the transport would not take yet, frames go into the queue
+instead. Either way :meth:`Conn.send` returns at once and the order of frames is kept. When a reader is so slow
+that its queue fills (``max_queue`` frames or ``max_bytes`` of them, or as many bytes the kernel
+has not taken), the connection is dropped (close code 4008 "too slow") instead of buffering
+without bound or delaying anyone else; a peer that never reads is cut the same way.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from starlette.websockets import WebSocket
 
+from server.im.delivery import DeliveryStats
 from server.im.state import Profile
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,39 @@ def text_frame(frame: str) -> bytes:
     return _last[1]
 
 
+class _Flusher:
+    """Loop iterations in which connections wrote (``gen``), and the connections with output held
+    back for the end of the current one."""
+
+    def __init__(self) -> None:
+        self.conns: list[Conn] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.gen = 0  # bumped by the flush at the end of every iteration in which a connection wrote
+
+    def touch(self) -> int:
+        """The current iteration's number (a flush at its end is scheduled)."""
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:
+            if self.loop is not None:  # a loop that stopped before its flush ran (tests): forget it
+                for c in self.conns:
+                    c.drop_output()
+                self.conns.clear()
+                self.gen += 1
+            self.loop = loop
+            loop.call_soon(self.flush)
+        return self.gen
+
+    def flush(self) -> None:
+        conns, self.conns, self.loop = self.conns, [], None
+        self.gen += 1
+        for c in conns:
+            c.flush()
+
+
+_flusher = _Flusher()
+_HOLD_MAX = 64 * 1024  # bytes held back for one connection before they are written anyway
+
+
 def node_of(conn_key: str) -> str:
     """The node id part of a connection key (``"{node_id}:{n}"``)."""
     return conn_key.rpartition(":")[0]
@@ -58,7 +98,10 @@ class Conn:
         self.groups: set[str] = set()
         self.closed = False
         self.sent = 0
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
+        # made on first use (a reader the transport would not keep up with): three deques and a
+        # task are ~3 KiB, most connections never need them
+        self._queue: asyncio.Queue[tuple[str, float | None] | None] | None = None
+        self._max_queue = max_queue
         self._max_bytes = max_bytes
         self.queued_bytes = 0  # characters of the frames waiting in the queue
         self._close_timeout = close_timeout
@@ -67,62 +110,122 @@ class Conn:
         self.on_overflow: Callable[[Conn], None] | None = None
         self._raw = ws.scope.get("extensions", {}).get("xzb.ws")  # uvicorn protocol (http_guard.py)
         self._inflight = False
+        self.stats: DeliveryStats | None = None  # server-side delivery figures (server/im/delivery.py)
+        self._gen = -1  # the loop iteration (_Flusher.gen) of the last direct write
+        self._out: list[bytes] = []  # frames held back for the end of this loop iteration
+        self._out_bytes = 0
+        self._out_rx: list[float] = []  # their receipt times, when measured
 
     @property
     def identifier(self) -> str:
         return self.profile.identifier
 
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name=f"im-writer-{self.key}")
+    def _slow_queue(self) -> asyncio.Queue[tuple[str, float | None] | None]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._max_queue)
+            self._writer = asyncio.create_task(self._write_loop(self._queue), name=f"im-writer-{self.key}")
+        return self._queue
 
-    def send(self, frame: str) -> bool:
-        """Queue a frame without waiting; False when the connection is closing or too slow."""
+    def send(self, frame: str, received: float | None = None) -> bool:
+        """Queue a frame without waiting; False when the connection is closing or too slow.
+        ``received``: when the server received the message (wall clock), for :attr:`stats`."""
         if self.closed:
             return False
-        if self._direct(frame):
+        if self._direct(frame, received):
             return True
+        self.flush()  # what was buffered goes first
         try:
             if self.queued_bytes + len(frame) > self._max_bytes:
                 raise asyncio.QueueFull
-            self._queue.put_nowait(frame)
+            self._slow_queue().put_nowait((frame, received))
             self.queued_bytes += len(frame)
             return True
         except asyncio.QueueFull:
             log.warning("IM reader %s (%s) too slow: %d frames (%d bytes) queued; disconnecting",
-                        self.identifier, self.key, self._queue.qsize(), self.queued_bytes)
+                        self.identifier, self.key, self._slow_queue().qsize(), self.queued_bytes)
             self.close(CLOSE_TOO_SLOW, "too slow", flush=False)
             if self.on_overflow is not None:
                 self.on_overflow(self)
             return False
 
-    def _direct(self, frame: str) -> bool:
-        """Write a pre-built frame straight to the socket when nothing is queued or in flight
-        (order kept); bytes the kernel has not taken count against ``max_bytes``."""
+    def _direct(self, frame: str, received: float | None) -> bool:
+        """Write a pre-built frame when nothing is queued or in flight (order kept): at once, or,
+        when this connection wrote already in this loop iteration, with the iteration's others."""
         raw = self._raw
-        if (raw is None or self._inflight or not self._queue.empty() or not raw.handshake_complete
+        if (raw is None or self._inflight or (self._queue is not None and not self._queue.empty())
+                or not raw.handshake_complete
                 or raw.disconnected or raw.close_sent or raw.transport.is_closing()):
             return False
+        fl = _flusher
+        if self._out or (self._gen == fl.gen and fl.loop is not None):
+            if not self._out:
+                fl.conns.append(self)
+            data = text_frame(frame)
+            self._out.append(data)
+            self._out_bytes += len(data)
+            if received is not None and self.stats is not None:
+                self._out_rx.append(received)
+            if self._out_bytes >= _HOLD_MAX:  # a reader that never reads is cut at max_bytes, held or not
+                self.flush()
+            return True
+        self._gen = fl.touch()
         raw.transport.write(text_frame(frame))
         self.sent += 1
+        if self.stats is not None:
+            self.stats.writes += 1
+            if received is not None:
+                self.stats.record(received)
+        self._check_unsent(raw)
+        return True
+
+    def drop_output(self) -> None:
+        self._out.clear()
+        self._out_bytes = 0
+        self._out_rx.clear()
+
+    def flush(self) -> None:
+        """Write the frames held back in this loop iteration now (one system call)."""
+        out = self._out
+        if not out:
+            return
+        raw = self._raw
+        if raw.disconnected or raw.close_sent or raw.transport.is_closing():
+            self.drop_output()
+            return  # the connection went away meanwhile: its reader loop cleans up
+        raw.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        self.sent += len(out)
+        out.clear()
+        self._out_bytes = 0
+        if self.stats is not None:
+            self.stats.writes += 1
+            for received in self._out_rx:
+                self.stats.record(received)
+        self._out_rx.clear()
+        self._check_unsent(raw)
+
+    def _check_unsent(self, raw: Any) -> None:
+        """Bytes the kernel has not taken count against ``max_bytes``."""
         if raw.transport.get_write_buffer_size() > self._max_bytes:
             log.warning("IM reader %s (%s) too slow: %d bytes unsent; disconnecting", self.identifier, self.key,
                         raw.transport.get_write_buffer_size())
             self.close(CLOSE_TOO_SLOW, "too slow", flush=False)
             if self.on_overflow is not None:
                 self.on_overflow(self)
-        return True
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, queue: asyncio.Queue[tuple[str, float | None] | None]) -> None:
         try:
             while True:
-                frame = await self._queue.get()
-                if frame is None:
+                item = await queue.get()
+                if item is None:
                     return
+                frame, received = item
                 self.queued_bytes -= len(frame)
                 self._inflight = True
                 await self.ws.send_text(frame)
                 self._inflight = False
                 self.sent += 1
+                if received is not None and self.stats is not None:
+                    self.stats.record(received, queued=True)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the peer went away: the reader loop notices and cleans up
@@ -133,6 +236,7 @@ class Conn:
         """Close once. ``flush`` lets queued frames go out first (e.g. the ``kicked`` notice)."""
         if self._closer is not None:
             return
+        self.flush()
         self.closed = True
         self._closer = asyncio.create_task(self._close(code, reason, flush), name=f"im-close-{self.key}")
 
@@ -141,7 +245,7 @@ class Conn:
         if writer is not None:
             if flush:
                 try:
-                    self._queue.put_nowait(None)
+                    self._slow_queue().put_nowait(None)
                     await asyncio.wait_for(asyncio.shield(writer), self._close_timeout)
                 except (asyncio.QueueFull, asyncio.TimeoutError):
                     pass

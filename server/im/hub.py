@@ -13,12 +13,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from protocol import im
 from protocol.errors import ImCode
 from protocol.signing import userid_from_stream_id
 from server.im.conn import CLOSE_KICKED, Conn, node_of
+from server.im.delivery import DeliveryStats
 from server.im.limits import LimitTable
 from server.im.moderation import Moderation
 from server.im.settings import ImSettings
@@ -39,6 +41,8 @@ _OWN_LIMITS = frozenset({"ping", "send_group_msg", "send_c2c_msg"})  # not count
 Reply = tuple[int, str, dict[str, Any]]
 KnownUser = Callable[[str], Awaitable[bool]]
 Handler = Callable[[Conn, dict[str, Any]], Awaitable[Reply]]
+# when the request being handled was received (wall clock; set per request in the reader's task)
+_RECEIVED: ContextVar[float | None] = ContextVar("im_received", default=None)
 
 
 def _ok(**result: Any) -> Reply:
@@ -62,6 +66,7 @@ class Hub:
         self.observer = observer
         self.known = known  # is this identifier a registered user (may get an offline inbox)?
         self.conns: dict[str, Conn] = {}
+        self.stats: DeliveryStats | None = None  # server-side delivery figures, when configured
         self.local: dict[str, dict[str, Conn]] = {}  # group id -> local members
         self.limits = LimitTable(settings)  # per identity: a reconnect does not refill the buckets
         self.tips = TipCoalescer(self._send_tips, settings.tips_interval, settings.tips_batch_max,
@@ -86,6 +91,7 @@ class Hub:
         if old is not None:
             await self.kick(old, "login elsewhere")
         self.conns[uid] = conn
+        conn.stats = self.stats
         conn.on_overflow = lambda c: self._spawn_detach(c)
         prev = await self.state.set_online(uid, conn.key)
         if prev and prev != conn.key and (old is None or prev != old.key):
@@ -117,22 +123,26 @@ class Hub:
 
     # --- delivery ---------------------------------------------------------------------------
 
-    def deliver_local(self, gid: str, frame: str, exclude: str | None = None) -> int:
+    def deliver_local(self, gid: str, frame: str, exclude: str | None = None, received: float | None = None) -> int:
+        """``received``: when the origin node received the message (wall clock), for :attr:`stats`."""
         n = 0
         for uid, c in list(self.local.get(gid, {}).items()):
-            if uid != exclude and c.send(frame):
+            if uid != exclude and c.send(frame, received):
                 n += 1
+        if received is not None and self.stats is not None:
+            self.stats.fanouts += 1
         return n
 
-    async def fan_out(self, gid: str, frame: str, exclude: str | None = None) -> None:
-        self.deliver_local(gid, frame, exclude)
-        await self.state.publish({"t": "g", "gid": gid, "frame": frame, "exclude": exclude})
+    async def fan_out(self, gid: str, frame: str, exclude: str | None = None, received: float | None = None) -> None:
+        self.deliver_local(gid, frame, exclude, received)
+        await self.state.publish({"t": "g", "gid": gid, "frame": frame, "exclude": exclude, "rx": received})
 
     async def on_bus_event(self, ev: dict[str, Any]) -> None:
         """An event published by another node, or (``lost``) a member of a dead node swept away."""
         t = ev.get("t")
         if t == "g":
-            self.deliver_local(ev["gid"], ev["frame"], ev.get("exclude"))
+            rx = ev.get("rx")
+            self.deliver_local(ev["gid"], ev["frame"], ev.get("exclude"), rx if isinstance(rx, float) else None)
         elif t == "u":
             key = ev.get("conn")
             if key is None:  # from a node that does not address connections: best effort
@@ -192,7 +202,9 @@ class Hub:
 
     # --- requests ---------------------------------------------------------------------------
 
-    async def handle(self, conn: Conn, req: im.Request) -> str:
+    async def handle(self, conn: Conn, req: im.Request, received: float | None = None) -> str:
+        """Answer one request; ``received``: when its frame was read (wall clock)."""
+        _RECEIVED.set(received)
         if req.op not in _OWN_LIMITS and not self.limits.get(conn.identifier).op.take():
             return im.reply_frame(req.id, ImCode.RATE_LIMITED, "too many requests")
         code, message, result = await self._ops[req.op](conn, req.args)
@@ -335,7 +347,7 @@ class Hub:
         seq, frame = await self.state.append_message(
             gid, lambda s: im.group_msg_frame(gid, p.identifier, p.nickname, p.avatar, s, now_ms // 1000,
                                               elems))
-        await self.fan_out(gid, frame, exclude=p.identifier)
+        await self.fan_out(gid, frame, exclude=p.identifier, received=_RECEIVED.get())
         if self.observer is not None:
             self.observer.message_sent(gid, p, meaning, now_ms)
         if elems is not a["elems"]:  # words were masked: the sender shows what everyone got

@@ -29,6 +29,7 @@ from protocol.usersig import SigError, UserSigError, verify_usersig
 from server.context import ServerContext
 from server.db.models import User
 from server.im.conn import CLOSE_POLICY, Conn
+from server.im.delivery import DeliveryStats, StatsWriter
 from server.im.hub import Hub
 from server.im.known import KnownUsers
 from server.im.settings import ImSettings
@@ -61,6 +62,11 @@ class ImService:
         self.known = KnownUsers(ctx.db, s.known_cache_s, s.known_miss_cache_s, s.known_cache_size)
         self.hub = Hub(self.state, s, observer=self, known=self.known, live_bizid=str(ctx.config.live.bizid))
         self.roomlog = RoomLog(ctx.db, s.danmaku_flush_s, s.danmaku_queue)
+        self.stats_writer: StatsWriter | None = None
+        if s.stats_interval > 0:
+            self.hub.stats = DeliveryStats()
+            self.stats_writer = StatsWriter(self.hub.stats, ctx.config.log_dir / "imstats.log", s.stats_interval,
+                                            self.state.node_id)
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -72,12 +78,16 @@ class ImService:
     async def start(self) -> None:
         await self.state.start(self.hub.on_bus_event)
         self.roomlog.start()
+        if self.stats_writer is not None:
+            self.stats_writer.start()
 
     async def stop(self) -> None:
         for c in list(self.hub.conns.values()):
             c.close(1001, "server shutting down")
         self.hub.tips.close()
         await self.roomlog.stop()
+        if self.stats_writer is not None:
+            await self.stats_writer.stop()
         await self.state.close()
 
     # --- API for other services (RoomService) -----------------------------------------------
@@ -180,7 +190,6 @@ class ImService:
             return
         conn = Conn(ws, await self.profile(ident), self.state.node_id, self.settings.out_queue,
                     self.settings.close_timeout, self.settings.out_queue_bytes)
-        conn.start()
         conn.send(im.login_frame(ImCode.OK))
         try:
             await self.hub.attach(conn)
@@ -199,6 +208,7 @@ class ImService:
     async def _read_loop(self, ws: WebSocket, conn: Conn) -> None:
         while True:
             msg = await ws.receive()
+            received = time.time()
             if msg["type"] == "websocket.disconnect":
                 return
             if conn.closed and self.hub.conns.get(conn.identifier) is not conn:
@@ -214,7 +224,7 @@ class ImService:
                           else im.error_frame(e.code, e.message))
                 continue
             try:
-                frame = await self.hub.handle(conn, req)
+                frame = await self.hub.handle(conn, req, received)
             except Exception:
                 log.exception("IM op %s from %s failed", req.op, conn.identifier)
                 frame = im.reply_frame(req.id, ImCode.INTERNAL_ERROR)

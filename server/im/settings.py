@@ -50,6 +50,7 @@ class ImSettings:
     close_timeout: float = 5.0  # seconds a closing handshake may take before the socket is dropped
     banned_words: tuple[str, ...] = ()  # deployment word list, masked with ＊ in every room (rooms add their own)
     moderation_ttl: int = 30 * 86400  # Redis: a room's bans, mutes, admins and word list kept this long after a change
+    stats_interval: float = 0.0  # > 0: a line of server-side delivery figures every this many s (delivery.py)
     report_interval: float = 5.0  # one message report per user per this many seconds (per node)
 
     @classmethod
