@@ -24,14 +24,14 @@ def test_replay_seek_and_danmaku_offsets(qtbot, tmp_path):  # type: ignore[no-un
     anchor = None
     try:
         anchor = ScriptedAnchor(sp, "anchor_rep", tmp_path, title="回放测试")
-        pub = PyAvPublisher(anchor.urls.pushURL, 5.0)  # the comments at 1.5 and 3.0 s, and 2 s after
+        pub = PyAvPublisher(anchor.urls.pushURL, 7.0)
         pub.start()
         anchor.wait_listed()
         viewer_api = api_client(sp, "viewer_rep", tmp_path)
         viewer = im_client(sp, viewer_api)
         viewer.join_group(anchor.room_id)
         t0 = time.monotonic()
-        for at, text in ((1.5, "early bird"), (3.0, "later one")):
+        for at, text in ((2.0, "early bird"), (4.5, "later one")):
             time.sleep(max(0.0, at - (time.monotonic() - t0)))
             viewer.send_danmaku(anchor.room_id, text)
         pub.join(15)
