@@ -67,6 +67,7 @@ def test_push_resumes_after_server_restart(tmp_path: Path) -> None:
         assert any(" live " in line for line in stats_lines()), "the push never went live:\n" + "".join(out[-20:])
         sp.proc.kill()
         sp.proc.wait(5)
+        time.sleep(1.5)  # as before (one unexplained failure under load ~14 without it; not reproduced)
         sp = start_server(tmp_path / "srv", "--http-port", str(http), "--rtmp-port", str(rtmp))
         # the publisher comes back by itself: a player can read the live stream again
         deadline = time.monotonic() + 12
