@@ -4,7 +4,8 @@
 #
 # Without arguments: two pytest-xdist workers (XZB_TEST_JOBS, default 2; 1 = serial) run every
 # test not marked `serial`, then the `serial` tests (time/rate/CPU measurements, listed in
-# tests/conftest.py) run alone. With arguments: exactly `pytest ARGS` (serial unless you add -n).
+# tests/conftest.py) run alone. The workers take whole modules, longest first (--dist loadscope and
+# LONG_MODULES in tests/conftest.py). With arguments: exactly `pytest ARGS` (serial unless you add -n).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
@@ -16,7 +17,7 @@ fi
 scripts/services.sh || true
 JOBS="${XZB_TEST_JOBS:-2}"
 if [ $# -eq 0 ] && [ "$JOBS" != "1" ] && "$XZB_PY" -c "import xdist" 2>/dev/null; then
-  "$XZB_PY" -m pytest -n "$JOBS" -m "not serial"
+  "$XZB_PY" -m pytest -n "$JOBS" --dist loadscope -m "not serial"
   rc=$?
   "$XZB_PY" -m pytest -m serial
   rc2=$?

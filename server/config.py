@@ -31,6 +31,7 @@ class LiveConfig:
     record_buffer_mb: int = 128  # a recording waiting for the disk holds this much before it drops frames
     hls: bool = True  # embedded media server also serves live HLS (/live/{sid}.m3u8)
     hls_reconnect_grace: float = 30.0  # live HLS waits this long for a publisher to come back
+    play_wait: float = 5.0  # an RTMP / HTTP-FLV player may arrive this long before its publisher
     hls_replays: bool = True  # every replay also gets an HLS playlist (hls_play_url; twice the disk)
     nginx_record_dir: str = ""  # where nginx-rtmp records (on_record_done paths); default DIR/media/nginx-record
 

@@ -23,7 +23,7 @@ from protocol.errors import ApiCode
 from protocol.signing import cos_authorization, liteav_sig, wire_password
 from protocol.tls import TlsTunnel, check_tls, client_context, requests_verify
 
-PUSH_SECONDS = 11.0  # past the default [live] min_replay_seconds, so the replay gets listed
+PUSH_SECONDS = 11.0  # past the default [live] min_replay_seconds, so the replay gets listed (--push-seconds)
 
 
 KEYINT_WARN_S = 4.0  # as server/media/relay.py: new viewers start at the last keyframe
@@ -49,6 +49,7 @@ class State:
     streams: tuple[str, ...] = ()  # stream ids to check the keyframe interval of (--stream)
     ca_file: str = ""  # --ca-file: trust this CA for an https/wss/rtmps deployment
     password: str = ""  # the test user's wire password (/delete_account asks for it again)
+    push_seconds: float = PUSH_SECONDS  # length of the test broadcast: past the server's min_replay_seconds
 
     @property
     def verify(self) -> str | bool:
@@ -203,7 +204,7 @@ def check_push_auth(st: State) -> str:
     if _publish(bad, 1.0, st.ca_file) is None:
         raise CheckFailed("a push URL with a wrong txSecret was ACCEPTED: the media server does not check push "
                           "auth (on_publish hook missing?) — anyone could broadcast")
-    err = _publish(st.push_url, PUSH_SECONDS, st.ca_file)
+    err = _publish(st.push_url, st.push_seconds, st.ca_file)
     if err is not None:
         raise CheckFailed(f"RTMP server refused the stream: check the push key ([live] push_key must be the same "
                           f"for the business server and the media server). ({err})")
@@ -274,7 +275,7 @@ def check_replay_callback(st: State, wait: float = 20.0) -> str:
             if not ok:
                 raise CheckFailed(f"replay listed but {mine[0]['play_url']} is not reachable (public_host?)")
             return "recording-done callback produced a replay record"
-        time.sleep(1.0)
+        time.sleep(0.3)
     raise CheckFailed("no replay record after the test broadcast: the live-event callback did not reach the "
                       "business server or was refused — check the callback URL and that [live] api_key is the "
                       "same on both sides (API鉴权Key: no replay list)")
@@ -346,11 +347,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="check this live stream's keyframe interval (default: every room in the room list)")
     ap.add_argument("--ca-file", default="", metavar="PEM",
                     help="trust this CA for an https/wss/rtmps deployment (private or self-signed certificate)")
+    ap.add_argument("--push-seconds", type=float, default=PUSH_SECONDS, metavar="S",
+                    help="length of the test broadcast; must exceed the server's [live] min_replay_seconds "
+                         "(default 10) or its replay is not listed (default %(default)s)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the test user and its replay (default: deleted when the checks end)")
     args = ap.parse_args(argv)
     st = State(server=args.server.rstrip("/"), timeout=args.timeout, streams=tuple(args.stream),
-               ca_file=args.ca_file)
+               ca_file=args.ca_file, push_seconds=args.push_seconds)
     failed = 0
     try:
         for name, fn in CHECKS:

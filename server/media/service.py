@@ -50,7 +50,7 @@ class MediaSettings:
 
     record: bool = True
     hls: bool = True
-    play_wait: float = 5.0  # a player may arrive this long before its publisher
+    play_wait: float = 5.0  # a player may arrive this long before its publisher ([live] play_wait)
     cover_delay: float = 0.0  # take the live cover from the first keyframe
     hls_reconnect_grace: float = 30.0  # a reconnect within this continues the live HLS playlist
 
@@ -64,7 +64,8 @@ class MediaService:
         self.ctx = ctx
         cfg = ctx.config
         self.settings = settings or MediaSettings(record=cfg.live.record, hls=cfg.live.hls,
-                                                  hls_reconnect_grace=cfg.live.hls_reconnect_grace)
+                                                  hls_reconnect_grace=cfg.live.hls_reconnect_grace,
+                                                  play_wait=cfg.live.play_wait)
         self.hub = Hub()
         self.limits: LimitsConfig = cfg.limits
         self.idle_timeout = self.limits.rtmp_idle_timeout

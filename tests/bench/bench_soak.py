@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -82,6 +84,24 @@ class Account:
         return c
 
 
+def until(pred: Any, timeout: float, step: float = 0.1) -> bool:
+    """Poll ``pred`` until true or ``timeout`` s have passed (the run goes on either way)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+def _get_text(url: str) -> str:
+    try:
+        r = requests.get(url, timeout=5)
+    except requests.RequestException:
+        return ""
+    return r.text if r.status_code == 200 else ""
+
+
 def wait_replay(api: ApiClient, userid: str, deadline_s: float) -> tuple[Any, float | None]:
     t0 = time.monotonic()
     while time.monotonic() - t0 < deadline_s:
@@ -92,7 +112,7 @@ def wait_replay(api: ApiClient, userid: str, deadline_s: float) -> tuple[Any, fl
         own = [v for v in vods if "mix_" not in v.play_url]  # the pusher's, not the co-host mix (30 fps)
         if own:
             return own[0], time.monotonic() - t0
-        time.sleep(0.5)
+        time.sleep(0.2)
     return None, None
 
 
@@ -149,7 +169,7 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
                                    "--fps", "25"), parse_push).start()
         procs.append(pusher)
         procs.append(Proc("room2-pub", ffmpeg_publisher(push_b)).start())
-        time.sleep(3.0)
+        until(lambda: any(" live " in line for line in list(pusher.tail)), 20.0)  # on air before the co-host
         a.rs.accept_anchor(room, c.userid)
         c.rs.add_anchor(room)
         cohost_push = c.rs.get_anchor_url().pushURL
@@ -157,7 +177,10 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
         sid = room  # the room id is the creator's stream id
         urls = {"rtmp": f"rtmp://127.0.0.1:{sp.rtmp_port}/live/{sid}",
                 "flv": f"http://127.0.0.1:{port}/live/{sid}.flv", "hls": f"http://127.0.0.1:{port}/live/{sid}.m3u8"}
-        time.sleep(4.0 if seconds > 90 else 2.0)  # HLS needs a segment or two
+        if seconds > 90:
+            time.sleep(4.0)  # HLS needs a segment or two
+        else:  # the smoke: as soon as the playlist lists a segment
+            until(lambda: ".ts" in _get_text(urls["hls"]), 10.0)
         players = {k: Proc(f"play-{k}", py("play", u, "--no-display", "--audio", "null", "--timecode"),
                            parse_play).start() for k, u in urls.items()}
         procs += players.values()
@@ -178,9 +201,16 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
         viewer.end()
         for t in threads:
             t.join(15)
-        time.sleep(1.5)  # the last danmaku's fan-out
+        fanout_end = time.monotonic() + 5.0  # the last danmaku's fan-out
+        while len([t for t in seen if t.startswith("dm")]) < len([t for t in dm.sent if t]) \
+                and time.monotonic() < fanout_end:
+            time.sleep(0.05)
         early_exit = [p.name for p in procs if p.popen and p.popen.poll() is not None]
-        for p in [x for x in procs if x is not pusher]:
+        others = [x for x in procs if x is not pusher]
+        for p in others:  # all at once: each takes a moment to end
+            if p.popen is not None and p.popen.poll() is None:
+                p.popen.terminate()
+        for p in others:
             p.stop()
         pusher.stop()
         replay, listed_s = wait_replay(a.api, a.userid, REPLAY_LISTED_S + 10)

@@ -16,9 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import tomli_w
 
 from app.api.client import ApiClient, ClientOptions
 from app.api.roomservice import RoomServiceClient
+from server.config import load
 from tests.conftest import ROOT, ServerProcess, start_server
 from tests.security.tls_ca import ThrowawayCa, make_ca
 
@@ -32,7 +34,12 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayCa:
 
 @pytest.fixture(scope="module")
 def tls_server(ca: ThrowawayCa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    sp = start_server(tmp_path_factory.mktemp("server"), "--tls-cert", str(ca.cert), "--tls-key", str(ca.key))
+    """Replays of 2 s or more are listed: the doctor's test broadcast can be short (--push-seconds)."""
+    data = tmp_path_factory.mktemp("server")
+    cfg = load(data)
+    cfg.live.min_replay_seconds = 2
+    (data / "config.toml").write_bytes(tomli_w.dumps(cfg.to_toml()).encode())
+    sp = start_server(data, "--tls-cert", str(ca.cert), "--tls-key", str(ca.key))
     yield sp
     sp.stop()
 
@@ -116,7 +123,7 @@ def test_push_and_play_cli_take_a_ca_file(tls_server: ServerProcess, ca: Throwaw
 
 def test_doctor_checks_an_https_deployment_with_its_ca(tls_server: ServerProcess, ca: ThrowawayCa) -> None:
     base = f"https://127.0.0.1:{tls_server.http_port}"
-    ok = _cli("doctor", "--server", base, "--ca-file", str(ca.ca_file), timeout=120)
+    ok = _cli("doctor", "--server", base, "--ca-file", str(ca.ca_file), "--push-seconds", "3", timeout=120)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     for name in ("business API", "object storage", "IM login", "push auth", "live callbacks", "cleanup"):
         assert f"[ ok ] {name}" in ok.stdout, ok.stdout

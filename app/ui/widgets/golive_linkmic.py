@@ -233,22 +233,27 @@ class AnchorCohosting(QObject):
 
     # --- end ------------------------------------------------------------------------------------
     def stop(self) -> list[threading.Thread]:
-        """The live ends: tell the co-hosts, reject what waits, stop the players (background)."""
-        threads: list[threading.Thread] = []
+        """The live ends: tell the co-hosts, reject what waits, stop the players (background).
+
+        Returns the threads sending the goodbyes over the room's IM connection (the room's close
+        waits for them). The players' stops are not among them: a player reconnecting to a
+        co-host who just left sits in its open for seconds; :attr:`threads` has every thread."""
+        goodbyes: list[threading.Thread] = []
         if self.ctl is not None:
             t = self.ctl.close()
             if t is not None:
-                threads.append(t)
+                goodbyes.append(t)
             self.ctl.deleteLater()
             self.ctl = None
         self.panel.clear()
-        threads += self.cohosts.clear()
-        self.threads = [t for t in self.threads if t.is_alive()] + threads
-        return threads
+        players = self.cohosts.clear()
+        self.threads = [t for t in self.threads if t.is_alive() and t not in players] + goodbyes + players
+        return goodbyes
 
     def close(self) -> list[threading.Thread]:
-        """The window closes: :meth:`stop` for good."""
-        threads = self.stop()
-        threads += self.cohosts.close()
+        """The window closes: :meth:`stop` for good (the same threads returned)."""
+        goodbyes = self.stop()
+        players = self.cohosts.close()
+        self.threads += [t for t in players if t not in self.threads]
         self.stack.stop()
-        return threads
+        return goodbyes
