@@ -65,6 +65,7 @@ class ServerSection:
     public_rtmp_port: int = 0
     db_url: str = ""  # empty: SQLite file in the data dir
     sqlite_cache_kib: int = 512  # SQLite page cache per pooled connection (SQLite's default is 2000)
+    malloc_arena_max: int = 2  # glibc malloc arenas (0: glibc's 8 per core; server/malloc.py)
     redis_url: str = ""  # empty: in-process fan-out and token store
     token_ttl: int = 7 * 86400
     refresh_token_ttl: int = 30 * 86400

@@ -19,6 +19,7 @@ from server.config import Config, load
 from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
 from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
+from server.malloc import limit_arenas
 from server.memtrace import MemTrace
 from server.tls import TlsConfigError
 
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         "debug.tracemalloc_interval": args.tracemalloc, "debug.memstats_interval": args.memstats,
     }
     cfg = load(args.data_dir, overrides)
+    limit_arenas(cfg.server.malloc_arena_max)  # before any thread starts
     from server.workers import workers_refusal
 
     why = workers_refusal(args.workers, cfg.server.db_url, cfg.server.redis_url)
