@@ -19,7 +19,7 @@ from server.config import Config, load
 from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
 from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
-from server.malloc import limit_arenas
+from server.malloc import Trimmer, limit_arenas
 from server.memtrace import MemTrace
 from server.tls import TlsConfigError
 
@@ -136,6 +136,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     guard.start()
     memtrace = MemTrace(cfg.debug, cfg.log_dir)
     memtrace.start()
+    trimmer = Trimmer(cfg.server.malloc_trim_interval)
+    trimmer.start()
     task = asyncio.create_task(server.serve(sockets=[http_sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -167,6 +169,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     await task
     guard.stop()
     memtrace.stop()
+    trimmer.stop()
     stopper.cancel()
     if rtmp_sock is not None:
         rtmp_sock.close()

@@ -97,3 +97,50 @@ def test_limit_arenas_in_a_child(limit: int, most: int | None) -> None:
         assert 1 <= n <= most
     else:
         assert n > 2, "without a limit glibc should make an arena per contending thread (the count is wrong)"
+
+
+FRAGMENT = """
+import sys
+from server.malloc import trim
+from server.memtrace import rss_mb
+base = rss_mb()
+blocks = [bytearray(1000) for _ in range(40_000)]  # ~40 MB of heap, touched
+kept = blocks[::64]  # one block in every 64 KB stays: the free pages around it are pinned
+del blocks
+pinned = rss_mb()
+released = trim()
+print(base, pinned, rss_mb(), released, len(kept))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc")
+def test_trim_gives_back_the_pages_a_burst_left() -> None:
+    """Freed blocks between long-lived ones keep their pages (RSS stays at the burst's high water)
+    until malloc_trim(0) releases them: what [server] malloc_trim_interval does periodically."""
+    out = subprocess.run([sys.executable, "-c", FRAGMENT], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                         check=True).stdout.split()
+    base, pinned, after = (float(x) for x in out[:3])
+    assert pinned - base > 30, f"the burst should stay resident without a trim: {base:.1f} -> {pinned:.1f} MB"
+    assert out[3] == "True" and after - base < 0.3 * (pinned - base), f"{base:.1f} -> {pinned:.1f} -> {after:.1f} MB"
+
+
+def test_trimmer_runs_on_its_interval_and_stops() -> None:
+    import asyncio
+
+    from server.malloc import Trimmer
+
+    async def run() -> tuple[int, int]:
+        t = Trimmer(0.02)
+        t.start()
+        for _ in range(200):  # bounded: 2 s at most
+            if t.trims >= 3:
+                break
+            await asyncio.sleep(0.01)
+        t.stop()
+        n = t.trims
+        await asyncio.sleep(0.1)
+        return n, t.trims
+
+    ran, later = asyncio.run(run())
+    assert ran >= 3 and later <= ran + 1
+    assert Trimmer(0).trims == 0
