@@ -20,6 +20,7 @@ from server.config import Config, load
 from server.http_guard import HttpGuard, guarded_protocols
 from server.instance import InstanceLock, InstanceRunning
 from server.limits import RateLog, fit_to_fd_limit, install_loop_handler
+from server.malloc import Trimmer, limit_arenas
 from server.memtrace import MemTrace
 from server.tls import TlsConfigError
 
@@ -136,6 +137,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     guard.start()
     memtrace = MemTrace(cfg.debug, cfg.log_dir)
     memtrace.start()
+    trimmer = Trimmer(cfg.server.malloc_trim_interval)
+    trimmer.start()
     task = asyncio.create_task(server.serve(sockets=[http_sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -167,6 +170,7 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
     await task
     guard.stop()
     memtrace.stop()
+    trimmer.stop()
     stopper.cancel()
     if rtmp_sock is not None:
         rtmp_sock.close()
@@ -207,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "debug.tracemalloc_interval": args.tracemalloc, "debug.memstats_interval": args.memstats,
     }
     cfg = load(args.data_dir, overrides)
+    limit_arenas(cfg.server.malloc_arena_max)  # before any thread starts
     from server.workers import workers_refusal
 
     why = workers_refusal(args.workers, cfg.server.db_url, cfg.server.redis_url)

@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from server.config import DebugConfig
+from server.malloc import arena_count
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def native_memory() -> str:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallinfo2.restype = _MallInfo2
         mi = libc.mallinfo2()
-        out.append(f"malloc in use {(mi.uordblks + mi.hblkhd) / 1e6:.2f} MB free {mi.fordblks / 1e6:.2f} MB")
+        out.append(f"malloc in use {(mi.uordblks + mi.hblkhd) / 1e6:.2f} MB free {mi.fordblks / 1e6:.2f} MB "
+                   f"in {arena_count()} arenas")
     except (OSError, AttributeError):
         pass
     used = sqlite_memory_used()

@@ -215,6 +215,11 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
         pusher.stop()
         replay, listed_s = wait_replay(a.api, a.userid, REPLAY_LISTED_S + 10)
         probe = probe_replay(replay.play_url) if replay else None
+        if args.samples_out:
+            with open(args.samples_out, "w", encoding="utf-8") as fh:
+                fh.write("process,t_s,rss_mib,fds,threads,cpu_pct\n")
+                fh.writelines(f"{n},{t:.1f},{r:.2f},{f},{th},{c:.0f}\n" for n, rows in sampler.samples.items()
+                              for t, r, f, th, c in rows)
         return report(args, seconds, load0, sampler, pusher, players, hbs, dm, seen, viewer, replay, listed_s,
                       probe, early_exit, sp)
     finally:
@@ -384,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memstats", type=float, default=0.0, metavar="S",
                     help="server logs RSS, heaps and growing object types every S seconds (cheap)")
     ap.add_argument("--memtrace-out", default="memtrace.log", help="where the server's memtrace.log is copied")
+    ap.add_argument("--samples-out", default="", help="write every process sample (CSV) here")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         return (run_fast if args.fast else run_mix)(args, Path(tmp))
