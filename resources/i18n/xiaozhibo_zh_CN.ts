@@ -1224,97 +1224,97 @@ The chat stays open.</source>
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="45"/>
-        <location filename="../../app/ui/windows/login_dialog.py" line="125"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="46"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="126"/>
         <source>Xiaozhibo — Log in</source>
         <translation>小直播 — 登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="53"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="54"/>
         <source>Xiaozhibo</source>
         <translation>小直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="59"/>
-        <location filename="../../app/ui/windows/login_dialog.py" line="91"/>
-        <location filename="../../app/ui/windows/login_dialog.py" line="124"/>
-        <location filename="../../app/ui/windows/login_dialog.py" line="146"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="60"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="92"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="125"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="147"/>
         <source>Log in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="60"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="61"/>
         <source>Register</source>
         <translation>注册</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="66"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="67"/>
         <source>4-24 letters, digits or _</source>
         <translation>4-24 位字母、数字或下划线</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="78"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="79"/>
         <source>Server settings</source>
         <translation>服务器设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="82"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="83"/>
         <source>User ID</source>
         <translation>用户名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="83"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="84"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="84"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="85"/>
         <source>Confirm</source>
         <translation>确认密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="85"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="86"/>
         <source>Server</source>
         <translation>服务器</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="124"/>
-        <location filename="../../app/ui/windows/login_dialog.py" line="146"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="125"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="147"/>
         <source>Register and log in</source>
         <translation>注册并登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="125"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="126"/>
         <source>Xiaozhibo — Register</source>
         <translation>小直播 — 注册</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="140"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="141"/>
         <source>Please wait…</source>
         <translation>请稍候…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="153"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="154"/>
         <source>User ID must be 4-24 letters, digits or _ and start with a letter.</source>
         <translation>用户名须为 4-24 位字母、数字或下划线，并以字母开头。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="155"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="156"/>
         <source>Enter your password.</source>
         <translation>请输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="158"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="159"/>
         <source>Password must be at least {0} characters.</source>
         <translation>密码至少需要 {0} 个字符。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="160"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="161"/>
         <source>The two passwords differ.</source>
         <translation>两次输入的密码不一致。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/login_dialog.py" line="163"/>
+        <location filename="../../app/ui/windows/login_dialog.py" line="164"/>
         <source>Server address must start with http:// or https://.</source>
         <translation>服务器地址必须以 http:// 或 https:// 开头。</translation>
     </message>
@@ -1437,12 +1437,12 @@ The chat stays open.</source>
         <translation>{0} · {1}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="302"/>
+        <location filename="../../app/ui/windows/main_window.py" line="308"/>
         <source>Stop live?</source>
         <translation>结束直播？</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/main_window.py" line="303"/>
+        <location filename="../../app/ui/windows/main_window.py" line="309"/>
         <source>You are live. Quit and end the live show?</source>
         <translation>正在直播中。要退出并结束直播吗？</translation>
     </message>
@@ -1455,97 +1455,97 @@ The chat stays open.</source>
         <translation>直播间规则已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="29"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="30"/>
         <source>Mute for 1 minute</source>
         <translation>禁言 1 分钟</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="30"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="31"/>
         <source>Mute for 10 minutes</source>
         <translation>禁言 10 分钟</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="31"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="32"/>
         <source>Mute for 1 hour</source>
         <translation>禁言 1 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="62"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="63"/>
         <source>You were muted in this room.</source>
         <translation>你在此直播间被禁言了。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="62"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="63"/>
         <source>{0} was muted.</source>
         <translation>{0} 已被禁言。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="64"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="65"/>
         <source>You can chat again.</source>
         <translation>你可以继续聊天了。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="66"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="67"/>
         <source>You were removed from this room.</source>
         <translation>你已被移出此直播间。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="66"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="67"/>
         <source>{0} was removed from the room.</source>
         <translation>{0} 已被移出直播间。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="68"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="69"/>
         <source>You are now an admin of this room.</source>
         <translation>你现在是此直播间的管理员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="68"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="69"/>
         <source>{0} is now an admin.</source>
         <translation>{0} 现在是管理员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="70"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="71"/>
         <source>You are no longer an admin of this room.</source>
         <translation>你不再是此直播间的管理员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="134"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="139"/>
         <source>Unmute</source>
         <translation>解除禁言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="135"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="140"/>
         <source>{0} can chat again.</source>
         <translation>{0} 可以继续聊天了。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="136"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="141"/>
         <source>Ban from the room</source>
         <translation>踢出并拉黑</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="138"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="143"/>
         <source>Remove this message</source>
         <translation>删除这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="141"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="146"/>
         <source>Remove admin</source>
         <translation>取消管理员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="141"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="146"/>
         <source>Make admin</source>
         <translation>设为管理员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="144"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="149"/>
         <source>Report this message</source>
         <translation>举报这条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/widgets/moderation.py" line="146"/>
+        <location filename="../../app/ui/widgets/moderation.py" line="151"/>
         <source>Thank you. The room&apos;s admins will look at it.</source>
         <translation>感谢举报，直播间管理员会处理。</translation>
     </message>
@@ -1745,107 +1745,107 @@ The chat stays open.</source>
 <context>
     <name>ProfileDialog</name>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="77"/>
+        <location filename="../../app/ui/windows/profile.py" line="78"/>
         <source>My profile</source>
         <translation>个人资料</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="94"/>
+        <location filename="../../app/ui/windows/profile.py" line="95"/>
         <source>Not set</source>
         <translation>未设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="94"/>
+        <location filename="../../app/ui/windows/profile.py" line="95"/>
         <source>Male</source>
         <translation>男</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="94"/>
+        <location filename="../../app/ui/windows/profile.py" line="95"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="97"/>
+        <location filename="../../app/ui/windows/profile.py" line="98"/>
         <source>Change avatar…</source>
         <translation>更换头像…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="100"/>
+        <location filename="../../app/ui/windows/profile.py" line="101"/>
         <source>Change cover…</source>
         <translation>更换封面…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="109"/>
+        <location filename="../../app/ui/windows/profile.py" line="110"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="113"/>
+        <location filename="../../app/ui/windows/profile.py" line="114"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="128"/>
+        <location filename="../../app/ui/windows/profile.py" line="129"/>
         <source>Nickname</source>
         <translation>昵称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="129"/>
+        <location filename="../../app/ui/windows/profile.py" line="130"/>
         <source>Sex</source>
         <translation>性别</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="130"/>
+        <location filename="../../app/ui/windows/profile.py" line="131"/>
         <source>Cover</source>
         <translation>封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="156"/>
+        <location filename="../../app/ui/windows/profile.py" line="157"/>
         <source>Choose an avatar</source>
         <translation>选择头像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="156"/>
+        <location filename="../../app/ui/windows/profile.py" line="157"/>
         <source>Choose a cover</source>
         <translation>选择封面</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="157"/>
+        <location filename="../../app/ui/windows/profile.py" line="158"/>
         <source>Images (*.png *.jpg *.jpeg *.webp *.bmp)</source>
         <translation>图片 (*.png *.jpg *.jpeg *.webp *.bmp)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="169"/>
+        <location filename="../../app/ui/windows/profile.py" line="170"/>
         <source>Uploading {0}…</source>
         <translation>正在上传 {0}…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="190"/>
+        <location filename="../../app/ui/windows/profile.py" line="191"/>
         <source>Uploaded. Press Save to keep it.</source>
         <translation>已上传。点击“保存”后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="197"/>
+        <location filename="../../app/ui/windows/profile.py" line="198"/>
         <source>Upload failed: {0}</source>
         <translation>上传失败：{0}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="206"/>
+        <location filename="../../app/ui/windows/profile.py" line="207"/>
         <source>Nickname cannot be empty.</source>
         <translation>昵称不能为空。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="211"/>
+        <location filename="../../app/ui/windows/profile.py" line="212"/>
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="216"/>
+        <location filename="../../app/ui/windows/profile.py" line="217"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/windows/profile.py" line="221"/>
+        <location filename="../../app/ui/windows/profile.py" line="222"/>
         <source>Not saved: {0}</source>
         <translation>未保存：{0}</translation>
     </message>
@@ -2458,7 +2458,7 @@ The chat stays open.</source>
     </message>
     <message>
         <location filename="../../app/ui/widgets/golive_studio.py" line="147"/>
-        <location filename="../../app/ui/widgets/golive_studio.py" line="260"/>
+        <location filename="../../app/ui/widgets/golive_studio.py" line="261"/>
         <source>Remove</source>
         <translation>移除</translation>
     </message>
