@@ -3,6 +3,7 @@ database): membership, fan-out, kick, dismiss and the room list work across node
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -79,7 +80,14 @@ def test_room_list_is_shared(two_nodes: tuple[Any, Any]) -> None:
     v = peer(b, "viewer_n2")
     v.req("join_group", group_id=rid)
     v.req("send_group_msg", group_id=rid, elems=[im.cmd_elem(im.Cmd.LIKE)])
-    room = Rooms(a, "viewer_x2")("get_room_list")["data"]["rooms"][0]
+    # the like is counted after the message's reply (RoomService, through Redis): poll for it
+    # (read at once it was still "0" in a fresh-clone CI run)
+    deadline = time.monotonic() + 5
+    while True:
+        room = Rooms(a, "viewer_x2")("get_room_list")["data"]["rooms"][0]
+        if (room["audienceCount"], room["custom"]["praise"]) == (1, "1") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert room["audienceCount"] == 1 and room["custom"]["praise"] == "1"
     live_event(a, rid, 0)
     assert viewer_b("get_room_list")["data"]["rooms"] == []
