@@ -143,7 +143,8 @@ def _keyframes(mp4: Path) -> tuple[list[float], float]:
 
 def plan(anchor: Recording, mixes: list[Recording]) -> list[Part]:
     """The pieces of the replay: the anchor's recording, with each mix recording's span (from its
-    first keyframe to the anchor's last keyframe before the mix ends) taken from the mix."""
+    first keyframe to the anchor's last keyframe before the mix ends, or to the end when the live
+    ended mixed) taken from the mix."""
     a_keys, a_end = _keyframes(anchor.mp4)
     parts: list[Part] = []
     cursor = 0.0  # anchor time already planned
@@ -158,8 +159,11 @@ def plan(anchor: Recording, mixes: list[Recording]) -> list[Part]:
         stop = min(m_end + off, a_end)
         if into is None or stop - into < MIN_SPAN_S:
             continue
-        back = [k for k in a_keys if into < k <= stop]
-        out = back[-1] if back else next((k for k in a_keys if k > stop), a_end)
+        if m_end + off >= a_end:  # the live ended mixed (the mixer stops after the anchor)
+            out = stop = a_end
+        else:
+            back = [k for k in a_keys if into < k <= stop]
+            out = back[-1] if back else next((k for k in a_keys if k > stop), a_end)
         if into > cursor:
             parts.append(Part(anchor.mp4, cursor, into, 0.0, False))
         parts.append(Part(mix.mp4, into - off, min(out, stop) - off, off, True))

@@ -1,0 +1,87 @@
+"""Stitching a co-hosted live's replay from the anchor's recording and its mix recordings
+(server/media/replay_mix.py), on real files made by ffmpeg and remuxed like recordings are.
+The end-to-end case (real server, mixer, publishers) is in test_mixer.py."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+from protocol.media_files import remux_to_mp4
+from server.media.replay_mix import CannotStitch, Recording, plan, stitch
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def recording(path: Path, color: str, seconds: float, size: str, fps: int, gop: int, rate: int,
+              codec: str = "libx264") -> Path:
+    """A recording as the media server leaves it: FLV from an encoder, remuxed to MP4 (HEVC,
+    which Debian's ffmpeg cannot put in FLV, straight to MP4)."""
+    flv_path = path.with_suffix(".flv" if codec == "libx264" else ".tmp.mp4")
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", f"color=c={color}:size={size}:rate={fps}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}", "-t", str(seconds),
+                    "-c:v", codec, "-preset", "ultrafast", "-g", str(gop), "-bf", "0",
+                    "-c:a", "aac", "-ac", "2", str(flv_path)], check=True, timeout=60, capture_output=True)
+    remux_to_mp4(flv_path, path)
+    return path
+
+
+def runs(url: Path) -> list[tuple[float, str, int]]:
+    """(time, colour, width) where the picture changes colour."""
+    out: list[tuple[float, str, int]] = []
+    with av.open(str(url)) as c:
+        for f in c.decode(video=0):
+            img = f.to_ndarray(format="rgb24")
+            r, _, b = (int(x) for x in img[img.shape[0] // 2, img.shape[1] // 2])
+            kind = "red" if r > 180 and b < 60 else "blue" if b > 180 and r < 60 else "other"
+            if not out or out[-1][1] != kind:
+                out.append((round(float(f.pts * f.time_base), 2), kind, f.width))
+    return out
+
+
+def audio(url: Path) -> tuple[set[int], float]:
+    """(sample rates, seconds of sound) of ``url``."""
+    rates, n = set(), 0
+    with av.open(str(url)) as c:
+        for f in c.decode(audio=0):
+            rates.add(f.sample_rate)
+            n += f.samples
+    return rates, n / max(rates)
+
+
+def test_mix_spans_replace_the_anchor_and_the_end_is_the_anchors(tmp_path: Path) -> None:
+    # the anchor: 320x180 15 fps, a keyframe a second, 48 kHz (like our client); two mixed spans
+    # (960x540 30 fps, 44.1 kHz like the mixer), the second outlasting the anchor (it ended the live
+    # while co-hosting: the mixer stops after it)
+    a = recording(tmp_path / "a.mp4", "red", 16, "320x180", 15, 15, 48000)
+    m1 = recording(tmp_path / "m1.mp4", "blue", 4, "960x540", 30, 60, 44100)
+    m2 = recording(tmp_path / "m2.mp4", "blue", 6, "960x540", 30, 60, 44100)
+    res = stitch(Recording(a, 1000.0), [Recording(m2, 1012.0), Recording(m1, 1003.0)])
+    assert res is not None and res.mp4.name == "a_mixed.mp4" and res.hls.name == "a_mixed.m3u8"
+    for url in (res.mp4, res.hls):
+        got = runs(url)
+        assert [(k, w) for _, k, w in got] == [("red", 320), ("blue", 960), ("red", 320), ("blue", 960)], got
+        assert got[1][0] == pytest.approx(3.0, abs=0.1) and got[2][0] == pytest.approx(7.0, abs=0.1), got
+        assert got[3][0] == pytest.approx(12.0, abs=0.1), got
+        rates, seconds = audio(url)
+        assert rates == {48000} and seconds == pytest.approx(16, abs=0.3), (rates, seconds)
+    text = res.hls.read_text()
+    assert text.count("#EXT-X-DISCONTINUITY") == 3 and "#EXT-X-ENDLIST" in text
+    assert {line for line in text.splitlines() if not line.startswith("#")} == {"a_mixed.ts"}
+    with av.open(str(res.mp4)) as c:
+        assert float(c.duration or 0) / 1e6 == pytest.approx(16, abs=0.3)
+    assert a.exists() and m1.exists() and m2.exists()  # nothing lost
+
+
+def test_no_overlap_no_stitch_and_codec_mismatch_refused(tmp_path: Path) -> None:
+    a = recording(tmp_path / "a.mp4", "red", 3, "320x180", 15, 15, 48000)
+    m = recording(tmp_path / "m.mp4", "blue", 2, "320x180", 15, 15, 48000)
+    assert stitch(Recording(a, 1000.0), [Recording(m, 1010.0)]) is None  # the mix came later
+    assert not (tmp_path / "a_mixed.mp4").exists()
+    hevc = recording(tmp_path / "h.mp4", "red", 3, "320x180", 15, 15, 48000, codec="libx265")
+    with pytest.raises(CannotStitch):
+        plan(Recording(hevc, 1000.0), [Recording(m, 1001.0)])
