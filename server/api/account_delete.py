@@ -34,7 +34,7 @@ from server.storage.local import vod_prefix
 log = logging.getLogger(__name__)
 
 _VOD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
-_VOD_EXTS = (".mp4", ".jpg", ".m3u8", ".ts")  # what finish_recording writes per replay
+_VOD_EXTS = (".mp4", ".jpg", ".m3u8", ".ts", ".start")  # what finish_recording writes per replay
 
 
 def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -> dict[str, Any]:

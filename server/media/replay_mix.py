@@ -19,6 +19,9 @@ the anchor at the anchor's last keyframe before the mix ends.
 (a replay hider) and, on every finished recording of an anchor or of its mix, re-stitches the
 anchor's replay and points its row's ``play_url`` / ``hls_play_url`` at the stitched files.
 Nothing is deleted: the anchor's own ``{file_id}.mp4`` and the mix's files stay on disk.
+Recordings are aligned by the wall-clock arrival of their first frame (``{file_id}.start``,
+written by the recorder), to a tenth of a second; without it (nginx-rtmp) by their whole-second
+start times.
 When stitching is impossible (a file not on this node, HEVC/AV1 on either side, no video), the
 anchor's own recording stays the replay and a WARNING says why.
 """
@@ -43,6 +46,7 @@ import av
 from protocol.live_events import LiveEvent, LiveEventType
 from protocol.signing import stream_id, userid_from_stream_id
 from server.media.mixctl import is_mix_stream, mix_stream_id
+from server.media.record import START_SUFFIX, read_start
 from server.media.vod_hls import SEGMENT_S
 
 if TYPE_CHECKING:
@@ -59,7 +63,8 @@ class CannotStitch(Exception):
 
 @dataclass
 class Recording:
-    """A finished recording: its MP4 and the wall-clock second its stream started."""
+    """A finished recording: its MP4 and the wall-clock time of its time 0 (the recorder's
+    ``{file_id}.start`` sidecar, else the whole second its stream started)."""
 
     mp4: Path
     start: float
@@ -455,12 +460,13 @@ class MixReplays:
         changed = False
         for file_id, a_start, mix_rows in jobs:
             a_mp4 = self.ctx.config.media_dir / "vod" / f"{file_id}.mp4"
-            found = [Recording(p, float(t)) for url, t in mix_rows if (p := self._path(url)) is not None]
+            found = [Recording(p, read_start(p.with_suffix(START_SUFFIX), float(t))) for url, t in mix_rows
+                     if (p := self._path(url)) is not None]
             if not a_mp4.is_file() or not found:
                 log.warning("replay %s not stitched with its mix: recordings not on this node", file_id)
                 continue
             try:
-                res = stitch(Recording(a_mp4, float(a_start)), found)
+                res = stitch(Recording(a_mp4, read_start(a_mp4.with_suffix(START_SUFFIX), float(a_start))), found)
             except (CannotStitch, av.error.FFmpegError, OSError, ValueError) as e:
                 log.warning("replay %s not stitched with its mix (%s): it shows the anchor's own stream",
                             file_id, e)

@@ -60,12 +60,14 @@ def test_mix_spans_replace_the_anchor_and_the_end_is_the_anchors(tmp_path: Path)
     a = recording(tmp_path / "a.mp4", "red", 16, "320x180", 15, 15, 48000)
     m1 = recording(tmp_path / "m1.mp4", "blue", 4, "960x540", 30, 60, 44100)
     m2 = recording(tmp_path / "m2.mp4", "blue", 6, "960x540", 30, 60, 44100)
-    res = stitch(Recording(a, 1000.0), [Recording(m2, 1012.0), Recording(m1, 1003.0)])
+    res = stitch(Recording(a, 1000.0), [Recording(m2, 1012.0), Recording(m1, 1003.5)])
     assert res is not None and res.mp4.name == "a_mixed.mp4" and res.hls.name == "a_mixed.m3u8"
     for url in (res.mp4, res.hls):
         got = runs(url)
         assert [(k, w) for _, k, w in got] == [("red", 320), ("blue", 960), ("red", 320), ("blue", 960)], got
-        assert got[1][0] == pytest.approx(3.0, abs=0.1) and got[2][0] == pytest.approx(7.0, abs=0.1), got
+        # into the mix at its first keyframe (its 0, 3.5 s into the live: start times to the ms),
+        # back at the anchor's last keyframe (one a second) before the mix ends (7.5 s)
+        assert got[1][0] == pytest.approx(3.5, abs=0.05) and got[2][0] == pytest.approx(7.0, abs=0.05), got
         assert got[3][0] == pytest.approx(12.0, abs=0.1), got
         rates, seconds = audio(url)
         assert rates == {48000} and seconds == pytest.approx(16, abs=0.3), (rates, seconds)
