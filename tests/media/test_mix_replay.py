@@ -87,3 +87,56 @@ def test_no_overlap_no_stitch_and_codec_mismatch_refused(tmp_path: Path) -> None
     hevc = recording(tmp_path / "h.mp4", "red", 3, "320x180", 15, 15, 48000, codec="libx265")
     with pytest.raises(CannotStitch):
         plan(Recording(hevc, 1000.0), [Recording(m, 1001.0)])
+
+
+def test_replay_rows_one_per_live_whatever_order_the_recordings_finish(tmp_path: Path) -> None:
+    """The business API in-process, the recording-done events as the media server sends them: the
+    anchor ended the live while co-hosting, so its recording is done before the mix's. First the
+    replay is the anchor's own; when the mix's is done it is the same (one) replay, stitched."""
+    import time
+
+    from protocol.signing import callback_sign
+    from server.media.mixctl import mix_stream_id
+    from tests.media.helpers import wait_until
+    from tests.server.conftest import make_api
+
+    api_gen = make_api(tmp_path / "data", "", **{"server.register_per_minute": 1000,
+                                                 "server.login_per_minute": 1000})
+    api = next(api_gen)
+    try:
+        cfg = api.ctx.config
+        viewer = api.user("viewer_mr")
+        sid = f"{cfg.live.bizid}_anchor_mr"
+        mix = mix_stream_id(cfg.live.bizid, sid)
+        vod, base = cfg.media_dir / "vod", f"{cfg.http_base}/vod"
+        vod.mkdir(parents=True, exist_ok=True)
+        t0 = int(time.time()) - 30
+        a_id, m_id = f"{sid}_{t0}", f"{mix}_{t0 + 5}"
+        recording(vod / f"{a_id}.mp4", "red", 10, "320x180", 15, 15, 48000)
+        recording(vod / f"{m_id}.mp4", "blue", 6, "960x540", 30, 60, 44100)
+        (vod / f"{a_id}.start").write_text(f"{t0 + 0.2:.3f}\n")  # as the recorder writes them
+        (vod / f"{m_id}.start").write_text(f"{t0 + 5.6:.3f}\n")
+
+        def done(stream: str, file_id: str, start: int, seconds: int) -> None:
+            t = int(time.time()) + 60
+            ev = {"t": t, "sign": callback_sign(cfg.live.api_key, t), "event_type": 100, "stream_id": stream,
+                  "file_id": file_id, "video_url": f"{base}/{file_id}.mp4", "hls_play_url": "",
+                  "start_time": start, "end_time": start + seconds, "duration": seconds}
+            assert api.post("/callback/tape_callback", ev)["code"] == 0
+
+        def listed() -> list[dict]:  # type: ignore[type-arg]
+            return viewer.call("/get_vod_list", index=0, count=20)["data"]["list"]
+
+        done(sid, a_id, t0, 10)
+        assert [(v["file_id"], v["play_url"]) for v in listed()] == [(a_id, f"{base}/{a_id}.mp4")]
+        done(mix, m_id, t0 + 5, 6)
+        assert [v["file_id"] for v in listed()] == [a_id], "the mix recording is no replay of its own"
+        wait_until(lambda: listed()[0]["play_url"].endswith("_mixed.mp4"), 60, step=0.2, what="the stitched replay")
+        (v,) = listed()
+        assert (v["play_url"], v["hls_play_url"]) == (f"{base}/{a_id}_mixed.mp4", f"{base}/{a_id}_mixed.m3u8")
+        got = runs(vod / f"{a_id}_mixed.mp4")
+        # the mix from its first frame's arrival (5.4 s into the anchor's recording) to the end
+        assert [(k, w) for _, k, w in got] == [("red", 320), ("blue", 960)], got
+        assert got[1][0] == pytest.approx(5.4, abs=0.05), got
+    finally:
+        next(api_gen, None)
