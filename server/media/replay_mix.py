@@ -85,7 +85,7 @@ class Part:
 @dataclass
 class Stitched:
     mp4: Path
-    hls: Path
+    hls: Path | None
     parts: list[Part]
     file_size: int
 
@@ -222,17 +222,34 @@ def _write_mp4(anchor: Path, parts: list[Part], dst: Path) -> list[float]:
             ov = out.add_stream_from_template(tv)
             oa = out.add_stream_from_template(ta) if ta is not None else None
             last = {"v": -math.inf, "a": -math.inf}
-            for part in parts:
+            for i, part in enumerate(parts):
                 starts.append(part.begin + part.offset)
-                _copy_part(part, out, ov, oa, size, last)
+                # with B-frames a keyframe's dts precedes its pts: the part before it ends earlier
+                limit = _first_key_dts(parts[i + 1]) if i + 1 < len(parts) else math.inf
+                _copy_part(part, out, ov, oa, size, last, limit)
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
     return starts
 
 
-def _copy_part(part: Part, out: Any, ov: Any, oa: Any, size: int, last: dict[str, float]) -> None:
-    """Copy ``part`` into ``out``: video from the keyframe at ``begin`` to ``end``, audio by time."""
+def _first_key_dts(part: Part) -> float:
+    """Decode time (output timeline) of the keyframe ``part`` starts with."""
+    with av.open(str(part.src)) as c:
+        v = c.streams.video[0]
+        assert v.time_base is not None
+        c.seek(max(0, int(part.begin / v.time_base)), stream=v, backward=True, any_frame=False)
+        for pkt in c.demux(v):
+            if pkt.pts is not None and pkt.dts is not None and pkt.is_keyframe \
+                    and float(pkt.pts * pkt.time_base) >= part.begin - 1e-3:
+                return float(pkt.dts * pkt.time_base) + part.offset
+    return part.begin + part.offset
+
+
+def _copy_part(part: Part, out: Any, ov: Any, oa: Any, size: int, last: dict[str, float],
+               dts_limit: float = math.inf) -> None:
+    """Copy ``part`` into ``out``: video from the keyframe at ``begin`` to ``end`` (decode times
+    below ``dts_limit`` on the output timeline), audio by time."""
     eps = 1e-3
     with av.open(str(part.src)) as c:
         v = c.streams.video[0]
@@ -247,7 +264,7 @@ def _copy_part(part: Part, out: Any, ov: Any, oa: Any, size: int, last: dict[str
                 fit = _AudioFit(oa)
         assert v.time_base is not None
         c.seek(max(0, int(part.begin / v.time_base)), stream=v, backward=True, any_frame=False)
-        started = False
+        started = cut = False
         for pkt in c.demux([s for s in (v, a) if s is not None]):
             if pkt.dts is None or pkt.size == 0:
                 continue
@@ -257,7 +274,9 @@ def _copy_part(part: Part, out: Any, ov: Any, oa: Any, size: int, last: dict[str
             if pkt.stream is v:
                 if not started and (not pkt.is_keyframe or t < part.begin - eps):
                     continue
-                if float(pkt.dts * pkt.time_base) >= part.end - eps:
+                dts = float(pkt.dts * pkt.time_base)
+                if cut or dts >= part.end - eps or t >= part.end - eps or dts + part.offset >= dts_limit - eps:
+                    cut = started  # the rest in decode order may be B-frames that refer to this one
                     continue
                 started = True
                 _put(out, ov, pkt, part.offset, "v", last, ps if pkt.is_keyframe else b"", size)
@@ -319,7 +338,7 @@ def _write_hls(mp4: Path, starts: list[float], stem: str, segment_s: int = SEGME
                 for pkt in inp.demux(streams):
                     if pkt.dts is None or pkt.size == 0:
                         continue
-                    t = float(pkt.dts * pkt.time_base)
+                    t = float((pkt.pts if pkt.pts is not None else pkt.dts) * pkt.time_base)
                     if out is None or (pkt.stream.type == "video" and pkt.is_keyframe and part_at(t) != made[-1]):
                         if out is not None:
                             out.close()
@@ -363,17 +382,18 @@ def _write_hls(mp4: Path, starts: list[float], stem: str, segment_s: int = SEGME
     return vod / f"{stem}.m3u8"
 
 
-def stitch(anchor: Recording, mixes: list[Recording]) -> Stitched | None:
-    """Write the replay of ``anchor`` with the overlapping ``mixes`` (see the module docstring);
-    None when no mix overlaps it. Raises :class:`CannotStitch` when it cannot be joined."""
+def stitch(anchor: Recording, mixes: list[Recording], hls: bool = True) -> Stitched | None:
+    """Write the replay of ``anchor`` with the overlapping ``mixes`` (see the module docstring;
+    the HLS copy only with ``hls``, ``[live] hls_replays``); None when no mix overlaps it. Raises
+    :class:`CannotStitch` when it cannot be joined."""
     parts = plan(anchor, mixes)
     if not parts:
         return None
     stem = anchor.mp4.stem + MIXED_SUFFIX
     mp4 = anchor.mp4.with_name(stem + ".mp4")
     starts = _write_mp4(anchor.mp4, parts, mp4)
-    hls = _write_hls(mp4, starts, stem)
-    return Stitched(mp4, hls, parts, mp4.stat().st_size)
+    playlist = _write_hls(mp4, starts, stem) if hls else None
+    return Stitched(mp4, playlist, parts, mp4.stat().st_size)
 
 
 # --- the replay rows ---------------------------------------------------------------------------
@@ -466,7 +486,8 @@ class MixReplays:
                 log.warning("replay %s not stitched with its mix: recordings not on this node", file_id)
                 continue
             try:
-                res = stitch(Recording(a_mp4, read_start(a_mp4.with_suffix(START_SUFFIX), float(a_start))), found)
+                res = stitch(Recording(a_mp4, read_start(a_mp4.with_suffix(START_SUFFIX), float(a_start))), found,
+                             hls=self.ctx.config.live.hls_replays)
             except (CannotStitch, av.error.FFmpegError, OSError, ValueError) as e:
                 log.warning("replay %s not stitched with its mix (%s): it shows the anchor's own stream",
                             file_id, e)
@@ -478,7 +499,8 @@ class MixReplays:
                 vod = s.scalars(select(Vod).where(Vod.file_id == file_id)).first()
                 if vod is None:
                     continue
-                vod.play_url, vod.hls_play_url = base + res.mp4.name, base + res.hls.name
+                vod.play_url = base + res.mp4.name
+                vod.hls_play_url = base + res.hls.name if res.hls is not None else ""
                 vod.file_size = res.file_size
             mixed = sum(p.end - p.begin for p in res.parts if p.mixed)
             log.info("replay %s: %d parts, %.1f s from the mix", file_id, len(res.parts), mixed)

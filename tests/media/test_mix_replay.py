@@ -17,14 +17,14 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def recording(path: Path, color: str, seconds: float, size: str, fps: int, gop: int, rate: int,
-              codec: str = "libx264") -> Path:
+              codec: str = "libx264", bframes: int = 0) -> Path:
     """A recording as the media server leaves it: FLV from an encoder, remuxed to MP4 (HEVC,
     which Debian's ffmpeg cannot put in FLV, straight to MP4)."""
     flv_path = path.with_suffix(".flv" if codec == "libx264" else ".tmp.mp4")
     subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", f"color=c={color}:size={size}:rate={fps}",
                     "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}", "-t", str(seconds),
-                    "-c:v", codec, "-preset", "ultrafast", "-g", str(gop), "-bf", "0",
+                    "-c:v", codec, "-preset", "ultrafast", "-g", str(gop), "-bf", str(bframes),
                     "-c:a", "aac", "-ac", "2", str(flv_path)], check=True, timeout=60, capture_output=True)
     remux_to_mp4(flv_path, path)
     return path
@@ -77,6 +77,28 @@ def test_mix_spans_replace_the_anchor_and_the_end_is_the_anchors(tmp_path: Path)
     with av.open(str(res.mp4)) as c:
         assert float(c.duration or 0) / 1e6 == pytest.approx(16, abs=0.3)
     assert a.exists() and m1.exists() and m2.exists()  # nothing lost
+
+
+def decode_errors(url: Path) -> list[str]:
+    """FFmpeg's decoding complaints about ``url`` (not its null muxer's frame-rate notes)."""
+    r = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", str(url), "-fps_mode", "passthrough",
+                        "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    return [ln for ln in r.stderr.splitlines() if "non monotonically increasing dts" not in ln]
+
+
+def test_anchor_with_b_frames_switches_cleanly(tmp_path: Path) -> None:
+    # OBS's x264 uses B-frames: a keyframe's decode time precedes its display time, and frames
+    # displayed before a switch may refer to one displayed after it. Before: the anchor's keyframe
+    # after the mix was dropped (decode time not after the mix's last), so its GOP did not decode.
+    a = recording(tmp_path / "a.mp4", "red", 8, "320x180", 15, 15, 48000, bframes=2)
+    m = recording(tmp_path / "m.mp4", "blue", 3, "960x540", 30, 60, 44100)
+    res = stitch(Recording(a, 1000.0), [Recording(m, 1002.3)])
+    assert res is not None and res.hls is not None
+    for url in (res.mp4, res.hls):
+        assert decode_errors(url) == [], url
+        got = runs(url)
+        assert [k for _, k, _ in got] == ["red", "blue", "red"], got
+        assert got[2][0] == pytest.approx(5.13, abs=0.05), got  # its keyframes show 2 frames late
 
 
 def test_no_overlap_no_stitch_and_codec_mismatch_refused(tmp_path: Path) -> None:
