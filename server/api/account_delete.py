@@ -28,12 +28,13 @@ from server.api.list_cache import replays_changed
 from server.api.schemas import DeleteAccountRequest
 from server.context import ServerContext
 from server.db.models import Danmaku, LiveStream, RoomInfo, Token, Ugc, User, Vod
+from server.media.replay_mix import MIXED_SUFFIX
 from server.storage.local import vod_prefix
 
 log = logging.getLogger(__name__)
 
 _VOD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
-_VOD_EXTS = (".mp4", ".jpg", ".m3u8", ".ts")  # what finish_recording writes per replay
+_VOD_EXTS = (".mp4", ".jpg", ".m3u8", ".ts", ".start")  # what finish_recording writes per replay
 
 
 def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -> dict[str, Any]:
@@ -73,6 +74,8 @@ def _remove_replay_files(ctx: ServerContext, urls: tuple[str, ...]) -> int:
     base = f"{ctx.config.http_base}/vod/"
     vod_dir = ctx.config.media_dir / "vod"
     stems = {u[len(base):].rsplit(".", 1)[0] for u in urls if u.startswith(base) and _VOD_NAME.fullmatch(u[len(base):])}
+    # a co-hosted live's replay is stitched ({file_id}_mixed.*) from the anchor's own recording
+    stems |= {stem.removesuffix(MIXED_SUFFIX) for stem in stems if stem.endswith(MIXED_SUFFIX)}
     removed = 0
     for stem in stems:
         for ext in _VOD_EXTS:

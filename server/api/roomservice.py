@@ -21,7 +21,8 @@ Mixing (混流): while a live room has co-hosts, :meth:`RoomService.sync_mix` ke
 for it (:mod:`server.media.mixctl`; inputs and layout from :meth:`RoomService.mix_plan`, the one
 place a PK adds its ``side_by_side`` plan) and ``mixedPlayURL`` points at the mixed stream
 ``{bizid}mix_{userid}`` while that is live. Recordings of streams that co-hosted are kept but not
-listed (:meth:`RoomService.cohost_recording`).
+listed (:meth:`RoomService.cohost_recording`); the mix recordings are not listed either: they are
+stitched into the anchor's replay, which then shows what viewers saw (:mod:`server.media.replay_mix`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from server.api.room_store import MemoryKV, RedisKV, RoomKV
 from server.context import ServerContext
 from server.db.models import LiveStream
 from server.media.mixctl import MixerControl, mix_stream_id
+from server.media.replay_mix import MixReplays
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -108,6 +110,7 @@ class RoomService:
         self.pk = PkOps(self)
         self.ops.handlers.update(self.pk.handlers)
         self.mix = MixerControl(ctx)
+        self.mix_replays = MixReplays(ctx)  # one replay per mixed live (server/media/replay_mix.py)
         self._sweeper: asyncio.Task[None] | None = None
         ctx.events.subscribe(self.on_live_event)
 
@@ -133,6 +136,10 @@ class RoomService:
 
     async def stop(self) -> None:
         await self.mix.stop()
+        try:
+            await asyncio.wait_for(self.mix_replays.wait(), 30)
+        except asyncio.TimeoutError:
+            log.warning("a co-hosted replay was still being stitched at shutdown")
         if self._sweeper is not None:
             self._sweeper.cancel()
             try:
@@ -258,8 +265,8 @@ class RoomService:
 
     async def cohost_recording(self, ev: LiveEvent) -> bool:
         """A replay hider (``ctx.replay_hiders``): True for a recording of a stream that co-hosted in
-        someone's room while it ran (kept, not listed: the room's mixed recording is the public
-        replay)."""
+        someone's room while it ran (kept, not listed: the room's replay, stitched with the mix
+        recording, is the public one)."""
         seen = await self.kv.hget("cohosted", ev.stream_id)
         if seen is None or float(seen) < ev.start_time - 1:
             return False

@@ -10,7 +10,8 @@ or layout changes as further stdin lines, and restarts it when it dies (0.5 s, d
 
 The mixed stream is an ordinary stream of the media server, so it gets HTTP-FLV, HLS, the
 recording and live events like any other; its id ``{bizid}mix_{userid}`` parses as the anchor's
-(``userid_from_stream_id``), so its replay belongs to the anchor.
+(``userid_from_stream_id``); its recording is not listed on its own but stitched into the
+anchor's replay for the mixed spans (:mod:`server.media.replay_mix`).
 """
 
 from __future__ import annotations

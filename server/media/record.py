@@ -7,7 +7,9 @@ The same :func:`remux_to_mp4` and :func:`cover_from_file` serve the nginx-rtmp a
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,28 @@ from server.media.vod_hls import remux_to_hls
 
 log = logging.getLogger(__name__)
 _KINDS = (chunk.AUDIO, chunk.VIDEO, chunk.DATA_AMF0)
+
+
+START_SUFFIX = ".start"  # {file_id}.start: wall-clock time (unix s, 3 decimals) of the recording's 0
+
+
+def write_start(path: Path, wall: float) -> None:
+    """Write the sidecar saying when (wall clock) the media at time 0 of a recording arrived; the
+    mixed-replay stitcher (server/media/replay_mix.py) aligns recordings with it."""
+    try:
+        path.write_text(f"{wall:.3f}\n")
+    except OSError as e:
+        log.warning("cannot write %s: %s", path.name, e)
+
+
+def read_start(path: Path, near: float) -> float:
+    """The sidecar's time when it is within 5 s of ``near`` (the recording's whole-second start),
+    else ``near`` (no sidecar: nginx-rtmp recordings, older ones)."""
+    try:
+        wall = float(path.read_text().strip())
+    except (OSError, ValueError):
+        return near
+    return wall if abs(wall - near) < 5 else near
 
 
 @dataclass
@@ -111,6 +135,13 @@ class Recorder(threading.Thread):
     def _stamp(self, f: Frame) -> int:
         return rebase(self, f)
 
+    def _first_arrival(self, items: list[Frame]) -> float:
+        """Wall-clock arrival of the batch's first media frame: now, less the stream time the batch
+        spans after it (the recorder takes frames every WORKER_INTERVAL)."""
+        media = [f.timestamp for f in items if f.kind != chunk.DATA_AMF0 and not f.header]
+        span = ((media[-1] - media[0]) & 0xFFFFFFFF) / 1000 if media else 0.0
+        return time.time() - min(max(span, 0.0), 2 * WORKER_INTERVAL)
+
     def run(self) -> None:
         try:
             if not self._write_flv():
@@ -142,6 +173,7 @@ class Recorder(threading.Thread):
                     continue
                 if fh is None:
                     fh = open(self.flv_path, "wb")
+                    write_start(self.flv_path.with_suffix(START_SUFFIX), self._first_arrival(items))
                     fh.write(flv.header() + b"".join(held))
                 fh.write(b"".join(flv.tag(f.kind, self._stamp(f), f.payload) for f in items if f.kind in _KINDS))
                 fh.flush()  # a crash loses at most this batch
@@ -181,6 +213,9 @@ def finish_recording(flv_path: Path, vod_dir: Path, file_id: str, start_time: in
             playlist = remux_to_hls(mp4)
         except Exception as e:
             log.warning("no HLS copy of %s: %s", file_id, e)
+    sidecar = flv_path.with_suffix(START_SUFFIX)
+    if sidecar.exists():
+        os.replace(sidecar, vod_dir / f"{file_id}{START_SUFFIX}")
     flv_path.unlink(missing_ok=True)
     end = end_time if end_time is not None else start_time + int(round(duration))
     return RecordResult(file_id, mp4, flv_path, start_time, end, duration, mp4.stat().st_size, cover, playlist)

@@ -24,6 +24,7 @@ from server.limits import ConnGuard, RateLog, addr_key
 from server.media.hls import HlsPlaylist, HlsSegmenter
 from server.media.preauth import PreAuthPool
 from server.media.record import (
+    START_SUFFIX,
     Recorder,
     RecordResult,
     cover_from_keyframe,
@@ -296,6 +297,7 @@ class MediaService:
             dest = qdir / f"{path.stem}-{int(time.time())}{path.suffix}"
         shutil.move(str(path), dest)
         (self.vod_dir / f"{path.stem}.mp4.tmp").unlink(missing_ok=True)
+        path.with_suffix(START_SUFFIX).unlink(missing_ok=True)
         log.warning("recording %s cannot be remuxed (%s); moved to %s, not retried", path.name,
                     str(err)[:200] or type(err).__name__, dest)
 

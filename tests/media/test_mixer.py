@@ -1,7 +1,8 @@
 """The server-side mixer (混流) against a real server and real publishers: an anchor (red) and a
 co-host (blue) publish; the room's mixed stream shows both in the pip layout over RTMP, HTTP-FLV
 and HLS, mixedPlayURL points at it, the co-host's replay is not listed, a killed mixer comes
-back, and the mixer ends with the co-hosting."""
+back, the mixer ends with the co-hosting, and the live has ONE replay showing what viewers saw
+(the anchor alone, then the mix, then the anchor alone)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,12 @@ from tests.media.helpers import LOW_DELAY, start_media_server, wait_until
 pytestmark = pytest.mark.timeout(120)
 
 
-def color_publish(url: str, color: str, seconds: float = 60, tone: int = 440) -> subprocess.Popen:
-    """ffmpeg publishing a solid ``color`` picture + a ``tone`` Hz sine in real time."""
+def color_publish(url: str, color: str, seconds: float = 60, tone: int = 440, rate: int = 44100) -> subprocess.Popen:
+    """ffmpeg publishing a solid ``color`` picture + a ``tone`` Hz sine (``rate`` Hz) in real time."""
     return subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
          "-f", "lavfi", "-i", f"color=c={color}:size=320x180:rate=15",
-         "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=44100", "-t", str(seconds),
+         "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate={rate}", "-t", str(seconds),
          "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15",
          "-c:a", "aac", "-b:a", "48k", "-f", "flv", url],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -99,7 +101,10 @@ def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-
     rid, guest_sid = sid_of(sp, "anchor_mx"), sid_of(sp, "guest_mx")
     mix_sid = mix_stream_id(sp.config.live.bizid, rid)
     assert anchor("create_room", roomInfo='{"title": "mix"}')["code"] == 200
-    pubs = [color_publish(sp.push_url("anchor_mx"), "red")]
+    pubs = [color_publish(sp.push_url("anchor_mx"), "red", rate=48000)]  # our client pushes 48 kHz
+    beating = threading.Event()
+    beats = threading.Thread(target=_heartbeats, args=(beating, rid, anchor, guest), daemon=True)
+    beats.start()  # the test outlasts [roomservice] heartbeat_timeout (20 s) on a loaded machine
     try:
         wait_until(lambda: room_of(viewer, rid), 15, what="the room listed")
         assert room_of(viewer, rid)["mixedPlayURL"].endswith(f"/live/{rid}.flv"), "no co-host: the anchor's stream"
@@ -137,11 +142,92 @@ def test_mixed_room_lifecycle(media_server) -> None:  # type: ignore[no-untyped-
         replays = wait_until(lambda: (r := listed_replays(sp)) and guest_sid in r and mix_sid in r and r, 30,
                              what="the co-host's and the mixed recordings")
         assert replays[guest_sid] is False, "a co-host segment is not a public replay"
-        assert replays[mix_sid] is True, "the mixed recording is the room's replay"
+        assert replays[mix_sid] is False, "the mixed recording joins the anchor's replay"
+
+        # the anchor goes on alone for a while, then ends the live
+        alone = _uptime(sp, rid)
+        wait_until(lambda: _uptime(sp, rid) >= alone + 5, 20, step=0.2, what="5 s of the anchor alone")
+        pubs.pop(0).terminate()
+        _one_replay_as_viewers_saw_it(sp, rid, mix_sid)
     finally:
+        beating.set()
+        beats.join(15)
         for p in pubs:
             p.kill()
             p.wait(5)
+
+
+def _heartbeats(stop: threading.Event, rid: str, *who: Rooms) -> None:
+    while not stop.wait(2.0):
+        for r in who:
+            try:
+                r("anchor_heartbeat", roomID=rid)
+            except requests.RequestException:
+                pass
+
+
+def _uptime(sp, sid: str) -> float:  # type: ignore[no-untyped-def]
+    return float(requests.get(f"{sp.http_base}/live/{sid}/stats", timeout=5).json()["uptime_s"])
+
+
+def replay_rows(sp, uid_sids: tuple[str, ...]) -> list[tuple[str, str, bool, str, str, int]]:  # type: ignore[no-untyped-def]
+    """(stream_id, file_id, listed, play_url, hls_play_url, duration) of the replays of these streams."""
+    marks = ",".join("?" * len(uid_sids))
+    with sqlite3.connect(sp.data_dir / "xiaozhibo.db") as db:
+        return [(a, b, bool(c), d, e, f) for a, b, c, d, e, f in db.execute(
+            "select stream_id, file_id, listed, play_url, hls_play_url, duration from vods "
+            f"where stream_id in ({marks}) order by start_time", uid_sids)]
+
+
+def _classes(url: str) -> list[tuple[float, str]]:
+    """What the replay at ``url`` shows over time: runs of 'red' (the anchor alone), 'pip' (the
+    mix: red with a blue co-host tile) or 'other' (e.g. the mixer's first black frames)."""
+    runs: list[tuple[float, str]] = []
+    with av.open(url, timeout=(15, 15)) as c:
+        for f in c.decode(video=0):
+            img = f.to_ndarray(format="rgb24")
+            try:
+                assert_pip(img)
+                kind = "pip"
+            except AssertionError:
+                h, w = img.shape[:2]
+                corners = [img[h // 4, w // 4], img[h * 4 // 5, w * 4 // 5]]
+                kind = "red" if all(p[0] > 180 and p[1] < 60 and p[2] < 60 for p in corners) else "other"
+            if not runs or runs[-1][1] != kind:
+                runs.append((round(float(f.pts * f.time_base), 2), kind))
+    return runs
+
+
+def _one_replay_as_viewers_saw_it(sp, rid: str, mix_sid: str) -> None:  # type: ignore[no-untyped-def]
+    """The live has one listed replay: the anchor's, playing the mix during the co-host part
+    (MP4 and HLS alike, one 48 kHz audio track throughout); the mix recordings are kept unlisted."""
+    rows = wait_until(lambda: (r := replay_rows(sp, (rid, mix_sid))) and any(x[0] == rid for x in r) and r, 30,
+                      what="the anchor's recording")
+    listed = [x for x in rows if x[2]]
+    assert len(listed) == 1 and listed[0][0] == rid, f"one replay per live, not {listed}"
+    wait_until(lambda: replay_rows(sp, (rid,))[0][3].endswith("_mixed.mp4"), 60, step=0.3,
+               what="the replay stitched with the mix")
+    (own,) = replay_rows(sp, (rid,))
+    assert [x for x in replay_rows(sp, (rid, mix_sid)) if x[2]] == [own]
+    for url in (own[3], own[4]):
+        runs = _classes(url)
+        kinds = [k for _, k in runs if k != "other"]
+        assert kinds[0] == "red" and kinds[-1] == "red" and "pip" in kinds, (url, runs)
+        pip = sum(b[0] - a[0] for a, b in zip(runs, runs[1:]) if a[1] == "pip")
+        assert pip >= 3, (url, runs)
+        with av.open(url, timeout=(15, 15)) as c:
+            rates = {f.sample_rate for f in c.decode(audio=0)}
+            assert rates == {48000}, rates
+            assert abs(float(c.duration or 0) / 1e6 - own[5]) <= 2, (c.duration, own)
+    assert "#EXT-X-DISCONTINUITY" in requests.get(own[4], timeout=5).text
+    vod = sp.data_dir / "media" / "vod"
+    for mix in replay_rows(sp, (rid, mix_sid)):
+        if mix[0] == mix_sid:  # nothing lost: the mix files stay
+            assert requests.head(mix[3], timeout=5).status_code == 200
+        # recordings are aligned by the arrival of their first frame (sidecar), not whole seconds
+        whole = int(mix[1].rsplit("_", 1)[1])
+        assert whole <= float((vod / f"{mix[1]}.start").read_text()) < whole + 5
+    assert requests.head(own[3].replace("_mixed.mp4", ".mp4"), timeout=5).status_code == 200
 
 
 def _shows_pip(url: str, **read: Any) -> bool:

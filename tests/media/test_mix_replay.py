@@ -1,0 +1,164 @@
+"""Stitching a co-hosted live's replay from the anchor's recording and its mix recordings
+(server/media/replay_mix.py), on real files made by ffmpeg and remuxed like recordings are.
+The end-to-end case (real server, mixer, publishers) is in test_mixer.py."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+from protocol.media_files import remux_to_mp4
+from server.media.replay_mix import CannotStitch, Recording, plan, stitch
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def recording(path: Path, color: str, seconds: float, size: str, fps: int, gop: int, rate: int,
+              codec: str = "libx264", bframes: int = 0) -> Path:
+    """A recording as the media server leaves it: FLV from an encoder, remuxed to MP4 (HEVC,
+    which Debian's ffmpeg cannot put in FLV, straight to MP4)."""
+    flv_path = path.with_suffix(".flv" if codec == "libx264" else ".tmp.mp4")
+    subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", f"color=c={color}:size={size}:rate={fps}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={rate}", "-t", str(seconds),
+                    "-c:v", codec, "-preset", "ultrafast", "-g", str(gop), "-bf", str(bframes),
+                    "-c:a", "aac", "-ac", "2", str(flv_path)], check=True, timeout=60, capture_output=True)
+    remux_to_mp4(flv_path, path)
+    return path
+
+
+def runs(url: Path) -> list[tuple[float, str, int]]:
+    """(time, colour, width) where the picture changes colour."""
+    out: list[tuple[float, str, int]] = []
+    with av.open(str(url)) as c:
+        for f in c.decode(video=0):
+            img = f.to_ndarray(format="rgb24")
+            r, _, b = (int(x) for x in img[img.shape[0] // 2, img.shape[1] // 2])
+            kind = "red" if r > 180 and b < 60 else "blue" if b > 180 and r < 60 else "other"
+            if not out or out[-1][1] != kind:
+                out.append((round(float(f.pts * f.time_base), 2), kind, f.width))
+    return out
+
+
+def audio(url: Path) -> tuple[set[int], float]:
+    """(sample rates, seconds of sound) of ``url``."""
+    rates, n = set(), 0
+    with av.open(str(url)) as c:
+        for f in c.decode(audio=0):
+            rates.add(f.sample_rate)
+            n += f.samples
+    return rates, n / max(rates)
+
+
+def test_mix_spans_replace_the_anchor_and_the_end_is_the_anchors(tmp_path: Path) -> None:
+    # the anchor: 320x180 15 fps, a keyframe a second, 48 kHz (like our client); two mixed spans
+    # (960x540 30 fps, 44.1 kHz like the mixer), the second outlasting the anchor (it ended the live
+    # while co-hosting: the mixer stops after it)
+    a = recording(tmp_path / "a.mp4", "red", 16, "320x180", 15, 15, 48000)
+    m1 = recording(tmp_path / "m1.mp4", "blue", 4, "960x540", 30, 60, 44100)
+    m2 = recording(tmp_path / "m2.mp4", "blue", 6, "960x540", 30, 60, 44100)
+    res = stitch(Recording(a, 1000.0), [Recording(m2, 1012.0), Recording(m1, 1003.5)])
+    assert res is not None and res.mp4.name == "a_mixed.mp4" and res.hls.name == "a_mixed.m3u8"
+    for url in (res.mp4, res.hls):
+        got = runs(url)
+        assert [(k, w) for _, k, w in got] == [("red", 320), ("blue", 960), ("red", 320), ("blue", 960)], got
+        # into the mix at its first keyframe (its 0, 3.5 s into the live: start times to the ms),
+        # back at the anchor's last keyframe (one a second) before the mix ends (7.5 s)
+        assert got[1][0] == pytest.approx(3.5, abs=0.05) and got[2][0] == pytest.approx(7.0, abs=0.05), got
+        assert got[3][0] == pytest.approx(12.0, abs=0.1), got
+        rates, seconds = audio(url)
+        assert rates == {48000} and seconds == pytest.approx(16, abs=0.3), (rates, seconds)
+    text = res.hls.read_text()
+    assert text.count("#EXT-X-DISCONTINUITY") == 3 and "#EXT-X-ENDLIST" in text
+    assert {line for line in text.splitlines() if not line.startswith("#")} == {"a_mixed.ts"}
+    with av.open(str(res.mp4)) as c:
+        assert float(c.duration or 0) / 1e6 == pytest.approx(16, abs=0.3)
+    assert a.exists() and m1.exists() and m2.exists()  # nothing lost
+
+
+def decode_errors(url: Path) -> list[str]:
+    """FFmpeg's decoding complaints about ``url`` (not its null muxer's frame-rate notes)."""
+    r = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", str(url), "-fps_mode", "passthrough",
+                        "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+    return [ln for ln in r.stderr.splitlines() if "non monotonically increasing dts" not in ln]
+
+
+def test_anchor_with_b_frames_switches_cleanly(tmp_path: Path) -> None:
+    # OBS's x264 uses B-frames: a keyframe's decode time precedes its display time, and frames
+    # displayed before a switch may refer to one displayed after it. Before: the anchor's keyframe
+    # after the mix was dropped (decode time not after the mix's last), so its GOP did not decode.
+    a = recording(tmp_path / "a.mp4", "red", 8, "320x180", 15, 15, 48000, bframes=2)
+    m = recording(tmp_path / "m.mp4", "blue", 3, "960x540", 30, 60, 44100)
+    res = stitch(Recording(a, 1000.0), [Recording(m, 1002.3)])
+    assert res is not None and res.hls is not None
+    for url in (res.mp4, res.hls):
+        assert decode_errors(url) == [], url
+        got = runs(url)
+        assert [k for _, k, _ in got] == ["red", "blue", "red"], got
+        assert got[2][0] == pytest.approx(5.13, abs=0.05), got  # its keyframes show 2 frames late
+
+
+def test_no_overlap_no_stitch_and_codec_mismatch_refused(tmp_path: Path) -> None:
+    a = recording(tmp_path / "a.mp4", "red", 3, "320x180", 15, 15, 48000)
+    m = recording(tmp_path / "m.mp4", "blue", 2, "320x180", 15, 15, 48000)
+    assert stitch(Recording(a, 1000.0), [Recording(m, 1010.0)]) is None  # the mix came later
+    assert not (tmp_path / "a_mixed.mp4").exists()
+    hevc = recording(tmp_path / "h.mp4", "red", 3, "320x180", 15, 15, 48000, codec="libx265")
+    with pytest.raises(CannotStitch):
+        plan(Recording(hevc, 1000.0), [Recording(m, 1001.0)])
+
+
+def test_replay_rows_one_per_live_whatever_order_the_recordings_finish(tmp_path: Path) -> None:
+    """The business API in-process, the recording-done events as the media server sends them: the
+    anchor ended the live while co-hosting, so its recording is done before the mix's. First the
+    replay is the anchor's own; when the mix's is done it is the same (one) replay, stitched."""
+    import time
+
+    from protocol.signing import callback_sign
+    from server.media.mixctl import mix_stream_id
+    from tests.media.helpers import wait_until
+    from tests.server.conftest import make_api
+
+    api_gen = make_api(tmp_path / "data", "", **{"server.register_per_minute": 1000,
+                                                 "server.login_per_minute": 1000})
+    api = next(api_gen)
+    try:
+        cfg = api.ctx.config
+        viewer = api.user("viewer_mr")
+        sid = f"{cfg.live.bizid}_anchor_mr"
+        mix = mix_stream_id(cfg.live.bizid, sid)
+        vod, base = cfg.media_dir / "vod", f"{cfg.http_base}/vod"
+        vod.mkdir(parents=True, exist_ok=True)
+        t0 = int(time.time()) - 30
+        a_id, m_id = f"{sid}_{t0}", f"{mix}_{t0 + 5}"
+        recording(vod / f"{a_id}.mp4", "red", 10, "320x180", 15, 15, 48000)
+        recording(vod / f"{m_id}.mp4", "blue", 6, "960x540", 30, 60, 44100)
+        (vod / f"{a_id}.start").write_text(f"{t0 + 0.2:.3f}\n")  # as the recorder writes them
+        (vod / f"{m_id}.start").write_text(f"{t0 + 5.6:.3f}\n")
+
+        def done(stream: str, file_id: str, start: int, seconds: int) -> None:
+            t = int(time.time()) + 60
+            ev = {"t": t, "sign": callback_sign(cfg.live.api_key, t), "event_type": 100, "stream_id": stream,
+                  "file_id": file_id, "video_url": f"{base}/{file_id}.mp4", "hls_play_url": "",
+                  "start_time": start, "end_time": start + seconds, "duration": seconds}
+            assert api.post("/callback/tape_callback", ev)["code"] == 0
+
+        def listed() -> list[dict]:  # type: ignore[type-arg]
+            return viewer.call("/get_vod_list", index=0, count=20)["data"]["list"]
+
+        done(sid, a_id, t0, 10)
+        assert [(v["file_id"], v["play_url"]) for v in listed()] == [(a_id, f"{base}/{a_id}.mp4")]
+        done(mix, m_id, t0 + 5, 6)
+        assert [v["file_id"] for v in listed()] == [a_id], "the mix recording is no replay of its own"
+        wait_until(lambda: listed()[0]["play_url"].endswith("_mixed.mp4"), 60, step=0.2, what="the stitched replay")
+        (v,) = listed()
+        assert (v["play_url"], v["hls_play_url"]) == (f"{base}/{a_id}_mixed.mp4", f"{base}/{a_id}_mixed.m3u8")
+        got = runs(vod / f"{a_id}_mixed.mp4")
+        # the mix from its first frame's arrival (5.4 s into the anchor's recording) to the end
+        assert [(k, w) for _, k, w in got] == [("red", 320), ("blue", 960)], got
+        assert got[1][0] == pytest.approx(5.4, abs=0.05), got
+    finally:
+        next(api_gen, None)
