@@ -129,3 +129,32 @@ def test_replays_refused_on_the_event_loop_path_in_one_batch_and_across_paths(pg
         return await asyncio.gather(*(writer.first_use(s, now) for s in ("x" * 32, "y" * 32, "x" * 32)))
 
     assert a.http.portal.call(same_batch) == [True, True, False]  # the loop the app runs on
+
+
+def test_loop_ledger_writer_quotes_any_text_and_replaces_a_terminated_connection(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    """The writer talks libpq directly (array literals it builds itself, its own reply loop)."""
+    import asyncio
+
+    a, b = pg_nodes
+    writer = a.ctx.signature_ledger.aio
+    assert writer is not None
+    odd = ['a"b\\c,d{e} ' + secrets.token_hex(4), "NULL", "", secrets.token_hex(16)]
+    exp = int(time.time()) + 60
+
+    def first_use(*sigs: str) -> list[bool]:
+        async def run() -> list[bool]:
+            return list(await asyncio.gather(*(writer.first_use(s, exp) for s in sigs)))
+        return a.http.portal.call(run)
+
+    assert first_use(*odd) == [True] * len(odd)
+    with a.ctx.db.engine.connect() as c:  # stored as sent, not as NULL or split at the comma
+        stored = set(c.execute(text("SELECT sig FROM used_signatures")).scalars())
+    assert set(odd) <= stored
+    assert first_use(*odd) == [False] * len(odd)
+    assert b.ctx.signature_ledger.first_use(odd[0], exp) is False  # the other node's thread path
+    pid = writer._conn.pgconn.backend_pid
+    with a.ctx.db.engine.connect() as c:  # what a database restart does to the writer's connection
+        c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    fresh = secrets.token_hex(16)
+    assert first_use(fresh, odd[3]) == [True, False]  # written once more on a new connection
+    assert writer._conn.pgconn.backend_pid != pid
