@@ -158,3 +158,28 @@ def test_loop_ledger_writer_quotes_any_text_and_replaces_a_terminated_connection
     fresh = secrets.token_hex(16)
     assert first_use(fresh, odd[3]) == [True, False]  # written once more on a new connection
     assert writer._conn.pgconn.backend_pid != pid
+
+
+def test_a_page_not_cached_is_read_in_the_thread_pool_its_signature_recorded_by_the_loop(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    a, b = pg_nodes
+    wait_live(a)
+    u = a.user("pg_miss")
+    deadline = time.monotonic() + 2.0
+    while not (a.ctx.token_cache.cached("pg_miss") and a.ctx.vod_pages.get((0, 5))):
+        assert signed(a, u, "/get_vod_list", index=0, count=5)["code"] == 200
+        assert time.monotonic() < deadline
+    writer = a.ctx.signature_ledger.aio
+    before = writer.signatures
+    assert a.ctx.vod_pages.get((40, 5)) is None
+    raw = json.dumps(u.body(index=40, count=5)).encode()
+    sig = liteav_sig(u.token, raw)
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 200
+    assert writer.signatures == before + 1  # batched by the loop's writer, not a thread's own insert
+    assert a.ctx.vod_pages.get((40, 5)) is not None  # the page was read (and cached) all the same
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    assert b.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    bad = json.dumps(u.body(index=0, count=-1)).encode()  # refused by validation after recording
+    bad_sig = liteav_sig(u.token, bad)
+    first = a.post("/get_vod_list", raw=bad, sig=bad_sig)["code"]
+    assert first not in (200, 498)
+    assert a.post("/get_vod_list", raw=bad, sig=bad_sig)["code"] == 498
