@@ -4,8 +4,8 @@ Starts a real ``xiaozhibo server`` per backend on random loopback ports, seeds t
 drives signed requests (each with its own nonce, as real clients do) from a pool of keep-alive
 connections, and prints requests/s, latency percentiles and CPU per request (server process(es) and
 the PostgreSQL backends of the bench database, from /proc: far steadier than req/s on a loaded
-machine). The client runs on the same 2 cores
-as the server, so figures are a floor; compare within one run.
+machine). The client runs on the same 2 cores as the server, so figures are a floor; compare
+within one run.
 
 The peer (tests/bench/bare_vod_app.py) is a bare FastAPI endpoint returning the same rows,
 unsigned: from memory by default (the framework's floor), or with ``--peer db`` one naive query. Ours and the peer run in turn (ours, peer, ours, peer, ...) ``--rounds``
