@@ -95,6 +95,15 @@ class WouldBlock(Exception):
     """The request cannot be answered without I/O: it goes to the thread pool (nothing recorded)."""
 
 
+class Verified(WouldBlock):
+    """The signature is good (made with a cached token) but the answer needs I/O: the caller
+    records the signature on the event loop and only the handler goes to the thread pool."""
+
+    def __init__(self, userid: str, sig: str, expires_at: int) -> None:
+        super().__init__(userid)
+        self.userid, self.sig, self.expires_at = userid, sig, expires_at
+
+
 def _signed_fields(sig_header: str, body: dict[str, Any]) -> tuple[str, str, int]:
     """``(userid, signature, expires_at)`` of a signed request whose fields are well-formed and fresh."""
     userid = body.get("userid")
@@ -144,9 +153,9 @@ def check_signed_nowait(ctx: ServerContext, sig_header: str, raw: bytes, body: d
     :meth:`server.api.guards.SignatureLedger.first_use_async`.
 
     Raises :class:`WouldBlock` when it would need blocking I/O: the user's tokens not cached (or
-    none of them made the signature: a newer session?), a replay ledger the loop cannot write, or
-    ``ready(userid)`` None (the answer needs I/O). Nothing is recorded before all of these are
-    known, so the request can then go through :func:`check_signed` unchanged.
+    none of them made the signature: a newer session?) or a replay ledger the loop cannot write;
+    nothing is recorded, so the request can then go through :func:`check_signed` unchanged. Raises
+    :class:`Verified` when only the answer needs I/O (``ready(userid)`` None).
     """
     userid, sig, expires_at = _signed_fields(sig_header, body)
     cache = ctx.token_cache
@@ -155,10 +164,10 @@ def check_signed_nowait(ctx: ServerContext, sig_header: str, raw: bytes, body: d
     key = next((k for k in tokens or () if safe_equal(liteav_sig(k, raw), sig)), None)
     if key is None:
         raise WouldBlock
+    sessions.signing_token.set(key)
     answer = ready(userid)
     if answer is None:
-        raise WouldBlock
-    sessions.signing_token.set(key)
+        raise Verified(userid, sig, expires_at)
     return userid, answer, sig, expires_at
 
 

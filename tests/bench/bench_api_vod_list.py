@@ -2,8 +2,10 @@
 
 Starts a real ``xiaozhibo server`` per backend on random loopback ports, seeds the rows, then
 drives signed requests (each with its own nonce, as real clients do) from a pool of keep-alive
-connections, and prints requests/s and latency percentiles. The client runs on the same 2 cores
-as the server, so figures are a floor; compare within one run.
+connections, and prints requests/s, latency percentiles and CPU per request (server process(es) and
+the PostgreSQL backends of the bench database, from /proc: far steadier than req/s on a loaded
+machine). The client runs on the same 2 cores as the server, so figures are a floor; compare
+within one run.
 
 The peer (tests/bench/bare_vod_app.py) is a bare FastAPI endpoint returning the same rows,
 unsigned: from memory by default (the framework's floor), or with ``--peer db`` one naive query. Ours and the peer run in turn (ours, peer, ours, peer, ...) ``--rounds``
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import secrets
 import socket
 import statistics
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 from protocol.signing import liteav_sig, wire_password  # noqa: E402
 from server.db.database import Database  # noqa: E402
@@ -130,19 +134,40 @@ def start_tree(tree: Path, data: Path, *extra: str) -> Any:
         tc.ROOT = saved
 
 
-def measure(port: int, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes, all threads (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(port: int, token: str, seconds: float, concurrency: int, server_pids: list[int],
+            db: DbProbe | None = None) -> dict[str, float]:
+    """req/s and latency, CPU per request (us) of the server process(es) and of the database
+    backends serving them: a figure the machine's other load moves far less than req/s."""
+    dbp = db.pids() if db else []
+    cpu0, db0 = cpu_seconds(server_pids), cpu_seconds(dbp)
     t0 = time.perf_counter()
     lat = run_load(port, token, seconds, concurrency)
     wall = time.perf_counter() - t0
+    cpu, dbcpu = cpu_seconds(server_pids) - cpu0, cpu_seconds(dbp) - db0
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
-    return {"rps": len(lat) / wall, "p50": p(0.50), "p99": p(0.99), "mean": statistics.mean(lat) * 1000}
+    n = max(1, len(lat))
+    return {"rps": len(lat) / wall, "p50": p(0.50), "p99": p(0.99), "mean": statistics.mean(lat) * 1000,
+            "cpu_us": cpu / n * 1e6, "db_us": dbcpu / n * 1e6}
 
 
 def line(name: str, runs: list[dict[str, float]]) -> dict[str, float]:
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(f"  {name:<22} {med['rps']:7.1f} req/s   p50 {med['p50']:6.1f} ms   p99 {med['p99']:6.1f} ms   "
-          f"(median of {len(runs)}; req/s {min(r['rps'] for r in runs):.0f}..{max(r['rps'] for r in runs):.0f})")
+          f"(median of {len(runs)}; req/s {min(r['rps'] for r in runs):.0f}..{max(r['rps'] for r in runs):.0f})"
+          f"   CPU/req: server {med['cpu_us']:.0f} us, database {med['db_us']:.0f} us")
     return med
 
 
@@ -153,6 +178,33 @@ def login(base: str) -> str:
     requests.post(f"{base}/register", json={"userid": "bench_user", "password": pw}, timeout=10)
     return requests.post(f"{base}/login", json={"userid": "bench_user", "password": pw},
                          timeout=10).json()["data"]["token"]
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and its descendants (``--workers N`` forks)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+class DbProbe:
+    """The PostgreSQL backends connected to ``url``'s database."""
+
+    def __init__(self, url: str) -> None:
+        self.eng = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool)
+        self.dbname = url.rsplit("/", 1)[1]
+
+    def pids(self) -> list[int]:
+        with self.eng.connect() as c:
+            return [int(p) for p in c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"
+                                                   " AND pid <> pg_backend_pid()"), {"d": self.dbname}).scalars()]
 
 
 def bench(name: str, db_url: str, args: argparse.Namespace, workers: list[int]) -> None:
@@ -178,13 +230,18 @@ def bench(name: str, db_url: str, args: argparse.Namespace, workers: list[int]) 
         for sp, tok in servers.values():
             run_load(sp.http_port, tok, 1.0, args.concurrency)  # warm-up
         run_load(bare_port, "", 1.0, args.concurrency)
+        probe = DbProbe(url) if not url.startswith("sqlite") else None
+
+        def run(key: Any) -> dict[str, float]:
+            sp, tok = servers[key]
+            return measure(sp.http_port, tok, args.seconds, args.concurrency, tree_pids(sp.proc.pid), probe)
+
         for _ in range(args.rounds):
             for w in workers:
-                ours[w].append(measure(servers[w][0].http_port, servers[w][1], args.seconds, args.concurrency))
-            bare.append(measure(bare_port, "", args.seconds, args.concurrency))
+                ours[w].append(run(w))
+            bare.append(measure(bare_port, "", args.seconds, args.concurrency, [bare_proc.pid], probe))
             if args.before:
-                before.append(measure(servers["before"][0].http_port, servers["before"][1], args.seconds,
-                                      args.concurrency))
+                before.append(run("before"))
     finally:
         for sp, _tok in servers.values():
             sp.stop()

@@ -129,3 +129,57 @@ def test_replays_refused_on_the_event_loop_path_in_one_batch_and_across_paths(pg
         return await asyncio.gather(*(writer.first_use(s, now) for s in ("x" * 32, "y" * 32, "x" * 32)))
 
     assert a.http.portal.call(same_batch) == [True, True, False]  # the loop the app runs on
+
+
+def test_loop_ledger_writer_quotes_any_text_and_replaces_a_terminated_connection(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    """The writer talks libpq directly (array literals it builds itself, its own reply loop)."""
+    import asyncio
+
+    a, b = pg_nodes
+    writer = a.ctx.signature_ledger.aio
+    assert writer is not None
+    odd = ['a"b\\c,d{e} ' + secrets.token_hex(4), "NULL", "", secrets.token_hex(16)]
+    exp = int(time.time()) + 60
+
+    def first_use(*sigs: str) -> list[bool]:
+        async def run() -> list[bool]:
+            return list(await asyncio.gather(*(writer.first_use(s, exp) for s in sigs)))
+        return a.http.portal.call(run)
+
+    assert first_use(*odd) == [True] * len(odd)
+    with a.ctx.db.engine.connect() as c:  # stored as sent, not as NULL or split at the comma
+        stored = set(c.execute(text("SELECT sig FROM used_signatures")).scalars())
+    assert set(odd) <= stored
+    assert first_use(*odd) == [False] * len(odd)
+    assert b.ctx.signature_ledger.first_use(odd[0], exp) is False  # the other node's thread path
+    pid = writer._conn.pgconn.backend_pid
+    with a.ctx.db.engine.connect() as c:  # what a database restart does to the writer's connection
+        c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    fresh = secrets.token_hex(16)
+    assert first_use(fresh, odd[3]) == [True, False]  # written once more on a new connection
+    assert writer._conn.pgconn.backend_pid != pid
+
+
+def test_a_page_not_cached_is_read_in_the_thread_pool_its_signature_recorded_by_the_loop(pg_nodes) -> None:  # type: ignore[no-untyped-def]
+    a, b = pg_nodes
+    wait_live(a)
+    u = a.user("pg_miss")
+    deadline = time.monotonic() + 2.0
+    while not (a.ctx.token_cache.cached("pg_miss") and a.ctx.vod_pages.get((0, 5))):
+        assert signed(a, u, "/get_vod_list", index=0, count=5)["code"] == 200
+        assert time.monotonic() < deadline
+    writer = a.ctx.signature_ledger.aio
+    before = writer.signatures
+    assert a.ctx.vod_pages.get((40, 5)) is None
+    raw = json.dumps(u.body(index=40, count=5)).encode()
+    sig = liteav_sig(u.token, raw)
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 200
+    assert writer.signatures == before + 1  # batched by the loop's writer, not a thread's own insert
+    assert a.ctx.vod_pages.get((40, 5)) is not None  # the page was read (and cached) all the same
+    assert a.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    assert b.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498
+    bad = json.dumps(u.body(index=0, count=-1)).encode()  # refused by validation after recording
+    bad_sig = liteav_sig(u.token, bad)
+    first = a.post("/get_vod_list", raw=bad, sig=bad_sig)["code"]
+    assert first not in (200, 498)
+    assert a.post("/get_vod_list", raw=bad, sig=bad_sig)["code"] == 498
