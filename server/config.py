@@ -149,6 +149,9 @@ class MixerConfig:
     audio_rate: int = 44100
     restart_max_delay: float = 10.0  # a dying mixer is restarted after 0.5 s, doubling up to this
     stop_timeout: float = 3.0  # a stopped mixer gets this long to flush before it is killed
+    # on start, join the mixed replays a killed run left unjoined (server/media/replay_mix.py):
+    replay_sweep_days: float = 7.0  # those of lives that ended this many days ago or later; 0 = off
+    replay_sweep_max: int = 20  # at most this many joins per start (newest first)
 
 
 @dataclass
@@ -168,6 +171,7 @@ class DebugConfig:
     tracemalloc_interval: float = 0.0  # seconds between snapshots; 0 = off (heavy: stalls a loaded server)
     tracemalloc_frames: int = 1  # stack frames kept per allocation (more: slower, tracebacks of the top 3)
     tracemalloc_top: int = 15  # growing sites (and object types) logged per line
+    mix_join_delay: float = 0.0  # tests: a mixed replay's join waits this long (to kill the server before it)
 
 
 @dataclass

@@ -132,6 +132,7 @@ class RoomService:
         if self.ctx.im is None:
             log.warning("RoomService runs without the IM service")
         self.ctx.replay_hiders.append(self.cohost_recording)
+        self.mix_replays.start_sweep()  # joins a killed run left undone, in the background
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="roomservice-sweeper")
 
     async def stop(self) -> None:

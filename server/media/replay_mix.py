@@ -24,6 +24,13 @@ written by the recorder), to a tenth of a second; without it (nginx-rtmp) by the
 start times.
 When stitching is impossible (a file not on this node, HEVC/AV1 on either side, no video), the
 anchor's own recording stays the replay and a WARNING says why.
+
+A server killed after the recordings were done but before their join finished would leave the
+anchor-only replay for good: on start (worker 0, in the background) :meth:`MixReplays.sweep` joins
+the replays whose join is not finished, those of the last ``[mixer] replay_sweep_days`` days, at
+most ``[mixer] replay_sweep_max`` per start, newest first. Outputs are written under temporary
+names (``{stem}.mp4.tmp``, ``.{stem}.hls/``) and renamed into place, so a crash never leaves a
+half-written file under a served name; the start-up healing (server/heal.py) removes the leftovers.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import os
 import re
 import shutil
 import struct
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -45,7 +53,7 @@ import av
 
 from protocol.live_events import LiveEvent, LiveEventType
 from protocol.signing import stream_id, userid_from_stream_id
-from server.media.mixctl import is_mix_stream, mix_stream_id
+from server.media.mixctl import MIX_MARK, is_mix_stream, mix_stream_id
 from server.media.record import START_SUFFIX, read_start
 from server.media.vod_hls import SEGMENT_S
 
@@ -404,7 +412,9 @@ class MixReplays:
     def __init__(self, ctx: "ServerContext") -> None:
         self.ctx = ctx
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[bool]] = set()
+        self._sweeper: asyncio.Task[int] | None = None
+        self._closing = False
         ctx.replay_hiders.append(self.hide)
         ctx.events.subscribe(self.on_live_event)
 
@@ -424,11 +434,110 @@ class MixReplays:
         task.add_done_callback(self._tasks.discard)
 
     async def wait(self) -> None:
-        """Until the stitching under way is done (shutdown, tests)."""
+        """Until the stitching under way is done (shutdown, tests); the start-up sweep stops after
+        the join it is doing."""
+        self._closing = True
+        if self._sweeper is not None:
+            await asyncio.wait([self._sweeper])
         while self._tasks:
             await asyncio.wait(list(self._tasks))
 
-    async def _restitch(self, uid: str, start: int, end: int) -> None:
+    # --- joins a killed run left undone -----------------------------------------------------------
+
+    def start_sweep(self) -> None:
+        """Start :meth:`sweep` in the background (worker 0 only: it owns the media)."""
+        cfg = self.ctx.config.mixer
+        if self.ctx.worker_index == 0 and cfg.replay_sweep_days > 0 and cfg.replay_sweep_max > 0:
+            self._sweeper = asyncio.create_task(self.sweep(), name="mix-replay-sweep")
+
+    async def sweep(self) -> int:
+        """Join the replays whose join a killed run left undone (see the module docstring), one
+        at a time; how many were joined."""
+        cfg = self.ctx.config.mixer
+        try:
+            todo = await asyncio.to_thread(self._unjoined, cfg.replay_sweep_days, cfg.replay_sweep_max)
+        except Exception:
+            log.exception("cannot look for co-hosted replays left unjoined")
+            return 0
+        done = 0
+        for uid, file_id, start, end in todo:
+            if self._closing:
+                break
+            log.info("replay %s: joining it with its mix (left unjoined by the previous run)", file_id)
+            done += await self._restitch(uid, start, end)
+        return done
+
+    def _unjoined(self, days: float, cap: int) -> list[tuple[str, str, int, int]]:
+        """(userid, file_id, start, end) of up to ``cap`` anchor replays of lives that ended in the
+        last ``days`` days, newest first, that overlap mix recordings on this node but whose join
+        is not finished (:meth:`_joined`)."""
+        from sqlalchemy import select
+
+        from server.db.models import Vod
+
+        bizid = self.ctx.config.live.bizid
+        since = int(time.time() - days * 86400)
+        slack = 2
+        out: list[tuple[str, str, int, int]] = []
+        seen: set[str] = set()
+        with self.ctx.db.session() as s:
+            mixes = s.execute(select(Vod.stream_id, Vod.start_time, Vod.end_time)
+                              .where(Vod.stream_id.startswith(f"{bizid}{MIX_MARK}_", autoescape=True),
+                                     Vod.end_time >= since)
+                              .order_by(Vod.end_time.desc()).limit(cap * 20)).all()
+            for m_sid, m_start, m_end in mixes:
+                uid = userid_from_stream_id(m_sid)
+                if uid is None:
+                    continue
+                anchors = s.scalars(select(Vod).where(Vod.stream_id == stream_id(bizid, uid),
+                                                      Vod.start_time <= m_end + slack,
+                                                      Vod.end_time >= m_start - slack)).all()
+                for row in anchors:
+                    if row.file_id in seen:
+                        continue
+                    seen.add(row.file_id)
+                    urls = s.scalars(select(Vod.play_url).where(Vod.stream_id == m_sid,
+                                                                Vod.start_time <= row.end_time + slack,
+                                                                Vod.end_time >= row.start_time - slack)).all()
+                    # (recordings not on this node are not this node's to join: _restitch_sync)
+                    paths = [p for u in urls if (p := self._path(u)) is not None]
+                    own = self.ctx.config.media_dir / "vod" / f"{row.file_id}.mp4"
+                    if paths and own.is_file() and not self._joined(row, paths):
+                        out.append((uid, row.file_id, row.start_time, row.end_time))
+                        if len(out) >= cap:
+                            return out
+        return out
+
+    def _joined(self, row: Any, mixes: list[Path]) -> bool:
+        """Whether ``row``'s replay is the finished join of its recording with ``mixes``: it points
+        at ``{file_id}_mixed.mp4`` (and ``.m3u8`` with ``[live] hls_replays``) of the size it
+        records, written after every recording it joins (the HLS copy after the MP4 and its TS)."""
+        cfg = self.ctx.config
+        vod, base = cfg.media_dir / "vod", f"{cfg.http_base}/vod/"
+        stem = f"{row.file_id}{MIXED_SUFFIX}"
+        if row.play_url != f"{base}{stem}.mp4":
+            return False
+        try:
+            mp4 = (vod / f"{stem}.mp4").stat()
+            if mp4.st_size != row.file_size:
+                return False
+            if any(p.stat().st_mtime_ns > mp4.st_mtime_ns for p in [vod / f"{row.file_id}.mp4", *mixes]):
+                return False
+            if cfg.live.hls_replays:
+                if row.hls_play_url != f"{base}{stem}.m3u8":
+                    return False
+                m3u8, ts = (vod / f"{stem}.m3u8").stat(), (vod / f"{stem}.ts").stat()
+                if m3u8.st_mtime_ns < max(ts.st_mtime_ns, mp4.st_mtime_ns):
+                    return False
+        except OSError:
+            return False
+        return True
+
+    # --- stitching --------------------------------------------------------------------------------
+
+    async def _restitch(self, uid: str, start: int, end: int) -> bool:
+        if self.ctx.config.debug.mix_join_delay > 0:
+            await asyncio.sleep(self.ctx.config.debug.mix_join_delay)
         lock, users = self._locks.get(uid, (asyncio.Lock(), 0))
         self._locks[uid] = (lock, users + 1)  # one stitch of an anchor's replays at a time
         try:
@@ -447,6 +556,7 @@ class MixReplays:
             from server.api.list_cache import replays_changed
 
             replays_changed(self.ctx)
+        return changed
 
     def _path(self, url: str) -> Path | None:
         base = f"{self.ctx.config.http_base}/vod/"
@@ -485,6 +595,7 @@ class MixReplays:
             if not a_mp4.is_file() or not found:
                 log.warning("replay %s not stitched with its mix: recordings not on this node", file_id)
                 continue
+            t0 = time.monotonic()
             try:
                 res = stitch(Recording(a_mp4, read_start(a_mp4.with_suffix(START_SUFFIX), float(a_start))), found,
                              hls=self.ctx.config.live.hls_replays)
@@ -503,6 +614,7 @@ class MixReplays:
                 vod.hls_play_url = base + res.hls.name if res.hls is not None else ""
                 vod.file_size = res.file_size
             mixed = sum(p.end - p.begin for p in res.parts if p.mixed)
-            log.info("replay %s: %d parts, %.1f s from the mix", file_id, len(res.parts), mixed)
+            log.info("replay %s joined with its mix: %d parts, %.1f s from the mix (%.1f s)", file_id,
+                     len(res.parts), mixed, time.monotonic() - t0)
             changed = True
         return changed

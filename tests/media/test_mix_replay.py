@@ -162,3 +162,165 @@ def test_replay_rows_one_per_live_whatever_order_the_recordings_finish(tmp_path:
         assert got[1][0] == pytest.approx(5.4, abs=0.05), got
     finally:
         next(api_gen, None)
+
+
+def _tape_done(http_base: str, cfg, stream: str, file_id: str, start: int, seconds: int) -> None:  # type: ignore[no-untyped-def]
+    """The media server's recording-done callback, as it posts it."""
+    import time
+
+    import requests
+
+    from protocol.signing import callback_sign
+
+    t = int(time.time()) + 60
+    ev = {"t": t, "sign": callback_sign(cfg.live.api_key, t), "event_type": 100, "stream_id": stream,
+          "file_id": file_id, "video_url": f"{cfg.http_base}/vod/{file_id}.mp4", "hls_play_url": "",
+          "start_time": start, "end_time": start + seconds, "duration": seconds}
+    r = requests.post(f"{http_base}/callback/tape_callback", json=ev, timeout=10)
+    assert r.json()["code"] == 0, r.text
+
+
+def test_join_left_undone_by_a_killed_server_is_done_on_its_next_start(tmp_path: Path) -> None:
+    """The recordings of a co-hosted live are done, the server is killed (SIGKILL) before it joined
+    them (its join held by ``[debug] mix_join_delay``) with a half-written join left behind. Started
+    again, it joins them in the background: the one replay plays the joined file and the leftovers
+    are gone. Before: the replay stayed the anchor's own for good."""
+    import socket
+    import time
+
+    import requests
+    import tomli_w
+
+    from app.api.client import ApiClient, ClientOptions
+    from server.config import load
+    from server.media.mixctl import mix_stream_id
+    from tests.conftest import start_server
+    from tests.media.helpers import api_client, wait_until
+
+    data = tmp_path / "srv"
+    cfg = load(data)
+    doc = cfg.to_toml()
+    doc["debug"] = {"mix_join_delay": 3600.0}
+    (data / "config.toml").write_bytes(tomli_w.dumps(doc).encode())
+    with socket.socket() as s:  # both runs on one port: replay URLs carry it
+        s.bind(("127.0.0.1", 0))
+        port = ["--http-port", str(s.getsockname()[1])]
+    cfg = load(data, {"server.http_port": int(port[1])})
+    vod = cfg.media_dir / "vod"
+    vod.mkdir(parents=True, exist_ok=True)
+    sid = f"{cfg.live.bizid}_anchor_ks"
+    mix = mix_stream_id(cfg.live.bizid, sid)
+    t0 = int(time.time()) - 30
+    a_id, m_id = f"{sid}_{t0}", f"{mix}_{t0 + 4}"
+    recording(vod / f"{a_id}.mp4", "red", 10, "320x180", 15, 15, 48000)
+    recording(vod / f"{m_id}.mp4", "blue", 4, "960x540", 30, 60, 44100)
+    (vod / f"{a_id}.start").write_text(f"{t0 + 0.2:.3f}\n")
+    (vod / f"{m_id}.start").write_text(f"{t0 + 4.5:.3f}\n")
+    half = [vod / f"{a_id}_mixed.mp4.tmp", vod / f".{a_id}_mixed.hls"]
+    sp = start_server(data, *port)
+    try:
+        viewer = api_client(sp, "viewer_ks", tmp_path)
+        _tape_done(sp.http_base, sp.config, sid, a_id, t0, 10)
+        _tape_done(sp.http_base, sp.config, mix, m_id, t0 + 4, 4)
+        (v,) = viewer.get_vod_list()
+        assert (v.file_id, v.play_url) == (a_id, f"{cfg.http_base}/vod/{a_id}.mp4")
+        half[0].write_bytes(b"\0\0\0\x18ftypisom")  # what a join killed mid-way leaves
+        half[1].mkdir()
+        (half[1] / "0.ts").write_bytes(b"G" * 188)
+        sp.proc.kill()  # SIGKILL: the joins wait (mix_join_delay)
+        sp.proc.wait(10)
+    finally:
+        sp.stop()
+    assert not (vod / f"{a_id}_mixed.mp4").exists()
+    del doc["debug"]
+    (data / "config.toml").write_bytes(tomli_w.dumps(doc).encode())
+    t_start = time.monotonic()
+    sp = start_server(data, *port)
+    try:
+        viewer = ApiClient(sp.http_base, ClientOptions(session_file=tmp_path / "again.session"))
+        viewer.login("viewer_ks", "secret123")
+        wait_until(lambda: viewer.get_vod_list()[0].play_url.endswith("_mixed.mp4"), 60, step=0.2,
+                   what="the joined replay")
+        took = time.monotonic() - t_start
+        (v,) = viewer.get_vod_list()
+        base = f"{sp.http_base}/vod"
+        assert (v.file_id, v.play_url, v.hls_play_url) == (a_id, f"{cfg.http_base}/vod/{a_id}_mixed.mp4",
+                                                           f"{cfg.http_base}/vod/{a_id}_mixed.m3u8")
+        for url in (f"{base}/{a_id}_mixed.mp4", f"{base}/{a_id}_mixed.m3u8"):
+            with av.open(url, timeout=10) as c:
+                assert float(c.duration or 0) / 1e6 == pytest.approx(10, abs=0.3), url
+        got = runs(vod / f"{a_id}_mixed.mp4")
+        assert [(k, w) for _, k, w in got] == [("red", 320), ("blue", 960), ("red", 320)], got
+        assert got[1][0] == pytest.approx(4.3, abs=0.05) and got[2][0] == pytest.approx(8.0, abs=0.05), got
+        assert not any(p.exists() for p in half), "the half-written join was left behind"
+        assert requests.get(f"{base}/{a_id}_mixed.mp4.tmp", timeout=5).status_code == 404
+        log = "".join(p.read_text() for p in sorted(cfg.log_dir.glob("server_*.log")))
+        assert f"replay {a_id}: joining it with its mix (left unjoined by the previous run)" in log, log
+        assert f"replay {a_id} joined with its mix: 3 parts" in log, log
+        print(f"joined {took:.1f} s after the restart")
+    finally:
+        sp.stop()
+
+
+def test_sweep_picks_only_joins_not_finished(tmp_path: Path) -> None:
+    """Which replays the start-up sweep joins (the business API in-process): not one whose join is
+    finished; one with a mix recording done after its join (a second co-hosted span the server did
+    not live to join), or whose HLS copy was cut between its TS and its playlist; none of lives
+    older than ``replay_sweep_days``."""
+    import os
+    import time
+
+    from protocol.signing import callback_sign
+    from server.db.models import Vod
+    from server.media.mixctl import mix_stream_id
+    from tests.media.helpers import wait_until
+    from tests.server.conftest import make_api
+
+    api_gen = make_api(tmp_path / "data", "", **{"server.register_per_minute": 1000})
+    api = next(api_gen)
+    try:
+        cfg = api.ctx.config
+        mr = next(s for s in api.ctx.services if s.name == "roomservice").mix_replays  # type: ignore[attr-defined]
+        viewer = api.user("viewer_sw")
+        sid = f"{cfg.live.bizid}_anchor_sw"
+        mix = mix_stream_id(cfg.live.bizid, sid)
+        vod, base = cfg.media_dir / "vod", f"{cfg.http_base}/vod"
+        vod.mkdir(parents=True, exist_ok=True)
+        t0 = int(time.time()) - 30
+        a_id, m1, m2 = f"{sid}_{t0}", f"{mix}_{t0 + 2}", f"{mix}_{t0 + 7}"
+        recording(vod / f"{a_id}.mp4", "red", 12, "320x180", 15, 15, 48000)
+        recording(vod / f"{m1}.mp4", "blue", 3, "960x540", 30, 60, 44100)
+
+        def done(stream: str, file_id: str, start: int, seconds: int) -> None:
+            t = int(time.time()) + 60
+            ev = {"t": t, "sign": callback_sign(cfg.live.api_key, t), "event_type": 100, "stream_id": stream,
+                  "file_id": file_id, "video_url": f"{base}/{file_id}.mp4", "hls_play_url": "",
+                  "start_time": start, "end_time": start + seconds, "duration": seconds}
+            assert api.post("/callback/tape_callback", ev)["code"] == 0
+
+        def unjoined(days: float = 7, cap: int = 20) -> list[str]:
+            return [f for _, f, _, _ in mr._unjoined(days, cap)]
+
+        done(sid, a_id, t0, 12)
+        assert unjoined() == []  # no mix recording yet
+        done(mix, m1, t0 + 2, 3)
+        wait_until(lambda: viewer.call("/get_vod_list", index=0, count=20)["data"]["list"][0]["play_url"]
+                   .endswith("_mixed.mp4"), 60, step=0.2, what="the joined replay")
+        assert unjoined() == [], "a finished join is not redone"
+        # the second mixed span's recording is done (its row written), the server died before the join
+        recording(vod / f"{m2}.mp4", "blue", 3, "960x540", 30, 60, 44100)
+        with api.ctx.db.session() as s:
+            s.add(Vod(userid="anchor_sw", stream_id=mix, file_id=m2, play_url=f"{base}/{m2}.mp4", start_time=t0 + 7,
+                      end_time=t0 + 10, duration=3, listed=False, create_time=int(time.time())))
+        assert unjoined() == [a_id]
+        assert unjoined(days=10 / 86400) == [], "lives that ended before the window are left alone"
+        assert api.http.portal.call(mr.sweep) == 1  # type: ignore[union-attr]
+        assert unjoined() == []
+        got = runs(vod / f"{a_id}_mixed.mp4")
+        assert [k for _, k, _ in got] == ["red", "blue", "red", "blue", "red"], got
+        # an HLS copy cut between its TS and its playlist (the old playlist, the new TS)
+        m3u8 = (vod / f"{a_id}_mixed.m3u8").stat().st_mtime_ns
+        os.utime(vod / f"{a_id}_mixed.ts", ns=(m3u8 + 10**9, m3u8 + 10**9))
+        assert unjoined() == [a_id]
+    finally:
+        next(api_gen, None)
