@@ -197,7 +197,7 @@ class Destination:
                 if pkt is END:
                     break
                 try:
-                    out.write(pkt)
+                    sent = out.write(pkt)
                 except PushError as exc:
                     out.close()
                     out = self.output = None
@@ -207,6 +207,8 @@ class Destination:
                         self.reconnects += 1
                     if not self._retry(exc, tries := tries + 1, was_live):
                         break
+                    continue
+                if not sent:  # before the connection's opening keyframe
                     continue
                 if self.state != PushState.LIVE:
                     was_live = self.ever_live = True
@@ -234,11 +236,25 @@ class Destination:
                 self.on_end(self)
 
     def _retry(self, exc: PushError, tries: int, was_live: bool) -> bool:
-        """After a failed attempt: wait and return True to try again, or end this destination."""
+        """After a failed attempt: wait and return True to try again, or end this destination.
+
+        A refusal ends at once when it is definite (an RTMP error status) or when this destination
+        was never live (a wrong push key must be a fast, clear error). Once it has been live, the
+        same URL was accepted, so a server that hangs up right after the publish (or right after
+        going live) while accepting TCP is most likely going away or restarting: its listening
+        socket takes connections before it serves them. That is retried like a lost connection,
+        within the same budget (``reconnect_tries`` attempts in a row), so a server that keeps
+        refusing still ends the publish (as ``REFUSED``) instead of looping.
+        """
         s = self.settings
         self.last_error = exc
         log.warning("%s connection: %s (attempt %d/%d)", self.name, exc, tries, s.reconnect_tries)
-        if exc.reason == StopReason.REFUSED or tries >= s.reconnect_tries:
+        final = exc.reason == StopReason.REFUSED and (exc.definite or not was_live)
+        if exc.reason == StopReason.REFUSED and not final and tries < s.reconnect_tries:
+            log.warning("%s: the server hung up right after the publish without an error status; it was live "
+                        "before, so the server may be restarting: retrying in %.1f s", self.name,
+                        s.reconnect_interval_s)
+        if final or tries >= s.reconnect_tries:
             reason = exc.reason
             if reason != StopReason.REFUSED:
                 reason = StopReason.NETWORK_LOST if was_live else StopReason.UNREACHABLE

@@ -54,10 +54,17 @@ class PushState(Enum):
 
 
 class PushError(Exception):
-    """Root of push errors; ``reason`` is the :class:`StopReason` it leads to."""
+    """Root of push errors; ``reason`` is the :class:`StopReason` it leads to.
 
-    def __init__(self, reason: StopReason, detail: str = "") -> None:
+    ``definite``: for ``REFUSED``, the refusal is an answer, not an inference: the server sent an
+    RTMP error status for the publish (or the local setup is wrong). A ``REFUSED`` without it only
+    means the server hung up early while still accepting TCP, which a server that is restarting
+    does too (see :meth:`app.push.destination.Destination._retry`).
+    """
+
+    def __init__(self, reason: StopReason, detail: str = "", definite: bool = False) -> None:
         detail = redact_url(detail)  # an FFmpeg error may quote the push URL with its txSecret
         super().__init__(f"{reason.message}" + (f" ({detail})" if detail else ""))
         self.reason = reason
         self.detail = detail
+        self.definite = definite

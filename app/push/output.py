@@ -4,20 +4,27 @@ Both mux :class:`EncodedPacket` copies into streams made from the encoders' temp
 failures are classified into :class:`StopReason` values:
 
 * no TCP connection to host:port (checked before each attempt) -> ``UNREACHABLE``;
-* TCP works but the publish fails while opening or within ``established_s`` -> ``REFUSED``
-  (nginx-rtmp's ``deny publish``/``on_publish`` refusal and our server's auth refusal look like
-  this: the server closes the connection right after the publish command);
+* the server answers the publish with an RTMP error status (our server's auth refusal,
+  ``NetStream.Publish.Rejected``/``BadName``) -> ``REFUSED``, *definite* (FFmpeg fails the open,
+  which PyAV does on the first write, with ``EPERM`` exactly then);
+* TCP works but the publish fails otherwise while opening or within ``established_s`` ->
+  ``REFUSED`` (nginx-rtmp's ``deny publish``/``on_publish`` refusal looks like this: the server
+  closes the connection right after the publish command, EIO while opening). A server that is
+  going away or restarting looks the same (its listening socket accepts TCP before it serves),
+  so :class:`~app.push.destination.Destination` retries this kind once the stream has been live;
 * a failure after that -> ``NETWORK_LOST`` (the publisher reconnects).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
 import struct
 import sys
 import time
+from fractions import Fraction
 from urllib.parse import urlsplit
 
 import av
@@ -135,6 +142,8 @@ class RtmpOutput:
         self._tunnel: TlsTunnel | None = None
         self._fds: set[int] = set()
         self.write_started: float | None = None  # monotonic time of the write in progress
+        self._start_dts: Fraction | None = None  # dts (s) of the keyframe this connection opened on
+        self.skipped = 0  # packets not sent because they came before that keyframe
         local = self.host, self.port  # where FFmpeg's own socket goes
         if urlsplit(url).scheme == "rtmps":
             self._tunnel = self._open_tunnel(ca_file, connect_timeout)
@@ -158,7 +167,7 @@ class RtmpOutput:
         try:
             ctx = client_context(ca_file)
         except OSError as exc:
-            raise PushError(StopReason.REFUSED, f"cannot read the CA file {ca_file}: {exc}") from None
+            raise PushError(StopReason.REFUSED, f"cannot read the CA file {ca_file}: {exc}", definite=True) from None
         why = check_tls(self.host, self.port, ctx, timeout)
         if why is not None:
             raise PushError(StopReason.UNREACHABLE, why)
@@ -185,13 +194,42 @@ class RtmpOutput:
         detail = str(exc)
         if self.established:
             return PushError(StopReason.NETWORK_LOST, detail)
+        # PyAV opens the RTMP connection (handshake, connect, publish) on the first write.
+        # FFmpeg's RTMP client fails that open with -1 (EPERM) exactly when the server answered a
+        # command with an error status ("Server error: ..." on stderr): a real refusal.
+        if self.first_ok_at is None and isinstance(exc, av.FFmpegError) and exc.errno == errno.EPERM:
+            return PushError(StopReason.REFUSED, detail, definite=True)
         # Failed while opening or right after the publish command: refused, unless the server is
         # gone altogether (then it is just unreachable and worth retrying).
         if tcp_reachable(self.host, self.port, 1.0) is not None:
             return PushError(StopReason.UNREACHABLE, detail)
         return PushError(StopReason.REFUSED, detail)
 
-    def write(self, pkt: EncodedPacket) -> None:
+    def _admit(self, pkt: EncodedPacket) -> bool:
+        """Whether ``pkt`` goes out on this connection: it starts on a video keyframe and takes
+        nothing with an earlier dts.
+
+        libavformat's FLV muxer refuses (EINVAL, "Packets are not in the proper order with respect
+        to DTS") any packet whose dts is earlier than the first packet it wrote. Under CPU load the
+        video leaves the encoder up to ~0.8 s after the audio captured with it, more than the
+        interleaving bound (``MAX_INTERLEAVE_DELTA_US``): the muxer then wrote the audio first and
+        failed on the opening keyframe, right after the publish, which read as a refusal and ended
+        a live that was only reconnecting. The audio before the opening picture is not needed
+        (players start at the keyframe).
+        """
+        t = pkt.dts * pkt.time_base
+        if self._start_dts is None:
+            if pkt.kind != "video" or not pkt.key:
+                return False
+            self._start_dts = t
+            return True
+        return t >= self._start_dts
+
+    def write(self, pkt: EncodedPacket) -> bool:
+        """Send ``pkt``; False when it was skipped (see :meth:`_admit`). Raises :class:`PushError`."""
+        if not self._admit(pkt):
+            self.skipped += 1
+            return False
         self.write_started = time.monotonic()
         try:
             self._mux.write(pkt)
@@ -203,6 +241,7 @@ class RtmpOutput:
             self.first_ok_at = time.monotonic()
             self._fds = _connections_to(*self._local) - self._fds_before
             self._set_nodelay()
+        return True
 
     def _set_nodelay(self) -> None:
         """Turn Nagle off on FFmpeg's socket (PyAV passes no protocol options to an output, so
