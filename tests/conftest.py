@@ -151,7 +151,8 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
 
 
 # Tests that measure time, rate or CPU and must not share the 2 cores with a parallel worker:
-# marked ``serial`` here (one list; a test may also carry @pytest.mark.serial itself).
+# marked ``serial`` here (one list; a test may also carry @pytest.mark.serial itself, in a module
+# listed here: scripts/test.sh collects only these modules for the serial part).
 # scripts/test.sh runs ``-m "not serial" -n 3`` (pytest-xdist), then ``-m serial`` alone.
 SERIAL_TESTS = (
     "tests/play/test_live.py",  # A/V drift and buffer bounds of live playback
@@ -234,7 +235,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> None:
         config.option.loadscopereorder = False
 
 
+def serial_files() -> list[str]:
+    """The modules that hold the serial tests: scripts/test.sh collects only these for its serial part."""
+    return sorted({s.split("::", 1)[0].split("[", 1)[0] for s in SERIAL_TESTS})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    files = set(serial_files())
+    strays = [item.nodeid for item in items
+              if item.get_closest_marker("serial") and item.nodeid.split("::", 1)[0] not in files]
+    if strays:  # scripts/test.sh would run them in neither part
+        raise pytest.UsageError("serial tests outside the modules of SERIAL_TESTS (tests/conftest.py): "
+                                + ", ".join(strays))
     for item in items:
         if any(item.nodeid == s or item.nodeid.startswith((s + "::", s + "[")) for s in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)
