@@ -30,9 +30,9 @@ def test_loadscope_runs_the_longest_module_first(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     log = tmp_path / "order.log"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-               ORDER_LOG=str(log))
-    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
-                        "-n", "1", "--dist", "loadscope", "-q", "tests"],
+               ORDER_LOG=str(log), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # xdist alone: a faster start
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "xdist.plugin", "-p", "tests.conftest",
+                        "-p", "no:cacheprovider", "-n", "1", "--dist", "loadscope", "-q", "tests"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=170)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     order = [Path(line).relative_to(tmp_path).as_posix() for line in log.read_text().split()]
@@ -45,9 +45,10 @@ def test_a_serial_test_outside_the_serial_modules_is_refused(tmp_path: Path) -> 
     serial elsewhere would run in neither part, so collection stops with an error instead."""
     (tmp_path / "test_stray.py").write_text("import pytest\n\n\n@pytest.mark.serial\ndef test_timed():\n    pass\n")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    serial: timed\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider", "-q",
-                        "-p", "no:xdist", "test_stray.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                        "test_stray.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
                        timeout=170)
     assert r.returncode == pytest.ExitCode.USAGE_ERROR, r.stdout[-3000:] + r.stderr[-3000:]
     assert "test_stray.py::test_timed" in r.stderr, r.stderr[-3000:]
