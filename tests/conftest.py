@@ -151,8 +151,9 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
 
 
 # Tests that measure time, rate or CPU and must not share the 2 cores with a parallel worker:
-# marked ``serial`` here (one list; a test may also carry @pytest.mark.serial itself).
-# scripts/test.sh runs ``-m "not serial" -n 2`` (pytest-xdist), then ``-m serial`` alone.
+# marked ``serial`` here (one list; a test may also carry @pytest.mark.serial itself, in a module
+# listed here: scripts/test.sh collects only these modules for the serial part).
+# scripts/test.sh runs ``-m "not serial" -n 3`` (pytest-xdist), then ``-m serial`` alone.
 SERIAL_TESTS = (
     "tests/play/test_live.py",  # A/V drift and buffer bounds of live playback
     "tests/play/test_av_sync.py",
@@ -166,10 +167,11 @@ SERIAL_TESTS = (
 
 
 # Seconds each long module takes in the parallel part on an idle 2-core machine (approximate: the
-# issue-16 baseline, and a loaded run divided by 4). scripts/test.sh hands whole modules to the two
-# workers (``--dist loadscope``, module fixtures set up once) in collection order; the modules below
-# are collected first, longest first, so the end of the run is short modules that even the two
-# workers out instead of a 70 s soak starting last. Modules not listed keep their order after these.
+# issue-16 baseline, and a loaded run divided by 4). scripts/test.sh hands whole modules to the
+# workers (``--dist loadscope``, module fixtures set up once) in collection order (xdist's reordering
+# by test count is turned off in pytest_xdist_make_scheduler below); the modules below are collected
+# first, longest first, so the end of the run is short modules that even the workers out instead of
+# a 70 s soak starting last. Modules not listed keep their order after these.
 LONG_MODULES = {
     "tests/soak/test_soak_smoke.py": 70,
     "tests/server/test_api_contract.py": 44,
@@ -223,7 +225,28 @@ LONG_MODULES = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> None:
+    """Keep the collection order (longest modules first) under ``--dist loadscope``: pytest-xdist
+    reorders the modules by their number of tests unless told not to (``--loadscope-reorder`` is
+    its default), which put the one-test 65 s soak smoke and the three-test lint module among the
+    last modules handed out, so the run ended on them. xdist's own scheduler is used."""
+    if config.getoption("dist", None) == "loadscope":
+        config.option.loadscopereorder = False
+
+
+def serial_files() -> list[str]:
+    """The modules that hold the serial tests: scripts/test.sh collects only these for its serial part."""
+    return sorted({s.split("::", 1)[0].split("[", 1)[0] for s in SERIAL_TESTS})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    files = set(serial_files())
+    strays = [item.nodeid for item in items
+              if item.get_closest_marker("serial") and item.nodeid.split("::", 1)[0] not in files]
+    if strays:  # scripts/test.sh would run them in neither part
+        raise pytest.UsageError("serial tests outside the modules of SERIAL_TESTS (tests/conftest.py): "
+                                + ", ".join(strays))
     for item in items:
         if any(item.nodeid == s or item.nodeid.startswith((s + "::", s + "[")) for s in SERIAL_TESTS):
             item.add_marker(pytest.mark.serial)
