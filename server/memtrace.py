@@ -19,6 +19,7 @@ import os
 import sys
 import time
 import tracemalloc
+import types
 from collections import Counter, OrderedDict, deque
 from pathlib import Path
 
@@ -192,19 +193,25 @@ def type_counts() -> Counter[str]:
     return Counter(type(o).__qualname__ for o in gc.get_objects())
 
 
-_SIZED = (list, dict, set, deque, bytearray, OrderedDict)
+_SIZED = (list, dict, set, deque, OrderedDict)
 
 
-def container_sizes() -> dict[int, tuple[str, int]]:
-    """``{id: (type name, length)}`` of every list, dict, set, deque and bytearray the garbage
-    collector tracks (bytearrays are not tracked: only those a tracked object refers to). A
-    container that grows for good (a list of floats, say, whose items the object counts miss)
-    shows as a length that rises line after line."""
+def container_sizes(min_len: int = 16) -> dict[int, tuple[str, int]]:
+    """``{id: (type name, length)}`` of every list, dict, set and deque the garbage collector
+    tracks that holds at least ``min_len`` items (the few hundred that matter, not a table of
+    every small dict, which would itself move the heap measured). A container that grows for good
+    (a list of floats, say, whose items the object counts miss) shows as a length that rises line
+    after line."""
     out: dict[int, tuple[str, int]] = {}
     for o in gc.get_objects():
-        if isinstance(o, _SIZED):
+        if isinstance(o, _SIZED) and len(o) >= min_len:
             out[id(o)] = (type(o).__qualname__, len(o))
     return out
+
+
+def task_counts() -> Counter[str]:
+    """Tasks of the running event loop by coroutine name (a leaked task never ends)."""
+    return Counter(getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks())
 
 
 def _owner(obj: object) -> str:
@@ -216,7 +223,8 @@ def _owner(obj: object) -> str:
                 return f"{r['__name__']}.{key}"
             for o in gc.get_referrers(r):
                 if getattr(o, "__dict__", None) is r:
-                    return f"{type(o).__qualname__}.{key}"
+                    kind = o.__name__ if isinstance(o, types.ModuleType) else type(o).__qualname__
+                    return f"{kind}.{key}"
             if key is not None:
                 return f"dict[{str(key)[:40]}]"
             continue
@@ -229,9 +237,11 @@ def _owner(obj: object) -> str:
 
 
 def container_growth(base: dict[int, tuple[str, int]], now: dict[int, tuple[str, int]], top: int) -> str:
-    """The ``top`` containers (alive in both) whose length grew most, with where each hangs."""
-    grown = sorted(((n - base[i][1], i, t, n) for i, (t, n) in now.items() if i in base and base[i][0] == t
-                    and n > base[i][1]), reverse=True)[:top]
+    """The ``top`` containers whose length grew most since ``base`` (one not listed there counts
+    from 0), with where each hangs."""
+    own = (id(base), id(now))  # the tables themselves
+    grown = sorted(((n - b, i, t, n) for i, (t, n) in now.items() if i not in own
+                    and n > (b := base[i][1] if i in base and base[i][0] == t else 0)), reverse=True)[:top]
     ids = {i for _, i, _, _ in grown}
     found = [o for o in gc.get_objects() if id(o) in ids]  # a list: _owner skips lists among referrers
     where = {id(o): _owner(o) for o in found}
@@ -287,6 +297,7 @@ class MemTrace:
         t0 = time.monotonic()
         base: Counter[str] | None = None
         sizes: dict[int, tuple[str, int]] | None = None
+        tasks: Counter[str] | None = None
         while True:
             now = type_counts()  # on the loop: gc.get_objects is not safe while other code allocates
             base = base or now
@@ -294,8 +305,14 @@ class MemTrace:
             del now
             sizes_now = container_sizes()
             sizes = sizes or sizes_now
-            self._write("memstats " + line + "  containers grown: "
-                        + container_growth(sizes, sizes_now, 5) + "\n")
+            tasks_now = task_counts()
+            tasks = tasks or tasks_now
+            grown = sorted(((n - tasks.get(k, 0), k) for k, n in tasks_now.items() if n > tasks.get(k, 0)),
+                           reverse=True)[:5]
+            self._write("memstats " + line + f"  tasks {sum(tasks_now.values())}, grown: "
+                        + ", ".join(f"{k} +{d}" for d, k in grown)
+                        + "; containers grown: " + container_growth(sizes, sizes_now, 5) + "\n")
+            del sizes_now
             await asyncio.sleep(self.cfg.memstats_interval)
 
     async def _trace(self) -> None:
