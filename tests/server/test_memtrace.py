@@ -92,3 +92,23 @@ def test_pymalloc_stats_reads_the_arenas() -> None:
     after = pymalloc_stats()
     assert after["used"] - before["used"] > 2
     assert len(hoard) == 200_000
+
+
+def test_task_counts_name_the_tasks_of_the_loop() -> None:
+    import asyncio
+
+    from server.memtrace import task_counts
+
+    async def lingering() -> None:
+        await asyncio.sleep(30)
+
+    async def main() -> int:
+        tasks = [asyncio.create_task(lingering()) for _ in range(3)]
+        await asyncio.sleep(0)
+        n = task_counts()["test_task_counts_name_the_tasks_of_the_loop.<locals>.lingering"]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return n
+
+    assert asyncio.run(main()) == 3
