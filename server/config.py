@@ -65,7 +65,8 @@ class ServerSection:
     public_http_port: int = 0  # 0: the port we listen on
     public_rtmp_port: int = 0
     db_url: str = ""  # empty: SQLite file in the data dir
-    sqlite_cache_kib: int = 512  # SQLite page cache per pooled connection (SQLite's default is 2000)
+    sqlite_cache_kib: int = 128  # SQLite page cache per pooled connection (SQLite's default is 2000); 512 filled
+    # for ~50 min at 2 danmaku/s (~16 KB/min of appended pages a writer keeps): the soak's RSS slope
     malloc_arena_max: int = 2  # glibc malloc arenas (0: glibc's 8 per core; server/malloc.py)
     malloc_trim_interval: float = 60.0  # seconds between malloc_trim(0) (free pages back to the OS); 0 = never
     redis_url: str = ""  # empty: in-process fan-out and token store

@@ -19,7 +19,8 @@ import os
 import sys
 import time
 import tracemalloc
-from collections import Counter
+import types
+from collections import Counter, OrderedDict, deque
 from pathlib import Path
 
 from server.config import DebugConfig
@@ -93,15 +94,170 @@ def rss_mb() -> float:
         return 0.0
 
 
+def smaps_rollup(pid: int | str = "self") -> dict[str, float]:
+    """RSS split by kind from ``/proc/PID/smaps_rollup`` in MB: ``anon`` (heaps, stacks: what a leak
+    grows), ``file`` (mapped libraries and files, page cache the kernel can drop) and the rest.
+    Empty where the file does not exist (not Linux, kernel < 4.14)."""
+    keys = {"Anonymous": "anon", "Rss": "rss", "Shared_Clean": "shared", "Private_Dirty": "private_dirty"}
+    out: dict[str, float] = {}
+    try:
+        for ln in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            k, _, rest = ln.partition(":")
+            if k in keys:
+                out[keys[k]] = int(rest.split()[0]) / 1e3
+    except (OSError, ValueError, IndexError):
+        return {}
+    if "rss" in out and "anon" in out:
+        out["file"] = out["rss"] - out["anon"]
+    return out
+
+
+def memory_map(pid: int | str = "self") -> dict[str, float]:
+    """Resident memory of a process by kind of mapping, in MB, from ``/proc/PID/smaps``:
+
+    - ``heap``: glibc's main arena (``[heap]``, brk);
+    - ``arenas``: glibc's other arenas (anonymous mappings starting on a 64 MiB boundary);
+    - ``stacks``: the main stack and thread stacks (an anonymous mapping right above its guard);
+    - ``anon``: other anonymous mappings: pymalloc's arenas, malloc's mmapped large blocks (a
+      freed one goes back at once), FFmpeg's and other C libraries' own maps;
+    - ``file``: mapped files (libraries' code and data; the kernel can drop clean pages).
+
+    A leak of Python objects grows ``anon`` (pymalloc) or ``heap``; a C library's leak ``heap``
+    or ``arenas``. Empty where there is no smaps (not Linux)."""
+    from server.malloc import HEAP_MAX_SIZE
+
+    out = dict.fromkeys(("heap", "arenas", "stacks", "anon", "file"), 0.0)
+    try:
+        text = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return {}
+    kind, prev_end, prev_guard = "", -1, False
+    for ln in text.splitlines():
+        head = ln.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and not head[0].endswith(":"):
+            lo, hi = (int(x, 16) for x in head[0].split("-"))
+            name = head[5] if len(head) > 5 else ""
+            if name == "[heap]":
+                kind = "heap"
+            elif name == "[stack]":
+                kind = "stacks"
+            elif name and not name.startswith("["):
+                kind = "file"
+            elif head[1] == "rw-p" and lo % HEAP_MAX_SIZE == 0:
+                kind = "arenas"
+            elif head[1] == "rw-p" and prev_guard and prev_end == lo:
+                kind = "stacks"
+            else:
+                kind = "anon"
+            prev_guard = head[1] == "---p" and not name and hi - lo <= 1 << 16
+            prev_end = hi
+        elif ln.startswith("Rss:") and kind:
+            out[kind] += int(ln.split()[1]) / 1e3
+    return out
+
+
+def pymalloc_stats() -> dict[str, float]:
+    """pymalloc's arenas (MB, 1 MiB each on 3.11) and the bytes in its allocated and free blocks
+    (MB), from :func:`sys._debugmallocstats`. It prints to the C ``stderr``: fd 2 is pointed at a
+    temporary file for the call, so another thread's stderr output in those few ms is lost (a
+    debug facility only). Empty if the figures are not found."""
+    import tempfile
+
+    keys = {"# arenas allocated current": "arenas", "# arenas highwater mark": "arenas_peak",
+            "# bytes in allocated blocks": "used", "# bytes in available blocks": "free"}
+    out: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            try:
+                os.dup2(tmp.fileno(), 2)
+                sys._debugmallocstats()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("ascii", "replace")
+    except (OSError, AttributeError):
+        return {}
+    for ln in text.splitlines():
+        k, _, v = ln.partition("=")
+        if k.strip() in keys and k.strip() not in out:
+            n = int(v.strip().replace(",", ""))
+            out[keys[k.strip()]] = n if keys[k.strip()].startswith("arenas") else n / 1e6
+    return out
+
+
 def type_counts() -> Counter[str]:
     """Live objects tracked by the garbage collector, by type name."""
     return Counter(type(o).__qualname__ for o in gc.get_objects())
 
 
+_SIZED = (list, dict, set, deque, OrderedDict)
+
+
+def container_sizes(min_len: int = 16) -> dict[int, tuple[str, int]]:
+    """``{id: (type name, length)}`` of every list, dict, set and deque the garbage collector
+    tracks that holds at least ``min_len`` items (the few hundred that matter, not a table of
+    every small dict, which would itself move the heap measured). A container that grows for good
+    (a list of floats, say, whose items the object counts miss) shows as a length that rises line
+    after line."""
+    out: dict[int, tuple[str, int]] = {}
+    for o in gc.get_objects():
+        if isinstance(o, _SIZED) and len(o) >= min_len:
+            out[id(o)] = (type(o).__qualname__, len(o))
+    return out
+
+
+def task_counts() -> Counter[str]:
+    """Tasks of the running event loop by coroutine name (a leaked task never ends)."""
+    return Counter(getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks())
+
+
+def _owner(obj: object) -> str:
+    """Where a container hangs: ``Class.attribute``, ``module.name``, or its holder's type."""
+    for r in gc.get_referrers(obj):
+        if isinstance(r, dict):
+            key = next((k for k, v in r.items() if v is obj), None)
+            if isinstance(r.get("__name__"), str) and "__builtins__" in r:
+                return f"{r['__name__']}.{key}"
+            for o in gc.get_referrers(r):
+                if getattr(o, "__dict__", None) is r:
+                    kind = o.__name__ if isinstance(o, types.ModuleType) else type(o).__qualname__
+                    return f"{kind}.{key}"
+            if key is not None:
+                return f"dict[{str(key)[:40]}]"
+            continue
+        if type(r).__name__ in ("frame", "list", "tuple", "cell", "function"):
+            continue
+        names = list(getattr(r, "__dict__", {}).items()) + [(a, getattr(r, a, None)) for c in type(r).__mro__
+                                                             for a in getattr(c, "__slots__", ())]
+        return next((f"{type(r).__qualname__}.{k}" for k, v in names if v is obj), type(r).__qualname__)
+    return "?"
+
+
+def container_growth(base: dict[int, tuple[str, int]], now: dict[int, tuple[str, int]], top: int) -> str:
+    """The ``top`` containers whose length grew most since ``base`` (one not listed there counts
+    from 0), with where each hangs."""
+    own = (id(base), id(now))  # the tables themselves
+    grown = sorted(((n - b, i, t, n) for i, (t, n) in now.items() if i not in own
+                    and n > (b := base[i][1] if i in base and base[i][0] == t else 0)), reverse=True)[:top]
+    ids = {i for _, i, _, _ in grown}
+    found = [o for o in gc.get_objects() if id(o) in ids]  # a list: _owner skips lists among referrers
+    where = {id(o): _owner(o) for o in found}
+    found.clear()
+    return ", ".join(f"{t} {where.get(i, '?')} +{d} (len {n})" for d, i, t, n in grown)
+
+
 def memstats_line(base: Counter[str], now: Counter[str], top: int, elapsed: float) -> str:
     """One line of process figures and the ``top`` object types whose count grew most since ``base``."""
     grown = sorted(((n - base.get(k, 0), k) for k, n in now.items() if n > base.get(k, 0)), reverse=True)[:top]
-    return (f"t={elapsed:.0f} s rss {rss_mb():.2f} MB; {native_memory()}; pymalloc blocks "
+    mm = memory_map()
+    kinds = " (" + " ".join(f"{k} {v:.2f}" for k, v in mm.items()) + ")" if mm else ""
+    pm = pymalloc_stats()
+    pym = (f"pymalloc {pm['arenas']:.0f} arenas (peak {pm['arenas_peak']:.0f}) used {pm['used']:.2f} MB free "
+           f"{pm['free']:.2f} MB; " if len(pm) == 4 else "")
+    return (f"t={elapsed:.0f} s rss {rss_mb():.2f} MB{kinds}; {native_memory()}; {pym}pymalloc blocks "
             f"{sys.getallocatedblocks()}; gc objects {sum(now.values())}; grown: "
             + ", ".join(f"{k} +{d}" for d, k in grown) + "\n")
 
@@ -140,10 +296,23 @@ class MemTrace:
     async def _stats(self) -> None:
         t0 = time.monotonic()
         base: Counter[str] | None = None
+        sizes: dict[int, tuple[str, int]] | None = None
+        tasks: Counter[str] | None = None
         while True:
             now = type_counts()  # on the loop: gc.get_objects is not safe while other code allocates
             base = base or now
-            self._write("memstats " + memstats_line(base, now, self.cfg.tracemalloc_top, time.monotonic() - t0))
+            line = memstats_line(base, now, self.cfg.tracemalloc_top, time.monotonic() - t0)
+            del now
+            sizes_now = container_sizes()
+            sizes = sizes or sizes_now
+            tasks_now = task_counts()
+            tasks = tasks or tasks_now
+            grown = sorted(((n - tasks.get(k, 0), k) for k, n in tasks_now.items() if n > tasks.get(k, 0)),
+                           reverse=True)[:5]
+            self._write("memstats " + line + f"  tasks {sum(tasks_now.values())}, grown: "
+                        + ", ".join(f"{k} +{d}" for d, k in grown)
+                        + "; containers grown: " + container_growth(sizes, sizes_now, 5) + "\n")
+            del sizes_now
             await asyncio.sleep(self.cfg.memstats_interval)
 
     async def _trace(self) -> None:

@@ -56,7 +56,7 @@ def _private_sqlite(url: str) -> None:
             pass
 
 
-def make_engine(url: str, sqlite_cache_kib: int = 512) -> Engine:
+def make_engine(url: str, sqlite_cache_kib: int = 128) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a page cache of ``sqlite_cache_kib`` per pooled
     connection (SQLite's default, 2 MB each, filled slowly as tables grow: up to 30 MB of RSS)."""
     url = normalize_url(url)
@@ -113,7 +113,7 @@ def upgrade(engine: Engine) -> None:
 
 
 class Database:
-    def __init__(self, url: str, migrate: bool = True, sqlite_cache_kib: int = 512) -> None:
+    def __init__(self, url: str, migrate: bool = True, sqlite_cache_kib: int = 128) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, sqlite_cache_kib)
         self.hot_engine = self.engine if self.url.startswith("sqlite") else make_hot_engine(self.url)

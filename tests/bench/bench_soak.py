@@ -185,7 +185,8 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
                            parse_play).start() for k, u in urls.items()}
         procs += players.values()
         sampler = Sampler({"server": sp.proc.pid, "bench": os.getpid(),
-                           **{p.name: p.popen.pid for p in procs if p.popen}}, args.sample, stop)
+                           **{p.name: p.popen.pid for p in procs if p.popen}}, args.sample, stop,
+                          mapped=("server",))
         hbs = [Heartbeats(x.rs, r, 5.0, stop) for x, r in ((a, room), (b, room2), (c, room))]
         dm = Danmaku(ims[1], seen, room, 2.0, stop)
         viewer = JoinLeaveViewer(urls["rtmp"], stop, period=min(60.0, max(20.0, seconds / 3)),
@@ -220,6 +221,13 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
                 fh.write("process,t_s,rss_mib,fds,threads,cpu_pct\n")
                 fh.writelines(f"{n},{t:.1f},{r:.2f},{f},{th},{c:.0f}\n" for n, rows in sampler.samples.items()
                               for t, r, f, th, c in rows)
+            maps = sampler.maps["server"]
+            if maps:
+                kinds = list(maps[0][1])
+                with open(Path(args.samples_out).with_suffix(".map.csv"), "w", encoding="utf-8") as fh:
+                    fh.write("t_s," + ",".join(f"{k}_mb" for k in kinds) + "\n")
+                    fh.writelines(f"{t:.1f}," + ",".join(f"{mm.get(k, 0):.2f}" for k in kinds) + "\n"
+                                  for t, mm in maps)
         return report(args, seconds, load0, sampler, pusher, players, hbs, dm, seen, viewer, replay, listed_s,
                       probe, early_exit, sp)
     finally:
@@ -254,6 +262,11 @@ def report(args: argparse.Namespace, seconds: float, load0: tuple[float, ...], s
         cpu = statistics.mean(r[4] for r in rows[1:]) if len(rows) > 1 else 0.0
         print(f"{name:<12}{rows[0][1]:>13.1f}{rows[-1][1]:>8.1f}{fmt(s, '+.3f'):>14}"
               f"{rows[0][2]:>4}->{rows[-1][2]:<4}{rows[0][3]:>5}->{rows[-1][3]:<4}{cpu:>7.0f}")
+    maps = sampler.maps.get("server") or []
+    if maps:
+        print("server resident MB by mapping (" + ", ".join(
+            f"{k} {maps[0][1][k]:.1f}->{maps[-1][1].get(k, 0):.1f} "
+            f"{fmt(slope_per_min([(t, mm.get(k, 0.0)) for t, mm in maps]), '+.3f')}/min" for k in maps[0][1]) + ")")
     print(f"\n{'player':<10}{'fps med':>8}{'latency first 60s':>19}{'last 60s':>10}{'max':>8}  (ms)")
     hls_drift = hls_end = None
     for k, p in players.items():

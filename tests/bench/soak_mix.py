@@ -16,6 +16,8 @@ from typing import Any
 
 import psutil
 
+from server.memtrace import memory_map
+
 ROOT = Path(__file__).resolve().parents[2]
 FFMPEG = "ffmpeg"
 
@@ -176,13 +178,17 @@ class JoinLeaveViewer(threading.Thread):
 
 
 class Sampler(threading.Thread):
-    """Every ``interval`` s: RSS (MB), fds, threads and CPU % of each named process."""
+    """Every ``interval`` s: RSS (MB), fds, threads and CPU % of each named process; for those in
+    ``mapped`` also the resident MB by kind of mapping (server/memtrace.py memory_map: glibc heap,
+    other arenas, stacks, other anonymous maps, files), read from outside the process."""
 
-    def __init__(self, procs: dict[str, int], interval: float, stop: threading.Event) -> None:
+    def __init__(self, procs: dict[str, int], interval: float, stop: threading.Event,
+                 mapped: tuple[str, ...] = ()) -> None:
         super().__init__(daemon=True, name="sampler")
         self.interval, self.stop_ev = interval, stop
         self.procs = {n: psutil.Process(pid) for n, pid in procs.items()}
         self.samples: dict[str, list[tuple[float, float, int, int, float]]] = {n: [] for n in procs}
+        self.maps: dict[str, list[tuple[float, dict[str, float]]]] = {n: [] for n in mapped}
         self.t0 = time.monotonic()
 
     def add(self, name: str, pid: int) -> None:
@@ -198,6 +204,8 @@ class Sampler(threading.Thread):
             except psutil.Error:
                 continue
             self.samples[n].append(row)
+            if n in self.maps and (mm := memory_map(p.pid)):
+                self.maps[n].append((now, mm))
 
     def run(self) -> None:
         for p in self.procs.values():

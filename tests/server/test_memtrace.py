@@ -40,3 +40,75 @@ def test_memstats_line_names_the_growing_type() -> None:
     line = memstats_line(base, type_counts(), top=3, elapsed=2.0)
     assert "rss " in line and "Hoarded +5000" in line.split("grown:")[1].split(",")[0]
     assert len(hoard) == 5000
+
+
+def test_memory_map_splits_resident_memory_by_kind() -> None:
+    from server.memtrace import memory_map, smaps_rollup
+
+    before = memory_map()
+    assert set(before) == {"heap", "arenas", "stacks", "anon", "file"}
+    total = smaps_rollup()["rss"]
+    assert abs(sum(before.values()) - total) < 0.05 * total + 1  # every resident page is in one kind
+    assert before["file"] > 1 and before["stacks"] > 0
+    block = bytearray(48 << 20)  # above malloc's mmap threshold: a map of its own
+    block[::4096] = b"x" * len(block[::4096])  # touched, so resident
+    after = memory_map()
+    assert after["anon"] - before["anon"] > 40
+    assert abs(after["heap"] - before["heap"]) < 8 and abs(after["stacks"] - before["stacks"]) < 1
+    del block
+
+
+def test_container_growth_names_the_growing_attribute() -> None:
+    from collections import deque
+
+    from server.memtrace import container_growth, container_sizes
+
+    class Holder:
+        def __init__(self) -> None:
+            self.samples: list[float] = []
+
+    class Slotted:
+        __slots__ = ("queue",)
+
+        def __init__(self) -> None:
+            self.queue: deque[int] = deque()
+
+    h, s = Holder(), Slotted()
+    base = container_sizes()
+    h.samples.extend(float(i) for i in range(3000))  # floats: no object count shows them
+    s.queue.extend(range(1000))
+    text = container_growth(base, container_sizes(), 5)
+    first, second = text.split(", ")[:2]
+    assert first.startswith("list ") and first.endswith("Holder.samples +3000 (len 3000)"), text
+    assert second.startswith("deque ") and second.endswith("Slotted.queue +1000 (len 1000)"), text
+
+
+def test_pymalloc_stats_reads_the_arenas() -> None:
+    from server.memtrace import pymalloc_stats
+
+    before = pymalloc_stats()
+    assert before["arenas"] >= 1 and before["used"] > 0
+    hoard = [object() for _ in range(200_000)]  # 16 B each: pymalloc, ~3 MB
+    after = pymalloc_stats()
+    assert after["used"] - before["used"] > 2
+    assert len(hoard) == 200_000
+
+
+def test_task_counts_name_the_tasks_of_the_loop() -> None:
+    import asyncio
+
+    from server.memtrace import task_counts
+
+    async def lingering() -> None:
+        await asyncio.sleep(30)
+
+    async def main() -> int:
+        tasks = [asyncio.create_task(lingering()) for _ in range(3)]
+        await asyncio.sleep(0)
+        n = task_counts()["test_task_counts_name_the_tasks_of_the_loop.<locals>.lingering"]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return n
+
+    assert asyncio.run(main()) == 3
