@@ -8,6 +8,11 @@ Then it looks for nodes of ``P im:nodes`` whose key expired; for each, the node 
 entries still holding one of N's conn keys: the user may have re-joined elsewhere) and emits a
 ``{"t": "lost", ...}`` event to its own hub, which sends the quit tip. A node whose key had
 expired while it was still running (a stall longer than the TTL) re-asserts its memberships.
+
+The same presence script reports which of this node's users have C2C messages waiting in their
+offline inbox (``P im:inq``); the node hands each a ``{"t": "in"}`` event, so a message whose
+notice was lost on the pub/sub bus (at-most-once: a subscriber reconnecting, a Redis outage, a
+sender that died after storing it) is delivered within one beat instead of at the next login.
 """
 
 from __future__ import annotations
@@ -28,15 +33,21 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS: presence keys; ARGV[1]: TTL in ms, ARGV[i + 1]: the conn_key KEYS[i] should hold.
-# A key another login took over is left alone; a key lost to a Redis outage is restored.
+# KEYS: presence keys; ARGV[1]: TTL in ms, ARGV[2]: the inbox index (sorted set of recipients
+# with waiting messages), ARGV[3]: the presence key prefix, ARGV[i + 3]: the conn_key KEYS[i]
+# should hold. A key another login took over is left alone; a key lost to a Redis outage is
+# restored. Returns the indices (1-based) of the users still here whose inbox holds messages.
 _REFRESH_PRESENCE = """
+local waiting = {}
+local skip = #ARGV[3]
 for i, k in ipairs(KEYS) do
   local v = redis.call('GET', k)
-  if v == ARGV[i + 1] then redis.call('PEXPIRE', k, ARGV[1])
-  elseif not v then redis.call('SET', k, ARGV[i + 1], 'PX', ARGV[1]) end
+  local mine = false
+  if v == ARGV[i + 3] then redis.call('PEXPIRE', k, ARGV[1]); mine = true
+  elseif not v then redis.call('SET', k, ARGV[i + 3], 'PX', ARGV[1]); mine = true end
+  if mine and redis.call('ZSCORE', ARGV[2], string.sub(k, skip + 1)) then waiting[#waiting + 1] = i end
 end
-return #KEYS
+return waiting
 """
 
 # KEYS: group hash, membership hash, join-order set; ARGV: uid, conn_key, join score.
@@ -118,10 +129,18 @@ class NodeLiveness:
             await self._reassert()
             self._reassert_pending = False
         online = list(st.online.items())
+        waiting: list[tuple[str, str]] = []
         for i in range(0, len(online), _BATCH):
             chunk = online[i:i + _BATCH]
-            await self._refresh(keys=[st.key("on", uid) for uid, _ in chunk],
-                                args=[self.ttl_ms, *(key for _, key in chunk)])
+            found = await self._refresh(keys=[st.key("on", uid) for uid, _ in chunk],
+                                        args=[self.ttl_ms, st.inbox_index, st.key("on", ""),
+                                              *(key for _, key in chunk)])
+            waiting += [chunk[int(j) - 1] for j in found]
+        for uid, key in waiting:  # messages whose notice was lost (or is still on its way)
+            try:
+                await st.emit({"t": "in", "uid": uid, "conn": key})
+            except Exception:
+                log.exception("IM: delivering the waiting messages of %s failed", uid)
 
     async def _reassert(self) -> None:
         st = self.state
