@@ -153,11 +153,13 @@ class Conn:
         frame was not taken). ``received``: when the server received the message (wall clock), for
         :attr:`stats`. ``keep``: a frame that must not be lost (C2C): if it is never written, it goes
         to :attr:`on_unsent`."""
-        if self.closed or self._gone():
+        if self.closed:
             return False
         sent = self._direct(frame, received, keep)
         if sent is not None:
             return sent
+        if self._gone():  # closing: no delivery target (checked here, off the fan-out's fast path)
+            return False
         self.flush()  # what was buffered goes first
         if self._gone():  # that write failed
             return False

@@ -16,14 +16,17 @@ import secrets
 import socket
 import struct
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import tomli_w
 from sqlalchemy import create_engine, text
 
 from protocol import im
+from server.config import load
 from tests.conftest import ServerProcess, start_server
 from tests.im.conftest import RedisCluster
 from tests.im.wire import im_url, peer, register, usersig
@@ -37,6 +40,18 @@ def wait_for(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condit
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def memory_node(cluster: RedisCluster, **im_settings: Any) -> ServerProcess:
+    """One node with the IM state in-process (no Redis), on the cluster's PostgreSQL database."""
+    d = cluster.tmp / "mem"
+    load(d)
+    doc = tomllib.loads((d / "config.toml").read_text())
+    doc["im"].update(im_settings)
+    (d / "config.toml").write_text(tomli_w.dumps(doc))
+    sp = start_server(d, "--db", cluster.db)
+    cluster.nodes.append(sp)
+    return sp
 
 
 @contextmanager
@@ -116,8 +131,7 @@ class RawWs:
 
 def test_c2c_to_a_connection_reset_by_the_peer_waits_in_the_inbox(redis_cluster: RedisCluster) -> None:
     """Loss path 1: a frame written to a connection the peer has reset was counted as delivered."""
-    sp = start_server(redis_cluster.tmp / "mem", "--db", redis_cluster.db)  # in-process IM state
-    redis_cluster.nodes.append(sp)
+    sp = memory_node(redis_cluster)
     for u in ("drop_u", "busy_v"):
         register(sp, u)
     sender = peer(sp, "sender_s")
@@ -142,14 +156,22 @@ def test_c2c_to_a_connection_reset_by_the_peer_waits_in_the_inbox(redis_cluster:
         p.close()
 
 
-def test_c2c_sent_while_the_receiver_logs_in_on_another_node(redis_cluster: RedisCluster) -> None:
-    """Loss path 2: the sender's node found no presence, the receiver logged in on node B and
-    drained its (empty) inbox, then the message was stored: it waited for the next login."""
-    a, b = redis_cluster.start(2, profile_cache_s=600.0)
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_c2c_sent_while_the_receiver_logs_in(redis_cluster: RedisCluster, nodes: int) -> None:
+    """Loss path 2: the sender's node found no presence, the receiver logged in (on node B, or on
+    the one node) and drained its (empty) inbox, then the message was stored: it waited for the
+    next login."""
+    if nodes == 1:
+        a = b = memory_node(redis_cluster, profile_cache_s=600.0)
+    else:
+        a, b = redis_cluster.start(2, profile_cache_s=600.0)
     register(a, "late_u")
     first = peer(b, "late_u")  # node B now has U's profile: U's next login there needs no database
     first.close()
-    wait_for(lambda: not redis_cluster.redis.exists(redis_cluster.key("on", "late_u")), what="U offline")
+    if nodes == 2:
+        wait_for(lambda: not redis_cluster.redis.exists(redis_cluster.key("on", "late_u")), what="U offline")
+    else:
+        assert first.closed.wait(5)
     sender = peer(a, "sender_l")
     with users_locked(redis_cluster.db) as blocked:
         rid = 77
