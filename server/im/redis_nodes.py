@@ -38,14 +38,19 @@ return 0
 # should hold. A key another login took over is left alone; a key lost to a Redis outage is
 # restored. Returns the indices (1-based) of the users still here whose inbox holds messages.
 _REFRESH_PRESENCE = """
-local waiting = {}
 local skip = #ARGV[3]
+local mine, uids = {}, {}
 for i, k in ipairs(KEYS) do
   local v = redis.call('GET', k)
-  local mine = false
-  if v == ARGV[i + 3] then redis.call('PEXPIRE', k, ARGV[1]); mine = true
-  elseif not v then redis.call('SET', k, ARGV[i + 3], 'PX', ARGV[1]); mine = true end
-  if mine and redis.call('ZSCORE', ARGV[2], string.sub(k, skip + 1)) then waiting[#waiting + 1] = i end
+  if v == ARGV[i + 3] then redis.call('PEXPIRE', k, ARGV[1]); mine[i] = true
+  elseif not v then redis.call('SET', k, ARGV[i + 3], 'PX', ARGV[1]); mine[i] = true end
+  uids[i] = string.sub(k, skip + 1)
+end
+local waiting = {}
+if #KEYS > 0 and redis.call('ZCARD', ARGV[2]) > 0 then
+  for i, score in ipairs(redis.call('ZMSCORE', ARGV[2], unpack(uids))) do
+    if score and mine[i] then waiting[#waiting + 1] = i end
+  end
 end
 return waiting
 """
