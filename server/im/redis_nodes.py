@@ -88,6 +88,7 @@ class NodeLiveness:
         self._tasks: list[asyncio.Task[None]] = []
         self._beats = 0
         self._reassert_pending = False
+        self._drainer: asyncio.Task[None] | None = None
 
     def _node_key(self, node: str) -> str:
         return self.state.key("node", node)
@@ -99,7 +100,7 @@ class NodeLiveness:
                        asyncio.create_task(self._every(self.sweep_dead, "sweep"), name="im-node-sweep")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *([self._drainer] if self._drainer is not None else [])]:
             task.cancel()
             try:
                 await task
@@ -141,9 +142,15 @@ class NodeLiveness:
                                         args=[self.ttl_ms, st.inbox_index, st.key("on", ""),
                                               *(key for _, key in chunk)])
             waiting += [chunk[int(j) - 1] for j in found]
-        for uid, key in waiting:  # messages whose notice was lost (or is still on its way)
+        if waiting and (self._drainer is None or self._drainer.done()):
+            # off the heartbeat's own path: many drains (after an outage) must not delay the next beat
+            self._drainer = asyncio.create_task(self._drain(waiting), name="im-node-drain")
+
+    async def _drain(self, waiting: list[tuple[str, str]]) -> None:
+        """Deliver the inboxes of users logged in here whose notice was lost (or is on its way)."""
+        for uid, key in waiting:
             try:
-                await st.emit({"t": "in", "uid": uid, "conn": key})
+                await self.state.emit({"t": "in", "uid": uid, "conn": key})
             except Exception:
                 log.exception("IM: delivering the waiting messages of %s failed", uid)
 
