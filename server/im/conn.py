@@ -9,6 +9,14 @@ instead. Either way :meth:`Conn.send` returns at once and the order of frames is
 that its queue fills (``max_queue`` frames or ``max_bytes`` of them, or as many bytes the kernel
 has not taken), the connection is dropped (close code 4008 "too slow") instead of buffering
 without bound or delaying anyone else; a peer that never reads is cut the same way.
+
+A connection whose transport is closing (the peer closed or reset it, a close is under way) is no
+delivery target: :meth:`Conn.send` says False, so the caller can keep a C2C message in the offline
+inbox. Frames sent with ``keep=True`` (C2C messages) that were accepted but never handed to a live
+transport (held back, queued, in flight, or refused by a write that failed) are given to
+:attr:`Conn.on_unsent` when the connection goes, instead of being dropped. A frame the transport
+took is gone from the server: without acknowledgements from the client (the wire format has none)
+bytes lost in the network after that cannot be told apart from delivered ones.
 """
 
 from __future__ import annotations
@@ -100,7 +108,7 @@ class Conn:
         self.sent = 0
         # made on first use (a reader the transport would not keep up with): three deques and a
         # task are ~3 KiB, most connections never need them
-        self._queue: asyncio.Queue[tuple[str, float | None] | None] | None = None
+        self._queue: asyncio.Queue[tuple[str, float | None, bool] | None] | None = None
         self._max_queue = max_queue
         self._max_bytes = max_bytes
         self.queued_bytes = 0  # characters of the frames waiting in the queue
@@ -108,36 +116,57 @@ class Conn:
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self.on_overflow: Callable[[Conn], None] | None = None
+        # C2C frames accepted with keep=True but never written when the connection went (see module doc)
+        self.on_unsent: Callable[[Conn, list[str]], None] | None = None
         self._raw = ws.scope.get("extensions", {}).get("xzb.ws")  # uvicorn protocol (http_guard.py)
         self._inflight = False
+        self._inflight_keep: str | None = None  # the keep=True frame the writer task is sending
         self.stats: DeliveryStats | None = None  # server-side delivery figures (server/im/delivery.py)
         self._gen = -1  # the loop iteration (_Flusher.gen) of the last direct write
         self._out: list[bytes] = []  # frames held back for the end of this loop iteration
         self._out_bytes = 0
         self._out_rx: list[float] = []  # their receipt times, when measured
+        self._out_keep: list[str] = []  # those of them sent with keep=True
 
     @property
     def identifier(self) -> str:
         return self.profile.identifier
 
-    def _slow_queue(self) -> asyncio.Queue[tuple[str, float | None] | None]:
+    @property
+    def accepting(self) -> bool:
+        """Frames sent now can still reach the peer (not closed, transport not closing)."""
+        return not self.closed and not self._gone()
+
+    def _gone(self) -> bool:
+        raw = self._raw
+        return raw is not None and bool(raw.disconnected or raw.close_sent or raw.transport is None
+                                        or raw.transport.is_closing())
+
+    def _slow_queue(self) -> asyncio.Queue[tuple[str, float | None, bool] | None]:
         if self._queue is None:
             self._queue = asyncio.Queue(self._max_queue)
             self._writer = asyncio.create_task(self._write_loop(self._queue), name=f"im-writer-{self.key}")
         return self._queue
 
-    def send(self, frame: str, received: float | None = None) -> bool:
-        """Queue a frame without waiting; False when the connection is closing or too slow.
-        ``received``: when the server received the message (wall clock), for :attr:`stats`."""
+    def send(self, frame: str, received: float | None = None, keep: bool = False) -> bool:
+        """Queue a frame without waiting; False when the connection is closing or too slow (the
+        frame was not taken). ``received``: when the server received the message (wall clock), for
+        :attr:`stats`. ``keep``: a frame that must not be lost (C2C): if it is never written, it goes
+        to :attr:`on_unsent`."""
         if self.closed:
             return False
-        if self._direct(frame, received):
-            return True
+        sent = self._direct(frame, received, keep)
+        if sent is not None:
+            return sent
+        if self._gone():  # closing: no delivery target (checked here, off the fan-out's fast path)
+            return False
         self.flush()  # what was buffered goes first
+        if self._gone():  # that write failed
+            return False
         try:
             if self.queued_bytes + len(frame) > self._max_bytes:
                 raise asyncio.QueueFull
-            self._slow_queue().put_nowait((frame, received))
+            self._slow_queue().put_nowait((frame, received, keep))
             self.queued_bytes += len(frame)
             return True
         except asyncio.QueueFull:
@@ -148,14 +177,15 @@ class Conn:
                 self.on_overflow(self)
             return False
 
-    def _direct(self, frame: str, received: float | None) -> bool:
+    def _direct(self, frame: str, received: float | None, keep: bool) -> bool | None:
         """Write a pre-built frame when nothing is queued or in flight (order kept): at once, or,
-        when this connection wrote already in this loop iteration, with the iteration's others."""
+        when this connection wrote already in this loop iteration, with the iteration's others.
+        None: not written this way (queue it); False: the write failed (the transport is lost)."""
         raw = self._raw
         if (raw is None or self._inflight or (self._queue is not None and not self._queue.empty())
                 or not raw.handshake_complete
                 or raw.disconnected or raw.close_sent or raw.transport.is_closing()):
-            return False
+            return None
         fl = _flusher
         if self._out or (self._gen == fl.gen and fl.loop is not None):
             if not self._out:
@@ -165,11 +195,15 @@ class Conn:
             self._out_bytes += len(data)
             if received is not None and self.stats is not None:
                 self._out_rx.append(received)
+            if keep:
+                self._out_keep.append(frame)
             if self._out_bytes >= _HOLD_MAX:  # a reader that never reads is cut at max_bytes, held or not
                 self.flush()
             return True
         self._gen = fl.touch()
         raw.transport.write(text_frame(frame))
+        if raw.transport.is_closing():  # the socket refused it (reset by the peer): not sent
+            return False
         self.sent += 1
         if self.stats is not None:
             self.stats.writes += 1
@@ -179,9 +213,12 @@ class Conn:
         return True
 
     def drop_output(self) -> None:
+        """Forget the frames held back (their keep=True ones go to :attr:`on_unsent`)."""
         self._out.clear()
         self._out_bytes = 0
         self._out_rx.clear()
+        keep, self._out_keep = self._out_keep, []
+        self._unsent(keep)
 
     def flush(self) -> None:
         """Write the frames held back in this loop iteration now (one system call)."""
@@ -193,9 +230,13 @@ class Conn:
             self.drop_output()
             return  # the connection went away meanwhile: its reader loop cleans up
         raw.transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if raw.transport.is_closing():  # the socket refused them (reset by the peer)
+            self.drop_output()
+            return
         self.sent += len(out)
         out.clear()
         self._out_bytes = 0
+        self._out_keep.clear()
         if self.stats is not None:
             self.stats.writes += 1
             for received in self._out_rx:
@@ -212,17 +253,21 @@ class Conn:
             if self.on_overflow is not None:
                 self.on_overflow(self)
 
-    async def _write_loop(self, queue: asyncio.Queue[tuple[str, float | None] | None]) -> None:
+    async def _write_loop(self, queue: asyncio.Queue[tuple[str, float | None, bool] | None]) -> None:
         try:
             while True:
                 item = await queue.get()
                 if item is None:
                     return
-                frame, received = item
+                frame, received, keep = item
                 self.queued_bytes -= len(frame)
                 self._inflight = True
+                self._inflight_keep = frame if keep else None
                 await self.ws.send_text(frame)
                 self._inflight = False
+                if self._gone():  # written into a transport that is closing (or the write failed)
+                    raise ConnectionError("transport closing")
+                self._inflight_keep = None
                 self.sent += 1
                 if received is not None and self.stats is not None:
                     self.stats.record(received, queued=True)
@@ -231,6 +276,29 @@ class Conn:
         except Exception as e:  # the peer went away: the reader loop notices and cleans up
             log.debug("IM writer %s stopped: %s", self.key, e)
             self.closed = True
+            self._unsent(self._take_queued())
+
+    def _take_queued(self) -> list[str]:
+        """The keep=True frames in flight or still queued (the queue is emptied)."""
+        keep = [] if self._inflight_keep is None else [self._inflight_keep]
+        self._inflight_keep = None
+        q = self._queue
+        while q is not None and not q.empty():
+            item = q.get_nowait()
+            if item is not None:
+                self.queued_bytes -= len(item[0])
+                if item[2]:
+                    keep.append(item[0])
+        return keep
+
+    def _unsent(self, frames: list[str]) -> None:
+        if not frames:
+            return
+        if self.on_unsent is not None:
+            self.on_unsent(self, frames)
+        else:
+            log.warning("IM connection %s (%s) went: %d messages not delivered", self.key, self.identifier,
+                        len(frames))
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "", flush: bool = True) -> None:
         """Close once. ``flush`` lets queued frames go out first (e.g. the ``kicked`` notice)."""
@@ -250,6 +318,8 @@ class Conn:
                 except (asyncio.QueueFull, asyncio.TimeoutError):
                     pass
             writer.cancel()
+            await asyncio.wait([writer])  # it ends at once; what it had not written is handed over
+            self._unsent(self._take_queued())
         try:  # the protocol layer bounds the closing handshake and then drops the socket
             await self.ws.close(code, reason)
         except Exception as e:

@@ -4,6 +4,15 @@ Shared facts (groups, members, sequence numbers, history, presence) live in a
 :class:`~server.im.state.SharedState`; this node keeps only its own connections and, per group,
 which of them are members, so a message is encoded once and queued to each local member.
 Other nodes get the same frame through :meth:`SharedState.publish`.
+
+C2C messages are never dropped silently: one for a registered user who is not connected to this
+node with an open connection is stored in the user's offline inbox first and then the node the
+user is logged in on (if any) is told to deliver the inbox (a ``{"t": "in"}`` event). Redis
+pub/sub is at-most-once, so that notice can be lost (a subscriber reconnecting, a sender dying
+after the store): the inbox stays, and the user's node drains it at its next heartbeat (within
+``node_heartbeat`` seconds; :mod:`server.im.redis_nodes`) or at the user's next login. A frame a
+closing connection did not write goes back to the inbox the same way. Group messages, tips and
+notices stay best effort (history covers group messages: ``get_history``).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -92,17 +101,54 @@ class Hub:
             await self.kick(old, "login elsewhere")
         self.conns[uid] = conn
         conn.stats = self.stats
-        conn.on_overflow = lambda c: self._spawn_detach(c)
+        conn.on_overflow = lambda c: self._spawn(self.detach(c))
+        conn.on_unsent = lambda c, frames: self._spawn(self._keep(c.identifier, frames))
         prev = await self.state.set_online(uid, conn.key)
         if prev and prev != conn.key and (old is None or prev != old.key):
             await self.state.publish({"t": "kick", "uid": uid, "conn": prev})
-        for frame in await self.state.inbox_take(uid):
-            conn.send(frame)
+        # after set_online: a message stored before this drains here, one stored after finds the
+        # presence and notifies this node (to_user), so none waits for the next login
+        await self.drain_inbox(conn)
 
-    def _spawn_detach(self, conn: Conn) -> None:
-        task = asyncio.get_running_loop().create_task(self.detach(conn))
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def drain_inbox(self, conn: Conn) -> None:
+        """Send the user's waiting C2C messages on ``conn``; those it cannot take go back."""
+        frames = await self.state.inbox_take(conn.identifier)
+        for i, frame in enumerate(frames):
+            if not conn.send(frame, keep=True):
+                await self._keep(conn.identifier, frames[i:])
+                return
+
+    async def _keep(self, uid: str, frames: list[str]) -> None:
+        """C2C frames that were not delivered: back into the inbox, then have them delivered."""
+        try:
+            if self.known is not None and not await self.known(uid):
+                log.warning("IM: %d messages for %s lost with its connection (not a registered user)",
+                            len(frames), uid)
+                return
+            for frame in frames:
+                await self.state.inbox_push(uid, frame)
+            await self._notify(uid)
+        except Exception:
+            log.exception("IM: could not keep %d undelivered messages for %s", len(frames), uid)
+
+    async def _notify(self, uid: str) -> None:
+        """Messages wait in ``uid``'s inbox: the node the user is logged in on delivers them now
+        (nobody: at the next login). A lost notice is caught up by that node's heartbeat."""
+        c = self.conns.get(uid)
+        if c is not None and c.accepting:
+            await self.drain_inbox(c)
+            return
+        try:
+            key = await self.state.presence(uid)
+            if key is not None and node_of(key) != self.state.node_id:
+                await self.state.publish({"t": "in", "uid": uid, "conn": key})
+        except Exception as e:  # the message is stored: delivered at the next beat or login
+            log.warning("IM: could not notify the node of %s about waiting messages: %s", uid, e)
 
     async def detach(self, conn: Conn) -> None:
         """Forget a connection that closed: leave its groups (quit tips), clear presence."""
@@ -151,6 +197,11 @@ class Hub:
                     c.send(ev["frame"])
             elif node_of(key) == self.state.node_id:
                 await self.to_user(ev["uid"], ev["frame"], bool(ev.get("inbox")), int(ev.get("hops", _MAX_HOPS)))
+        elif t == "in":  # messages wait in the inbox of a user logged in here (or a heartbeat found them)
+            key = ev.get("conn")
+            c = self.conns.get(ev["uid"])
+            if isinstance(key, str) and node_of(key) == self.state.node_id and c is not None and c.accepting:
+                await self.drain_inbox(c)
         elif t == "dismiss":
             self.tips.forget(ev["gid"])
             self._drop_local_group(ev["gid"], ev["frame"], ev.get("exclude"))
@@ -164,22 +215,24 @@ class Hub:
             await self.tips.add(ev["gid"], TipEvent("quit", ev["uid"], ev["nickname"], ev["avatar"]), int(ev["count"]))
 
     async def to_user(self, uid: str, frame: str, inbox: bool, hops: int = 0) -> bool:
-        """Send a frame to a user wherever they are logged in. With ``inbox`` (C2C messages) a user
-        who is offline, on a dead node, or whose connection went away meanwhile gets it at the next
-        login instead, if a registered user (False when not: nothing is kept); other frames (tips)
-        are dropped then."""
+        """Send a frame to a user wherever they are logged in. With ``inbox`` (C2C messages) to a
+        registered user it is written to an open connection of this node or stored in the user's
+        inbox and then delivered by the user's node (see the module doc), so it is never lost
+        silently. A user who is not registered gets it only while logged in (False when not:
+        nothing is kept); other frames (tips) are best effort."""
         c = self.conns.get(uid)
-        if c is not None and c.send(frame):
+        if c is not None and c.send(frame, keep=inbox):
+            return True
+        if inbox and (self.known is None or await self.known(uid)):
+            await self.state.inbox_push(uid, frame)
+            await self._notify(uid)
             return True
         key = await self.state.presence(uid)
         if key is not None and node_of(key) != self.state.node_id and hops < _MAX_HOPS:
-            await self.state.publish({"t": "u", "uid": uid, "conn": key, "frame": frame, "inbox": inbox,
+            await self.state.publish({"t": "u", "uid": uid, "conn": key, "frame": frame, "inbox": False,
                                       "hops": hops + 1})
-        elif inbox:
-            if self.known is not None and not await self.known(uid):
-                return False
-            await self.state.inbox_push(uid, frame)
-        return True
+            return True
+        return not inbox
 
     def _drop_local_group(self, gid: str, frame: str, exclude: str | None) -> None:
         members = self.local.pop(gid, {})

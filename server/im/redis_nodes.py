@@ -8,6 +8,11 @@ Then it looks for nodes of ``P im:nodes`` whose key expired; for each, the node 
 entries still holding one of N's conn keys: the user may have re-joined elsewhere) and emits a
 ``{"t": "lost", ...}`` event to its own hub, which sends the quit tip. A node whose key had
 expired while it was still running (a stall longer than the TTL) re-asserts its memberships.
+
+The same presence script reports which of this node's users have C2C messages waiting in their
+offline inbox (``P im:inq``); the node hands each a ``{"t": "in"}`` event, so a message whose
+notice was lost on the pub/sub bus (at-most-once: a subscriber reconnecting, a Redis outage, a
+sender that died after storing it) is delivered within one beat instead of at the next login.
 """
 
 from __future__ import annotations
@@ -28,15 +33,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS: presence keys; ARGV[1]: TTL in ms, ARGV[i + 1]: the conn_key KEYS[i] should hold.
-# A key another login took over is left alone; a key lost to a Redis outage is restored.
+# KEYS: presence keys; ARGV[1]: TTL in ms, ARGV[2]: the inbox index (sorted set of recipients
+# with waiting messages), ARGV[3]: the presence key prefix, ARGV[i + 3]: the conn_key KEYS[i]
+# should hold. A key another login took over is left alone; a key lost to a Redis outage is
+# restored. Returns the indices (1-based) of the users still here whose inbox holds messages.
 _REFRESH_PRESENCE = """
+local skip = #ARGV[3]
+local mine, uids = {}, {}
 for i, k in ipairs(KEYS) do
   local v = redis.call('GET', k)
-  if v == ARGV[i + 1] then redis.call('PEXPIRE', k, ARGV[1])
-  elseif not v then redis.call('SET', k, ARGV[i + 1], 'PX', ARGV[1]) end
+  if v == ARGV[i + 3] then redis.call('PEXPIRE', k, ARGV[1]); mine[i] = true
+  elseif not v then redis.call('SET', k, ARGV[i + 3], 'PX', ARGV[1]); mine[i] = true end
+  uids[i] = string.sub(k, skip + 1)
 end
-return #KEYS
+local waiting = {}
+if #KEYS > 0 and redis.call('ZCARD', ARGV[2]) > 0 then
+  for i, score in ipairs(redis.call('ZMSCORE', ARGV[2], unpack(uids))) do
+    if score and mine[i] then waiting[#waiting + 1] = i end
+  end
+end
+return waiting
 """
 
 # KEYS: group hash, membership hash, join-order set; ARGV: uid, conn_key, join score.
@@ -72,6 +88,7 @@ class NodeLiveness:
         self._tasks: list[asyncio.Task[None]] = []
         self._beats = 0
         self._reassert_pending = False
+        self._drainer: asyncio.Task[None] | None = None
 
     def _node_key(self, node: str) -> str:
         return self.state.key("node", node)
@@ -83,7 +100,7 @@ class NodeLiveness:
                        asyncio.create_task(self._every(self.sweep_dead, "sweep"), name="im-node-sweep")]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *([self._drainer] if self._drainer is not None else [])]:
             task.cancel()
             try:
                 await task
@@ -118,10 +135,24 @@ class NodeLiveness:
             await self._reassert()
             self._reassert_pending = False
         online = list(st.online.items())
+        waiting: list[tuple[str, str]] = []
         for i in range(0, len(online), _BATCH):
             chunk = online[i:i + _BATCH]
-            await self._refresh(keys=[st.key("on", uid) for uid, _ in chunk],
-                                args=[self.ttl_ms, *(key for _, key in chunk)])
+            found = await self._refresh(keys=[st.key("on", uid) for uid, _ in chunk],
+                                        args=[self.ttl_ms, st.inbox_index, st.key("on", ""),
+                                              *(key for _, key in chunk)])
+            waiting += [chunk[int(j) - 1] for j in found]
+        if waiting and (self._drainer is None or self._drainer.done()):
+            # off the heartbeat's own path: many drains (after an outage) must not delay the next beat
+            self._drainer = asyncio.create_task(self._drain(waiting), name="im-node-drain")
+
+    async def _drain(self, waiting: list[tuple[str, str]]) -> None:
+        """Deliver the inboxes of users logged in here whose notice was lost (or is on its way)."""
+        for uid, key in waiting:
+            try:
+                await self.state.emit({"t": "in", "uid": uid, "conn": key})
+            except Exception:
+                log.exception("IM: delivering the waiting messages of %s failed", uid)
 
     async def _reassert(self) -> None:
         st = self.state

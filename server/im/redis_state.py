@@ -113,7 +113,7 @@ class RedisState:
             while True:
                 try:
                     msg = await pubsub.get_message(timeout=1.0)
-                except (ConnectionError, aioredis.ConnectionError, OSError) as e:
+                except Exception as e:  # any error (a timeout too) must not end the subscription
                     log.warning("redis bus read failed (%s); retrying", e)
                     await asyncio.sleep(1.0)
                     continue
@@ -299,8 +299,13 @@ class RedisState:
         """The conn_key the user is logged in with, if its node is alive."""
         return await self._live_presence(keys=[self.key("on", uid)], args=[self._p + "node:"])
 
+    @property
+    def inbox_index(self) -> str:
+        """The sorted set of recipients with waiting messages (``P im:inq``)."""
+        return self._p + "inq"
+
     def _inbox_keys(self, uid: str) -> list[str]:
-        return [self.key("in", uid)] + [self._p + k for k in ("inq", "inb", "intotal", "indropped")]
+        return [self.key("in", uid), self.inbox_index] + [self._p + k for k in ("inb", "intotal", "indropped")]
 
     async def inbox_push(self, uid: str, frame: str) -> None:
         """Keep a C2C message for an offline (known) recipient, within the inbox caps."""

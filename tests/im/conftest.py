@@ -33,8 +33,10 @@ class RedisCluster:
     def key(self, kind: str, key: str) -> str:
         return f"{self.prefix}im:{kind}:{key}"
 
-    def start(self, count: int = 2, extra: tuple[str, ...] = (), **im_settings: Any) -> list[ServerProcess]:
-        """``count`` nodes sharing one config.toml (same secrets) with extra ``[im]`` settings."""
+    def start(self, count: int = 2, extra: tuple[str, ...] = (), urls: tuple[str, ...] = (),
+              **im_settings: Any) -> list[ServerProcess]:
+        """``count`` nodes sharing one config.toml (same secrets) with extra ``[im]`` settings;
+        node ``i`` uses Redis URL ``urls[i]`` when given (e.g. its own Redis user)."""
         first = self.tmp / "n0"
         load(first)
         doc = tomllib.loads((first / "config.toml").read_text())
@@ -46,7 +48,7 @@ class RedisCluster:
             if i:
                 d.mkdir()
                 shutil.copy(first / "config.toml", d / "config.toml")
-            sp = start_server(d, "--db", self.db, "--redis", REDIS, *extra)
+            sp = start_server(d, "--db", self.db, "--redis", urls[i] if i < len(urls) else REDIS, *extra)
             self.nodes.append(sp)
             started.append(sp)
         return started
