@@ -31,7 +31,7 @@ from app.play.frame import YuvFrame
 from app.play.latency import HlsDrift, SlackMemory
 from app.play.pipe import Callbacks, Pipe
 from app.play.present import Presenter
-from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, source_kind
+from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, read_timeout, source_kind
 from app.play.stats import PlayStats, StatsMeter
 from protocol.signing import redact_url
 
@@ -176,14 +176,18 @@ class Player:
         """Stop and release everything (threads joined, audio device closed). Idempotent."""
         self.pipe.stop.set()
         me = threading.current_thread()
+        # A read in progress returns by its timeout at the latest (FFmpeg's HLS reader waits for
+        # the next segment inside one read, up to hls_read_timeout).
+        demux_wait = max(5.0, read_timeout(self.pipe.kind, self.settings) + 1.0)
         for t in self._threads:
             if t is not me:
-                t.join(5)
+                t.join(demux_wait if t.name == "play-demux" else 5.0)
         if self._audio_out is not None:
             self._audio_out.close()
             self._underruns_closed = self._audio_out.underruns
             self._audio_out = None
-        self.demuxer.close()
+        if not any(t.name == "play-demux" and t.is_alive() for t in self._threads):
+            self.demuxer.close()  # else its thread closes it when the read returns (never under a read)
         if self._end_reason is None:
             self._finish(EndReason.STOPPED, PlayState.STOPPED)
         else:
