@@ -62,18 +62,24 @@ class HlsDrift:
     The target is the lag at the end of the first full window after the join (``start``), or the
     floor when that is higher. Over it by ``above`` s: ``catchup_speed`` until within ``settle``
     s; by ``jump_above`` s: a jump straight to it. Never slower than 1.0: stalls are what add
-    latency, and the control takes it back.
+    latency, and the control takes it back. Both the start and the arrivals carry over a
+    reconnect (stream time goes on), so a reconnect that lands far behind is jumped back from
+    ``reopen`` s after it (while the reopened playlist's segments are still being read, the media
+    received says nothing), not a whole window later.
     """
 
     def __init__(self, window: float = 8.0, above: float = 0.5, settle: float = 0.1,
-                 jump_above: float = 1.5, reserve: float = 0.3, timeline_jump: float = 30.0) -> None:
+                 jump_above: float = 1.5, reserve: float = 0.3, timeline_jump: float = 30.0,
+                 reopen: float = 1.0) -> None:
         self.window, self.above, self.settle = window, above, settle
         self.jump_above, self.reserve, self.timeline_jump = jump_above, reserve, timeline_jump
+        self.reopen = reopen
         self.start: float | None = None  # the lag to hold (s)
         self.floor: float | None = None  # the least lag the arrivals allow, with the reserve
         self.lag: float | None = None
         self._stale: deque[tuple[float, float]] = deque()  # (t, now - end of the media received)
-        self._since = 0.0
+        self._since = 0.0  # the window that sets the start began
+        self._epoch = 0.0  # the source was (re)opened
 
     @property
     def excess(self) -> float | None:
@@ -83,14 +89,17 @@ class HlsDrift:
         return self.lag - max(self.start, self.floor)
 
     def reset(self, now: float) -> None:
-        """A new epoch (a reconnect): a new window of arrivals; the latency to hold is kept."""
-        self._stale.clear()
-        self._since = now
+        """The source was (re)opened: the join, or a reconnect to the same playlist, whose time goes
+        on; the start and the arrivals seen are kept once known."""
+        self._epoch = now
+        if self.start is None:
+            self._stale.clear()
+            self._since = now
 
     def forget(self, now: float) -> None:
-        """Another source (a failover to another URL): its time is not ours; start over."""
-        self.reset(now)
+        """Another source (a failover to another URL, a new timeline): its time is not ours."""
         self.start = self.floor = self.lag = None
+        self.reset(now)
 
     def update(self, now: float, pos: float, end: float, speed: float,
                catchup_speed: float) -> tuple[float, float]:
@@ -100,14 +109,17 @@ class HlsDrift:
         (0.0: none)."""
         lag = now - pos
         self.lag = lag
+        if now - self._epoch < self.reopen:
+            return 1.0, 0.0
+        if self.start is not None and abs(lag - self.start) > self.timeline_jump:
+            self.forget(now)  # the stream's time jumped (a new timeline), not the latency
+            return 1.0, 0.0
         self._stale.append((now, now - end))
         while self._stale and self._stale[0][0] < now - self.window:
             self._stale.popleft()
         if now - self._since < self.window:
             return 1.0, 0.0
         self.floor = max(s for _, s in self._stale) + self.reserve
-        if self.start is not None and abs(lag - self.start) > self.timeline_jump:
-            self.start = None  # the stream's time jumped (a new timeline), not the latency
         if self.start is None or lag < self.start - self.jump_above:
             self.start = lag  # the join (or a source now much closer than at the join)
             return 1.0, 0.0

@@ -350,7 +350,8 @@ class Player:
         is stretched (``slowdown_speed``) until the slack is back, over it the audio is sped up
         (``catchup_speed``). The low point carries the arrival jitter, so the latency follows the
         jitter. Video only, the buffer of the stream's low point over the last second is held in
-        [target, target + speed_above]. Past the maximum buffer the clock jumps.
+        [target, target + speed_above]. Past the maximum buffer the clock jumps. HLS (segments,
+        a sawtooth buffer) holds its latency near where it started instead (:class:`HlsDrift`).
         """
         p, s = self.pipe, self.settings
         if not p.live or p.paused or s.catchup is Catchup.OFF or self._state is not PlayState.PLAYING:
