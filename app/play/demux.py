@@ -10,7 +10,7 @@ import av
 
 from app.play.errors import PlayCode, PlayError
 from app.play.pipe import END, PKT, Pipe
-from app.play.settings import SourceKind, open_options
+from app.play.settings import SourceKind, open_options, read_timeout
 from protocol.signing import redact_url
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Demuxer:
         live_hint = s.live if s.live is not None else p.kind in (SourceKind.RTMP, SourceKind.HTTP_FLV)
         opts = open_options(p.url, p.kind, s, live_hint)
         try:
-            c = av.open(p.url, options=opts, timeout=(open_timeout or s.open_timeout, s.read_timeout))
+            c = av.open(p.url, options=opts, timeout=(open_timeout or s.open_timeout, read_timeout(p.kind, s)))
         except av.FFmpegError as exc:
             raise _open_error(p.url, exc) from exc
         except OSError as exc:
@@ -124,6 +124,7 @@ class Demuxer:
             while not p.stop.is_set():
                 if p.pending_seek is not None:
                     self._do_seek()
+                t_read = time.monotonic()
                 try:
                     pkt = next(self._iter)
                 except (StopIteration, EOFError):
@@ -140,11 +141,23 @@ class Demuxer:
                         return
                     continue
                 self._route(pkt)
+                if self._timed_out(t_read) and not self._at_end("no new segment within the read timeout"):
+                    return
         except Exception as exc:  # a bug must end playback with an error, not hang it
             log.exception("demux stage failed")
             p.events.fatal(PlayCode.READ_FAILED, f"demux failed: {exc}")
         finally:
             self.close()
+
+    def _timed_out(self, t_read: float) -> bool:
+        """True when the last read of a live HLS source was cut by the read timeout.
+
+        FFmpeg's HLS reader waits for the next segment inside one read; once the timeout has
+        interrupted that wait it fetches no segment any more: it hands out what it had and then,
+        one more read timeout later, the end of the stream. Reconnect at once instead."""
+        p = self.pipe
+        return (p.live and p.kind is SourceKind.HLS
+                and time.monotonic() - t_read >= read_timeout(p.kind, p.settings) - 0.05)
 
     def _route(self, pkt: Any) -> None:
         p = self.pipe

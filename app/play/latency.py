@@ -44,45 +44,88 @@ class SlackMemory:
 
 
 class HlsDrift:
-    """Holds an HLS player's latency near where it started (issue 18: it crept from 2.5 s to 4.1 s
-    in 200 s and never came back: every stall waiting for a late segment pauses the clock and
-    adds its length to the latency for good).
+    """Holds an HLS player's latency within one target duration of where it started (issue 18).
 
-    HLS arrives a segment at a time, so the buffer is a sawtooth; its low point over ``window`` s
-    (longer than a segment) is the latency that can be cut. The first full window after a join sets
-    the baseline; when the low point rises ``above`` s over it, :meth:`update` asks for ``speed``
-    until it is back within ``settle`` s. Remembered values shrink as the faster playback eats
-    into the buffer (:meth:`update` shifts them), so the control neither overshoots nor waits for
-    old values to expire.
+    The latency is taken as ``lag = now - media time playing`` in the stream's own time (not
+    rebased at a reconnect): a live source's media time runs with the wall clock, so the lag is
+    the glass-to-glass latency minus a constant. Every stall adds its length to it, faster
+    playback and jumps take from it, and it carries over a reconnect to the same playlist.
+
+    The buffer cannot be the measure: it is a sawtooth whose low point moves with the segment
+    fetches (FFmpeg reloads the playlist one segment after the last load, then every half target
+    duration), and a reconnect restarts it, so holding it held the latency only between
+    reconnects (a 30-minute soak went 5.5 -> 7.7 s, max 9.8 s). The buffer sets the floor
+    instead: the media received goes stale by ``now - end`` (most just before a segment comes),
+    and the player cannot stand closer than that peak over ``window`` plus ``reserve`` without
+    stalling.
+
+    The target is the lag at the end of the first full window after the join (``start``), or the
+    floor when that is higher. Over it by ``above`` s: ``catchup_speed`` until within ``settle``
+    s; by ``jump_above`` s: a jump straight to it. Never slower than 1.0: stalls are what add
+    latency, and the control takes it back. Both the start and the arrivals carry over a
+    reconnect (stream time goes on), so a reconnect that lands far behind is jumped back from
+    ``reopen`` s after it (while the reopened playlist's segments are still being read, the media
+    received says nothing), not a whole window later.
     """
 
-    def __init__(self, window: float = 8.0, above: float = 0.5, settle: float = 0.1) -> None:
+    def __init__(self, window: float = 8.0, above: float = 0.5, settle: float = 0.1,
+                 jump_above: float = 1.5, reserve: float = 0.3, timeline_jump: float = 30.0,
+                 reopen: float = 1.0) -> None:
         self.window, self.above, self.settle = window, above, settle
-        self.baseline: float | None = None
-        self._hist: deque[list[float]] = deque()  # [t, buffer]
-        self._start = 0.0
-        self._last: float | None = None
+        self.jump_above, self.reserve, self.timeline_jump = jump_above, reserve, timeline_jump
+        self.reopen = reopen
+        self.start: float | None = None  # the lag to hold (s)
+        self.floor: float | None = None  # the least lag the arrivals allow, with the reserve
+        self.lag: float | None = None
+        self._stale: deque[tuple[float, float]] = deque()  # (t, now - end of the media received)
+        self._since = 0.0  # the window that sets the start began
+        self._epoch = 0.0  # the source was (re)opened
+
+    @property
+    def excess(self) -> float | None:
+        """Seconds of latency over the target (None until the target is known)."""
+        if self.start is None or self.lag is None or self.floor is None:
+            return None
+        return self.lag - max(self.start, self.floor)
 
     def reset(self, now: float) -> None:
-        self.baseline, self._last, self._start = None, None, now
-        self._hist.clear()
+        """The source was (re)opened: the join, or a reconnect to the same playlist, whose time goes
+        on; the start and the arrivals seen are kept once known."""
+        self._epoch = now
+        if self.start is None:
+            self._stale.clear()
+            self._since = now
 
-    def update(self, now: float, buf: float, speed: float, catchup_speed: float) -> float:
-        """The speed to play at now (1.0 or ``catchup_speed``)."""
-        if self._last is not None and speed != 1.0:
-            for item in self._hist:
-                item[1] -= (speed - 1.0) * (now - self._last)
-        self._last = now
-        self._hist.append([now, buf])
-        while self._hist and self._hist[0][0] < now - self.window:
-            self._hist.popleft()
-        if now - self._start < self.window:
-            return 1.0
-        low = min(item[1] for item in self._hist)
-        if self.baseline is None:
-            self.baseline = low
-            return 1.0
-        over = low - self.baseline
+    def forget(self, now: float) -> None:
+        """Another source (a failover to another URL, a new timeline): its time is not ours."""
+        self.start = self.floor = self.lag = None
+        self.reset(now)
+
+    def update(self, now: float, pos: float, end: float, speed: float,
+               catchup_speed: float) -> tuple[float, float]:
+        """``pos``: media time playing; ``end``: end of the media received (stream time, s).
+
+        Returns the speed to play at (1.0 or ``catchup_speed``) and the seconds to jump ahead
+        (0.0: none)."""
+        lag = now - pos
+        self.lag = lag
+        if now - self._epoch < self.reopen:
+            return 1.0, 0.0
+        if self.start is not None and abs(lag - self.start) > self.timeline_jump:
+            self.forget(now)  # the stream's time jumped (a new timeline), not the latency
+            return 1.0, 0.0
+        self._stale.append((now, now - end))
+        while self._stale and self._stale[0][0] < now - self.window:
+            self._stale.popleft()
+        if now - self._since < self.window:
+            return 1.0, 0.0
+        self.floor = max(s for _, s in self._stale) + self.reserve
+        if self.start is None or lag < self.start - self.jump_above:
+            self.start = lag  # the join (or a source now much closer than at the join)
+            return 1.0, 0.0
+        excess = lag - max(self.start, self.floor)
+        if excess > self.jump_above:
+            return 1.0, excess
         if speed > 1.0:
-            return catchup_speed if over > self.settle else 1.0
-        return catchup_speed if over > self.above else 1.0
+            return (catchup_speed if excess > self.settle else 1.0), 0.0
+        return (catchup_speed if excess > self.above else 1.0), 0.0

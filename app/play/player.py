@@ -31,7 +31,7 @@ from app.play.frame import YuvFrame
 from app.play.latency import HlsDrift, SlackMemory
 from app.play.pipe import Callbacks, Pipe
 from app.play.present import Presenter
-from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, source_kind
+from app.play.settings import Catchup, PlaySettings, SourceKind, buffer_targets, read_timeout, source_kind
 from app.play.stats import PlayStats, StatsMeter
 from protocol.signing import redact_url
 
@@ -74,6 +74,7 @@ class Player:
         self._buf_hist: deque[tuple[float, float]] = deque()
         self._slack = SlackMemory()  # the audio's slack over jitter_memory s (see app.play.latency)
         self._hls_drift = HlsDrift()  # HLS latency held near its start (see app.play.latency)
+        self._hls_url = self.url
         self._hist_epoch = -1
         self._last_tick: float | None = None
         self.last_stats: PlayStats | None = None
@@ -176,14 +177,18 @@ class Player:
         """Stop and release everything (threads joined, audio device closed). Idempotent."""
         self.pipe.stop.set()
         me = threading.current_thread()
+        # A read in progress returns by its timeout at the latest (FFmpeg's HLS reader waits for
+        # the next segment inside one read, up to hls_read_timeout).
+        demux_wait = max(5.0, read_timeout(self.pipe.kind, self.settings) + 1.0)
         for t in self._threads:
             if t is not me:
-                t.join(5)
+                t.join(demux_wait if t.name == "play-demux" else 5.0)
         if self._audio_out is not None:
             self._audio_out.close()
             self._underruns_closed = self._audio_out.underruns
             self._audio_out = None
-        self.demuxer.close()
+        if not any(t.name == "play-demux" and t.is_alive() for t in self._threads):
+            self.demuxer.close()  # else its thread closes it when the read returns (never under a read)
         if self._end_reason is None:
             self._finish(EndReason.STOPPED, PlayState.STOPPED)
         else:
@@ -345,7 +350,8 @@ class Player:
         is stretched (``slowdown_speed``) until the slack is back, over it the audio is sped up
         (``catchup_speed``). The low point carries the arrival jitter, so the latency follows the
         jitter. Video only, the buffer of the stream's low point over the last second is held in
-        [target, target + speed_above]. Past the maximum buffer the clock jumps.
+        [target, target + speed_above]. Past the maximum buffer the clock jumps. HLS (segments,
+        a sawtooth buffer) holds its latency near where it started instead (:class:`HlsDrift`).
         """
         p, s = self.pipe, self.settings
         if not p.live or p.paused or s.catchup is Catchup.OFF or self._state is not PlayState.PLAYING:
@@ -361,7 +367,11 @@ class Player:
             self._hist_epoch = p.epoch
             hist.clear()
             mem.clear()
-            self._hls_drift.reset(now)
+            if p.url != self._hls_url:  # a failover: another server's time
+                self._hls_url = p.url
+                self._hls_drift.forget(now)
+            else:  # the same playlist: its time goes on, and the latency to hold with it
+                self._hls_drift.reset(now)
         speed = self.clock.speed
         if self._last_tick is not None:  # the latency moved with the speed, and every slack with it
             mem.shift((1.0 - speed) * (now - self._last_tick))
@@ -379,28 +389,25 @@ class Player:
         joining = now - self._first_frame_t < 2.0 and self.kind is not SourceKind.HLS
         if joining and buf > target + 0.15 and s.catchup is not Catchup.SPEED:
             mx = target + 0.15
-        if buf > mx and s.catchup in (Catchup.DROP, Catchup.SPEED_AND_DROP):
+        drop = s.catchup in (Catchup.DROP, Catchup.SPEED_AND_DROP)
+        if buf > mx and drop:
             latest = p.buffered_end()
             if latest is not None:
-                to = latest - target
-                out = self._audio_out
-                if out is not None and p.latest_audio is not None and self.clock.audio_master():
-                    # land where the audio still has its margin (the audio is the laggier stream)
-                    block = out.block_frames / out.rate
-                    to = min(to, p.latest_audio - out.latency - block - s.audio_margin)
-                log.debug("buffer %.3f s over %.3f s: jumping to %.3f s", buf, mx, to)
-                self.clock.jump(to)
-                self.stats.catchups += 1
-                self.clock.set_speed(1.0)
-                hist.clear()
-                mem.clear()
+                log.debug("buffer %.3f s over %.3f s: jumping", buf, mx)
+                self._jump(latest - target)
+            return
+        if self.kind is SourceKind.HLS:  # the latency itself, not the buffer (see HlsDrift)
+            pos, end, offset = self.clock.now(), p.buffered_end(), p.offset
+            if pos is None or end is None or offset is None:
+                return
+            want, ahead = self._hls_drift.update(now, pos + offset, end + offset, speed, s.catchup_speed)
+            if ahead > 0 and drop:
+                log.debug("HLS latency %.3f s over its target: jumping ahead", ahead)
+                self._jump(pos + ahead)
+            elif s.catchup in (Catchup.SPEED, Catchup.SPEED_AND_DROP) and want != speed:
+                self.clock.set_speed(want)
             return
         if s.catchup not in (Catchup.SPEED, Catchup.SPEED_AND_DROP):
-            return
-        if self.kind is SourceKind.HLS:  # a sawtooth buffer: its low point over a window, not the jitter
-            want = self._hls_drift.update(now, buf, speed, s.catchup_speed)
-            if want != speed:
-                self.clock.set_speed(want)
             return
         full = now - hist[0][0] > 0.9
         alow = mem.low() if self.clock.audio_master() else None
@@ -426,6 +433,20 @@ class Player:
                 want = 1.0
         if want != speed:
             self.clock.set_speed(want)
+
+    def _jump(self, to: float) -> None:
+        """Live catch-up: move the clock to ``to`` (media s), at most where the audio still has
+        its margin (the audio is the laggier stream); frames before it are dropped."""
+        p, s = self.pipe, self.settings
+        out = self._audio_out
+        if out is not None and p.latest_audio is not None and self.clock.audio_master():
+            block = out.block_frames / out.rate
+            to = min(to, p.latest_audio - out.latency - block - s.audio_margin)
+        self.clock.jump(to)
+        self.stats.catchups += 1
+        self.clock.set_speed(1.0)
+        self._buf_hist.clear()
+        self._slack.clear()
 
     def _check_eof(self) -> None:
         p = self.pipe

@@ -57,6 +57,11 @@ class PlaySettings:
     # HLS is segment-bound: it gets its own, larger figures.
     hls_target_buffer: float = 2.0
     hls_max_buffer: float = 10.0
+    # s without data before an HLS source counts as stalled (``read_timeout`` is for a stream).
+    # FFmpeg waits for the next segment inside one read: it reloads the playlist one segment
+    # after the last load, then every half target duration, so 2 s segments normally keep a
+    # read waiting up to ~3 s, more on a loaded server; at 3 s a late segment cost a reconnect.
+    hls_read_timeout: float = 6.0
     reconnect_window: float = 8.0  # s a live source may stay away before the end is declared
     reconnect_interval: float = 0.5
     # Replay read-ahead (packets are read ahead by at most this much media).
@@ -129,13 +134,18 @@ def _source_options(url: str, kind: SourceKind, settings: PlaySettings, live: bo
             opts["rtmp_buffer"] = "100"  # ms asked of the server; the default (3000) is for VOD
         return opts
     if kind is SourceKind.HLS:
-        opts = {"probesize": "500000", "analyzeduration": "500000"}
-        if live:
-            opts["live_start_index"] = "-2"
-        return opts
+        # Two segments back from the live edge (FFmpeg's default is three). Whether the playlist
+        # is live is known only once it is read (``live`` is False for HLS unless the settings
+        # say so); FFmpeg applies this to live playlists only.
+        return {"probesize": "500000", "analyzeduration": "500000", "live_start_index": "-2"}
     if urlsplit(url).scheme.lower() in ("http", "https"):
         return {"reconnect": "1", "reconnect_delay_max": "2"}  # a replay over HTTP survives a reset
     return {}
+
+
+def read_timeout(kind: SourceKind, settings: PlaySettings) -> float:
+    """Seconds a read may wait for data before the source counts as stalled."""
+    return max(settings.read_timeout, settings.hls_read_timeout) if kind is SourceKind.HLS else settings.read_timeout
 
 
 def buffer_targets(kind: SourceKind, settings: PlaySettings) -> tuple[float, float]:

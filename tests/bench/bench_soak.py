@@ -2,6 +2,7 @@
 
     python tests/bench/bench_soak.py [--minutes 10] [--seconds S] [--sample 15]
     python tests/bench/bench_soak.py --fast [--fast-hours 2]
+    python tests/bench/bench_soak.py --hls-only [--minutes 10] [--old-tree DIR]
 
 The mix: our pusher (testsrc at 540p25) in room A; our players on RTMP, HTTP-FLV and HLS (time
 code on, so each reports glass-to-glass latency); an ffmpeg viewer joining for 20 s once a minute;
@@ -9,6 +10,10 @@ code on, so each reports glass-to-glass latency); an ffmpeg viewer joining for 2
 5 s for every anchor; a co-host (accepted, added, publishing) and a second room (ffmpeg publishers).
 Every ``--sample`` s the RSS, fds, threads and CPU of every process are sampled. At the end the
 pusher stops and the replay must be listed within 60 s, its duration matching the time on air.
+
+``--hls-only`` runs the pusher and our RTMP and HLS players alone and checks the HLS latency
+(issue 18); ``--old-tree DIR`` adds an HLS player run from another checkout (old vs new, same
+stream, same load).
 
 ``--fast`` publishes ``--fast-hours`` of media (a pre-encoded 540p25 clip looped, stream copy,
 no ``-re``) as fast as the relay and the recorder take it, then checks the replay: listed within
@@ -245,6 +250,82 @@ def run_mix(args: argparse.Namespace, tmp: Path) -> int:
             print(f"tracemalloc diffs: {args.memtrace_out}")
 
 
+def latency_rows(p: Proc) -> list[tuple[float, float]]:
+    """(s since the player's first stats line, glass-to-glass latency ms)."""
+    t0 = p.rows[0][0] if p.rows else 0.0
+    return [(t - t0, d["latency_ms"]) for t, d in p.rows if "latency_ms" in d]
+
+
+def drift_figures(lat: list[tuple[float, float]]) -> tuple[float | None, float | None]:
+    """(max drift: the highest 30 s median minus the first minute's, the last minute's median
+    minus the first's), ms."""
+    first = med([x for t, x in lat if t < 60]) if lat else None
+    last = med([x for t, x in lat if t > lat[-1][0] - 60]) if lat else None
+    if first is None:
+        return None, None
+    drift = max(med([x for t, x in lat if t1 - 30 <= t <= t1]) or 0 for t1, _ in lat) - first
+    return drift, None if last is None else last - first
+
+
+def run_hls(args: argparse.Namespace, tmp: Path) -> int:
+    """``--hls-only``: the pusher, an RTMP player (reference) and HLS players; HLS latency."""
+    seconds = args.seconds if args.seconds else args.minutes * 60
+    load0 = os.getloadavg()
+    sp = start_server(tmp / "server")
+    procs: list[Proc] = []
+    try:
+        a = Account(sp.http_base, "soak_anchor")
+        room, push = a.open_room("soak hls")
+        pusher = Proc("pusher", py("push", "--url", push, "--source", "testsrc", "--resolution", "540p",
+                                   "--fps", "25"), parse_push).start()
+        procs.append(pusher)
+        until(lambda: any(" live " in line for line in list(pusher.tail)), 20.0)
+        hls = f"http://127.0.0.1:{sp.http_port}/live/{room}.m3u8"
+        until(lambda: ".ts" in _get_text(hls), 15.0)
+        time.sleep(4.0)  # as in the full soak: the HLS join finds a segment or two
+        cmd = ["play", "--no-display", "--audio", "null", "--timecode"]
+        players = {"rtmp": Proc("play-rtmp", py(cmd[0], f"rtmp://127.0.0.1:{sp.rtmp_port}/live/{room}", *cmd[1:]),
+                                parse_play),
+                   "hls": Proc("play-hls", py(cmd[0], hls, *cmd[1:]), parse_play)}
+        if args.old_tree:
+            players["hls-old"] = Proc("play-hls-old", py(cmd[0], hls, *cmd[1:]), parse_play,
+                                      root=Path(args.old_tree).resolve())
+        for p in players.values():
+            procs.append(p.start())
+        t_end = time.monotonic() + seconds
+        while time.monotonic() < t_end and all(p.popen and p.popen.poll() is None for p in procs):
+            time.sleep(min(1.0, max(0.0, t_end - time.monotonic())))
+        early_exit = [p.name for p in procs if p.popen and p.popen.poll() is not None]
+    finally:
+        for p in procs:
+            p.stop()
+        sp.stop()
+    print(f"\nbench_soak --hls-only: {seconds / 60:.1f} min; loadavg {load0[0]:.2f} -> {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores; pusher fps median {fmt(med(lin(pusher.rows, 'fps')))}")
+    print(f"{'player':<10}{'fps med':>8}{'latency first 60s':>19}{'last 60s':>10}{'max':>8}{'max drift':>11}"
+          f"{'reconnects':>12}  (ms)")
+    verdict = {"no process died": not early_exit}
+    for k, p in players.items():
+        lat = latency_rows(p)
+        first = med([x for t, x in lat if t < 60]) if lat else None
+        last = med([x for t, x in lat if t > lat[-1][0] - 60]) if lat else None
+        drift, end = drift_figures(lat)
+        rc = lin(p.rows, "reconnects")
+        print(f"{k:<10}{fmt(med(lin(p.rows, 'fps'))):>8}{fmt(first, '.0f'):>19}{fmt(last, '.0f'):>10}"
+              f"{fmt(max((x for _, x in lat), default=None), '.0f'):>8}{fmt(drift, '.0f'):>11}"
+              f"{(rc[-1] if rc else 0):>12.0f}")
+        if k == "hls":
+            verdict["HLS latency at the end within one target duration (2 s) of its start"] = (
+                end is not None and end <= 2000)
+            verdict["HLS latency never 2 s over its start (30 s medians)"] = drift is not None and drift <= 2000
+    if early_exit:
+        print(f"ended early: {early_exit}; last lines: {[p.tail[-3:] for p in players.values()]}")
+    print("\nverdict:")
+    for k, ok in verdict.items():
+        print(f"  {'PASS' if ok else 'FAIL'}  {k}")
+    return 0 if all(verdict.values()) else 1
+
+
 def report(args: argparse.Namespace, seconds: float, load0: tuple[float, ...], sampler: Sampler, pusher: Proc,
            players: dict[str, Proc], hbs: list[Heartbeats], dm: Danmaku, seen: list[str],
            viewer: JoinLeaveViewer, replay: Any, listed_s: float | None, probe: dict[str, float] | None,
@@ -278,8 +359,7 @@ def report(args: argparse.Namespace, seconds: float, load0: tuple[float, ...], s
         print(f"{k:<10}{fmt(med(lin(rows, 'fps'))):>8}{fmt(first, '.0f'):>19}{fmt(last, '.0f'):>10}"
               f"{fmt(max((x for _, x in lat), default=None), '.0f'):>8}")
         if k == "hls" and lat and first is not None:
-            hls_drift = max(med([x for t, x in lat if t1 - 30 <= t <= t1]) or 0 for t1, _ in lat) - first
-            hls_end = None if last is None else last - first
+            hls_drift, hls_end = drift_figures(lat)
     audio = lin(pusher.rows, "audio_db")
     quiet = sum(1 for x in audio if x <= -99)
     got = [t for t in seen if t.startswith("dm")]
@@ -397,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between process samples")
     ap.add_argument("--fast", action="store_true", help="hours of media faster than real time; check the replay")
     ap.add_argument("--fast-hours", type=float, default=2.0)
+    ap.add_argument("--hls-only", action="store_true", help="the pusher and our players only: HLS latency")
+    ap.add_argument("--old-tree", default="", metavar="DIR",
+                    help="with --hls-only: also an HLS player run from this checkout (old vs new)")
     ap.add_argument("--tracemalloc", type=float, default=0.0, metavar="S",
                     help="server logs its growing allocation sites every S seconds (slower server)")
     ap.add_argument("--memstats", type=float, default=0.0, metavar="S",
@@ -405,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples-out", default="", help="write every process sample (CSV) here")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        return (run_fast if args.fast else run_mix)(args, Path(tmp))
+        return (run_fast if args.fast else run_hls if args.hls_only else run_mix)(args, Path(tmp))
 
 
 if __name__ == "__main__":

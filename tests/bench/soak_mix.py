@@ -32,10 +32,11 @@ class Proc:
     popen: subprocess.Popen | None = None
     rows: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
+    root: Path = ROOT  # the source tree it runs from (another checkout: old vs new)
 
     def start(self) -> "Proc":
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-        self.popen = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        env = dict(os.environ, PYTHONPATH=str(self.root), PYTHONUNBUFFERED="1")
+        self.popen = subprocess.Popen(self.cmd, cwd=self.root, env=env, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True, errors="replace")
         threading.Thread(target=self._read, daemon=True, name=f"read-{self.name}").start()
         return self
@@ -86,6 +87,8 @@ def parse_play(line: str) -> dict[str, float] | None:
     d = {"fps": float(m.group(1))}
     if m.group(3) is not None:
         d["latency_ms"] = float(m.group(3))
+    if r := re.search(r"reconnects=(\d+)", line):
+        d["reconnects"] = float(r.group(1))
     return d
 
 

@@ -102,6 +102,49 @@ def test_live_catches_up_after_a_pause(media_server, live_stream) -> None:
         player.stop()
 
 
+def test_live_hls_latency_comes_back_after_falling_behind(media_server, live_stream) -> None:
+    """Issue 18: an HLS player that falls behind (here: paused 3 s, as a starved clock would)
+    is back within one target duration (2 s segments) of its latency at once, not after a
+    minute at 1.06x; and it stays there.
+
+    The latency is measured as wall clock minus the media time playing (in the stream's time):
+    the publisher runs in real time (``-re``), so that is the glass-to-glass latency plus a
+    constant."""
+    assert wait_until(lambda: hls_ready(media_server, live_stream), 10, step=0.3)
+    player = Player(media_server.play_url(live_stream, "hls"), NULL)
+
+    def lag() -> float | None:
+        pos, offset = player.position, player.pipe.offset
+        return None if pos is None or offset is None else time.monotonic() - (pos + offset)
+
+    def lags(seconds: float) -> list[float]:
+        out: list[float] = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            x = lag()
+            if x is not None and player.state is PlayState.PLAYING:
+                out.append(x)
+            time.sleep(0.05)
+        return out
+
+    player.start()
+    try:
+        assert wait_until(lambda: player.state is PlayState.PLAYING and lag() is not None, 10), player.state
+        lags(8.5)  # the control learns where it started (one window)
+        before = lags(1.0)
+        assert before
+        start = max(before)
+        player.pause()
+        time.sleep(3.0)  # falling behind
+        player.resume()
+        assert wait_until(lambda: (lag() or 99) < start + 1.0, 4.0), (lag(), start)
+        after = lags(2.0)
+        assert after and max(after) < start + 2.0, (max(after), start)
+        assert player.end_reason is None
+    finally:
+        player.stop()
+
+
 @pytest.mark.parametrize("gap", [1.0, 3.0], ids=["same-connection", "reopen"])
 def test_publisher_restart_is_recovered(media_server, publish, gap) -> None:
     """A 1 s gap: the server keeps the player subscribed and time restarts at 0 (discontinuity).
