@@ -1,0 +1,172 @@
+"""A publisher cut off silently (no FIN/RST reached the server) is taken over by the anchor's
+reconnect once it sent no media for ``[live] publisher_takeover_idle`` s; an active one is not.
+
+Real embedded server (its own process); raw RTMP publishers and players from our client, so a
+publisher can stop sending while its socket stays open, exactly like a cut network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from server.config import load
+from server.media.nginx_conf import Worker, drop_idle_publisher, render
+from server.media.rtmp import amf0, chunk
+from server.media.rtmp.client import RtmpClient
+from tests.conftest import ServerProcess, start_server
+
+IDLE_S = 2.0  # [live] publisher_takeover_idle for these tests (the default is 3)
+SEQ = b"\x17\x00\x00\x00\x00\x01\x64\x00\x1f\xff\xe1\x00\x00\x01\x00\x00"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    data = tmp_path_factory.mktemp("takeover")
+    cfg = load(data)
+    cfg.live.publisher_takeover_idle = IDLE_S
+    cfg.live.record = False  # the frames here are markers, not H.264
+    cfg.live.hls = False
+    (data / "config.toml").write_bytes(tomli_w.dumps(cfg.to_toml()).encode())
+    sp = start_server(data)
+    yield sp
+    sp.stop()
+
+
+def _split(url: str) -> tuple[str, str]:
+    base, name = url.rsplit("/", 1)
+    return base, name
+
+
+def _key(marker: bytes, ts: int) -> bytes:
+    return b"\x17\x01\x00\x00\x00" + marker + ts.to_bytes(4, "big")
+
+
+def _inter(marker: bytes, ts: int) -> bytes:
+    return b"\x27\x01\x00\x00\x00" + marker + ts.to_bytes(4, "big")
+
+
+async def _publish(base: str, name: str) -> tuple[RtmpClient, str]:
+    c = await RtmpClient.connect(base)
+    reply = await c.publish(name)
+    return c, str(reply[3]["code"])
+
+
+async def _send_media(c: RtmpClient, marker: bytes, start_ts: int, n: int) -> None:
+    """``n`` video frames 40 ms apart (a keyframe first), then the socket stays open and silent."""
+    if start_ts == 0:
+        c.send(6, 0, chunk.VIDEO, c.msid, SEQ)
+    for i in range(n):
+        ts = start_ts + 40 * i
+        c.send(6, ts, chunk.VIDEO, c.msid, _key(marker, ts) if i % 25 == 0 else _inter(marker, ts))
+        await c.writer.drain()
+        await asyncio.sleep(0.04)
+
+
+async def _video_with(c: RtmpClient, marker: bytes, timeout: float) -> None:
+    """Read the player's messages until a video frame carrying ``marker``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = await c.read_message(timeout=max(0.1, deadline - time.monotonic()))
+        if msg.type_id == chunk.VIDEO and marker in msg.payload:
+            return
+
+
+async def _ends(c: RtmpClient, timeout: float) -> list[str]:
+    """The onStatus codes a player gets until the server closes it (bounded)."""
+    codes: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            msg = await c.read_message(timeout=max(0.1, deadline - time.monotonic()))
+            if msg.type_id == chunk.COMMAND_AMF0:
+                v = amf0.decode_all(msg.payload)
+                if v[0] == "onStatus":
+                    codes.append(str(v[3]["code"]))
+    except ConnectionError:
+        return codes
+    raise AssertionError(f"player not ended within {timeout} s: {codes}")
+
+
+def _log(sp: ServerProcess) -> list[str]:
+    files = [ln for f in sorted((sp.data_dir / "logs").glob("*")) if f.is_file()
+             for ln in f.read_text(errors="replace").splitlines()]
+    return files + list(sp.output)
+
+
+def test_silent_publisher_is_taken_over_after_idle_not_before(server: ServerProcess) -> None:
+    sp = server
+    url = sp.push_url("takeov01")
+    base, name = _split(url)
+    sid = name.split("?")[0]
+
+    async def scenario() -> None:
+        a, code = await _publish(base, name)
+        assert code == "NetStream.Publish.Start", code
+        p1 = await RtmpClient.connect(base)
+        assert "NetStream.Play" in (await p1.play(sid))[3]["code"]
+        await _send_media(a, b"AAAA", 0, 10)
+        a_silent = time.monotonic()  # the network is cut: A's socket stays open, nothing more comes
+        await _video_with(p1, b"AAAA", 5)
+
+        # the anchor's reconnect right away: the old publisher may only be slow, so refused
+        b, code = await _publish(base, name)
+        assert time.monotonic() - a_silent < 1.0
+        assert code == "NetStream.Publish.BadName", code
+        b.close()
+
+        # reconnect every 0.3 s, as a pusher does: refused until A was silent IDLE_S, then accepted
+        deadline = time.monotonic() + IDLE_S + 10
+        while True:
+            assert time.monotonic() < deadline, "the reconnect was never accepted"
+            t = time.monotonic()
+            b, code = await _publish(base, name)
+            if code == "NetStream.Publish.Start":
+                break
+            assert code == "NetStream.Publish.BadName", code
+            assert t - a_silent < IDLE_S + 1.0, f"still refused {t - a_silent:.1f} s after A went silent"
+            b.close()
+            await asyncio.sleep(0.3)
+        assert time.monotonic() - a_silent >= IDLE_S
+
+        # A was ended by the server; the player of A's publish ended as on a reconnect
+        with pytest.raises(ConnectionError):
+            while True:
+                await a.read_message(timeout=5)
+        assert "NetStream.Play.UnpublishNotify" in await _ends(p1, 5)
+
+        # B is live: a player gets B's frames
+        sender = asyncio.create_task(_send_media(b, b"BBBB", 0, int((IDLE_S + 3.0) / 0.04)))
+        p2 = await RtmpClient.connect(base)
+        assert "NetStream.Play" in (await p2.play(sid))[3]["code"]
+        await _video_with(p2, b"BBBB", 5)
+
+        # an active publisher is never taken over, even once it has been live longer than IDLE_S
+        b_start = time.monotonic()
+        while time.monotonic() - b_start < IDLE_S + 0.3:
+            await _video_with(p2, b"BBBB", 5)
+        c, code = await _publish(base, name)
+        assert code == "NetStream.Publish.BadName", code
+        c.close()
+        await sender
+        for x in (b, p2, a, p1):
+            x.close()
+
+    asyncio.run(scenario())
+    lines = [ln for ln in _log(sp) if f"publisher of {sid} idle for" in ln and "taken over by #" in ln]
+    assert len(set(lines)) == 1, lines  # the log file and stdout carry the same line
+
+
+def test_takeover_idle_default_and_nginx_drop_idle_publisher(tmp_path: Path) -> None:
+    cfg = load(tmp_path / "d")
+    assert cfg.live.publisher_takeover_idle == 3.0
+    me = Worker.owner_of(tmp_path)
+    text = render(cfg, tmp_path / "ngx", "127.0.0.1:1935", "127.0.0.1:8081", worker=me)
+    assert "drop_idle_publisher 3000ms;" in text
+    cfg.live.publisher_takeover_idle = 0
+    assert "drop_idle_publisher 0;" in render(cfg, tmp_path / "ngx", "127.0.0.1:1935", "127.0.0.1:8081", worker=me)
+    assert drop_idle_publisher(2.5) == "2500ms"
