@@ -8,17 +8,26 @@ publisher can stop sending while its socket stays open, exactly like a cut netwo
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import tomli_w
 
+from app.capture.audio import AudioMixer, ToneSource
+from app.capture.video import TestSource
+from app.push.errors import PushState
+from app.push.publisher import Publisher
+from app.push.settings import PushSettings
 from server.config import load
 from server.media.nginx_conf import Worker, drop_idle_publisher, render
 from server.media.rtmp import amf0, chunk
 from server.media.rtmp.client import RtmpClient
 from tests.conftest import ServerProcess, start_server
+from tests.media.freeze_proxy import FreezeProxy
 
 IDLE_S = 2.0  # [live] publisher_takeover_idle for these tests (the default is 3)
 SEQ = b"\x17\x00\x00\x00\x00\x01\x64\x00\x1f\xff\xe1\x00\x00\x01\x00\x00"
@@ -170,3 +179,46 @@ def test_takeover_idle_default_and_nginx_drop_idle_publisher(tmp_path: Path) -> 
     cfg.live.publisher_takeover_idle = 0
     assert "drop_idle_publisher 0;" in render(cfg, tmp_path / "ngx", "127.0.0.1:1935", "127.0.0.1:8081", worker=me)
     assert drop_idle_publisher(2.5) == "2500ms"
+
+
+def _stats(sp: ServerProcess, sid: str) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(f"{sp.http_base}/live/{sid}/stats", timeout=5) as r:
+            return dict(json.load(r))
+    except (OSError, ValueError):
+        return {}
+
+
+def _wait(cond: Callable[[], object], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return bool(cond())
+
+
+def test_the_anchors_push_resumes_after_a_silent_network_cut(server: ServerProcess, tmp_path: Path) -> None:
+    """The client's publisher through a proxy whose connection goes silent (no FIN/RST): it sees
+    its send stall, reconnects, and the server lets the reconnect take over the silent publish
+    instead of refusing it as a duplicate (which the client takes as final)."""
+    sp = server
+    sid = f"{sp.config.live.bizid}_takeov02"
+    proxy = FreezeProxy(sp.rtmp_port, tmp_path)
+    url = sp.push_url("takeov02", ttl=600).replace(f":{sp.rtmp_port}/", f":{proxy.port}/")
+    settings = PushSettings(resolution="360p", fps=15, bitrate_kbps=300, reconnect_tries=30,
+                            reconnect_interval_s=0.5, stall_timeout_s=4.0)
+    pub = Publisher(settings, TestSource(640, 360), AudioMixer(ToneSource()), url)
+    pub.start()
+    try:
+        assert _wait(lambda: pub.state == PushState.LIVE and int(_stats(sp, sid).get("frames_in", 0)) > 0, 30)  # type: ignore[call-overload]
+        proxy.freeze()
+        taken = f"publisher of {sid} idle for"
+        assert _wait(lambda: any(taken in ln for ln in _log(sp)), 40), \
+            f"no takeover: {pub.state} {pub.stop_reason} {pub.destinations[0].last_error}"
+        assert _wait(lambda: int(_stats(sp, sid).get("frames_in", 0)) > 50, 20)  # type: ignore[call-overload]
+        assert pub.stop_reason is None and pub.state == PushState.LIVE, (pub.stop_reason, pub.state)
+        assert pub.destinations[0].reconnects >= 1
+    finally:
+        pub.stop()
+        proxy.close()
