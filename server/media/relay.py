@@ -448,6 +448,7 @@ class LiveStream:
 
     def end(self, reason: str = "stream ended") -> None:
         self.ended = True
+        self.publisher = None  # consumers may hold the stream a while: not its session too
         for s in list(self.sinks):
             s.close(reason)
         self.sinks.clear()
