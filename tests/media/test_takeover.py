@@ -22,12 +22,14 @@ from app.capture.video import TestSource
 from app.push.errors import PushState
 from app.push.publisher import Publisher
 from app.push.settings import PushSettings
+from protocol.signing import push_url
 from server.config import load
 from server.media.nginx_conf import Worker, drop_idle_publisher, render
 from server.media.rtmp import amf0, chunk
 from server.media.rtmp.client import RtmpClient
 from tests.conftest import ServerProcess, start_server
 from tests.media.freeze_proxy import FreezeProxy
+from tests.media.nginx_helpers import nginx_available, start_nginx
 
 IDLE_S = 2.0  # [live] publisher_takeover_idle for these tests (the default is 3)
 SEQ = b"\x17\x00\x00\x00\x00\x01\x64\x00\x1f\xff\xe1\x00\x00\x01\x00\x00"
@@ -222,3 +224,47 @@ def test_the_anchors_push_resumes_after_a_silent_network_cut(server: ServerProce
     finally:
         pub.stop()
         proxy.close()
+
+
+@pytest.mark.skipif(not nginx_available(), reason="nginx with libnginx-mod-rtmp not installed")
+def test_nginx_rtmp_drops_a_silent_publisher_so_the_reconnect_is_accepted(server: ServerProcess,
+                                                                            tmp_path: Path) -> None:
+    """The production engine gets the same behaviour from ``drop_idle_publisher`` (rendered from
+    ``[live] publisher_takeover_idle``): refused while the old publisher may be slow, accepted once
+    it was silent that long."""
+    sp = server
+    cfg = sp.config
+    ngx = start_nginx(cfg, tmp_path / "nginx", sp.http_base)
+    sid = f"{cfg.live.bizid}_takeov03"
+    url = push_url("127.0.0.1", ngx.rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + 600)
+    base, name = _split(url)
+
+    async def scenario() -> None:
+        a, code = await _publish(base, name)
+        assert code == "NetStream.Publish.Start", code
+        await _send_media(a, b"AAAA", 0, 10)
+        a_silent = time.monotonic()
+        codes = []
+        deadline = time.monotonic() + IDLE_S + 10
+        while True:
+            assert time.monotonic() < deadline, f"the reconnect was never accepted: {codes}"
+            t = time.monotonic()
+            b, code = await _publish(base, name)
+            codes.append(code)
+            if code == "NetStream.Publish.Start":
+                break
+            assert t - a_silent < IDLE_S + 1.5, f"still refused {t - a_silent:.1f} s after A went silent"
+            b.close()
+            await asyncio.sleep(0.3)
+        assert codes[0] == "NetStream.Publish.BadName", codes  # nginx-rtmp: "Already publishing"
+        assert time.monotonic() - a_silent >= IDLE_S - 0.5  # nginx's timer runs from the last frame it read
+        with pytest.raises(ConnectionError):
+            while True:
+                await a.read_message(timeout=5)
+        b.close()
+        a.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        ngx.stop()
