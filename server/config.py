@@ -32,6 +32,11 @@ class LiveConfig:
     hls: bool = True  # embedded media server also serves live HLS (/live/{sid}.m3u8)
     hls_reconnect_grace: float = 30.0  # live HLS waits this long for a publisher to come back
     play_wait: float = 5.0  # an RTMP / HTTP-FLV player may arrive this long before its publisher
+    # A publish with a valid signed URL for a stream whose publisher sent no audio/video for this
+    # many seconds (a network cut that never reached the server) ends that stale publisher and
+    # takes the stream over; an active publisher still refuses a second one (BadName). nginx-rtmp:
+    # drop_idle_publisher. 0: never (a second publish waits for [limits] rtmp_idle_timeout).
+    publisher_takeover_idle: float = 3.0
     hls_replays: bool = True  # every replay also gets an HLS playlist (hls_play_url; twice the disk)
     nginx_record_dir: str = ""  # where nginx-rtmp records (on_record_done paths); default DIR/media/nginx-record
 

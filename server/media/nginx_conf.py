@@ -99,8 +99,15 @@ def render(cfg: Config, prefix: Path, rtmp_listen: str, http_listen: str, api_ba
         "API_BASE": (api_base or f"http://127.0.0.1:{cfg.server.http_port}").rstrip("/"),
         "TOKEN": adapter_token(cfg.live.api_key), "RECORD_DIR": str(record_dir_of(cfg)),
         "HLS_DIR": str(prefix / "hls"),
+        "DROP_IDLE_PUBLISHER": drop_idle_publisher(cfg.live.publisher_takeover_idle),
     })
     return fill(template, values)
+
+
+def drop_idle_publisher(seconds: float) -> str:
+    """nginx-rtmp's ``drop_idle_publisher`` for ``[live] publisher_takeover_idle`` (0: off)."""
+    ms = max(0, round(seconds * 1000))
+    return f"{ms}ms" if ms else "0"
 
 
 def render_edge(prefix: Path, rtmp_listen: str, http_listen: str, origin: str, origin_http: str,

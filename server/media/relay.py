@@ -340,6 +340,8 @@ class LiveStream:
     file_id: str = ""
     keyint_s: float = 0.0  # the latest keyframe interval (seconds); 0 until two keyframes came
     keyint_max_s: float = 0.0
+    last_media: float = field(default_factory=time.monotonic)  # monotonic time of the latest audio/video
+    publisher: object | None = None  # the session publishing it (a stale one may be taken over)
     _last_key_ts: int | None = None
     _keyint_warned: bool = False
 
@@ -352,6 +354,8 @@ class LiveStream:
         consumer as one :class:`Batch` (RTMP players get them in one write)."""
         for f in frames:
             self._cache(f)
+        if frames[-1].kind != chunk.DATA_AMF0:
+            self.last_media = time.monotonic()
         batch = Batch(frames)
         dead = []
         for s in self.sinks:
@@ -382,6 +386,10 @@ class LiveStream:
             self.gop_bytes += frame.size
             if self.gop_bytes > self.max_gop_bytes:  # no keyframe for too long: stop caching
                 self.gop, self.gop_bytes = [], 0
+
+    def idle_s(self) -> float:
+        """Seconds since the publisher's latest audio/video frame (since the publish began if none)."""
+        return time.monotonic() - self.last_media
 
     def under_pressure(self) -> bool:
         """A lossless consumer (the recorder) is over its soft limit."""
@@ -440,6 +448,7 @@ class LiveStream:
 
     def end(self, reason: str = "stream ended") -> None:
         self.ended = True
+        self.publisher = None  # consumers may hold the stream a while: not its session too
         for s in list(self.sinks):
             s.close(reason)
         self.sinks.clear()

@@ -54,6 +54,7 @@ class MediaSettings:
     play_wait: float = 5.0  # a player may arrive this long before its publisher ([live] play_wait)
     cover_delay: float = 0.0  # take the live cover from the first keyframe
     hls_reconnect_grace: float = 30.0  # a reconnect within this continues the live HLS playlist
+    publisher_takeover_idle: float = 3.0  # a publisher silent this long yields to a new publish ([live])
 
 
 class MediaService:
@@ -66,7 +67,8 @@ class MediaService:
         cfg = ctx.config
         self.settings = settings or MediaSettings(record=cfg.live.record, hls=cfg.live.hls,
                                                   hls_reconnect_grace=cfg.live.hls_reconnect_grace,
-                                                  play_wait=cfg.live.play_wait)
+                                                  play_wait=cfg.live.play_wait,
+                                                  publisher_takeover_idle=cfg.live.publisher_takeover_idle)
         self.hub = Hub()
         self.limits: LimitsConfig = cfg.limits
         self.idle_timeout = self.limits.rtmp_idle_timeout
@@ -74,6 +76,7 @@ class MediaService:
         self.conns = ConnGuard("rtmp", self.limits.rtmp_max_connections, self.limits.rtmp_max_per_ip, self.rate_log)
         self.preauth = PreAuthPool(self.limits, self.rate_log)
         self.play_wait = self.settings.play_wait
+        self.takeover_idle = self.settings.publisher_takeover_idle
         self.record_dir = cfg.media_dir / "record"
         self.vod_dir = cfg.media_dir / "vod"
         self.hls_dir = cfg.media_dir / "hls"

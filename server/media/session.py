@@ -43,6 +43,7 @@ class MediaCore(Protocol):
     hub: Hub
     idle_timeout: float
     play_wait: float
+    takeover_idle: float
     limits: LimitsConfig
     preauth: PreAuthPool
     rate_log: RateLog
@@ -139,8 +140,8 @@ class RtmpSession:
         except Exception:
             pass
 
-    async def _end_publish(self, st: LiveStream) -> None:
-        if not self.core.hub.end(st, "publisher left"):
+    async def _end_publish(self, st: LiveStream, reason: str = "publisher left") -> None:
+        if not self.core.hub.end(st, reason):
             return  # already ended (server stopping)
         log.info("rtmp #%d: publish of %s ended (%d frames)", self.id, st.sid, st.frames_in)
         try:
@@ -316,6 +317,7 @@ class RtmpSession:
         query = self.tc_query | query
         try:
             self.core.authorize_publish(self.app, sid, query)
+            await self._take_over_stale(sid)
             stream = self.core.hub.begin(sid)
         except PushAuthError as e:
             log.warning("rtmp #%d %s: publish %r refused: %s", self.id, self.peer, sid, e.reason)
@@ -326,6 +328,7 @@ class RtmpSession:
             await self.refuse(status("error", "NetStream.Publish.BadName", str(e)))
             return
         self.stream, self.publish_msid = stream, msid
+        stream.publisher = self
         self._authorize(publish=True)
         self.writer.write(chunk.user_control(chunk.UC_STREAM_BEGIN, PLAY_STREAM_ID))
         self.send_status(status("status", "NetStream.Publish.Start", f"{sid} is now published."))
@@ -334,6 +337,29 @@ class RtmpSession:
             await self.core.publish_started(stream)
         except Exception:
             log.exception("publish_started hook failed for %s", sid)
+
+    async def _take_over_stale(self, sid: str) -> None:
+        """End the publisher of ``sid`` if it sent no media for ``takeover_idle`` s, so this (authorized)
+        publish takes the stream: after a network cut that never reached us the anchor's reconnect
+        comes long before the idle timeout. The end is the one a publisher leaving gets (events,
+        recording, HLS grace): the new publish continues as a reconnect does. An active publisher
+        stays; :meth:`Hub.begin` then refuses this one."""
+        old = self.core.hub.get(sid)
+        limit = self.core.takeover_idle
+        if old is None or limit <= 0:
+            return
+        idle = old.idle_s()
+        if idle < limit:
+            return
+        prev = old.publisher
+        log.warning("rtmp #%s: publisher of %s idle for %.1f s, taken over by #%d",
+                    prev.id if isinstance(prev, RtmpSession) else "?", sid, idle, self.id)
+        if isinstance(prev, RtmpSession) and prev.stream is old:
+            prev.stream = None
+            prev.drop("publisher taken over")
+            await prev._end_publish(old, "publisher taken over")
+        else:
+            await self._end_publish(old, "publisher taken over")
 
     async def _on_play(self, name: str) -> None:
         if self.stream is not None or self.sink is not None:
