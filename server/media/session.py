@@ -342,15 +342,26 @@ class RtmpSession:
         """End the publisher of ``sid`` if it sent no media for ``takeover_idle`` s, so this (authorized)
         publish takes the stream: after a network cut that never reached us the anchor's reconnect
         comes long before the idle timeout. The end is the one a publisher leaving gets (events,
-        recording, HLS grace): the new publish continues as a reconnect does. An active publisher
-        stays; :meth:`Hub.begin` then refuses this one."""
+        recording, HLS grace): the new publish continues as a reconnect does. A publish that comes
+        earlier is held until the old one has been silent that long; an active publisher (media
+        arrives meanwhile) stays, and :meth:`Hub.begin` then refuses this one."""
         old = self.core.hub.get(sid)
         limit = self.core.takeover_idle
         if old is None or limit <= 0:
             return
-        idle = old.idle_s()
-        if idle < limit:
+        # A reconnect can come before the old publish has been silent that long (the client saw the
+        # cut at once): hold it until then instead of refusing it, which the client would take as
+        # final. An old publisher that sends anything meanwhile is active: this publish is refused.
+        seen = old.last_media
+        while not old.ended and old.idle_s() < limit:
+            await asyncio.sleep(min(0.05, limit - old.idle_s() + 0.005))
+            if old.last_media != seen:
+                return
+        if old.ended:
             return
+        if self.writer.transport.is_closing():
+            raise RtmpError("the connection closed while its publish was held")
+        idle = old.idle_s()
         prev = old.publisher
         log.warning("rtmp #%s: publisher of %s idle for %.1f s, taken over by #%d",
                     prev.id if isinstance(prev, RtmpSession) else "?", sid, idle, self.id)

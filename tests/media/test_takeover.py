@@ -1,5 +1,6 @@
 """A publisher cut off silently (no FIN/RST reached the server) is taken over by the anchor's
-reconnect once it sent no media for ``[live] publisher_takeover_idle`` s; an active one is not.
+reconnect once it sent no media for ``[live] publisher_takeover_idle`` s (an earlier reconnect is held
+until then); an active one is not.
 
 Real embedded server (its own process); raw RTMP publishers and players from our client, so a
 publisher can stop sending while its socket stays open, exactly like a cut network.
@@ -121,29 +122,15 @@ def test_silent_publisher_is_taken_over_after_idle_not_before(server: ServerProc
         p1 = await RtmpClient.connect(base)
         assert "NetStream.Play" in (await p1.play(sid))[3]["code"]
         await _send_media(a, b"AAAA", 0, 10)
-        a_silent = time.monotonic()  # the network is cut: A's socket stays open, nothing more comes
+        a_silent = time.monotonic() - 0.04  # the cut: the last frame went 40 ms ago, the socket stays open
         await _video_with(p1, b"AAAA", 5)
 
-        # the anchor's reconnect right away: the old publisher may only be slow, so refused
+        # the anchor's reconnect right away (its client saw the cut at once): the server holds it
+        # until A has been silent IDLE_S, then B takes the stream (a refusal would end the live)
         b, code = await _publish(base, name)
-        assert time.monotonic() - a_silent < 1.0
-        assert code == "NetStream.Publish.BadName", code
-        b.close()
-
-        # reconnect every 0.3 s, as a pusher does: refused until A was silent IDLE_S, then accepted
-        deadline = time.monotonic() + IDLE_S + 10
-        while True:
-            assert time.monotonic() < deadline, "the reconnect was never accepted"
-            t = time.monotonic()
-            b, code = await _publish(base, name)
-            if code == "NetStream.Publish.Start":
-                break
-            assert code == "NetStream.Publish.BadName", code
-            assert t - a_silent < IDLE_S + 1.0, f"still refused {t - a_silent:.1f} s after A went silent"
-            b.close()
-            await asyncio.sleep(0.3)
-        assert time.monotonic() - a_silent >= IDLE_S
-
+        held = time.monotonic() - a_silent
+        assert code == "NetStream.Publish.Start", code
+        assert IDLE_S - 0.1 <= held < IDLE_S + 1.5, f"publish answered {held:.2f} s after A went silent"
         # A was ended by the server; the player of A's publish ended as on a reconnect
         with pytest.raises(ConnectionError):
             while True:
@@ -160,8 +147,10 @@ def test_silent_publisher_is_taken_over_after_idle_not_before(server: ServerProc
         b_start = time.monotonic()
         while time.monotonic() - b_start < IDLE_S + 0.3:
             await _video_with(p2, b"BBBB", 5)
+        t0 = time.monotonic()
         c, code = await _publish(base, name)
         assert code == "NetStream.Publish.BadName", code
+        assert time.monotonic() - t0 < 1.0  # refused at B's next frame, not held for IDLE_S
         c.close()
         await sender
         for x in (b, p2, a, p1):
