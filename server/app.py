@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import secrets
@@ -61,10 +62,16 @@ class RequestIdMiddleware:
 
     A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs every request in an
     extra task with a stream in between (measured: a large share of a small request's cost).
+
+    It also dispatches ``fast`` (path -> ASGI app: the business endpoints answered from memory,
+    POST only) itself, ahead of FastAPI's own middleware, router and dependency layers; anything
+    else (another method, a ``root_path``) goes through FastAPI as usual. Starlette's
+    ServerErrorMiddleware still wraps both.
     """
 
-    def __init__(self, app: Any, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.app, self.extra = app, extra or []
+    def __init__(self, app: Any, extra: list[tuple[bytes, bytes]] | None = None,
+                 fast: dict[str, Any] | None = None) -> None:
+        self.app, self.extra, self.fast = app, extra or [], fast or {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,7 +88,8 @@ class RequestIdMiddleware:
 
         token = logs.request_id.set(rid)
         try:
-            await self.app(scope, receive, send_with_id)
+            fast = self.fast.get(scope["path"]) if scope["method"] == "POST" and not scope.get("root_path") else None
+            await (fast or self.app)(scope, receive, send_with_id)
         finally:
             logs.request_id.reset(token)
 
@@ -121,9 +129,10 @@ def create_app(ctx: ServerContext) -> FastAPI:
     )
     app.state.ctx = ctx
 
-    app.add_middleware(RequestIdMiddleware, extra=ctx.worker_header)
-
     from server.api import callbacks, routes
+
+    app.add_middleware(RequestIdMiddleware, extra=ctx.worker_header,
+                       fast={path: functools.partial(handler, ctx) for path, handler in routes.FAST.items()})
     from server.storage import http as storage_http
 
     app.include_router(routes.router)

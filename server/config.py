@@ -96,6 +96,9 @@ class ServerSection:
     tls_cert: str = ""  # PEM certificate (chain) file: https/wss on http_port, rtmps on rtmp_port
     tls_key: str = ""  # its PEM private key
     public_tls: bool = False  # URLs handed out use https/wss/rtmps (a TLS proxy such as nginx in front)
+    # "uvloop" (when installed: uvicorn[standard] brings it) or "asyncio": uvloop's loop and transports
+    # cost far less CPU per small request than asyncio's (tests/bench/bench_api_vod_list.py)
+    event_loop: str = "uvloop"
 
 
 @dataclass

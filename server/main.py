@@ -9,7 +9,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,8 @@ async def serve(cfg: Config, stop: asyncio.Event | None = None,
         on_ready(cfg)
     if worker_index == 0:
         print(ready_banner(cfg), flush=True)
-    log.info("server ready on http %s rtmp %s", cfg.server.http_port, cfg.server.rtmp_port)
+    log.info("server ready on http %s rtmp %s (event loop %s)", cfg.server.http_port, cfg.server.rtmp_port,
+             type(loop).__module__.split(".")[0])
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if children is not None:
@@ -202,6 +203,24 @@ def child_argv(argv: list[str] | None) -> list[str]:
     return out
 
 
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``[server] event_loop`` names: uvloop's when asked for and installed, else
+    None (asyncio's own)."""
+    if name != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run_loop(cfg: Config, main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)`` on the configured event loop."""
+    with asyncio.Runner(loop_factory=loop_factory(cfg.server.event_loop)) as runner:
+        runner.run(main)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     overrides = {
@@ -220,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.worker_index > 0:  # a child of worker 0, which holds the lock
         logs.setup(cfg.log_dir, getattr(logging, args.log_level.upper(), logging.INFO))
-        asyncio.run(serve(cfg, worker_index=args.worker_index, media_port=args.media_port))
+        run_loop(cfg, serve(cfg, worker_index=args.worker_index, media_port=args.media_port))
         return 0
     try:
         lock = InstanceLock(cfg.data_dir)
@@ -234,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         lock.publish(f"http{s}://{c.public_host}:{c.public_http_port}", f"rtmp{s}://{c.public_host}:{c.public_rtmp_port}/live")
 
     try:
-        asyncio.run(serve(cfg, on_ready=ready, workers=args.workers, child_argv=child_argv(argv)))
+        run_loop(cfg, serve(cfg, on_ready=ready, workers=args.workers, child_argv=child_argv(argv)))
     except TlsConfigError as e:
         print(f"xiaozhibo server: {e}", file=sys.stderr)
         return 1

@@ -70,6 +70,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def read_body_asgi(receive: Any, declared: bytes, limit: int) -> bytes | None:
+    """:func:`read_body` from ASGI ``receive`` (``declared``: the Content-Length header); None when
+    the client disconnected first."""
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(ApiCode.PAYLOAD_TOO_LARGE)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(ApiCode.PAYLOAD_TOO_LARGE)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def parse_json(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw.decode("utf-8")) if raw.strip() else {}

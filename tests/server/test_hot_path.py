@@ -142,3 +142,42 @@ def test_page_cache_is_bounded_in_bytes_whatever_pages_are_asked_for() -> None:
     assert cache.get((1, 1)) == b"z"
     cache.drop()
     assert cache.get((1, 1)) is None and cache._bytes == 0
+
+
+def test_vod_list_is_dispatched_ahead_of_fastapi_and_behaves_the_same(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    """POST /get_vod_list is answered by its bare ASGI handler from RequestIdMiddleware (no FastAPI
+    router, middleware or dependency layers): same replies, request id, size limit, replay check."""
+    import json
+
+    from protocol.signing import liteav_sig
+    from server.api import routes
+
+    api = sqlite_api
+    assert "/get_vod_list" in routes.FAST
+    from server.app import RequestIdMiddleware
+
+    u = api.user("fast_user")  # the middleware stack is built by the first request
+    mw = api.http.app.middleware_stack
+    while not isinstance(mw, RequestIdMiddleware):
+        mw = mw.app
+    reached_router: list[str] = []
+    inner = mw.app
+
+    async def spy(scope, receive, send):  # type: ignore[no-untyped-def]  # what FastAPI's layers see
+        reached_router.append(scope["path"])
+        await inner(scope, receive, send)
+
+    mw.app = spy
+    raw = json.dumps(u.body(index=0, count=3)).encode()
+    sig = liteav_sig(u.token, raw)
+    r = api.http.post("/get_vod_list", content=raw, headers={"Liteav-Sig": sig, "X-Request-Id": "rid-fast"})
+    assert r.status_code == 200 and r.json()["code"] == 200 and r.headers["x-request-id"] == "rid-fast"
+    assert r.headers["content-type"] == "application/json" and r.json()["data"] == {"list": []}
+    assert api.post("/get_vod_list", raw=raw, sig=sig)["code"] == 498  # replay
+    assert api.post("/get_vod_list", raw=b"{", sig=sig)["code"] == 602
+    big = json.dumps(u.body(index=0, count=3, pad="x" * (api.ctx.config.server.max_body_bytes + 1))).encode()
+    assert api.post("/get_vod_list", raw=big, sig=liteav_sig(u.token, big))["code"] == 613
+    assert u.call("/get_vod_list", index=0, count=3)["code"] == 200  # page and tokens in memory
+    assert reached_router == []
+    assert api.http.get("/get_vod_list").status_code == 405  # anything else: FastAPI as before
+    assert reached_router == ["/get_vod_list"]
