@@ -64,6 +64,8 @@ class Pipe:
     last_packet: float = field(default_factory=time.monotonic)
     video_done: int = -1  # epoch whose video reached its end at the presenter
     paused: bool = False
+    # Held while a frame is shown and while pausing: no frame goes out after pause() returns.
+    present_lock: threading.Lock = field(default_factory=threading.Lock)
     # PyAV's container.seek() flushes every stream's decoder: the demuxer holds both of these
     # while seeking, each decoder holds its own while decoding.
     vlock: threading.Lock = field(default_factory=threading.Lock)

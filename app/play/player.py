@@ -197,8 +197,9 @@ class Player:
     def pause(self) -> None:
         if self._state in (PlayState.STOPPED,) or self.pipe.paused:
             return
-        self.pipe.paused = True
-        self.clock.set_paused(True)
+        with self.pipe.present_lock:  # a frame the presenter is showing goes out before we return
+            self.pipe.paused = True
+            self.clock.set_paused(True)
         self._set_state(PlayState.PAUSED)
 
     def resume(self) -> None:

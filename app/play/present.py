@@ -80,7 +80,10 @@ class Presenter:
             p.stats.add_dropped()
             return None
         drift = -d if clock.audio_master() else None
-        self._show(frame, drift)
+        with p.present_lock:
+            if p.paused:  # paused while we looked at the clock: the frame waits for resume()
+                return 0.005
+            self._show(frame, drift)
         return None
 
     def _show(self, frame: Any, drift: float | None) -> None:
