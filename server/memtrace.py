@@ -204,8 +204,11 @@ def container_sizes(min_len: int = 16) -> dict[int, tuple[str, int]]:
     after line."""
     out: dict[int, tuple[str, int]] = {}
     for o in gc.get_objects():
-        if isinstance(o, _SIZED) and len(o) >= min_len:
-            out[id(o)] = (type(o).__qualname__, len(o))
+        try:
+            if isinstance(o, _SIZED) and len(o) >= min_len:
+                out[id(o)] = (type(o).__qualname__, len(o))
+        except ReferenceError:  # a weakref.proxy whose object is gone (isinstance asks it for __class__)
+            continue
     return out
 
 

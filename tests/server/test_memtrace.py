@@ -112,3 +112,20 @@ def test_task_counts_name_the_tasks_of_the_loop() -> None:
         return n
 
     assert asyncio.run(main()) == 3
+
+
+def test_container_sizes_skips_a_dead_weak_proxy() -> None:
+    # a CI run failed with ReferenceError inside container_sizes(): gc.get_objects() hands out
+    # weakref proxies, and isinstance() on a dead one raises
+    import weakref
+
+    from server.memtrace import container_sizes
+
+    class Thing:
+        pass
+
+    t = Thing()
+    proxy = weakref.proxy(t)
+    del t
+    holder = [proxy]
+    assert isinstance(container_sizes(), dict) and holder
