@@ -257,3 +257,32 @@ def test_nginx_rtmp_drops_a_silent_publisher_so_the_reconnect_is_accepted(server
         asyncio.run(scenario())
     finally:
         ngx.stop()
+
+
+def test_a_stranger_cannot_take_over_a_silent_stream(server: ServerProcess) -> None:
+    """Trust model: only a correctly signed publish takes over. A stranger's publish for a stream
+    whose publisher went silent is refused as before, and the silent publisher keeps the stream."""
+    sp = server
+    base, name = _split(sp.push_url("takeov02"))
+    sid, _, query = name.partition("?")
+    forged = sid + "?" + "&".join(
+        f"{k}={'0' * len(v)}" if k == "txSecret" else f"{k}={v}"
+        for k, v in (p.split("=", 1) for p in query.split("&")))
+
+    async def scenario() -> None:
+        a, code = await _publish(base, name)
+        assert code == "NetStream.Publish.Start", code
+        await _send_media(a, b"AAAA", 0, 5)
+        await asyncio.sleep(IDLE_S + 0.3)  # A has been silent longer than the takeover threshold
+        s, code = await _publish(base, forged)
+        assert code == "NetStream.Publish.Rejected", code
+        s.close()
+        p = await RtmpClient.connect(base)
+        assert (await p.play(sid))[3]["code"] == "NetStream.Play.Reset"  # A's stream is still live
+        await _send_media(a, b"ZZZZ", 200, 30)  # A still owns the stream: its frames reach the player
+        await _video_with(p, b"ZZZZ", 5)
+        a.close()
+        p.close()
+
+    asyncio.run(scenario())
+    assert not any(f"publisher of {sid} idle for" in ln for ln in _log(sp))
