@@ -263,7 +263,7 @@ def test_a_stranger_cannot_take_over_a_silent_stream(server: ServerProcess) -> N
     """Trust model: only a correctly signed publish takes over. A stranger's publish for a stream
     whose publisher went silent is refused as before, and the silent publisher keeps the stream."""
     sp = server
-    base, name = _split(sp.push_url("takeov02"))
+    base, name = _split(sp.push_url("strang01"))
     sid, _, query = name.partition("?")
     forged = sid + "?" + "&".join(
         f"{k}={'0' * len(v)}" if k == "txSecret" else f"{k}={v}"
