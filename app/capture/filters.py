@@ -222,30 +222,53 @@ class FilterChain:
         return out
 
 
+SHED_CONFIRM_S = 0.25  # a backlog held this long is load, not a stall (see FilterShedder)
+
+
+def shed_confirm(fps: int) -> int:
+    """Pictures in a row with a backlog before the beauty filter is shed, at ``fps``: ~0.25 s.
+
+    The capture queue holds 0.4 s (``RAW_QUEUE_S``), so a machine that cannot keep up still sheds
+    the filter well before a picture is dropped."""
+    return max(1, round(SHED_CONFIRM_S * fps))
+
+
 class FilterShedder:
     """The first step of the picture drop policy: shed the beauty filter before any picture.
 
     ``shed(backlog)`` is asked once per picture with the number of pictures waiting behind it
-    (for the compose stage and in the busiest consumer's queue, e.g. the encoder's). From
-    ``high`` waiting on, pictures are composed without skin smoothing (~3 ms of CPU per 720p
-    picture, a third of a push's CPU) so a starved machine spends its CPU on the encoder; the
-    filter comes back after ``hold`` pictures in a row with at most ``low`` waiting, so a load
-    that comes and goes does not make the picture flicker between smoothed and not.
+    (for the compose stage and in the busiest consumer's queue, e.g. the encoder's). Once
+    ``high`` or more have been waiting for ``confirm`` pictures in a row, pictures are composed
+    without skin smoothing (~3 ms of CPU per 720p picture, a third of a push's CPU) so a starved
+    machine spends its CPU on the encoder; the filter comes back after ``hold`` pictures in a row
+    with at most ``low`` waiting, so a load that comes and goes does not make the picture flicker
+    between smoothed and not.
+
+    ``confirm`` tells a backlog that grows (the machine cannot keep up) from one a single stall
+    left behind, which the consumer drains within a few pictures: FFmpeg opens an RTMP publish
+    (handshake, connect, publish: 176 ms to nginx-rtmp here) holding Python's GIL, so every go-live
+    and reconnect left 5-6 pictures waiting, and with ``confirm`` 1 the anchor's first second went
+    out without beauty on an idle machine (36 pictures in ``bench_push --beauty 5``).
     """
 
-    def __init__(self, high: int = 3, low: int = 1, hold: int = 30) -> None:
-        if not 0 <= low < high or hold < 1:
-            raise ValueError("need 0 <= low < high and hold >= 1")
-        self.high, self.low, self.hold = high, low, hold
+    def __init__(self, high: int = 3, low: int = 1, hold: int = 30, confirm: int = 1) -> None:
+        if not 0 <= low < high or hold < 1 or confirm < 1:
+            raise ValueError("need 0 <= low < high, hold >= 1 and confirm >= 1")
+        self.high, self.low, self.hold, self.confirm = high, low, hold, confirm
         self.shedding = False
         self._calm = 0
+        self._busy = 0  # pictures in a row with high or more waiting (while not shedding)
 
     def shed(self, backlog: int) -> bool:
         """True when the picture about to be composed should leave the beauty filter out."""
         if backlog >= self.high:
-            self.shedding, self._calm = True, 0
-        elif self.shedding:
-            self._calm = self._calm + 1 if backlog <= self.low else 0
-            if self._calm >= self.hold:
-                self.shedding = False
+            self._busy += 1
+            if self.shedding or self._busy >= self.confirm:
+                self.shedding, self._calm = True, 0
+        else:
+            self._busy = 0
+            if self.shedding:
+                self._calm = self._calm + 1 if backlog <= self.low else 0
+                if self._calm >= self.hold:
+                    self.shedding = False
         return self.shedding

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
-from app.capture.filters import FilterChain, FilterShedder, pause_image
+from app.capture.filters import FilterChain, FilterShedder, pause_image, shed_confirm
 from app.capture.overlays import Overlay, OverlayStack
 from app.capture.video import VideoSource, fit
 
@@ -426,7 +426,8 @@ class CapturePipeline:
 
     def _compose_loop(self) -> None:
         assert self._raw_q is not None
-        shedder = FilterShedder(hold=max(1, self.fps))  # hold the filter off for ~1 s once shed
+        # shed after ~0.25 s of backlog (a stall drains sooner), hold the filter off for ~1 s once shed
+        shedder = FilterShedder(hold=max(1, self.fps), confirm=shed_confirm(self.fps))
         while True:
             item = self._raw_q.get()
             if item is END:

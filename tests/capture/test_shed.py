@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.capture.audio import AudioMixer, SilenceSource
-from app.capture.filters import FilterChain, FilterShedder
+from app.capture.filters import FilterChain, FilterShedder, shed_confirm
 from app.capture.pipeline import CapturePipeline, Composed, DropOldestQueue
 
 
@@ -24,6 +24,18 @@ def test_shedder_sheds_at_high_and_comes_back_after_a_calm_hold() -> None:
     assert s.shed(2) is False, "between low and high: no change"
     with pytest.raises(ValueError):
         FilterShedder(high=1, low=1)
+
+
+def test_shedder_waits_for_a_backlog_that_lasts() -> None:
+    """A stall's backlog drains within a few pictures: not load (see FilterShedder.confirm)."""
+    s = FilterShedder(high=3, low=1, hold=4, confirm=3)
+    assert [s.shed(b) for b in (0, 6, 5, 1, 0, 4, 3, 2, 0)] == [False] * 9, "drained: never shed"
+    assert [s.shed(b) for b in (3, 4)] == [False, False]
+    assert s.shed(5) is True, "three pictures in a row behind: shed"
+    assert s.shed(4) is True
+    assert shed_confirm(30) == 8 and shed_confirm(1) == 1
+    with pytest.raises(ValueError):
+        FilterShedder(confirm=0)
 
 
 def test_chain_shed_leaves_beauty_out_keeps_whitening_and_mirror() -> None:
@@ -80,8 +92,9 @@ def test_pipeline_sheds_beauty_while_a_consumer_is_behind_then_restores_it() -> 
         waiting[0] = 8
         n = len(got)
         assert wait_for(lambda g: len(g) >= n + 5)
+        assert wait_for(lambda g: len(g) >= n + shed_confirm(30) + 5)
         with lock:
-            busy = [smoothed for b, smoothed in got[n + 2:] if b == 8]
+            busy = [smoothed for b, smoothed in got[n + shed_confirm(30) + 1:] if b == 8]
         assert busy and not any(busy), "no smoothing while the consumer is 8 pictures behind"
         assert pipe.counters.shed >= len(busy)
         waiting[0] = 0
@@ -94,3 +107,42 @@ def test_pipeline_sheds_beauty_while_a_consumer_is_behind_then_restores_it() -> 
     finally:
         pipe.stop()
     assert not [t for t in threading.enumerate() if t.name.startswith("shed-")]
+
+
+def test_a_consumer_stall_at_go_live_does_not_shed_beauty() -> None:
+    """The encoder stalls once (FFmpeg's RTMP publish holds the GIL ~0.2 s at go-live), then keeps
+    up: its backlog drains within a few pictures and every picture keeps the beauty filter. On the
+    old code the first backlog of 3 shed it for a second (36 pictures in bench_push --beauty 5)."""
+    src = Skin()
+    pipe = CapturePipeline(src, AudioMixer(SilenceSource()), 320, 180, 30, name="stall")
+    q: DropOldestQueue = DropOldestQueue(12, lambda: None)
+    smoothed: list[bool] = []
+    stop = threading.Event()
+
+    def consumer() -> None:  # stalls 0.2 s on its first picture, then takes pictures at once
+        first = True
+        while not stop.is_set():
+            c = q.get(timeout=0.1)
+            if c is None:
+                continue
+            if first:
+                time.sleep(0.2)
+                first = False
+            smoothed.append(not np.array_equal(c.bgr, src.img))
+
+    pipe.set_filters(beauty=9)
+    pipe.add_video_tap(q.put, backlog=q.__len__)
+    t = threading.Thread(target=consumer, daemon=True)
+    t.start()
+    pipe.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(smoothed) < 30 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(smoothed) >= 30
+        assert pipe.counters.shed == 0, f"{pipe.counters.shed} pictures without beauty after one stall"
+        assert all(smoothed[:30])
+    finally:
+        pipe.stop()
+        stop.set()
+        t.join(2)
