@@ -6,7 +6,11 @@ failures are classified into :class:`StopReason` values:
 * no TCP connection to host:port (checked before each attempt) -> ``UNREACHABLE``;
 * the server answers the publish with an RTMP error status (our server's auth refusal,
   ``NetStream.Publish.Rejected``/``BadName``) -> ``REFUSED``, *definite* (FFmpeg fails the open,
-  which PyAV does on the first write, with ``EPERM`` exactly then);
+  which PyAV does on the first write, with ``EPERM`` exactly then). The status description FFmpeg
+  logs ("Server error: ...") is kept as the detail; one that says the stream name is already
+  being published (nginx-rtmp's ``Already publishing``) marks the error ``in_use``: after a silent
+  network cut that is the anchor's own stale connection until the server drops it, so
+  :class:`~app.push.destination.Destination` retries it once the stream has been live;
 * TCP works but the publish fails otherwise while opening or within ``established_s`` ->
   ``REFUSED`` (nginx-rtmp's ``deny publish``/``on_publish`` refusal looks like this: the server
   closes the connection right after the publish command, EIO while opening). A server that is
@@ -23,6 +27,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 from fractions import Fraction
 from urllib.parse import urlsplit
@@ -45,6 +50,45 @@ log = logging.getLogger(__name__)
 MAX_INTERLEAVE_DELTA_US = 300_000
 #: FLV muxer options of every RTMP connection
 RTMP_MUX_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta": str(MAX_INTERLEAVE_DELTA_US)}
+#: what servers say (the RTMP status description, lower case) when the stream name already has a
+#: publisher: nginx-rtmp (``NetStream.Publish.BadName``, "Already publishing"), our embedded server
+#: ("stream ... already has a publisher"), others ("... already exists"/"already in use")
+IN_USE_MARKERS = ("already publishing", "already has a publisher", "already exists", "already in use")
+_SERVER_ERROR = "Server error: "
+_ffmpeg_log_lock = threading.Lock()
+_ffmpeg_log_ready = False
+
+
+def record_ffmpeg_errors() -> None:
+    """Let :class:`av.logging.Capture` see FFmpeg's error lines (once per process).
+
+    PyAV discards FFmpeg's log by default, and with it the description of an RTMP error status
+    ("Server error: Already publishing"). When nobody configured PyAV's logging, errors are routed
+    to it (``set_level(ERROR)``) but the ``libav`` logger stays silent, as before: only a
+    thread-local capture around an RTMP open reads them. Repeats are not collapsed (the same
+    refusal on each retry must be seen each time).
+    """
+    global _ffmpeg_log_ready
+    with _ffmpeg_log_lock:
+        if _ffmpeg_log_ready:
+            return
+        _ffmpeg_log_ready = True
+        if av.logging.get_level() is None:
+            logging.getLogger("libav").setLevel(logging.CRITICAL + 1)
+            av.logging.set_skip_repeated(False)
+            av.logging.set_level(av.logging.ERROR)
+
+
+def server_error(logs: list[tuple[int, str, str]]) -> str:
+    """The last RTMP error status description FFmpeg logged in ``logs`` ("" if none)."""
+    said = [msg.strip()[len(_SERVER_ERROR):] for _level, _name, msg in logs if msg.startswith(_SERVER_ERROR)]
+    return said[-1] if said else ""
+
+
+def says_in_use(description: str) -> bool:
+    """Whether a server's refusal says the stream name already has a publisher."""
+    text = description.lower()
+    return any(m in text for m in IN_USE_MARKERS)
 
 
 def rtmp_endpoint(url: str) -> tuple[str, int]:
@@ -154,11 +198,16 @@ class RtmpOutput:
             self._close_tunnel()
             raise PushError(StopReason.UNREACHABLE, why)
         self._fds_before = _connections_to(*local)
+        record_ffmpeg_errors()
+        self.server_said = ""  # the server's error status description, if the publish was refused
+        logs: list[tuple[int, str, str]] = []
         try:
-            self._mux = MuxOutput(url, "flv", video_template, audio_template,
-                                  options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
+            with av.logging.Capture(local=True) as logs:
+                self._mux = MuxOutput(url, "flv", video_template, audio_template,
+                                      options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
         except (OSError, av.FFmpegError) as exc:
             self._close_tunnel()
+            self.server_said = server_error(logs)
             raise self._classify(exc) from exc
         self.opened_at = time.monotonic()
 
@@ -198,7 +247,12 @@ class RtmpOutput:
         # FFmpeg's RTMP client fails that open with -1 (EPERM) exactly when the server answered a
         # command with an error status ("Server error: ..." on stderr): a real refusal.
         if self.first_ok_at is None and isinstance(exc, av.FFmpegError) and exc.errno == errno.EPERM:
-            return PushError(StopReason.REFUSED, detail, definite=True)
+            in_use = says_in_use(self.server_said)
+            if in_use:
+                detail = f"the stream is already being published (the server said: {self.server_said})"
+            elif self.server_said:
+                detail = f"the server said: {self.server_said}"
+            return PushError(StopReason.REFUSED, detail, definite=True, in_use=in_use)
         # Failed while opening or right after the publish command: refused, unless the server is
         # gone altogether (then it is just unreachable and worth retrying).
         if tcp_reachable(self.host, self.port, 1.0) is not None:
@@ -232,7 +286,14 @@ class RtmpOutput:
             return False
         self.write_started = time.monotonic()
         try:
-            self._mux.write(pkt)
+            if self.first_ok_at is None:  # PyAV opens the connection (connect, publish) now
+                with av.logging.Capture(local=True) as logs:
+                    try:
+                        self._mux.write(pkt)
+                    finally:
+                        self.server_said = server_error(logs)
+            else:
+                self._mux.write(pkt)
         except (OSError, av.FFmpegError) as exc:
             raise self._classify(exc) from exc
         finally:
