@@ -21,6 +21,7 @@ failures are classified into :class:`StopReason` values:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -29,6 +30,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from urllib.parse import urlsplit
 
@@ -56,27 +58,47 @@ RTMP_MUX_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta": 
 IN_USE_MARKERS = ("already publishing", "already has a publisher", "already exists", "already in use")
 _SERVER_ERROR = "Server error: "
 _ffmpeg_log_lock = threading.Lock()
-_ffmpeg_log_ready = False
+_ffmpeg_log_users = 0  # RTMP opens capturing FFmpeg's errors right now (see ffmpeg_errors)
+_ffmpeg_log_saved: tuple[int | None, bool] | None = None  # PyAV's logging before the first of them
+_ffmpeg_log_sink: av.logging.Capture | None = None
 
 
-def record_ffmpeg_errors() -> None:
-    """Let :class:`av.logging.Capture` see FFmpeg's error lines (once per process).
+@contextlib.contextmanager
+def ffmpeg_errors() -> Iterator[list[tuple[int, str, str]]]:
+    """FFmpeg's error lines logged by this thread while the block runs (an RTMP open).
 
     PyAV discards FFmpeg's log by default, and with it the description of an RTMP error status
-    ("Server error: Already publishing"). When nobody configured PyAV's logging, errors are routed
-    to it (``set_level(ERROR)``) but the ``libav`` logger stays silent, as before: only a
-    thread-local capture around an RTMP open reads them. Repeats are not collapsed (the same
-    refusal on each retry must be seen each time).
+    ("Server error: Already publishing"). PyAV's Python log callback is installed for the block
+    only, then PyAV's logging is put back as it was: with the callback installed, an FFmpeg thread
+    that logs needs the GIL, and a thread that holds the GIL while it waits for that FFmpeg thread
+    (PyAV frees a frame-threaded decoder so) would never get it back. Other threads' lines of that
+    moment go to a sink, not to the ``libav`` loggers (as before: discarded). When something else
+    configured PyAV's logging, it is left alone (this thread's lines are still captured when its
+    level lets errors through).
     """
-    global _ffmpeg_log_ready
+    global _ffmpeg_log_users, _ffmpeg_log_saved, _ffmpeg_log_sink
     with _ffmpeg_log_lock:
-        if _ffmpeg_log_ready:
-            return
-        _ffmpeg_log_ready = True
-        if av.logging.get_level() is None:
-            logging.getLogger("libav").setLevel(logging.CRITICAL + 1)
-            av.logging.set_skip_repeated(False)
+        if _ffmpeg_log_users == 0 and av.logging.get_level() is None:
+            _ffmpeg_log_saved = (None, av.logging.get_skip_repeated())
+            _ffmpeg_log_sink = av.logging.Capture(local=False)
+            _ffmpeg_log_sink.__enter__()
+            av.logging.set_skip_repeated(False)  # the same refusal on each retry must be seen each time
             av.logging.set_level(av.logging.ERROR)
+        _ffmpeg_log_users += 1
+    try:
+        with av.logging.Capture(local=True) as logs:
+            yield logs
+    finally:
+        with _ffmpeg_log_lock:
+            _ffmpeg_log_users -= 1
+            if _ffmpeg_log_users == 0 and _ffmpeg_log_saved is not None:
+                level, skip = _ffmpeg_log_saved
+                av.logging.set_level(level)
+                av.logging.set_skip_repeated(skip)
+                if _ffmpeg_log_sink is not None:
+                    _ffmpeg_log_sink.__exit__(None, None, None)
+                    _ffmpeg_log_sink.logs.clear()
+                _ffmpeg_log_saved = _ffmpeg_log_sink = None
 
 
 def server_error(logs: list[tuple[int, str, str]]) -> str:
@@ -198,11 +220,10 @@ class RtmpOutput:
             self._close_tunnel()
             raise PushError(StopReason.UNREACHABLE, why)
         self._fds_before = _connections_to(*local)
-        record_ffmpeg_errors()
         self.server_said = ""  # the server's error status description, if the publish was refused
         logs: list[tuple[int, str, str]] = []
         try:
-            with av.logging.Capture(local=True) as logs:
+            with ffmpeg_errors() as logs:
                 self._mux = MuxOutput(url, "flv", video_template, audio_template,
                                       options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
         except (OSError, av.FFmpegError) as exc:
@@ -287,7 +308,7 @@ class RtmpOutput:
         self.write_started = time.monotonic()
         try:
             if self.first_ok_at is None:  # PyAV opens the connection (connect, publish) now
-                with av.logging.Capture(local=True) as logs:
+                with ffmpeg_errors() as logs:
                     try:
                         self._mux.write(pkt)
                     finally:

@@ -11,6 +11,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import av
+import av.logging
 import numpy as np
 
 from app.capture.audio import AudioMixer, ToneSource
@@ -135,6 +137,9 @@ def test_already_publishing_at_the_first_publish_is_final_with_a_clear_reason() 
         assert peer.publishes == ["in-use"], "a stream in use at the first publish is not retried"
         assert "already being published" in pub.stop_detail and "Already publishing" in pub.stop_detail, \
             pub.stop_detail
+        # FFmpeg's log reached Python for the opens only (a frame-threaded decoder freed while
+        # its thread logs would deadlock on the GIL): PyAV's logging is back to off
+        assert av.logging.get_level() is None
     finally:
         pub.stop()
         peer.close()
