@@ -7,7 +7,7 @@ it into ONE replay: the anchor's pictures outside the mixed spans, the mix's ins
 anchor's timeline (so replay danmaku offsets stay right).
 
 :func:`stitch` writes ``{file_id}_mixed.mp4`` (faststart) and ``{file_id}_mixed.m3u8`` +
-``{file_id}_mixed.ts`` (HLS VOD, byte ranges, ``EXT-X-DISCONTINUITY`` where the source switches)
+``{file_id}_mixed_{8 hex}.ts`` (HLS VOD, byte ranges, ``EXT-X-DISCONTINUITY`` where the source switches)
 beside the anchor's own files, without re-encoding video: H.264 is copied and every keyframe carries
 its own SPS/PPS in-band, so a decoder follows the switch between the two encoders (FFmpeg-based
 players such as ours do; hls.js re-initialises at each discontinuity). The mix's audio is copied
@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from server.context import ServerContext
 
 log = logging.getLogger(__name__)
-MIXED_SUFFIX = "_mixed"  # {file_id}_mixed.mp4 / .m3u8 / .ts
+MIXED_SUFFIX = "_mixed"  # {file_id}_mixed.mp4 / .m3u8 / _{8 hex}.ts
 MIN_SPAN_S = 0.5  # a mixed span shorter than this is not switched to
 MAX_JOIN_FAILURES = 3  # failed joins of one replay before the start-up sweep gives up on it
 FAILED_SUFFIX = ".failed"  # {stem}.failed: {"count": failed joins, "error": the last one's}
