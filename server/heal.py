@@ -6,7 +6,7 @@
   each node has a persistent id (``DIR/node_id``) stored with the streams it begins.
 - ``.upload-*`` temp files of interrupted uploads are removed from the storage folder, and
   ``*.tmp`` files of interrupted remuxes and mixed-replay joins from the replay folder, with the
-  joins' ``.{file_id}_mixed.hls`` work folders (the joins are redone: server/media/replay_mix.py).
+  joins' ``.{file_id}_mixed[.{pid}].hls`` work folders (the joins are redone: server/media/replay_mix.py).
 - Live HLS folders are removed (nothing is live on this node at start).
 
 Recordings (FLV files left in ``media/record``) are handled by the media service's recovery:
@@ -80,7 +80,8 @@ def remove_temp_files(ctx: ServerContext) -> None:
     _remove(list(cfg.storage_dir.rglob(".upload-*")), "interrupted upload temp file(s)")
     vod = cfg.media_dir / "vod"
     _remove(list(vod.glob("*.tmp")), "interrupted remux temp file(s)")
-    _remove([p for p in vod.glob(".*_mixed.hls") if p.is_dir()], "interrupted mixed-replay join folder(s)")
+    _remove([p for p in [*vod.glob(".*_mixed.hls"), *vod.glob(".*_mixed.*.hls")] if p.is_dir()],
+            "interrupted mixed-replay join folder(s)")
     hls = cfg.media_dir / "hls"
     _remove(list(hls.iterdir()) if hls.is_dir() else [], "stale live HLS folder(s)")
 

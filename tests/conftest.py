@@ -182,7 +182,8 @@ LONG_MODULES = {
     "tests/security/test_secrets_at_rest.py": 25,
     "tests/browser/test_hls_browser.py": 19,
     "tests/media/test_mixer.py": 28,
-    "tests/media/test_mix_replay.py": 34,
+    "tests/media/test_mix_replay.py": 45,
+    "tests/media/test_takeover.py": 40,  # estimate: mostly wall-clock waits (idle thresholds, stalls)
     "tests/im/test_im_c2c_loss.py": 20,
     "tests/push/test_reconnect.py": 12,
     "tests/push/test_publish.py": 17,

@@ -245,15 +245,26 @@ class Destination:
         socket takes connections before it serves them. That is retried like a lost connection,
         within the same budget (``reconnect_tries`` attempts in a row), so a server that keeps
         refusing still ends the publish (as ``REFUSED``) instead of looping.
+
+        A definite refusal saying the stream is already being published (``in_use``, nginx-rtmp's
+        "Already publishing") is retried the same way once this destination has been live: after a
+        network cut the server never saw, the publisher it still holds is our own dead connection,
+        which it drops after ``drop_idle_publisher`` (``[live] publisher_takeover_idle``). At the
+        first publish it is someone else's stream (or a wrong stream name): final at once.
         """
         s = self.settings
         self.last_error = exc
         log.warning("%s connection: %s (attempt %d/%d)", self.name, exc, tries, s.reconnect_tries)
-        final = exc.reason == StopReason.REFUSED and (exc.definite or not was_live)
+        final = exc.reason == StopReason.REFUSED and (not was_live or (exc.definite and not exc.in_use))
         if exc.reason == StopReason.REFUSED and not final and tries < s.reconnect_tries:
-            log.warning("%s: the server hung up right after the publish without an error status; it was live "
-                        "before, so the server may be restarting: retrying in %.1f s", self.name,
-                        s.reconnect_interval_s)
+            if exc.in_use:
+                log.warning("%s: the server still has a publisher for this stream; it was ours before the "
+                            "connection was lost, and the server drops it once it has been silent long "
+                            "enough: retrying in %.1f s", self.name, s.reconnect_interval_s)
+            else:
+                log.warning("%s: the server hung up right after the publish without an error status; it was "
+                            "live before, so the server may be restarting: retrying in %.1f s", self.name,
+                            s.reconnect_interval_s)
         if final or tries >= s.reconnect_tries:
             reason = exc.reason
             if reason != StopReason.REFUSED:

@@ -60,11 +60,16 @@ class PushError(Exception):
     RTMP error status for the publish (or the local setup is wrong). A ``REFUSED`` without it only
     means the server hung up early while still accepting TCP, which a server that is restarting
     does too (see :meth:`app.push.destination.Destination._retry`).
+
+    ``in_use``: a definite refusal saying the stream name already has a publisher (nginx-rtmp's
+    "Already publishing"): after a silent network cut, the anchor's own stale connection.
     """
 
-    def __init__(self, reason: StopReason, detail: str = "", definite: bool = False) -> None:
+    def __init__(self, reason: StopReason, detail: str = "", definite: bool = False,
+                 in_use: bool = False) -> None:
         detail = redact_url(detail)  # an FFmpeg error may quote the push URL with its txSecret
         super().__init__(f"{reason.message}" + (f" ({detail})" if detail else ""))
         self.reason = reason
         self.detail = detail
         self.definite = definite
+        self.in_use = in_use

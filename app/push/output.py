@@ -6,7 +6,11 @@ failures are classified into :class:`StopReason` values:
 * no TCP connection to host:port (checked before each attempt) -> ``UNREACHABLE``;
 * the server answers the publish with an RTMP error status (our server's auth refusal,
   ``NetStream.Publish.Rejected``/``BadName``) -> ``REFUSED``, *definite* (FFmpeg fails the open,
-  which PyAV does on the first write, with ``EPERM`` exactly then);
+  which PyAV does on the first write, with ``EPERM`` exactly then). The status description FFmpeg
+  logs ("Server error: ...") is kept as the detail; one that says the stream name is already
+  being published (nginx-rtmp's ``Already publishing``) marks the error ``in_use``: after a silent
+  network cut that is the anchor's own stale connection until the server drops it, so
+  :class:`~app.push.destination.Destination` retries it once the stream has been live;
 * TCP works but the publish fails otherwise while opening or within ``established_s`` ->
   ``REFUSED`` (nginx-rtmp's ``deny publish``/``on_publish`` refusal looks like this: the server
   closes the connection right after the publish command, EIO while opening). A server that is
@@ -17,13 +21,16 @@ failures are classified into :class:`StopReason` values:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import socket
 import struct
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from urllib.parse import urlsplit
 
@@ -45,6 +52,65 @@ log = logging.getLogger(__name__)
 MAX_INTERLEAVE_DELTA_US = 300_000
 #: FLV muxer options of every RTMP connection
 RTMP_MUX_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta": str(MAX_INTERLEAVE_DELTA_US)}
+#: what servers say (the RTMP status description, lower case) when the stream name already has a
+#: publisher: nginx-rtmp (``NetStream.Publish.BadName``, "Already publishing"), our embedded server
+#: ("stream ... already has a publisher"), others ("... already exists"/"already in use")
+IN_USE_MARKERS = ("already publishing", "already has a publisher", "already exists", "already in use")
+_SERVER_ERROR = "Server error: "
+_ffmpeg_log_lock = threading.Lock()
+_ffmpeg_log_users = 0  # RTMP opens capturing FFmpeg's errors right now (see ffmpeg_errors)
+_ffmpeg_log_saved: tuple[int | None, bool] | None = None  # PyAV's logging before the first of them
+_ffmpeg_log_sink: av.logging.Capture | None = None
+
+
+@contextlib.contextmanager
+def ffmpeg_errors() -> Iterator[list[tuple[int, str, str]]]:
+    """FFmpeg's error lines logged by this thread while the block runs (an RTMP open).
+
+    PyAV discards FFmpeg's log by default, and with it the description of an RTMP error status
+    ("Server error: Already publishing"). PyAV's Python log callback is installed for the block
+    only, then PyAV's logging is put back as it was: with the callback installed, an FFmpeg thread
+    that logs needs the GIL, and a thread that holds the GIL while it waits for that FFmpeg thread
+    (PyAV frees a frame-threaded decoder so) would never get it back. Other threads' lines of that
+    moment go to a sink, not to the ``libav`` loggers (as before: discarded). When something else
+    configured PyAV's logging, it is left alone (this thread's lines are still captured when its
+    level lets errors through).
+    """
+    global _ffmpeg_log_users, _ffmpeg_log_saved, _ffmpeg_log_sink
+    with _ffmpeg_log_lock:
+        if _ffmpeg_log_users == 0 and av.logging.get_level() is None:
+            _ffmpeg_log_saved = (None, av.logging.get_skip_repeated())
+            _ffmpeg_log_sink = av.logging.Capture(local=False)
+            _ffmpeg_log_sink.__enter__()
+            av.logging.set_skip_repeated(False)  # the same refusal on each retry must be seen each time
+            av.logging.set_level(av.logging.ERROR)
+        _ffmpeg_log_users += 1
+    try:
+        with av.logging.Capture(local=True) as logs:
+            yield logs
+    finally:
+        with _ffmpeg_log_lock:
+            _ffmpeg_log_users -= 1
+            if _ffmpeg_log_users == 0 and _ffmpeg_log_saved is not None:
+                level, skip = _ffmpeg_log_saved
+                av.logging.set_level(level)
+                av.logging.set_skip_repeated(skip)
+                if _ffmpeg_log_sink is not None:
+                    _ffmpeg_log_sink.__exit__(None, None, None)
+                    _ffmpeg_log_sink.logs.clear()
+                _ffmpeg_log_saved = _ffmpeg_log_sink = None
+
+
+def server_error(logs: list[tuple[int, str, str]]) -> str:
+    """The last RTMP error status description FFmpeg logged in ``logs`` ("" if none)."""
+    said = [msg.strip()[len(_SERVER_ERROR):] for _level, _name, msg in logs if msg.startswith(_SERVER_ERROR)]
+    return said[-1] if said else ""
+
+
+def says_in_use(description: str) -> bool:
+    """Whether a server's refusal says the stream name already has a publisher."""
+    text = description.lower()
+    return any(m in text for m in IN_USE_MARKERS)
 
 
 def rtmp_endpoint(url: str) -> tuple[str, int]:
@@ -154,11 +220,15 @@ class RtmpOutput:
             self._close_tunnel()
             raise PushError(StopReason.UNREACHABLE, why)
         self._fds_before = _connections_to(*local)
+        self.server_said = ""  # the server's error status description, if the publish was refused
+        logs: list[tuple[int, str, str]] = []
         try:
-            self._mux = MuxOutput(url, "flv", video_template, audio_template,
-                                  options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
+            with ffmpeg_errors() as logs:
+                self._mux = MuxOutput(url, "flv", video_template, audio_template,
+                                      options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
         except (OSError, av.FFmpegError) as exc:
             self._close_tunnel()
+            self.server_said = server_error(logs)
             raise self._classify(exc) from exc
         self.opened_at = time.monotonic()
 
@@ -198,7 +268,12 @@ class RtmpOutput:
         # FFmpeg's RTMP client fails that open with -1 (EPERM) exactly when the server answered a
         # command with an error status ("Server error: ..." on stderr): a real refusal.
         if self.first_ok_at is None and isinstance(exc, av.FFmpegError) and exc.errno == errno.EPERM:
-            return PushError(StopReason.REFUSED, detail, definite=True)
+            in_use = says_in_use(self.server_said)
+            if in_use:
+                detail = f"the stream is already being published (the server said: {self.server_said})"
+            elif self.server_said:
+                detail = f"the server said: {self.server_said}"
+            return PushError(StopReason.REFUSED, detail, definite=True, in_use=in_use)
         # Failed while opening or right after the publish command: refused, unless the server is
         # gone altogether (then it is just unreachable and worth retrying).
         if tcp_reachable(self.host, self.port, 1.0) is not None:
@@ -232,7 +307,14 @@ class RtmpOutput:
             return False
         self.write_started = time.monotonic()
         try:
-            self._mux.write(pkt)
+            if self.first_ok_at is None:  # PyAV opens the connection (connect, publish) now
+                with ffmpeg_errors() as logs:
+                    try:
+                        self._mux.write(pkt)
+                    finally:
+                        self.server_said = server_error(logs)
+            else:
+                self._mux.write(pkt)
         except (OSError, av.FFmpegError) as exc:
             raise self._classify(exc) from exc
         finally:

@@ -28,7 +28,7 @@ from server.api.list_cache import replays_changed
 from server.api.schemas import DeleteAccountRequest
 from server.context import ServerContext
 from server.db.models import Danmaku, LiveStream, RoomInfo, Token, Ugc, User, Vod
-from server.media.replay_mix import MIXED_SUFFIX
+from server.media.replay_mix import MIXED_SUFFIX, join_files
 from server.storage.local import vod_prefix
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,17 @@ def _remove_replay_files(ctx: ServerContext, urls: tuple[str, ...]) -> int:
     stems = {u[len(base):].rsplit(".", 1)[0] for u in urls if u.startswith(base) and _VOD_NAME.fullmatch(u[len(base):])}
     # a co-hosted live's replay is stitched ({file_id}_mixed.*) from the anchor's own recording
     stems |= {stem.removesuffix(MIXED_SUFFIX) for stem in stems if stem.endswith(MIXED_SUFFIX)}
+    # ... and a join may have left files while the replay still shows the anchor's own recording
+    stems |= {stem + MIXED_SUFFIX for stem in stems if not stem.endswith(MIXED_SUFFIX)}
     removed = 0
+    for path in [p for stem in stems if stem.endswith(MIXED_SUFFIX) for p in join_files(vod_dir, stem)]:
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("cannot remove replay file %s: %s", path.name, e)
     for stem in stems:
         for ext in _VOD_EXTS:
             try:

@@ -7,7 +7,7 @@ it into ONE replay: the anchor's pictures outside the mixed spans, the mix's ins
 anchor's timeline (so replay danmaku offsets stay right).
 
 :func:`stitch` writes ``{file_id}_mixed.mp4`` (faststart) and ``{file_id}_mixed.m3u8`` +
-``{file_id}_mixed.ts`` (HLS VOD, byte ranges, ``EXT-X-DISCONTINUITY`` where the source switches)
+``{file_id}_mixed_{8 hex}.ts`` (HLS VOD, byte ranges, ``EXT-X-DISCONTINUITY`` where the source switches)
 beside the anchor's own files, without re-encoding video: H.264 is copied and every keyframe carries
 its own SPS/PPS in-band, so a decoder follows the switch between the two encoders (FFmpeg-based
 players such as ours do; hls.js re-initialises at each discontinuity). The mix's audio is copied
@@ -28,18 +28,31 @@ anchor's own recording stays the replay and a WARNING says why.
 A server killed after the recordings were done but before their join finished would leave the
 anchor-only replay for good: on start (worker 0, in the background) :meth:`MixReplays.sweep` joins
 the replays whose join is not finished, those of the last ``[mixer] replay_sweep_days`` days, at
-most ``[mixer] replay_sweep_max`` per start, newest first. Outputs are written under temporary
-names (``{stem}.mp4.tmp``, ``.{stem}.hls/``) and renamed into place, so a crash never leaves a
-half-written file under a served name; the start-up healing (server/heal.py) removes the leftovers.
+most ``[mixer] replay_sweep_max`` per start, newest first. A join that failed
+``MAX_JOIN_FAILURES`` times (``{stem}.failed`` counts them) is no longer retried at start-up until
+one of its recordings changes: a WARNING says so once.
+
+Outputs are written under temporary names of the writing process (``{stem}.mp4.{pid}.tmp``,
+``.{stem}.{pid}.hls/``) and renamed into place, so a crash never leaves a half-written file under a
+served name; the start-up healing (server/heal.py) removes the leftovers. Joins of one replay are
+serialised across processes (``--workers``: nginx-rtmp's recording callbacks reach any worker) by
+an ``flock`` on ``.{stem}.lock``. The HLS copy's TS has a new name each join
+(``{stem}_{8 hex}.ts``), published before the playlist that refers to it, so a playlist always
+refers to a complete TS of its own; the TS of the replaced playlist is kept (a viewer who loaded it
+still plays) until the next join.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import json
 import logging
 import math
 import os
 import re
+import secrets
 import shutil
 import struct
 import time
@@ -61,8 +74,37 @@ if TYPE_CHECKING:
     from server.context import ServerContext
 
 log = logging.getLogger(__name__)
-MIXED_SUFFIX = "_mixed"  # {file_id}_mixed.mp4 / .m3u8 / .ts
+MIXED_SUFFIX = "_mixed"  # {file_id}_mixed.mp4 / .m3u8 / _{8 hex}.ts
 MIN_SPAN_S = 0.5  # a mixed span shorter than this is not switched to
+MAX_JOIN_FAILURES = 3  # failed joins of one replay before the start-up sweep gives up on it
+FAILED_SUFFIX = ".failed"  # {stem}.failed: {"count": failed joins, "error": the last one's}
+
+
+@contextlib.contextmanager
+def join_lock(vod: Path, stem: str) -> Iterator[None]:
+    """Hold the join of ``stem`` (``{file_id}_mixed``) in ``vod``: an exclusive ``flock`` on
+    ``.{stem}.lock``, so joins of one replay run one at a time across processes and threads."""
+    fd = os.open(vod / f".{stem}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def hls_segment_name(stem: str) -> str:
+    """A new name for the TS of ``stem``'s HLS copy (never the one a served playlist refers to)."""
+    return f"{stem}_{secrets.token_hex(4)}.ts"
+
+
+def playlist_segment(playlist: Path) -> str | None:
+    """The TS file a stitched playlist refers to (None: no playlist or none named)."""
+    try:
+        text = playlist.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    names = {line for line in text.splitlines() if line and not line.startswith("#")}
+    return names.pop() if len(names) == 1 else None
 
 
 class CannotStitch(Exception):
@@ -218,7 +260,7 @@ def _write_mp4(anchor: Path, parts: list[Part], dst: Path) -> list[float]:
     """Write the parts into ``dst`` (faststart MP4 with the anchor's streams); returns where each
     part begins on the output timeline."""
     starts: list[float] = []
-    tmp = dst.with_name(dst.name + ".tmp")
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")  # this process's: see join_lock
     try:
         with av.open(str(anchor)) as tmpl, av.open(str(tmp), "w", format="mp4",
                                                     options={"movflags": "+faststart"}) as out:
@@ -326,10 +368,13 @@ def _put(out: Any, ostream: Any, pkt: Any, offset: float, kind: str, last: dict[
 
 def _write_hls(mp4: Path, starts: list[float], stem: str, segment_s: int = SEGMENT_S) -> Path:
     """HLS VOD of the stitched MP4: each part muxed on its own (no segment straddles a switch),
-    the parts' TS files joined into ``{stem}.ts`` and one playlist with byte ranges and an
-    ``EXT-X-DISCONTINUITY`` between parts. Returns the playlist path."""
+    the parts' TS files joined into one ``{stem}_{8 hex}.ts`` (a new name each time) and one
+    playlist with byte ranges and an ``EXT-X-DISCONTINUITY`` between parts. The TS is published
+    first, the playlist last (both by rename); then the TS files of earlier joins go, except the
+    one the replaced playlist referred to. Returns the playlist path."""
     vod = mp4.parent
-    work = vod / f".{stem}.hls"
+    work = vod / f".{stem}.{os.getpid()}.hls"  # this process's: see join_lock
+    segment = hls_segment_name(stem)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
 
@@ -364,7 +409,7 @@ def _write_hls(mp4: Path, starts: list[float], stem: str, segment_s: int = SEGME
                     out.close()
         lines: list[str] = []
         target, base = 1, 0
-        with open(work / f"{stem}.ts", "wb") as ts:
+        with open(work / segment, "wb") as ts:
             for k in made:
                 if lines:
                     lines.append("#EXT-X-DISCONTINUITY")
@@ -376,18 +421,36 @@ def _write_hls(mp4: Path, starts: list[float], stem: str, segment_s: int = SEGME
                         n, _, at = line[17:].partition("@")
                         lines.append(f"#EXT-X-BYTERANGE:{n}@{int(at or 0) + base}")
                     elif line and not line.startswith("#"):
-                        lines.append(f"{stem}.ts")
+                        lines.append(segment)
                 with open(work / f"{k}.ts", "rb") as src:
                     shutil.copyfileobj(src, ts)
                 base = ts.tell()
         head = ["#EXTM3U", "#EXT-X-VERSION:4", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-MEDIA-SEQUENCE:0",
                 "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
         (work / f"{stem}.m3u8").write_text("\n".join(head + lines + ["#EXT-X-ENDLIST", ""]))
-        os.replace(work / f"{stem}.ts", vod / f"{stem}.ts")
-        os.replace(work / f"{stem}.m3u8", vod / f"{stem}.m3u8")  # last: its presence means whole
+        previous = playlist_segment(vod / f"{stem}.m3u8")
+        os.replace(work / segment, vod / segment)
+        os.replace(work / f"{stem}.m3u8", vod / f"{stem}.m3u8")  # last: it refers to a whole TS
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    own = re.compile(rf"{re.escape(stem)}(_[0-9a-f]{{8}})?\.ts")
+    for old in vod.glob(f"{glob_escape(stem)}*.ts"):
+        if own.fullmatch(old.name) and old.name not in (segment, previous):
+            old.unlink(missing_ok=True)
     return vod / f"{stem}.m3u8"
+
+
+def join_files(vod: Path, stem: str) -> list[Path]:
+    """The files a join of ``stem`` keeps besides ``{stem}.mp4``/``.m3u8``: its TS files, its
+    failure count and its lock (account deletion removes them with the replay)."""
+    own = re.compile(rf"{re.escape(stem)}_[0-9a-f]{{8}}\.ts")
+    found = [p for p in vod.glob(f"{glob_escape(stem)}_*.ts") if own.fullmatch(p.name)]
+    return found + [p for p in (vod / f"{stem}{FAILED_SUFFIX}", vod / f".{stem}.lock") if p.exists()]
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters taken literally."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def stitch(anchor: Recording, mixes: list[Recording], hls: bool = True) -> Stitched | None:
@@ -399,9 +462,10 @@ def stitch(anchor: Recording, mixes: list[Recording], hls: bool = True) -> Stitc
         return None
     stem = anchor.mp4.stem + MIXED_SUFFIX
     mp4 = anchor.mp4.with_name(stem + ".mp4")
-    starts = _write_mp4(anchor.mp4, parts, mp4)
-    playlist = _write_hls(mp4, starts, stem) if hls else None
-    return Stitched(mp4, playlist, parts, mp4.stat().st_size)
+    with join_lock(mp4.parent, stem):
+        starts = _write_mp4(anchor.mp4, parts, mp4)
+        playlist = _write_hls(mp4, starts, stem) if hls else None
+        return Stitched(mp4, playlist, parts, mp4.stat().st_size)
 
 
 # --- the replay rows ---------------------------------------------------------------------------
@@ -502,7 +566,8 @@ class MixReplays:
                     # (recordings not on this node are not this node's to join: _restitch_sync)
                     paths = [p for u in urls if (p := self._path(u)) is not None]
                     own = self.ctx.config.media_dir / "vod" / f"{row.file_id}.mp4"
-                    if paths and own.is_file() and not self._joined(row, paths):
+                    if paths and own.is_file() and not self._joined(row, paths) \
+                            and not self._given_up(row.file_id, [own, *paths]):
                         out.append((uid, row.file_id, row.start_time, row.end_time))
                         if len(out) >= cap:
                             return out
@@ -526,12 +591,57 @@ class MixReplays:
             if cfg.live.hls_replays:
                 if row.hls_play_url != f"{base}{stem}.m3u8":
                     return False
-                m3u8, ts = (vod / f"{stem}.m3u8").stat(), (vod / f"{stem}.ts").stat()
+                segment = playlist_segment(vod / f"{stem}.m3u8")
+                if segment is None:
+                    return False
+                m3u8, ts = (vod / f"{stem}.m3u8").stat(), (vod / segment).stat()
                 if m3u8.st_mtime_ns < max(ts.st_mtime_ns, mp4.st_mtime_ns):
                     return False
         except OSError:
             return False
         return True
+
+    # --- joins that keep failing -------------------------------------------------------------------
+
+    def _failed_path(self, file_id: str) -> Path:
+        return self.ctx.config.media_dir / "vod" / f"{file_id}{MIXED_SUFFIX}{FAILED_SUFFIX}"
+
+    def _failures(self, file_id: str) -> int:
+        try:
+            return int(json.loads(self._failed_path(file_id).read_text())["count"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def _given_up(self, file_id: str, inputs: list[Path]) -> bool:
+        """Whether the join of ``file_id`` failed ``MAX_JOIN_FAILURES`` times since its recordings
+        (``inputs``) last changed: the start-up sweep no longer tries it."""
+        if self._failures(file_id) < MAX_JOIN_FAILURES:
+            return False
+        try:
+            noted = self._failed_path(file_id).stat().st_mtime_ns
+            return all(p.stat().st_mtime_ns <= noted for p in inputs)
+        except OSError:
+            return False
+
+    def _note_failure(self, file_id: str, error: str) -> None:
+        """Count a failed join of ``file_id``; the WARNING when the sweep gives up on it."""
+        count = self._failures(file_id) + 1
+        path = self._failed_path(file_id)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"count": count, "error": error[:500], "time": int(time.time())}))
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("replay %s: cannot record its failed join: %s", file_id, e)
+            tmp.unlink(missing_ok=True)
+            return
+        if count == MAX_JOIN_FAILURES:
+            log.warning("replay %s: joining it with its mix failed %d times (last: %s); not retried at start-up "
+                        "until one of its recordings changes: it shows the anchor's own stream", file_id, count,
+                        error)
+
+    def _note_success(self, file_id: str) -> None:
+        self._failed_path(file_id).unlink(missing_ok=True)
 
     # --- stitching --------------------------------------------------------------------------------
 
@@ -602,7 +712,13 @@ class MixReplays:
             except (CannotStitch, av.error.FFmpegError, OSError, ValueError) as e:
                 log.warning("replay %s not stitched with its mix (%s): it shows the anchor's own stream",
                             file_id, e)
+                self._note_failure(file_id, str(e) or type(e).__name__)
                 continue
+            except Exception as e:  # a bug: this replay only, and counted like any failure
+                log.exception("replay %s not stitched with its mix: it shows the anchor's own stream", file_id)
+                self._note_failure(file_id, f"{type(e).__name__}: {e}")
+                continue
+            self._note_success(file_id)
             if res is None:
                 continue
             base = f"{self.ctx.config.http_base}/vod/"
@@ -612,7 +728,10 @@ class MixReplays:
                     continue
                 vod.play_url = base + res.mp4.name
                 vod.hls_play_url = base + res.hls.name if res.hls is not None else ""
-                vod.file_size = res.file_size
+                try:  # the file now in place (a later join in another worker may have replaced it)
+                    vod.file_size = res.mp4.stat().st_size
+                except OSError:
+                    vod.file_size = res.file_size
             mixed = sum(p.end - p.begin for p in res.parts if p.mixed)
             log.info("replay %s joined with its mix: %d parts, %.1f s from the mix (%.1f s)", file_id,
                      len(res.parts), mixed, time.monotonic() - t0)

@@ -4,6 +4,7 @@ The end-to-end case (real server, mixer, publishers) is in test_mixer.py."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import av
 import pytest
 
 from protocol.media_files import remux_to_mp4
-from server.media.replay_mix import CannotStitch, Recording, plan, stitch
+from server.media.replay_mix import CannotStitch, Recording, plan, playlist_segment, stitch
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -73,7 +74,8 @@ def test_mix_spans_replace_the_anchor_and_the_end_is_the_anchors(tmp_path: Path)
         assert rates == {48000} and seconds == pytest.approx(16, abs=0.3), (rates, seconds)
     text = res.hls.read_text()
     assert text.count("#EXT-X-DISCONTINUITY") == 3 and "#EXT-X-ENDLIST" in text
-    assert {line for line in text.splitlines() if not line.startswith("#")} == {"a_mixed.ts"}
+    (segment,) = {line for line in text.splitlines() if not line.startswith("#")}
+    assert re.fullmatch(r"a_mixed_[0-9a-f]{8}\.ts", segment), segment  # a new name each join
     with av.open(str(res.mp4)) as c:
         assert float(c.duration or 0) / 1e6 == pytest.approx(16, abs=0.3)
     assert a.exists() and m1.exists() and m2.exists()  # nothing lost
@@ -216,7 +218,9 @@ def test_join_left_undone_by_a_killed_server_is_done_on_its_next_start(tmp_path:
     recording(vod / f"{m_id}.mp4", "blue", 4, "960x540", 30, 60, 44100)
     (vod / f"{a_id}.start").write_text(f"{t0 + 0.2:.3f}\n")
     (vod / f"{m_id}.start").write_text(f"{t0 + 4.5:.3f}\n")
-    half = [vod / f"{a_id}_mixed.mp4.tmp", vod / f".{a_id}_mixed.hls"]
+    # what a join killed mid-way leaves (its process's names; older versions' names too)
+    half = [vod / f"{a_id}_mixed.mp4.4242.tmp", vod / f".{a_id}_mixed.4242.hls", vod / f"{a_id}_mixed.mp4.tmp",
+            vod / f".{a_id}_mixed.hls"]
     sp = start_server(data, *port)
     try:
         viewer = api_client(sp, "viewer_ks", tmp_path)
@@ -224,9 +228,11 @@ def test_join_left_undone_by_a_killed_server_is_done_on_its_next_start(tmp_path:
         _tape_done(sp.http_base, sp.config, mix, m_id, t0 + 4, 4)
         (v,) = viewer.get_vod_list()
         assert (v.file_id, v.play_url) == (a_id, f"{cfg.http_base}/vod/{a_id}.mp4")
-        half[0].write_bytes(b"\0\0\0\x18ftypisom")  # what a join killed mid-way leaves
-        half[1].mkdir()
-        (half[1] / "0.ts").write_bytes(b"G" * 188)
+        for tmp in half[0::2]:
+            tmp.write_bytes(b"\0\0\0\x18ftypisom")
+        for work in half[1::2]:
+            work.mkdir()
+            (work / "0.ts").write_bytes(b"G" * 188)
         sp.proc.kill()  # SIGKILL: the joins wait (mix_join_delay)
         sp.proc.wait(10)
     finally:
@@ -318,9 +324,172 @@ def test_sweep_picks_only_joins_not_finished(tmp_path: Path) -> None:
         assert unjoined() == []
         got = runs(vod / f"{a_id}_mixed.mp4")
         assert [k for _, k, _ in got] == ["red", "blue", "red", "blue", "red"], got
-        # an HLS copy cut between its TS and its playlist (the old playlist, the new TS)
+        # an HLS copy whose playlist refers to a TS written after it, or to one that is not there
         m3u8 = (vod / f"{a_id}_mixed.m3u8").stat().st_mtime_ns
-        os.utime(vod / f"{a_id}_mixed.ts", ns=(m3u8 + 10**9, m3u8 + 10**9))
+        segment = vod / str(playlist_segment(vod / f"{a_id}_mixed.m3u8"))
+        os.utime(segment, ns=(m3u8 + 10**9, m3u8 + 10**9))
+        assert unjoined() == [a_id]
+        os.utime(segment, ns=(m3u8, m3u8))
+        assert unjoined() == []
+        segment.unlink()
+        assert unjoined() == [a_id]
+    finally:
+        next(api_gen, None)
+
+
+def _byteranges(playlist: Path) -> tuple[str, int]:
+    """(the TS a stitched playlist refers to, the end of its last byte range)."""
+    end, name = 0, ""
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXT-X-BYTERANGE:"):
+            n, _, at = line[17:].partition("@")
+            end = max(end, int(at or 0) + int(n))
+        elif line and not line.startswith("#"):
+            name = line
+    return name, end
+
+
+def test_a_rejoin_never_changes_the_ts_a_served_playlist_refers_to(tmp_path: Path) -> None:
+    """The HLS copy is re-made on every recording of the live. Its TS was rewritten in place
+    (``{stem}.ts``) before its playlist: a viewer who had loaded the previous playlist read the new
+    TS at the old byte ranges, and a kill between the two renames left that pair for good. Now each
+    join writes a TS of its own name before the playlist that refers to it, and keeps the replaced
+    playlist's TS until the next join."""
+    import hashlib
+
+    a = recording(tmp_path / "a.mp4", "red", 12, "320x180", 15, 15, 48000)
+    m1 = recording(tmp_path / "m1.mp4", "blue", 3, "960x540", 30, 60, 44100)
+    m2 = recording(tmp_path / "m2.mp4", "blue", 3, "960x540", 30, 60, 44100)
+    anchor = Recording(a, 1000.0)
+    first = stitch(anchor, [Recording(m1, 1002.0)])
+    assert first is not None and first.hls is not None
+    seg1, end1 = _byteranges(first.hls)
+    assert (tmp_path / seg1).stat().st_size >= end1
+    digest1 = hashlib.sha256((tmp_path / seg1).read_bytes()).hexdigest()
+    second = stitch(anchor, [Recording(m1, 1002.0), Recording(m2, 1007.0)])
+    assert second is not None and second.hls is not None
+    seg2, end2 = _byteranges(second.hls)
+    assert seg2 != seg1, "the new playlist's TS has a name of its own"
+    assert (tmp_path / seg2).stat().st_size >= end2
+    assert hashlib.sha256((tmp_path / seg1).read_bytes()).hexdigest() == digest1, \
+        "the TS the previous playlist refers to was changed under its viewers"
+    got = runs(second.hls)
+    assert [k for _, k, _ in got] == ["red", "blue", "red", "blue", "red"], got
+    third = stitch(anchor, [Recording(m1, 1002.0), Recording(m2, 1007.0)])
+    assert third is not None and third.hls is not None
+    seg3, _ = _byteranges(third.hls)
+    ts = sorted(p.name for p in tmp_path.glob("a_mixed*.ts"))
+    assert ts == sorted([seg2, seg3]), ts  # older joins' TS files go
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.hls"))
+
+
+_JOINER = """
+import sys, time
+from pathlib import Path
+from server.media.replay_mix import Recording, stitch
+d, at, n = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+while time.time() < at:
+    time.sleep(0.005)
+for _ in range(n):
+    stitch(Recording(d / "a.mp4", 1000.0), [Recording(d / "m1.mp4", 1002.0), Recording(d / "m2.mp4", 1007.0)])
+"""
+
+
+def test_joins_of_one_replay_in_several_processes_do_not_collide(tmp_path: Path) -> None:
+    """``--workers``: nginx-rtmp's recording callbacks reach any worker, so two processes may join
+    the same replay at once. Their temporary names were the same (``{stem}.mp4.tmp``,
+    ``.{stem}.hls``, one removing the other's work folder) and the join lock was per process."""
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    recording(tmp_path / "a.mp4", "red", 12, "320x180", 15, 15, 48000)
+    recording(tmp_path / "m1.mp4", "blue", 3, "960x540", 30, 60, 44100)
+    recording(tmp_path / "m2.mp4", "blue", 3, "960x540", 30, 60, 44100)
+    at = time.time() + 3.0  # all start together, after their imports
+    procs = [subprocess.Popen([sys.executable, "-c", _JOINER, str(tmp_path), str(at), "3"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outs = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=100)
+        outs.append((proc.returncode, out[-1500:]))
+    assert all(rc == 0 for rc, _ in outs), outs
+    got = runs(tmp_path / "a_mixed.mp4")
+    assert [k for _, k, _ in got] == ["red", "blue", "red", "blue", "red"], got
+    seg, end = _byteranges(tmp_path / "a_mixed.m3u8")
+    assert (tmp_path / seg).stat().st_size >= end
+    assert [k for _, k, _ in runs(tmp_path / "a_mixed.m3u8")] == ["red", "blue", "red", "blue", "red"]
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.hls"))
+
+
+def test_a_join_that_keeps_failing_is_given_up_at_start_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A replay whose join can never succeed (here an HEVC anchor: nothing to copy the mix's H.264
+    into) was picked by every start-up sweep, for good, using up its ``replay_sweep_max``. Its
+    failures are counted (``{stem}.failed``): after ``MAX_JOIN_FAILURES`` the sweep leaves it (one
+    WARNING), until one of its recordings changes."""
+    import json
+    import logging
+    import os
+    import time
+
+    from protocol.signing import callback_sign
+    from server.media.mixctl import mix_stream_id
+    from server.media.replay_mix import MAX_JOIN_FAILURES
+    from tests.media.helpers import wait_until
+    from tests.server.conftest import make_api
+
+    caplog.set_level(logging.WARNING, logger="server.media.replay_mix")
+    api_gen = make_api(tmp_path / "data", "", **{"server.register_per_minute": 1000})
+    api = next(api_gen)
+    try:
+        cfg = api.ctx.config
+        mr = next(s for s in api.ctx.services if s.name == "roomservice").mix_replays  # type: ignore[attr-defined]
+        sid = f"{cfg.live.bizid}_anchor_gu"
+        mix = mix_stream_id(cfg.live.bizid, sid)
+        vod, base = cfg.media_dir / "vod", f"{cfg.http_base}/vod"
+        vod.mkdir(parents=True, exist_ok=True)
+        t0 = int(time.time()) - 30
+        a_id, m_id = f"{sid}_{t0}", f"{mix}_{t0 + 2}"
+        recording(vod / f"{a_id}.mp4", "red", 6, "320x180", 15, 15, 48000, codec="libx265")
+        recording(vod / f"{m_id}.mp4", "blue", 2, "960x540", 30, 60, 44100)
+
+        def done(stream: str, file_id: str, start: int, seconds: int) -> None:
+            t = int(time.time()) + 60
+            ev = {"t": t, "sign": callback_sign(cfg.live.api_key, t), "event_type": 100, "stream_id": stream,
+                  "file_id": file_id, "video_url": f"{base}/{file_id}.mp4", "hls_play_url": "",
+                  "start_time": start, "end_time": start + seconds, "duration": seconds}
+            assert api.post("/callback/tape_callback", ev)["code"] == 0
+
+        def unjoined() -> list[str]:
+            return [f for _, f, _, _ in mr._unjoined(7, 20)]
+
+        failed = vod / f"{a_id}_mixed.failed"
+
+        def failures() -> int:
+            try:
+                return int(json.loads(failed.read_text())["count"])
+            except (OSError, ValueError):
+                return 0
+
+        done(sid, a_id, t0, 6)
+        done(mix, m_id, t0 + 2, 2)  # the joins these start fail (once or twice: the first may see the mix too)
+        wait_until(lambda: "not stitched with its mix" in caplog.text and not mr._tasks, 60, step=0.1,
+                   what="the failed join")
+        before = failures()
+        sweeps = 0
+        while unjoined() and sweeps < MAX_JOIN_FAILURES + 2:
+            assert api.http.portal.call(mr.sweep) == 0  # type: ignore[union-attr]
+            sweeps += 1
+        assert unjoined() == [], f"still picked by the start-up sweep after {sweeps} sweeps"
+        assert before in (1, 2) and failures() == MAX_JOIN_FAILURES and sweeps == MAX_JOIN_FAILURES - before
+        gave_up = [r.getMessage() for r in caplog.records if "not retried at start-up" in r.getMessage()]
+        assert len(gave_up) == 1 and a_id in gave_up[0], gave_up
+        assert api.http.portal.call(mr.sweep) == 0  # type: ignore[union-attr]
+        assert failures() == MAX_JOIN_FAILURES, "a given-up join is not tried again"
+        # one of its recordings changed (re-recorded, repaired): tried again
+        later = failed.stat().st_mtime_ns + 10**9
+        os.utime(vod / f"{m_id}.mp4", ns=(later, later))
         assert unjoined() == [a_id]
     finally:
         next(api_gen, None)

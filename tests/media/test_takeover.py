@@ -9,7 +9,9 @@ publisher can stop sending while its socket stays open, exactly like a cut netwo
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import logging
 import time
 import urllib.request
 from collections.abc import Callable
@@ -286,3 +288,62 @@ def test_a_stranger_cannot_take_over_a_silent_stream(server: ServerProcess) -> N
 
     asyncio.run(scenario())
     assert not any(f"publisher of {sid} idle for" in ln for ln in _log(sp))
+
+
+async def _video_frames(base: str, sid: str, n: int, timeout: float) -> int:
+    """Play ``sid`` from ``base`` and count video messages until ``n`` arrived (or the timeout)."""
+    c = await RtmpClient.connect(base)
+    got = 0
+    try:
+        await c.play(sid)
+        deadline = time.monotonic() + timeout
+        while got < n and time.monotonic() < deadline:
+            try:
+                msg = await c.read_message(timeout=max(0.1, deadline - time.monotonic()))
+            except (TimeoutError, asyncio.TimeoutError, ConnectionError):
+                break
+            got += int(msg.type_id == chunk.VIDEO)
+    finally:
+        c.close()
+    return got
+
+
+@pytest.mark.skipif(not nginx_available(), reason="nginx with libnginx-mod-rtmp not installed")
+def test_the_anchors_push_resumes_on_nginx_after_a_silent_cut(server: ServerProcess, tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """On nginx-rtmp, a reconnect that comes before ``drop_idle_publisher`` expired the cut
+    connection is refused with "Already publishing". The pusher, live on that stream before,
+    retries within its budget until nginx drops the silent publisher, and the live resumes
+    (it used to take the refusal as final and end the live)."""
+    sp = server
+    cfg = copy.deepcopy(sp.config)
+    # the cut reaches the pusher once ~650 KB filled the socket buffers (its send then stalls
+    # for stall_timeout_s): ~3 s at 2 Mb/s; nginx keeps the silent publisher for 12 s
+    cfg.live.publisher_takeover_idle = 12.0
+    ngx = start_nginx(cfg, tmp_path / "nginx", sp.http_base)
+    proxy = FreezeProxy(ngx.rtmp_port, tmp_path / "proxy")
+    sid = f"{cfg.live.bizid}_takeov04"
+    url = push_url("127.0.0.1", proxy.port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + 600)
+    settings = PushSettings(resolution="360p", fps=15, bitrate_kbps=2000, reconnect_tries=60,
+                            reconnect_interval_s=0.5, stall_timeout_s=1.0)
+    pub = Publisher(settings, TestSource(640, 360), AudioMixer(ToneSource()), url)
+    caplog.set_level(logging.WARNING, logger="app.push.destination")
+    pub.start()
+    try:
+        assert _wait(lambda: pub.state == PushState.LIVE, 30), (pub.state, pub.stop_reason)
+        assert asyncio.run(_video_frames(ngx.rtmp_base, sid, 5, 10)) >= 5
+        proxy.freeze()
+        in_use = "the server still has a publisher for this stream"
+        assert _wait(lambda: in_use in caplog.text or pub.stop_reason is not None, 20), \
+            f"no early reconnect refused by nginx: {pub.state} {pub.destinations[0].last_error}"
+        assert _wait(lambda: pub.stop_reason is not None or (
+            pub.state == PushState.LIVE and pub.destinations[0].reconnects >= 1), 40), (pub.state, pub.stop_reason)
+        assert pub.stop_reason is None, (pub.stop_reason, pub.stop_detail)
+        assert "Already publishing" in caplog.text
+        # nginx serves the resumed live: a new player gets its pictures
+        assert asyncio.run(_video_frames(ngx.rtmp_base, sid, 10, 15)) >= 10
+        assert pub.stop_reason is None and pub.state == PushState.LIVE
+    finally:
+        pub.stop()
+        proxy.close()
+        ngx.stop()

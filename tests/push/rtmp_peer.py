@@ -9,7 +9,9 @@ for that connection (``plan`` is consumed one entry per publish; the last entry 
 * ``"start-close"``: send ``NetStream.Publish.Start`` and hang up at once (a server that accepts
   the publish, then goes away: the publisher's next write gets ``Broken pipe``);
 * ``"close"``: hang up right after the ``publish`` command, no answer (nginx-rtmp's refusal);
-* ``"reject"``: answer ``NetStream.Publish.BadName`` (an explicit error status), then hang up.
+* ``"reject"``: answer ``NetStream.Publish.BadName`` (an explicit error status), then hang up;
+* ``"in-use"``: answer ``NetStream.Publish.BadName`` as nginx-rtmp does for a stream name that
+  already has a publisher (description ``Already publishing``), then hang up.
 
 It runs in its own process (``python -m tests.push.rtmp_peer PORT PLAN...``): PyAV holds the GIL
 while its RTMP client connects, so a peer on a thread of the publishing process could never answer.
@@ -149,9 +151,10 @@ class RtmpPeer:
         print(f"publish {what}", flush=True)
         if what == "close":
             return
-        if what == "reject":
-            self._send(conn, "onStatus", 0, None, _status("error", "NetStream.Publish.BadName",
-                                                          "refused by the test peer"), msid=STREAM_ID)
+        if what in ("reject", "in-use"):
+            text = "Already publishing" if what == "in-use" else "refused by the test peer"
+            self._send(conn, "onStatus", 0, None, _status("error", "NetStream.Publish.BadName", text),
+                       msid=STREAM_ID)
             return
         conn.sendall(chunk.user_control(chunk.UC_STREAM_BEGIN, STREAM_ID))
         self._send(conn, "onStatus", 0, None, _status("status", "NetStream.Publish.Start", "published"),

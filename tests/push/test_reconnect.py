@@ -11,6 +11,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import av
+import av.logging
 import numpy as np
 
 from app.capture.audio import AudioMixer, ToneSource
@@ -85,6 +87,59 @@ def test_an_error_status_while_live_ends_at_once() -> None:
         peer.drop_live()
         assert pub.wait(30) == StopReason.REFUSED
         assert peer.publishes == ["live", "reject"], "an explicit refusal is not retried"
+    finally:
+        pub.stop()
+        peer.close()
+
+
+def test_already_publishing_while_live_is_retried_until_the_stale_publisher_is_dropped() -> None:
+    """nginx-rtmp answers a reconnect that comes before ``drop_idle_publisher`` expired our cut
+    connection with "Already publishing": retried within the budget, then the live resumes."""
+    peer = PeerProcess(["live", "in-use", "in-use", "live"])
+    pub = publisher(peer_url(peer), tries=5)
+    pub.start()
+    try:
+        assert wait_for(lambda: pub.state == PushState.LIVE, 30)
+        peer.drop_live()
+        assert peer.wait_publishes(4, 30), f"the push did not come back: {peer.publishes} {pub.stop_reason}"
+        assert wait_for(lambda: pub.state == PushState.LIVE and pub.destinations[0].reconnects >= 1, 30), \
+            f"{pub.state} {pub.stop_reason}"
+        assert pub.stop_reason is None
+        err = pub.destinations[0].last_error
+        assert err is not None and err.in_use and "Already publishing" in err.detail, err
+    finally:
+        pub.stop()
+        peer.close()
+
+
+def test_already_publishing_while_live_ends_within_the_reconnect_budget() -> None:
+    peer = PeerProcess(["live", "in-use"])  # the stream stays taken
+    tries = 3
+    pub = publisher(peer_url(peer), tries=tries)
+    pub.start()
+    try:
+        assert wait_for(lambda: pub.state == PushState.LIVE, 30)
+        peer.drop_live()
+        assert pub.wait(30) == StopReason.REFUSED
+        assert peer.publishes[0] == "live" and 2 <= len(peer.publishes) <= tries + 1, peer.publishes
+        assert "already being published" in pub.stop_detail, pub.stop_detail
+    finally:
+        pub.stop()
+        peer.close()
+
+
+def test_already_publishing_at_the_first_publish_is_final_with_a_clear_reason() -> None:
+    peer = PeerProcess(["in-use"])  # someone else's stream from the start
+    pub = publisher(peer_url(peer), tries=5)
+    pub.start()
+    try:
+        assert pub.wait(30) == StopReason.REFUSED
+        assert peer.publishes == ["in-use"], "a stream in use at the first publish is not retried"
+        assert "already being published" in pub.stop_detail and "Already publishing" in pub.stop_detail, \
+            pub.stop_detail
+        # FFmpeg's log reached Python for the opens only (a frame-threaded decoder freed while
+        # its thread logs would deadlock on the GIL): PyAV's logging is back to off
+        assert av.logging.get_level() is None
     finally:
         pub.stop()
         peer.close()

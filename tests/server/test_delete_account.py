@@ -44,3 +44,21 @@ def test_delete_account_is_owner_only_and_complete(api) -> None:  # type: ignore
     vod_dir = api.ctx.config.media_dir / "vod"
     assert sorted(p.name for p in vod_dir.iterdir()) == ["del_stays_f1.jpg", "del_stays_f1.mp4"]
     assert not upload.parent.exists()
+
+
+def test_delete_account_removes_what_a_mixed_replay_join_left(api) -> None:  # type: ignore[no-untyped-def]
+    """A co-hosted live's join (server/media/replay_mix.py) keeps files beside the replay: its TS
+    under a name of each join, its failure count and its lock. They go with the account, also when
+    the replay still shows the anchor's own recording (the join failed); no one else's go."""
+    gone, _stays = api.user("del_mix"), api.user("del_mix2")
+    _replay(api, "del_mix", "del_mix_f1")
+    _replay(api, "del_mix2", "del_mix2_f1")
+    vod_dir = api.ctx.config.media_dir / "vod"
+    left = ["del_mix_f1_mixed.mp4", "del_mix_f1_mixed.m3u8", "del_mix_f1_mixed_0a1b2c3d.ts",
+            "del_mix_f1_mixed_deadbeef.ts", "del_mix_f1_mixed.failed", ".del_mix_f1_mixed.lock"]
+    others = ["del_mix2_f1_mixed_0a1b2c3d.ts", ".del_mix2_f1_mixed.lock"]
+    for name in left + others:
+        (vod_dir / name).write_bytes(b"x")
+    d = gone.call("/delete_account", password=wire_password("secret1", "del_mix"))
+    assert d["code"] == 200 and d["data"]["files"] == 2 + len(left), d
+    assert sorted(p.name for p in vod_dir.iterdir()) == sorted(["del_mix2_f1.jpg", "del_mix2_f1.mp4", *others])
