@@ -155,10 +155,21 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
 # listed here: scripts/test.sh collects only these modules for the serial part).
 # scripts/test.sh runs ``-m "not serial" -n 3`` (pytest-xdist), then ``-m serial`` alone.
 SERIAL_TESTS = (
-    "tests/play/test_live.py",  # A/V drift and buffer bounds of live playback
+    # A/V drift, frame rates, buffer and latency bounds of live playback (the module's
+    # test_live_cannot_seek, test_open_failure_is_an_error_not_a_hang and
+    # test_anchor_stop_ends_the_live_clearly check no time or rate: they run in the parallel part)
+    "tests/play/test_live.py::test_live_plays_with_audio_master_and_bounded_buffer",
+    "tests/play/test_live.py::test_live_hls",
+    "tests/play/test_live.py::test_live_catches_up_after_a_pause",
+    "tests/play/test_live.py::test_live_hls_latency_comes_back_after_falling_behind",
+    "tests/play/test_live.py::test_publisher_restart_is_recovered",
+    "tests/play/test_live.py::test_video_only_stream_runs_on_the_system_clock",
+    "tests/play/test_live.py::test_audio_only_playback",
     "tests/play/test_av_sync.py",
     "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink
-    "tests/push/test_publisher_runtime.py",  # bitrate, RTT and frame spacing
+    # bitrate, RTT and frame spacing (test_a_file_that_ends_stops_the_publish: parallel part)
+    "tests/push/test_publisher_runtime.py::test_stats_pause_mute_filters_and_recording",
+    "tests/push/test_publisher_runtime.py::test_timecode_survives_the_trip_through_the_server",
     "tests/media/test_e2e.py::test_slow_player_does_not_slow_others",  # real-time delivery bound
     "tests/play/test_units.py::test_null_output_consumes_in_real_time",
     "tests/play/test_units.py::test_null_output_pulls_one_latency_ahead_like_a_device",
