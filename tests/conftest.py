@@ -155,14 +155,18 @@ def module_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
 # listed here: scripts/test.sh collects only these modules for the serial part).
 # scripts/test.sh runs ``-m "not serial" -n 3`` (pytest-xdist), then ``-m serial`` alone.
 SERIAL_TESTS = (
-    "tests/play/test_live.py",  # A/V drift and buffer bounds of live playback
-    "tests/play/test_av_sync.py",
-    "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink
-    "tests/push/test_publisher_runtime.py",  # bitrate, RTT and frame spacing
-    "tests/media/test_e2e.py::test_slow_player_does_not_slow_others",  # real-time delivery bound
-    "tests/play/test_units.py::test_null_output_consumes_in_real_time",
-    "tests/play/test_units.py::test_null_output_pulls_one_latency_ahead_like_a_device",
-    "tests/ui_golive/test_resume.py",  # the live must resume within the heartbeat window (failed under load)
+    # Each test here failed at least once in 10 runs under ``-n 3`` next to two CPU hogs
+    # (``python -c "while 1: pass"`` x2, load 12-23), or (resume) under two workers before.
+    # Moved to the parallel part after 10 of 10 passed so (issue 16): all of test_live.py but
+    # audio-only playback (seek, open failure, anchor stop, frame rates, buffer bounds, catch-up,
+    # publisher restart, video-only, the HLS latency bound), the publisher's timecode trip and
+    # file end, tests/media/test_e2e.py::test_slow_player_does_not_slow_others and the null
+    # audio output's real-time pace (tests/play/test_units.py).
+    "tests/play/test_live.py::test_audio_only_playback",  # audio clock vs wall clock (failed 1/10)
+    "tests/play/test_av_sync.py",  # A/V drift < 40 ms (76 ms once in 10)
+    "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink (8 Mb/s x264)
+    "tests/push/test_publisher_runtime.py::test_stats_pause_mute_filters_and_recording",  # fps (2/10)
+    "tests/ui_golive/test_resume.py",  # two server starts and a reconnect (failed under two workers)
 )
 
 
@@ -175,9 +179,10 @@ SERIAL_TESTS = (
 LONG_MODULES = {
     "tests/soak/test_soak_smoke.py": 70,
     "tests/server/test_api_contract.py": 44,
+    "tests/play/test_live.py": 40,  # in the parallel part since issue 16 (serial before)
     "tests/test_lint.py": 34,
     "tests/push/test_studio.py": 28,
-    "tests/media/test_e2e.py": 28,
+    "tests/media/test_e2e.py": 33,  # + the slow-player test (serial before issue 16)
     "tests/ui_golive/test_linkmic.py": 27,
     "tests/security/test_secrets_at_rest.py": 25,
     "tests/browser/test_hls_browser.py": 19,

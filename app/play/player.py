@@ -73,7 +73,7 @@ class Player:
         self._first_frame_t = 0.0
         self._buf_hist: deque[tuple[float, float]] = deque()
         self._slack = SlackMemory()  # the audio's slack over jitter_memory s (see app.play.latency)
-        self._hls_drift = HlsDrift()  # HLS latency held near its start (see app.play.latency)
+        self._hls_drift = HlsDrift(window=self.settings.hls_drift_window)  # HLS latency held near its start
         self._hls_url = self.url
         self._hist_epoch = -1
         self._last_tick: float | None = None

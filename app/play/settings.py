@@ -62,6 +62,10 @@ class PlaySettings:
     # after the last load, then every half target duration, so 2 s segments normally keep a
     # read waiting up to ~3 s, more on a loaded server; at 3 s a late segment cost a reconnect.
     hls_read_timeout: float = 6.0
+    # s of arrivals the HLS latency control watches: the lag at the end of the first such window
+    # after the join is the latency it holds, and the stalest media over the window sets its floor
+    # (app.play.latency.HlsDrift); four 2 s segments by default
+    hls_drift_window: float = 8.0
     reconnect_window: float = 8.0  # s a live source may stay away before the end is declared
     reconnect_interval: float = 0.5
     # Replay read-ahead (packets are read ahead by at most this much media).

@@ -17,10 +17,12 @@ import pytest
 from tests.play.media_peers import MediaServer, Publisher, RangeServer, make_replay_mp4, start_media_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
     """A live media server on random loopback ports (RTMP in, RTMP/HTTP-FLV/HLS out): the
-    embedded server, or nginx-rtmp with ``XZB_PLAY_SERVER=nginx``."""
+    embedded server, or nginx-rtmp with ``XZB_PLAY_SERVER=nginx``. One for the package (per
+    pytest process): test_live.py and test_av_sync.py share it (a start is 2-4 s); their
+    stream names differ."""
     if not shutil.which("ffmpeg"):
         pytest.skip("needs the ffmpeg CLI as publisher")
     srv = start_media_server(tmp_path_factory.mktemp("media"))

@@ -261,20 +261,24 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 def publisher_cmd(url: str, *, size: str = "320x240", fps: int = 30, gop: int = 30,
-                  duration: float | None = None, sync_marks: bool = False,
+                  duration: float | None = None, sync_marks: bool = False, sync_period: float = 0.2,
                   audio: bool = True, bitrate: str = "500k") -> list[str]:
     """An ``ffmpeg -re`` live publisher of synthetic A/V (lavfi), x264 zerolatency + AAC to FLV.
 
-    ``sync_marks``: the picture turns white for one frame and the audio beeps (1 kHz, 50 ms) at
-    every whole second of media time, so a player's A/V alignment can be measured."""
+    ``sync_marks``: the picture turns white for one frame and the audio beeps (1 kHz, 50 ms) every
+    ``sync_period`` s of media time (a whole number of frames), so a player's A/V alignment can be
+    measured (tests/play/sync_probe.py)."""
     cmd = [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-re"]
     if sync_marks:
+        frames = max(1, round(sync_period * fps))  # counted in frames: mod(t, 0.2) misses frames to rounding
+        period = frames / fps
         cmd += ["-f", "lavfi", "-i",
                 f"color=c=black:s={size}:r={fps},"
-                f"drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,{0.5 / fps:.4f})'"]
+                f"drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='eq(mod(n\\,{frames})\\,0)'"]
         if audio:
             cmd += ["-f", "lavfi", "-i",
-                    "aevalsrc='if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:c=stereo"]
+                    f"aevalsrc='if(lt(mod(n\\,{round(period * 48000)})\\,2400)\\,0.8*sin(2*PI*1000*t)\\,0)'"
+                    ":s=48000:c=stereo"]
     else:
         cmd += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]
         if audio:

@@ -109,9 +109,13 @@ def test_live_hls_latency_comes_back_after_falling_behind(media_server, live_str
 
     The latency is measured as wall clock minus the media time playing (in the stream's time):
     the publisher runs in real time (``-re``), so that is the glass-to-glass latency plus a
-    constant."""
+    constant.
+
+    The control's window is 4 s here (8 s by default): two 2 s segments, so the stalest media
+    over it (the floor) still takes in a whole segment's sawtooth twice; the test waits for the
+    control to know its start instead of sleeping a fixed window."""
     assert wait_until(lambda: hls_ready(media_server, live_stream), 10, step=0.3)
-    player = Player(media_server.play_url(live_stream, "hls"), NULL)
+    player = Player(media_server.play_url(live_stream, "hls"), NULL.with_(hls_drift_window=4.0))
 
     def lag() -> float | None:
         pos, offset = player.position, player.pipe.offset
@@ -130,7 +134,8 @@ def test_live_hls_latency_comes_back_after_falling_behind(media_server, live_str
     player.start()
     try:
         assert wait_until(lambda: player.state is PlayState.PLAYING and lag() is not None, 10), player.state
-        lags(8.5)  # the control learns where it started (one window)
+        # the control learns where it started (one window after the join)
+        assert wait_until(lambda: player._hls_drift.start is not None, 12, step=0.05), player.state
         before = lags(1.0)
         assert before
         start = max(before)
@@ -145,10 +150,10 @@ def test_live_hls_latency_comes_back_after_falling_behind(media_server, live_str
         player.stop()
 
 
-@pytest.mark.parametrize("gap", [1.0, 3.0], ids=["same-connection", "reopen"])
+@pytest.mark.parametrize("gap", [1.0, 2.0], ids=["same-connection", "reopen"])
 def test_publisher_restart_is_recovered(media_server, publish, gap) -> None:
     """A 1 s gap: the server keeps the player subscribed and time restarts at 0 (discontinuity).
-    A 3 s gap: past the read timeout, the player reopens the URL."""
+    A 2 s gap (plus ffmpeg's start): past the read timeout (1.5 s), the player reopens the URL."""
     name = f"restart{int(gap)}"
     pub = publish(name)
     time.sleep(1.0)
@@ -168,8 +173,8 @@ def test_publisher_restart_is_recovered(media_server, publish, gap) -> None:
         assert wait_until(lambda: player.state is PlayState.PLAYING and frames[-1][0] > t_stop + gap, 10), \
             (states, player.state)
         n = len(frames)
-        time.sleep(1.5)
-        assert len(frames) - n >= 30  # playing on after the restart
+        time.sleep(1.0)
+        assert len(frames) - n >= 20  # playing on after the restart (20 fps of the 30 sent)
         assert player.end_reason is None and player.stats.reconnects >= 1
         assert player.clock.audio_master()
     finally:

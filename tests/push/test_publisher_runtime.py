@@ -60,11 +60,12 @@ def test_stats_pause_mute_filters_and_recording(rtmp_server, tmp_path: Path) -> 
         pub.pause_video(False)
         pub.mixer.set_muted(False)
         pub.pipeline.set_filters(mirror=True)
-        time.sleep(0.3)
-        # mirrored: the timecode blocks moved from the top-left to the top-right corner
-        last = previews[-1]
-        assert timecode.read(last) is None
-        assert timecode.read(np.ascontiguousarray(last[:, ::-1])) is not None
+
+        def mirrored() -> bool:  # the timecode blocks moved from the top-left to the top-right corner
+            last = previews[-1]
+            return timecode.read(last) is None and timecode.read(np.ascontiguousarray(last[:, ::-1])) is not None
+
+        assert wait_for(mirrored, 3.0)
         pub.pipeline.set_filters(mirror=False)
         time.sleep(0.5)
     finally:

@@ -53,8 +53,10 @@ class Throttle:
     def __init__(self, upstream_port: int, bytes_per_s: float, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         port_file = workdir / "throttle.port"
+        # the proxy gets SIGTERM when the test process dies (even killed): none is left behind
         self.proc = subprocess.Popen([sys.executable, __file__, str(port_file), str(upstream_port),
-                                      str(bytes_per_s)])
+                                      str(bytes_per_s)],
+                                     preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         deadline = time.monotonic() + 10
         while not (port_file.exists() and port_file.read_text()):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -66,7 +68,23 @@ class Throttle:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(5)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def __enter__(self) -> Throttle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _die_with_parent() -> None:
+    from app.up import _die_with_parent as die
+
+    die()
 
 
 if __name__ == "__main__":
