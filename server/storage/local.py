@@ -168,9 +168,13 @@ class Upload:
 
     def _open(self) -> BinaryIO:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = -1
         if self.anonymous:
-            fd = os.open(self.path.parent, os.O_TMPFILE | os.O_WRONLY, 0o600)
-        else:
+            try:
+                fd = os.open(self.path.parent, os.O_TMPFILE | os.O_WRONLY, 0o600)
+            except OSError:  # another file system mounted below the root: a named temp file
+                self.anonymous = False
+        if fd < 0:
             fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=self.path.parent)
             self._tmp = Path(tmp)
         self._fh = os.fdopen(fd, "wb")

@@ -25,9 +25,10 @@ from tests.server.test_storage_and_hostile import jpeg_bytes
 LIMIT = 4096  # [cos] max_image_bytes of this module's server
 
 
-@pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A server whose image limit is 4 KiB."""
+@pytest.fixture(scope="module", params=["uvloop", "asyncio"])
+def small_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A server whose image limit is 4 KiB, on each event loop (they report a client's going
+    away through different transports)."""
     from server.config import load
 
     data_dir = tmp_path_factory.mktemp("limits") / "server"
@@ -35,6 +36,7 @@ def small_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
     path = data_dir / "config.toml"
     raw = tomllib.loads(path.read_text("utf-8"))
     raw.setdefault("cos", {})["max_image_bytes"] = LIMIT
+    raw.setdefault("server", {})["event_loop"] = request.param
     path.write_bytes(tomli_w.dumps(raw).encode())
     sp = start_server(data_dir)
     yield sp
