@@ -8,14 +8,16 @@
   database without Redis: a table in the database, shared by every node using it, written with
   one autocommitted ``INSERT .. ON CONFLICT DO NOTHING`` (MySQL: ``INSERT IGNORE``) per request;
   requests answered on the event loop write it in batches (server/api/ledger_pg.py).
-- :class:`RateLimiter`: counters per (action, key) per minute. Default: in-process sliding
-  window; with ``--redis``: a per-minute counter in Redis shared by all nodes.
+- :class:`RateLimiter`: hits per (action, key) in a sliding 60 s window. Default: in process;
+  with ``--redis``: a sorted set per key in Redis, shared by all processes and nodes.
 - :class:`LoginThrottle`: failed logins, keyed so an attacker cannot lock other users out.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -140,52 +142,97 @@ class SignatureLedger:
             return False
 
 
+#: most hits one (action, client) keeps in its window (``hit`` counts past any limit): bounds the
+#: memory of a key far above every threshold compared with :meth:`RateLimiter.count`
+HIT_CAP = 10_000
+WINDOW = 60.0  # seconds
+
+# KEYS[1]: the sorted set of one (action, client): a member per hit, scored by its time in ms.
+# ARGV: limit, window ms, now ms ("" = the Redis server's clock, one clock for every node), member.
+# Forgets hits older than the window, then adds this one if fewer than ``limit`` remain (a refused
+# hit is not recorded); the key expires a window after its newest hit. 1 = allowed, 0 = refused.
+_ALLOW = """
+local now = tonumber(ARGV[3])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 1
+"""
+# KEYS[1] as above; ARGV: window ms, now ms (or ""). The hits in the window, nothing written.
+_COUNT = """
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+"""
+
+
 class RateLimiter:
-    """At most ``per_minute`` hits per (action, client) per minute."""
+    """At most ``per_minute`` hits per (action, client) in any 60 s (a sliding window).
+
+    A refused hit is not counted. In process: a deque of hit times per key. With Redis: one
+    sorted set per key (``{prefix}rlz:{action}:{who}``) updated by one script, so the window is
+    atomic across processes and nodes and timed by the Redis server's clock; a key holds at most
+    ``per_minute`` members (``HIT_CAP`` for :meth:`hit`) and expires a minute after its last hit.
+    ``now`` (seconds; tests) replaces the clock.
+    """
 
     def __init__(self, redis: Any = None, prefix: str = KEY_PREFIX) -> None:
         self.redis, self.prefix = redis, prefix
         self._hits: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._marks: dict[str, float] = {}
         self._lock = threading.Lock()
+        if redis is not None:
+            self._allow = redis.register_script(_ALLOW)
+            self._count = redis.register_script(_COUNT)
+            # a member per hit, unique across processes: a random per-limiter prefix and a counter
+            self._member = f"{secrets.token_hex(4)}:"
+            self._seq = itertools.count()
+
+    def _key(self, action: str, who: str) -> str:
+        return f"{self.prefix}rlz:{action}:{who}"
 
     def allow(self, action: str, who: str, per_minute: int, now: float | None = None) -> bool:
         if self.redis is not None:
-            minute = int((time.time() if now is None else now) // 60)
-            key = f"{self.prefix}rl:{action}:{who}:{minute}"
-            pipe = self.redis.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            count = pipe.execute()[0]
-            return int(count) <= per_minute
+            ms = "" if now is None else round(now * 1000)
+            return bool(self._allow(keys=[self._key(action, who)],
+                                    args=[per_minute, int(WINDOW * 1000), ms, f"{self._member}{next(self._seq)}"]))
         now = time.monotonic() if now is None else now
         with self._lock:
             q = self._hits[(action, who)]
-            while q and q[0] <= now - 60:
+            while q and q[0] <= now - WINDOW:
                 q.popleft()
             if len(q) >= per_minute:
                 return False
             q.append(now)
             if len(self._hits) > 100_000:  # forget idle clients so the table stays bounded
-                for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - 60]:
+                for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - WINDOW]:
                     del self._hits[k]
             return True
 
     def count(self, action: str, who: str, now: float | None = None) -> int:
         """Hits of (action, who) in the last minute, without adding one."""
-        if self.redis is not None:  # per-minute counters: the previous minute counts too, so a
-            # burst across a minute boundary is not forgiven (a limit holds for 60 to 120 s)
-            minute = int((time.time() if now is None else now) // 60)
-            cur, prev = self.redis.mget([f"{self.prefix}rl:{action}:{who}:{m}" for m in (minute, minute - 1)])
-            return int(cur or 0) + int(prev or 0)
+        if self.redis is not None:
+            ms = "" if now is None else round(now * 1000)
+            return int(self._count(keys=[self._key(action, who)], args=[int(WINDOW * 1000), ms]))
         now = time.monotonic() if now is None else now
         with self._lock:
             q = self._hits.get((action, who))
-            return 0 if q is None else sum(1 for t in q if t > now - 60)
+            return 0 if q is None else sum(1 for t in q if t > now - WINDOW)
 
     def hit(self, action: str, who: str, now: float | None = None) -> None:
-        """Add one hit to (action, who) whatever its count."""
-        self.allow(action, who, 1 << 30, now)
+        """Add one hit to (action, who) whatever its count (up to ``HIT_CAP`` in the window)."""
+        self.allow(action, who, HIT_CAP, now)
 
     def mark(self, key: str, ttl: int) -> None:
         """Remember ``key`` for ``ttl`` seconds."""

@@ -11,7 +11,9 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from protocol.errors import ApiCode
 from protocol.signing import cos_user_prefix
@@ -57,12 +59,49 @@ def check_key(key: str) -> str:
     return key
 
 
+def link_fd(fd: int, name: Path) -> None:
+    """Give the unnamed (``O_TMPFILE``) file open as ``fd`` the name ``name``.
+
+    ``linkat(AT_SYMLINK_FOLLOW)`` on ``/proc/self/fd/N``: ``os.link`` without a dir fd calls
+    link(2), which does not follow that link (EXDEV), so the dir fd is passed explicitly.
+    """
+    proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(str(fd), name, src_dir_fd=proc, follow_symlinks=True)
+    finally:
+        os.close(proc)
+
+
+def anonymous_files_work(directory: Path) -> bool:
+    """True when an unnamed file can be made in ``directory`` (``O_TMPFILE``) and given a name
+    later (``linkat`` through ``/proc/self/fd``): Linux on ext4, xfs, btrfs, tmpfs and most others."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not os.path.isdir("/proc/self/fd"):
+        return False
+    try:
+        fd = os.open(directory, flag | os.O_WRONLY, 0o600)
+    except OSError:
+        return False
+    probe = directory / f".upload-probe-{secrets.token_hex(6)}"
+    try:
+        link_fd(fd, probe)
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 class LocalStorage:
     def __init__(self, root: Path, cos: CosConfig, http_base: str) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.cos = cos
         self.http_base = http_base
+        #: uploads are written to unnamed files: an aborted or killed upload leaves nothing
+        #: (elsewhere: ``.upload-*`` temp files, removed on abort and swept on start)
+        self.anonymous = anonymous_files_work(self.root)
 
     def path_for(self, key: str) -> Path:
         key = check_key(key)
@@ -101,45 +140,89 @@ class LocalStorage:
     def open_upload(self, key: str) -> "Upload":
         path = self.path_for(key)
         ctype = self.expected_type(key)
-        return Upload(self, key, path, ctype, self.limit_for(ctype))
+        return Upload(key, path, ctype, self.limit_for(ctype), self.anonymous)
 
 
 class Upload:
-    """Streams an upload into a temp file beside its target; :meth:`commit` renames it atomically.
+    """Streams an upload into a file beside its target; :meth:`commit` renames it atomically.
 
-    Nothing at the key changes unless the whole upload passed its size and type checks.
+    Nothing at the key changes unless the whole upload passed its size and type checks. The file
+    is made on the first byte (a refusal before any body touches no disk). With ``anonymous`` it
+    is an unnamed ``O_TMPFILE`` that gets a name only inside :meth:`commit` (link, then rename
+    over the target): an aborted upload, or a server killed mid-upload, leaves nothing behind.
+    Otherwise it is a ``.upload-*`` temp file, removed by :meth:`abort` and swept on start
+    (server/heal.py). :meth:`write`, :meth:`commit` and :meth:`abort` may run on different
+    threads (``asyncio.to_thread``, a cancelled request): one lock orders them, and an abort
+    after a commit leaves the committed object.
     """
 
-    def __init__(self, storage: LocalStorage, key: str, path: Path, ctype: str, limit: int) -> None:
+    def __init__(self, key: str, path: Path, ctype: str, limit: int, anonymous: bool = False) -> None:
         self.key, self.path, self.ctype, self.limit = key, path, ctype, limit
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=path.parent)
-        self._fh = os.fdopen(fd, "wb")
-        self._tmp = Path(tmp)
+        self.anonymous = anonymous
+        self._fh: BinaryIO | None = None
+        self._tmp: Path | None = None  # the named temp file (not anonymous)
         self._head = b""
+        self._lock = threading.Lock()
+        self._done = False  # committed or aborted
         self.size = 0
 
+    def _open(self) -> BinaryIO:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = -1
+        if self.anonymous:
+            try:
+                fd = os.open(self.path.parent, os.O_TMPFILE | os.O_WRONLY, 0o600)
+            except OSError:  # another file system mounted below the root: a named temp file
+                self.anonymous = False
+        if fd < 0:
+            fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=self.path.parent)
+            self._tmp = Path(tmp)
+        self._fh = os.fdopen(fd, "wb")
+        return self._fh
+
     def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise StorageError(ApiCode.PAYLOAD_TOO_LARGE, f"object larger than {self.limit} bytes")
-        if len(self._head) < 16:
-            self._head += chunk[: 16 - len(self._head)]
-        self._fh.write(chunk)
+        with self._lock:
+            if self._done:
+                raise StorageError(ApiCode.UPDATE_FAILED, "upload already ended")
+            self.size += len(chunk)
+            if self.size > self.limit:
+                raise StorageError(ApiCode.PAYLOAD_TOO_LARGE, f"object larger than {self.limit} bytes")
+            if len(self._head) < 16:
+                self._head += chunk[: 16 - len(self._head)]
+            (self._fh or self._open()).write(chunk)
 
     def commit(self) -> None:
-        self._fh.close()
-        found = sniff(self._head)
-        if found != self.ctype:
-            raise StorageError(ApiCode.UNSUPPORTED_MEDIA,
-                               f"content is {found or 'unknown'}, key says {self.ctype}")
-        os.replace(self._tmp, self.path)
+        with self._lock:
+            if self._done:
+                raise StorageError(ApiCode.UPDATE_FAILED, "upload already ended")
+            found = sniff(self._head)
+            if found != self.ctype or self._fh is None:
+                raise StorageError(ApiCode.UNSUPPORTED_MEDIA,
+                                   f"content is {found or 'unknown'}, key says {self.ctype}")
+            fh, tmp = self._fh, self._tmp
+            if tmp is None:  # anonymous: named only from here to the rename
+                fh.flush()
+                tmp = self._tmp = self.path.parent / f".upload-{secrets.token_hex(8)}"
+                link_fd(fh.fileno(), tmp)
+            fh.close()
+            os.replace(tmp, self.path)
+            self._tmp = None
+            self._done = True
 
     def abort(self) -> None:
-        try:
-            self._fh.close()
-        finally:
-            self._tmp.unlink(missing_ok=True)
+        """Drop what was written (a no-op after :meth:`commit` or a first abort)."""
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            try:
+                if self._fh is not None:
+                    self._fh.close()
+            except OSError:
+                pass  # a failed flush of data being thrown away anyway
+            finally:
+                if self._tmp is not None:
+                    self._tmp.unlink(missing_ok=True)
 
 
 def new_key(prefix: str, userid: str, ext: str) -> str:

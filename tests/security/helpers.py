@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,3 +51,25 @@ def alive(sp: ServerProcess) -> None:
     """The server still answers the business API."""
     r = post(sp, "/login", {"userid": "nobody_here", "password": "0" * 32})
     assert r.status_code == 200 and r.json()["code"] != 500, r.text
+
+
+def open_upload_files(pid: int, root: Path) -> list[str]:
+    """What process ``pid`` has open under ``root`` (Linux ``/proc``): an upload being written."""
+    out = []
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(fd_dir / fd)
+        except OSError:
+            continue
+        if target.startswith(str(root.resolve()) + "/"):
+            out.append(target)
+    return out
+
+
+def wait_open_upload(pid: int, root: Path, timeout: float = 15.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while not (found := open_upload_files(pid, root)):
+        assert time.monotonic() < deadline, "the server never opened the upload's file"
+        time.sleep(0.01)
+    return found
