@@ -68,9 +68,11 @@ class HlsDrift:
 
     The target is the lag at the end of the first full window after the join (``start``), or the
     floor when that is higher. Over it by ``above`` s: ``catchup_speed`` until within ``settle``
-    s; by ``jump_above`` s: a jump straight to it. Under the floor by ``below`` s (the player
-    joined closer to the edge than the reloads allow, or skipped ahead): ``slowdown_speed``
-    until back on it, rather than running dry at every segment of the sawtooth's top. Both the
+    s; by ``jump_above`` s: a jump straight to it. Under the sawtooth's top by ``below`` s (the
+    player joined closer to the edge than the reloads allow, or skipped ahead):
+    ``slowdown_speed`` until back on it, rather than running dry at every segment of the top
+    (not for a late segment: it has stalled the player already; latency added for it would
+    only have to be taken back). Both the
     start and the arrivals carry over a reconnect (stream time goes on), so a reconnect that
     lands far behind is jumped back from ``reopen`` s after it (while the reopened playlist's
     segments are still being read, the media received says nothing), not a whole window later.
@@ -158,18 +160,21 @@ class HlsDrift:
             lows.popleft()
         if now - self._since < self.window:
             return 1.0, 0.0
+        sawtooth = None if self.segment is None else lows[0][1] + (1.0 + self.reload) * self.segment
         floor = max(s for _, s in self._stale)
-        if self.segment is not None:
-            floor = max(floor, lows[0][1] + (1.0 + self.reload) * self.segment)
-        self.floor = floor + self.reserve
+        self.floor = (floor if sawtooth is None else max(floor, sawtooth)) + self.reserve
         if self.start is None or lag < self.start - self.jump_above:
             self.start = lag  # the join (or a source now much closer than at the join)
         excess = lag - max(self.start, self.floor)
         if excess > self.jump_above:
             return 1.0, excess
-        if excess < 0.0 and slowdown_speed < 1.0:
-            if excess < -self.below or speed < 1.0:
-                return slowdown_speed, 0.0  # closer to the edge than the arrivals allow: make room
+        # Under the sawtooth's top: make room before the reloads run the player dry. Not for a
+        # late segment (the peak over the window): that one has stalled the player already, and
+        # latency added for it would only have to be taken back.
+        short = None if sawtooth is None else lag - (sawtooth + self.reserve)
+        if short is not None and short < 0.0 and slowdown_speed < 1.0:
+            if short < -self.below or speed < 1.0:
+                return slowdown_speed, 0.0
             return 1.0, 0.0
         if speed > 1.0:
             return (catchup_speed if excess > self.settle else 1.0), 0.0
