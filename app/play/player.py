@@ -401,7 +401,8 @@ class Player:
             pos, end, offset = self.clock.now(), p.buffered_end(), p.offset
             if pos is None or end is None or offset is None:
                 return
-            want, ahead = self._hls_drift.update(now, pos + offset, end + offset, speed, s.catchup_speed)
+            want, ahead = self._hls_drift.update(now, pos + offset, end + offset, speed, s.catchup_speed,
+                                                 s.slowdown_speed)
             if ahead > 0 and drop:
                 log.debug("HLS latency %.3f s over its target: jumping ahead", ahead)
                 self._jump(pos + ahead)

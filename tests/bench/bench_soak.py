@@ -318,12 +318,33 @@ def run_hls(args: argparse.Namespace, tmp: Path) -> int:
             verdict["HLS latency at the end within one target duration (2 s) of its start"] = (
                 end is not None and end <= 2000)
             verdict["HLS latency never 2 s over its start (30 s medians)"] = drift is not None and drift <= 2000
+    print("\nHLS latency, 30 s medians minus the first minute's (s), one per 30 s; r: a reconnect in it")
+    for k, p in players.items():
+        if k.startswith("hls"):
+            print(f"  {k:<8}" + " ".join(window_line(p)))
     if early_exit:
         print(f"ended early: {early_exit}; last lines: {[p.tail[-3:] for p in players.values()]}")
     print("\nverdict:")
     for k, ok in verdict.items():
         print(f"  {'PASS' if ok else 'FAIL'}  {k}")
     return 0 if all(verdict.values()) else 1
+
+
+def window_line(p: Proc) -> list[str]:
+    """Each 30 s of the run: the median latency over it minus the first minute's, s."""
+    lat = latency_rows(p)
+    first = med([x for t, x in lat if t < 60]) if lat else None
+    if first is None:
+        return ["-"]
+    t0 = p.rows[0][0]
+    rc = [(t - t0, d.get("reconnects", 0.0)) for t, d in p.rows]
+    out = []
+    for i in range(int(lat[-1][0] // 30) + 1):
+        m = med([x for t, x in lat if 30 * i <= t < 30 * (i + 1)])
+        before = max((n for t, n in rc if t < 30 * i), default=0.0)
+        after = max((n for t, n in rc if t < 30 * (i + 1)), default=0.0)
+        out.append(("-" if m is None else f"{(m - first) / 1000:+.1f}") + ("r" if after > before else ""))
+    return out
 
 
 def report(args: argparse.Namespace, seconds: float, load0: tuple[float, ...], sampler: Sampler, pusher: Proc,

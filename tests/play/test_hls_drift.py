@@ -28,13 +28,14 @@ class Feed:
     media it passed is skipped when it comes), so each stall adds up to ``GRACE`` to its
     latency."""
 
-    def __init__(self, delay: Callable[[int], float] = lambda k: 0.6, start_lag: float = 4.5) -> None:
+    def __init__(self, delay: Callable[[int], float] = lambda k: 0.6, start_lag: float = 5.0) -> None:
         self.delay = delay
         self.t = 10.0
         self.pos = self.t - start_lag
         self.drift = HlsDrift()
         self.drift.reset(self.t)
         self.speed = 1.0
+        self.slowdown = 1.0  # the player's slowdown_speed (1.0: never slower)
         self.jumps: list[float] = []
         self.stalled = 0.0
         self._stall = 0.0
@@ -61,7 +62,8 @@ class Feed:
                     self.pos += self.speed * TICK
             self.t += TICK
             if control:
-                self.speed, ahead = self.drift.update(self.t, self.pos, self.end(), self.speed, SPEED)
+                self.speed, ahead = self.drift.update(self.t, self.pos, self.end(), self.speed, SPEED,
+                                                     self.slowdown)
                 if ahead:
                     self.jumps.append(ahead)
                     self.pos += ahead
@@ -160,3 +162,57 @@ def test_a_new_timeline_is_not_latency() -> None:
         speed, ahead = d.update(now, pos + i * TICK, pos + i * TICK + 2.0, 1.0, SPEED)
         assert ahead == 0.0 and speed == 1.0
     assert d.start is not None and abs(d.start - (old + 1000.0)) < 0.1
+
+
+def ffmpeg_reload_delays(n: int, c: float = 0.1, fetch: float = 0.05, join: float = 10.0) -> dict[int, float]:
+    """When FFmpeg's HLS reader gets each segment (as ``delay(k)``: s after the segment's media
+    ends). Segment k is listed ``c`` s after its media ends; the reader wants k+1 as soon as it
+    has k, reloads the playlist one segment duration after its last load *finished* (``fetch``
+    s after it began), else half a target duration later, waiting in 100 ms steps. So each
+    segment comes ``fetch`` s later than the one before, until a reload finds two."""
+    delays: dict[int, float] = {}
+    last_load = join
+    k = int(join / SEG) - 1  # live_start_index=-2: the second last listed segment
+    t = join
+    interval = SEG
+    while k <= n:
+        while True:
+            if t - last_load >= interval - 1e-9:
+                last_load = t + fetch
+                interval = SEG / 2
+                listed = int((t - c) / SEG)  # segments whose media ended c s before the reload
+                t = last_load
+                if k <= listed:
+                    break
+            else:
+                t += 0.1
+        while k <= listed:  # the reader takes what the reload found, one after another
+            delays[k] = max(t - k * SEG, 0.0)
+            k += 1
+        interval = SEG  # one segment duration after this load before the next
+    return delays
+
+
+def test_ffmpeg_reload_sawtooth_is_held_without_running_dry() -> None:
+    """FFmpeg's reloads fetch each segment 50 ms later than the last until a whole segment
+    late, then snap back (every ~80 s): the least latency the arrivals allow sweeps a target
+    duration. A player that joined on the sawtooth's low part ran dry at every segment of its
+    high part (the old control only followed the last 8 s) and the stalls raised its latency
+    by up to the sweep. Now the floor holds the sawtooth's top from the start: after the first
+    minute no stall, and the latency stays within one target duration of the first minute's."""
+    delays = ffmpeg_reload_delays(400)
+    sweep = max(delays.values()) - min(d for k, d in delays.items() if k > 10)
+    assert sweep > 1.5, "the simulated reader creeps over most of a segment"
+    feed = Feed(delay=lambda k: delays.get(k, 0.0), start_lag=3.0)
+    feed.slowdown = 0.96
+    rows: list[tuple[float, float]] = []
+    stalled_at_60 = 0.0
+    while feed.t < 600:
+        rows += feed.run(feed.t + 1.0)
+        if feed.t < 60:
+            stalled_at_60 = feed.stalled
+    first = mean(rows, 10, 60)
+    windows = [mean(rows, t1 - 30, t1) for t1 in range(90, 600, 5)]
+    assert feed.stalled - stalled_at_60 == 0.0, "ran dry after the first minute"
+    assert max(windows) - first < SEG
+    assert not feed.beyond
