@@ -7,6 +7,7 @@ the server.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -18,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("app.ui.main", "open the desktop client (the default)"),
     "up": ("app.up", "start the all-in-one server and open the GUI connected to it"),
 }
+
+
+# Commands that run headless (no Qt: the GUI manages the collector itself, app/ui/gc_guard.py).
+LEAN_EXIT = ("server", "push", "play", "doctor")
 
 
 def usage() -> str:
@@ -36,8 +41,26 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"xiaozhibo: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(args) or 0)
+    if name not in LEAN_EXIT:
+        return int(importlib.import_module(COMMANDS[name][0]).main(args) or 0)
+    # Each command's imports (FastAPI, SQLAlchemy, PyAV: ~1000 modules) set off ~330 cyclic
+    # collections (0.13-0.16 s of a server's ~1 s start) that find next to nothing: the collector is
+    # off while they load (``server`` turns it on once it is ready, see server/main.py; the others
+    # right after the import).
+    gc.disable()
+    try:
+        module = importlib.import_module(COMMANDS[name][0])
+        if name != "server":
+            gc.enable()
+        return int(module.main(args) or 0)
+    finally:
+        # The collection the interpreter runs at exit walks every object still alive (the whole
+        # import graph) to find cycles the OS is about to reclaim anyway: 0.3-0.4 s CPU per server
+        # stop (1.36 -> 1.00 CPU-s per start + stop). Frozen objects are left out of it; everything
+        # is still freed by reference counting and every open file, socket and database was
+        # closed by the command itself.
+        gc.freeze()
+        gc.enable()
 
 
 if __name__ == "__main__":

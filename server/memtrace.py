@@ -274,6 +274,11 @@ class MemTrace:
         self.path = log_dir / "memtrace.log"
         self._tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def active(self) -> bool:
+        """Whether anything is configured (memory stats or tracemalloc diffs)."""
+        return self.cfg.memstats_interval > 0 or self.cfg.tracemalloc_interval > 0
+
     def start(self) -> None:
         """Start what is configured (nothing by default)."""
         if self.cfg.memstats_interval > 0:

@@ -167,6 +167,8 @@ SERIAL_TESTS = (
     "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink (8 Mb/s x264)
     "tests/push/test_publisher_runtime.py::test_stats_pause_mute_filters_and_recording",  # fps (2/10)
     "tests/ui_golive/test_resume.py",  # two server starts and a reconnect (failed under two workers)
+    # sent fps > 18 from two destinations at once: failed twice next to the soak smoke's busiest part
+    "tests/push/test_studio.py::test_multistream_one_destination_killed_the_other_keeps_going",
 )
 
 
@@ -175,16 +177,16 @@ SERIAL_TESTS = (
 # workers (``--dist loadscope``, module fixtures set up once) in collection order (xdist's reordering
 # by test count is turned off in pytest_xdist_make_scheduler below); the modules below are collected
 # first, longest first, so the end of the run is short modules that even the workers out instead of
-# a 70 s soak starting last. Modules not listed keep their order after these.
+# a 40 s soak starting last. Modules not listed keep their order after these.
 LONG_MODULES = {
-    "tests/soak/test_soak_smoke.py": 70,
+    "tests/soak/test_soak_smoke.py": 40,  # a 30 s run (was 70 with 60 s)
     "tests/server/test_api_contract.py": 44,
     "tests/play/test_live.py": 40,  # in the parallel part since issue 16 (serial before)
     "tests/test_lint.py": 34,
-    "tests/push/test_studio.py": 28,
+    "tests/push/test_studio.py": 22,  # one module server (was five)
     "tests/media/test_e2e.py": 33,  # + the slow-player test (serial before issue 16)
     "tests/ui_golive/test_linkmic.py": 27,
-    "tests/security/test_secrets_at_rest.py": 25,
+    "tests/security/test_secrets_at_rest.py": 23,
     "tests/browser/test_hls_browser.py": 19,
     "tests/media/test_mixer.py": 28,
     "tests/media/test_mix_replay.py": 45,
@@ -220,7 +222,7 @@ LONG_MODULES = {
     "tests/play/test_replay.py": 8,
     "tests/push/test_cli_sources.py": 7,
     "tests/security/test_tls.py": 7,
-    "tests/server/test_server_process.py": 7,
+    "tests/server/test_server_process.py": 10,  # + the collector probe (two starts)
     "tests/install/test_up.py": 7,
     "tests/server/test_sqlite_memory.py": 7,
     "tests/security/test_signature_garbage.py": 7,

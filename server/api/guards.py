@@ -28,10 +28,10 @@ from sqlalchemy.dialects.mysql import insert as my_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from server.api.ledger_pg import PgLedgerWriter
 from server.db.models import UsedSignature
 
 if TYPE_CHECKING:
+    from server.api.ledger_pg import PgLedgerWriter
     from server.context import ServerContext
 
 KEY_PREFIX = "xzb:"
@@ -79,6 +79,8 @@ class SignatureLedger:
         self.aio: PgLedgerWriter | None = None
         self._aredis: Any = None  # redis.asyncio client of the event loop (first_use_async)
         if redis is None and memory is None and db.url.startswith("postgresql"):
+            from server.api.ledger_pg import PgLedgerWriter  # psycopg: 40 ms of every other start
+
             self.aio = PgLedgerWriter(db.connect_kwargs())
 
     @property

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from server.config import EdgesConfig
 
 if TYPE_CHECKING:
+    import httpx
     from fastapi import FastAPI
 
     from server.context import ServerContext
@@ -138,10 +137,14 @@ class EdgePool:
 
     async def poll(self) -> None:
         """Refresh every edge's client count and liveness (concurrently, bounded by a timeout)."""
+        import httpx  # only with [edges]: 30-70 ms (it loads its command line's rich) of every start
+
         async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
             await asyncio.gather(*(self._poll_one(client, e) for e in self.edges))
 
     async def _poll_one(self, client: httpx.AsyncClient, e: Edge) -> None:
+        import httpx
+
         was = e.alive
         if e.http:
             try:

@@ -80,7 +80,8 @@ def test_auto_falls_back_to_x264_and_says_so() -> None:
 
 
 @pytest.mark.parametrize("choice", codecs.encoder_choices())
-def test_full_push_with_each_encoder_that_opens(server, choice: str) -> None:  # type: ignore[no-untyped-def]
+def test_full_push_with_each_encoder_that_opens(module_server, choice: str) -> None:  # type: ignore[no-untyped-def]
+    server = module_server  # one server for the module's pushes (each its own stream and recording)
     name = codecs.resolve_encoder(choice)
     userid = f"enc_{choice}"
     settings = PushSettings(resolution="360p", fps=25, bitrate_kbps=600, encoder=choice, preset="ultrafast")
@@ -98,7 +99,8 @@ def test_full_push_with_each_encoder_that_opens(server, choice: str) -> None:  #
     assert video["codec_name"] == ("hevc" if pub._enc.video.hevc else "h264")
 
 
-def test_multistream_one_destination_killed_the_other_keeps_going(server, rtmp_server) -> None:  # type: ignore[no-untyped-def]
+def test_multistream_one_destination_killed_the_other_keeps_going(module_server, rtmp_server) -> None:  # type: ignore[no-untyped-def]
+    server = module_server
     settings = PushSettings(resolution="360p", fps=25, bitrate_kbps=500, encoder="x264",
                             reconnect_interval_s=0.5, reconnect_tries=100)
     pub = Publisher(settings, TestSource(640, 360), AudioMixer(ToneSource()), server.push_url("multi1"),
@@ -131,8 +133,9 @@ def test_multistream_one_destination_killed_the_other_keeps_going(server, rtmp_s
     assert len(times) > 25 * 5 and max(gaps) < 0.2, max(gaps)
 
 
-def test_recording_path_is_written_once_for_all_destinations(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_recording_path_is_written_once_for_all_destinations(module_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """One encode teed to two destinations on the same server and a local file."""
+    server = module_server
     rec = tmp_path / "rec.mp4"
     settings = PushSettings(resolution="360p", fps=25, bitrate_kbps=500, encoder="x264", record_path=str(rec))
     pub = Publisher(settings, TestSource(640, 360), None, server.push_url("tee1"),
