@@ -14,8 +14,11 @@ import asyncio
 import gc
 import logging
 
+import pytest
+
 from server.config import LimitsConfig
 from server.limits import RateLog, addr_key
+from server.main import loop_factory
 from server.media.preauth import PreAuthPool
 from server.media.relay import Frame, Hub, LiveStream
 from server.media.rtmp import amf0, chunk
@@ -100,21 +103,25 @@ async def scenario(goodbye: bool) -> int:
     return n
 
 
-def run_without_cycle_collection(goodbye: bool) -> int:
+def run_without_cycle_collection(goodbye: bool, event_loop: str) -> int:
+    """The scenario on the loop ``[server] event_loop`` names, with the cyclic collector off."""
     was = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        return asyncio.run(scenario(goodbye))
+        with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+            return runner.run(scenario(goodbye))
     finally:
         if was:
             gc.enable()
         gc.collect()
 
 
-def test_player_that_says_goodbye_leaves_no_frames_behind() -> None:
-    assert run_without_cycle_collection(goodbye=True) == 0
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+def test_player_that_says_goodbye_leaves_no_frames_behind(event_loop: str) -> None:
+    assert run_without_cycle_collection(True, event_loop) == 0
 
 
-def test_player_that_hangs_up_leaves_no_frames_behind() -> None:
-    assert run_without_cycle_collection(goodbye=False) == 0
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+def test_player_that_hangs_up_leaves_no_frames_behind(event_loop: str) -> None:
+    assert run_without_cycle_collection(False, event_loop) == 0
