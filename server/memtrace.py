@@ -212,6 +212,22 @@ def container_sizes(min_len: int = 16) -> dict[int, tuple[str, int]]:
     return out
 
 
+def relay_frames() -> tuple[int, int]:
+    """``(count, bytes)`` of the relay's live media frames (:class:`server.media.relay.Frame`):
+    payloads and the wire encodings cached on them, which live in malloc, not pymalloc, so the
+    object counts do not weigh them. What the relay should hold is bounded (GOP caches, consumer
+    queues); a count that keeps rising under a constant workload is frames something still
+    refers to (issue 18: departed players' frames kept by a reference cycle)."""
+    from server.media.relay import Frame
+
+    n = size = 0
+    for o in gc.get_objects():
+        if type(o) is Frame:
+            n += 1
+            size += len(o.payload) + len(o._rtmp or b"") + len(o._flv or b"")
+    return n, size
+
+
 def task_counts() -> Counter[str]:
     """Tasks of the running event loop by coroutine name (a leaked task never ends)."""
     return Counter(getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks())
@@ -307,20 +323,33 @@ class MemTrace:
         sizes: dict[int, tuple[str, int]] | None = None
         tasks: Counter[str] | None = None
         while True:
-            now = type_counts()  # on the loop: gc.get_objects is not safe while other code allocates
-            base = base or now
-            line = memstats_line(base, now, self.cfg.tracemalloc_top, time.monotonic() - t0)
-            del now
-            sizes_now = container_sizes()
-            sizes = sizes or sizes_now
-            tasks_now = task_counts()
-            tasks = tasks or tasks_now
-            grown = sorted(((n - tasks.get(k, 0), k) for k, n in tasks_now.items() if n > tasks.get(k, 0)),
-                           reverse=True)[:5]
-            self._write("memstats " + line + f"  tasks {sum(tasks_now.values())}, grown: "
-                        + ", ".join(f"{k} +{d}" for d, k in grown)
+            # No garbage collection while the tables are built: their temporaries (a list of every
+            # object, a tuple per large container) would otherwise survive collections into the old
+            # generation and bring on full collections the server does not run by itself, freeing
+            # the very cyclic garbage this line is there to show (issue 18).
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                now = type_counts()  # on the loop: gc.get_objects is not safe while other code allocates
+                base = base or now
+                line = memstats_line(base, now, self.cfg.tracemalloc_top, time.monotonic() - t0)
+                del now
+                sizes_now = container_sizes()
+                sizes = sizes or sizes_now
+                nframes, frame_bytes = relay_frames()
+                tasks_now = task_counts()
+                tasks = tasks or tasks_now
+                grown = sorted(((n - tasks.get(k, 0), k) for k, n in tasks_now.items() if n > tasks.get(k, 0)),
+                               reverse=True)[:5]
+                text = ("memstats " + line + f"  relay frames {nframes} ({frame_bytes / 1e6:.2f} MB); "
+                        f"gc collections {'/'.join(str(g['collections']) for g in gc.get_stats())}; "
+                        f"tasks {sum(tasks_now.values())}, grown: " + ", ".join(f"{k} +{d}" for d, k in grown)
                         + "; containers grown: " + container_growth(sizes, sizes_now, 5) + "\n")
-            del sizes_now
+                del sizes_now, tasks_now
+            finally:
+                if was_enabled:
+                    gc.enable()
+            self._write(text)
             await asyncio.sleep(self.cfg.memstats_interval)
 
     async def _trace(self) -> None:

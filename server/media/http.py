@@ -52,9 +52,12 @@ def router(svc: "MediaService") -> APIRouter:
                     items = await sink.get()
                     if items is None:
                         break
-                    yield b"".join(f.flv_bytes() for f in items)
+                    data = b"".join(f.flv_bytes() for f in items)
+                    del items  # not held across the yield (nor by a traceback of this frame)
+                    yield data
+                    del data
             finally:
-                sink.close("player left")
+                sink.close("player left", drop=True)
                 stream.detach(sink)
 
         return StreamingResponse(body(), media_type="video/x-flv",

@@ -184,9 +184,15 @@ class Sink:
                 keep.append(f)
         self._q = keep
 
-    def close(self, reason: str = "stream ended") -> None:
+    def close(self, reason: str = "stream ended", drop: bool = False) -> None:
+        """No more frames from now on; the consumer takes what is queued, then END. ``drop``
+        (the consumer is gone: a player that left) discards what is queued at once, so nothing
+        that still refers to this sink (a finished task's traceback, say) holds media frames."""
         with self._lock:
             self._close_locked(reason)
+            if drop:
+                self._q.clear()
+                self._bytes = 0
         self._wake()
 
     def _close_locked(self, reason: str) -> None:

@@ -132,9 +132,14 @@ class RtmpSession:
             st, self.stream = self.stream, None
             await self._end_publish(st)
         if self.sink is not None:
-            self.sink.close("player left")
+            self.sink.close("player left", drop=True)
         if self.play_task is not None and self.play_task is not asyncio.current_task():
             self.play_task.cancel()
+        # A cancelled task keeps its CancelledError, whose traceback holds the play loop's frame and
+        # so this session: a cycle (task -> error -> frame -> session -> task) that only a full
+        # garbage collection frees, which a steady server runs rarely. Each departed player held
+        # its frames for many minutes (issue 18: a GOP per RTMP viewer that left). No cycle now.
+        self.play_task = None
         try:
             self.writer.close()
         except Exception:
@@ -399,6 +404,9 @@ class RtmpSession:
                 if items is None:
                     break
                 self.writer.write(b"".join(f.rtmp_bytes() for f in items))
+                # not held while waiting: the first batch (the GOP cache on join) would stay for the
+                # whole play, the fast path writing the later frames without this loop
+                del items
                 await self.writer.drain()
             if sink.close_reason != "player left":
                 self.writer.write(chunk.user_control(chunk.UC_STREAM_EOF, PLAY_STREAM_ID))

@@ -129,3 +129,16 @@ def test_container_sizes_skips_a_dead_weak_proxy() -> None:
     del t
     holder = [proxy]
     assert isinstance(container_sizes(), dict) and holder
+
+
+def test_relay_frames_counts_live_frames_and_their_bytes() -> None:
+    from server.media.relay import Frame
+    from server.media.rtmp import chunk
+    from server.memtrace import relay_frames
+
+    n0, b0 = relay_frames()
+    held = [Frame.from_message(chunk.VIDEO, 40 * i, b"\x27\x01\x00\x00\x00" + bytes(10_000)) for i in range(50)]
+    held[0].rtmp_bytes()  # a cached wire encoding counts too
+    n1, b1 = relay_frames()
+    assert n1 - n0 == 50
+    assert 50 * 10_005 + 10_005 <= b1 - b0 < 50 * 10_005 + 10_005 + 1000
