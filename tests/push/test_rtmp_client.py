@@ -159,8 +159,9 @@ class PingPeer:
         self._thread.join(5)
 
 
-def test_publish_flow_pings_metadata_and_an_error_status_mid_stream() -> None:
-    settings = PushSettings(resolution="360p", fps=15, encoder="x264")
+@pytest.mark.parametrize("encoder", ["x264", "hevc"])
+def test_publish_flow_pings_metadata_and_an_error_status_mid_stream(encoder: str) -> None:
+    settings = PushSettings(resolution="360p", fps=15, encoder=encoder)
     enc = Encoders(settings)
     peer = PingPeer()
     out = None
@@ -173,7 +174,8 @@ def test_publish_flow_pings_metadata_and_an_error_status_mid_stream() -> None:
         assert names[:5] == ["connect", "releaseStream", "FCPublish", "createStream", "publish"]
         connect = peer.commands[0][2]
         assert connect["app"] == "live" and connect["type"] == "nonprivate"
-        assert connect["tcUrl"] == f"rtmp://127.0.0.1:{peer.port}/live" and "fourCcList" not in connect
+        assert connect["tcUrl"] == f"rtmp://127.0.0.1:{peer.port}/live"
+        assert connect.get("fourCcList") == (["hvc1"] if enc.video.hevc else None), "Enhanced RTMP for HEVC"
         assert peer.commands[4][3:] == ["abc?txSecret=s&txTime=t", "live"]
         for p in video[:20]:
             out.write(p)
