@@ -153,8 +153,12 @@ class RtmpOutput:
         self._client = RtmpPublisher(target, connect_timeout, tls, four_cc)
         self._open()
         self._splitter = FlvTagSplitter()
-        self._mux = MuxOutput(self._splitter, "flv", video_template, audio_template,
-                              options=dict(RTMP_MUX_OPTIONS, flush_packets="1"))
+        try:  # flush_packets: each packet's tag reaches the splitter (so the wire) at once
+            self._mux = MuxOutput(self._splitter, "flv", video_template, audio_template,
+                                  options=dict(RTMP_MUX_OPTIONS, flush_packets="1"))
+        except (OSError, ValueError, av.FFmpegError) as exc:
+            self._client.close(goodbye=False)
+            raise PushError(StopReason.ENCODER_FAILED, f"FLV muxer: {exc}") from exc
         self.opened_at = time.monotonic()
 
     def _open(self) -> None:
