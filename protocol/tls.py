@@ -7,9 +7,9 @@ deployment). Three transports, three ways in:
 * requests (business API, storage): ``verify=`` :func:`requests_verify`;
 * websockets (IM) and our own probes: :func:`client_context`;
 * FFmpeg (players): :func:`ffmpeg_options` (``tls_verify=1`` and ``ca_file``; FFmpeg's default is
-  NOT to verify). PyAV opens an *output* without protocol options, so an rtmps publish cannot ask
-  FFmpeg to verify: :class:`TlsTunnel` makes the TLS connection with Python's ssl (verified) and
-  lets FFmpeg publish plain RTMP into a loopback port that forwards into it.
+  NOT to verify). The rtmps publish is our own client over :func:`client_context`; the ``doctor``
+  probe still lets FFmpeg publish through a :class:`TlsTunnel` (plain RTMP into a loopback port
+  that forwards over verified TLS).
 """
 
 from __future__ import annotations
@@ -66,15 +66,20 @@ def check_tls(host: str, port: int, ctx: ssl.SSLContext, timeout: float) -> str 
         with socket.create_connection((host, port), timeout=timeout) as raw:
             with ctx.wrap_socket(raw, server_hostname=host):
                 return None
-    except ssl.SSLCertVerificationError as exc:
-        return f"{host}:{port}: the server's certificate is not trusted ({exc.verify_message}); " \
-               "set the CA file in Settings if the server uses a private CA"
     except ssl.SSLError as exc:
-        return f"{host}:{port}: TLS handshake failed ({exc.reason or exc})"
+        return tls_failure(host, port, exc)
     except TimeoutError:
         return f"{host}:{port}: no answer within {timeout:.0f} s"
     except OSError as exc:
         return f"{host}:{port}: {exc.strerror or exc}"
+
+
+def tls_failure(host: str, port: int, exc: ssl.SSLError) -> str:
+    """Why a TLS handshake with host:port failed, in the words the user sees."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"{host}:{port}: the server's certificate is not trusted ({exc.verify_message}); " \
+               "set the CA file in Settings if the server uses a private CA"
+    return f"{host}:{port}: TLS handshake failed ({exc.reason or exc})"
 
 
 class TlsTunnel:

@@ -4,13 +4,13 @@ Both mux :class:`EncodedPacket` copies into streams made from the encoders' temp
 failures are classified into :class:`StopReason` values:
 
 * no TCP connection to host:port (checked before each attempt) -> ``UNREACHABLE``;
+* no RTMP handshake, or no answer to the publish within the connect timeout -> ``UNREACHABLE``;
 * the server answers the publish with an RTMP error status (our server's auth refusal,
-  ``NetStream.Publish.Rejected``/``BadName``) -> ``REFUSED``, *definite* (FFmpeg fails the open,
-  which PyAV does on the first write, with ``EPERM`` exactly then). The status description FFmpeg
-  logs ("Server error: ...") is kept as the detail; one that says the stream name is already
-  being published (nginx-rtmp's ``Already publishing``) marks the error ``in_use``: after a silent
-  network cut that is the anchor's own stale connection until the server drops it, so
-  :class:`~app.push.destination.Destination` retries it once the stream has been live;
+  ``NetStream.Publish.Rejected``/``BadName``) -> ``REFUSED``, *definite*, its description kept as
+  the detail; one that says the stream name is already being published (nginx-rtmp's ``Already
+  publishing``) marks the error ``in_use``: after a silent network cut that is the anchor's own stale
+  connection until the server drops it, so :class:`~app.push.destination.Destination` retries it
+  once the stream has been live;
 * TCP works but the publish fails otherwise while opening or within ``established_s`` ->
   ``REFUSED`` (nginx-rtmp's ``deny publish``/``on_publish`` refusal looks like this: the server
   closes the connection right after the publish command, EIO while opening). A server that is
@@ -21,25 +21,24 @@ failures are classified into :class:`StopReason` values:
 
 from __future__ import annotations
 
-import contextlib
-import errno
+import builtins
 import logging
 import os
 import socket
+import ssl
 import struct
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from fractions import Fraction
 from urllib.parse import urlsplit
 
 import av
-import psutil
 
 from app.push.errors import PushError, StopReason
 from app.push.packets import EncodedPacket
-from protocol.tls import TlsTunnel, check_tls, client_context
+from app.push.rtmp_client import FlvTagSplitter, RtmpHandshakeError, RtmpPublisher, RtmpStatusError, parse_target
+from protocol.tls import client_context, tls_failure
+from server.media.rtmp import RtmpError
 
 log = logging.getLogger(__name__)
 
@@ -56,55 +55,6 @@ RTMP_MUX_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta": 
 #: publisher: nginx-rtmp (``NetStream.Publish.BadName``, "Already publishing"), our embedded server
 #: ("stream ... already has a publisher"), others ("... already exists"/"already in use")
 IN_USE_MARKERS = ("already publishing", "already has a publisher", "already exists", "already in use")
-_SERVER_ERROR = "Server error: "
-_ffmpeg_log_lock = threading.Lock()
-_ffmpeg_log_users = 0  # RTMP opens capturing FFmpeg's errors right now (see ffmpeg_errors)
-_ffmpeg_log_saved: tuple[int | None, bool] | None = None  # PyAV's logging before the first of them
-_ffmpeg_log_sink: av.logging.Capture | None = None
-
-
-@contextlib.contextmanager
-def ffmpeg_errors() -> Iterator[list[tuple[int, str, str]]]:
-    """FFmpeg's error lines logged by this thread while the block runs (an RTMP open).
-
-    PyAV discards FFmpeg's log by default, and with it the description of an RTMP error status
-    ("Server error: Already publishing"). PyAV's Python log callback is installed for the block
-    only, then PyAV's logging is put back as it was: with the callback installed, an FFmpeg thread
-    that logs needs the GIL, and a thread that holds the GIL while it waits for that FFmpeg thread
-    (PyAV frees a frame-threaded decoder so) would never get it back. Other threads' lines of that
-    moment go to a sink, not to the ``libav`` loggers (as before: discarded). When something else
-    configured PyAV's logging, it is left alone (this thread's lines are still captured when its
-    level lets errors through).
-    """
-    global _ffmpeg_log_users, _ffmpeg_log_saved, _ffmpeg_log_sink
-    with _ffmpeg_log_lock:
-        if _ffmpeg_log_users == 0 and av.logging.get_level() is None:
-            _ffmpeg_log_saved = (None, av.logging.get_skip_repeated())
-            _ffmpeg_log_sink = av.logging.Capture(local=False)
-            _ffmpeg_log_sink.__enter__()
-            av.logging.set_skip_repeated(False)  # the same refusal on each retry must be seen each time
-            av.logging.set_level(av.logging.ERROR)
-        _ffmpeg_log_users += 1
-    try:
-        with av.logging.Capture(local=True) as logs:
-            yield logs
-    finally:
-        with _ffmpeg_log_lock:
-            _ffmpeg_log_users -= 1
-            if _ffmpeg_log_users == 0 and _ffmpeg_log_saved is not None:
-                level, skip = _ffmpeg_log_saved
-                av.logging.set_level(level)
-                av.logging.set_skip_repeated(skip)
-                if _ffmpeg_log_sink is not None:
-                    _ffmpeg_log_sink.__exit__(None, None, None)
-                    _ffmpeg_log_sink.logs.clear()
-                _ffmpeg_log_saved = _ffmpeg_log_sink = None
-
-
-def server_error(logs: list[tuple[int, str, str]]) -> str:
-    """The last RTMP error status description FFmpeg logged in ``logs`` ("" if none)."""
-    said = [msg.strip()[len(_SERVER_ERROR):] for _level, _name, msg in logs if msg.startswith(_SERVER_ERROR)]
-    return said[-1] if said else ""
 
 
 def says_in_use(description: str) -> bool:
@@ -125,9 +75,8 @@ def tcp_reachable(host: str, port: int, timeout: float, handshake: bool = False)
     """None if a TCP connection opens (and, with ``handshake``, the server answers an RTMP
     handshake within ``timeout``), else why not.
 
-    The handshake probe matters because PyAV holds the GIL while its RTMP client connects: a
-    server that accepts TCP but never answers would freeze every thread of this process. The
-    probe stops after S0+S1 (no connect/publish command, so no publish callbacks fire).
+    The handshake probe stops after S0+S1 (no connect/publish command, so no publish callbacks
+    fire).
     """
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
@@ -149,20 +98,10 @@ def tcp_reachable(host: str, port: int, timeout: float, handshake: bool = False)
         return f"{host}:{port}: {exc.strerror or exc}"
 
 
-def _connections_to(host: str, port: int) -> set[int]:
-    """File descriptors of this process's TCP connections to host:port."""
-    try:
-        ip = socket.gethostbyname(host)
-        return {c.fd for c in psutil.Process().net_connections(kind="tcp")
-                if c.raddr and c.raddr.ip == ip and c.raddr.port == port and c.fd >= 0}
-    except (OSError, psutil.Error):
-        return set()
-
-
 class MuxOutput:
     """A PyAV output container fed with :class:`EncodedPacket` copies."""
 
-    def __init__(self, target: str, fmt: str, video_template: av.video.stream.VideoStream,
+    def __init__(self, target: str | FlvTagSplitter, fmt: str, video_template: av.video.stream.VideoStream,
                  audio_template: av.audio.stream.AudioStream, options: dict[str, str] | None = None,
                  timeout: float | None = None) -> None:
         kwargs: dict[str, object] = {"format": fmt, "options": options or {}}
@@ -193,8 +132,10 @@ class MuxOutput:
 class RtmpOutput:
     """One RTMP publish connection. ``write`` raises :class:`PushError` with the classified reason.
 
-    ``rtmps://``: the server certificate is verified (system store plus ``ca_file``) by a
-    :class:`~protocol.tls.TlsTunnel`; FFmpeg publishes plain RTMP into its loopback port.
+    The connection is ours (:class:`~app.push.rtmp_client.RtmpPublisher`, Python sockets, which
+    wait without the GIL): the constructor connects and publishes within ``connect_timeout`` in
+    all. FFmpeg muxes FLV into memory and its tags go out as RTMP messages. ``rtmps://``: the
+    server certificate is verified (system store plus ``ca_file``) by Python's ssl.
     """
 
     def __init__(self, url: str, video_template: av.video.stream.VideoStream,
@@ -202,54 +143,68 @@ class RtmpOutput:
                  established_s: float = 2.0, ca_file: str = "") -> None:
         self.url = url
         self.host, self.port = rtmp_endpoint(url)
+        self.connect_timeout = connect_timeout
         self.established_s = established_s
         self.opened_at: float | None = None
         self.first_ok_at: float | None = None
-        self._tunnel: TlsTunnel | None = None
-        self._fds: set[int] = set()
         self.write_started: float | None = None  # monotonic time of the write in progress
         self._start_dts: Fraction | None = None  # dts (s) of the keyframe this connection opened on
         self.skipped = 0  # packets not sent because they came before that keyframe
-        local = self.host, self.port  # where FFmpeg's own socket goes
-        if urlsplit(url).scheme == "rtmps":
-            self._tunnel = self._open_tunnel(ca_file, connect_timeout)
-            url, local = self._tunnel.local_url(url), ("127.0.0.1", self._tunnel.local_port)
-        self._local = local
-        why = tcp_reachable(*local, connect_timeout, handshake=True)
-        if why is not None:
-            self._close_tunnel()
-            raise PushError(StopReason.UNREACHABLE, why)
-        self._fds_before = _connections_to(*local)
-        self.server_said = ""  # the server's error status description, if the publish was refused
-        logs: list[tuple[int, str, str]] = []
+        self._failed = False
         try:
-            with ffmpeg_errors() as logs:
-                self._mux = MuxOutput(url, "flv", video_template, audio_template,
-                                      options=dict(RTMP_MUX_OPTIONS), timeout=connect_timeout)
-        except (OSError, av.FFmpegError) as exc:
-            self._close_tunnel()
-            self.server_said = server_error(logs)
-            raise self._classify(exc) from exc
+            target = parse_target(url)
+        except ValueError as exc:
+            raise PushError(StopReason.REFUSED, str(exc), definite=True) from None
+        tls = None
+        if target.scheme == "rtmps":
+            try:
+                tls = client_context(ca_file)
+            except OSError as exc:
+                raise PushError(StopReason.REFUSED, f"cannot read the CA file {ca_file}: {exc}",
+                                definite=True) from None
+        name = video_template.codec_context.name
+        four_cc = ("hvc1",) if "265" in name or "hevc" in name else ()
+        self._client = RtmpPublisher(target, connect_timeout, tls, four_cc)
+        self._open()
+        self._splitter = FlvTagSplitter()
+        try:  # flush_packets: each packet's tag reaches the splitter (so the wire) at once
+            self._mux = MuxOutput(self._splitter, "flv", video_template, audio_template,
+                                  options=dict(RTMP_MUX_OPTIONS, flush_packets="1"))
+        except (OSError, ValueError, av.FFmpegError) as exc:
+            self._client.close(goodbye=False)
+            raise PushError(StopReason.ENCODER_FAILED, f"FLV muxer: {exc}") from exc
         self.opened_at = time.monotonic()
 
-    def _open_tunnel(self, ca_file: str, timeout: float) -> TlsTunnel:
-        """A verified TLS tunnel to the server; PushError if the certificate is not trusted."""
+    def _open(self) -> None:
+        """Connect and publish; PushError with the classified reason (the socket closed)."""
+        where, t = f"{self.host}:{self.port}", self.connect_timeout
         try:
-            ctx = client_context(ca_file)
-        except OSError as exc:
-            raise PushError(StopReason.REFUSED, f"cannot read the CA file {ca_file}: {exc}", definite=True) from None
-        why = check_tls(self.host, self.port, ctx, timeout)
-        if why is not None:
-            raise PushError(StopReason.UNREACHABLE, why)
-        try:
-            return TlsTunnel(self.host, self.port, ca_file, timeout)
-        except OSError as exc:
-            raise PushError(StopReason.UNREACHABLE, str(exc)) from None
-
-    def _close_tunnel(self) -> None:
-        if self._tunnel is not None:
-            self._tunnel.close()
-            self._tunnel = None
+            try:
+                self._client.open_socket()
+            except (ssl.SSLError, ssl.CertificateError) as exc:
+                raise PushError(StopReason.UNREACHABLE, tls_failure(self.host, self.port, exc)) from None
+            except TimeoutError:
+                raise PushError(StopReason.UNREACHABLE, f"{where}: no answer within {t:.0f} s") from None
+            except OSError as exc:
+                raise PushError(StopReason.UNREACHABLE, f"{where}: {exc.strerror or exc}") from None
+            try:
+                self._client.handshake()
+            except TimeoutError:
+                raise PushError(StopReason.UNREACHABLE,
+                                f"{where}: no answer to the RTMP handshake within {t:.0f} s") from None
+            except RtmpHandshakeError as exc:
+                raise PushError(StopReason.UNREACHABLE, f"{where}: {exc}") from None
+            try:
+                self._client.publish()
+            except TimeoutError:
+                raise PushError(StopReason.UNREACHABLE,
+                                f"{where}: no answer to the publish within {t:.0f} s") from None
+            except (OSError, RtmpError, RtmpStatusError) as exc:
+                raise self._classify(exc) from None
+        except BaseException:
+            self._client.close(goodbye=False)
+            raise
+        log.info("publishing to %s (stream id %d)", where, self._client.msid)
 
     @property
     def established(self) -> bool:
@@ -261,19 +216,21 @@ class RtmpOutput:
         return self._mux.bytes
 
     def _classify(self, exc: BaseException) -> PushError:
-        detail = str(exc)
+        detail = str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            detail = f"no progress sending for {self.connect_timeout:.0f} s"
         if self.established:
             return PushError(StopReason.NETWORK_LOST, detail)
-        # PyAV opens the RTMP connection (handshake, connect, publish) on the first write.
-        # FFmpeg's RTMP client fails that open with -1 (EPERM) exactly when the server answered a
-        # command with an error status ("Server error: ..." on stderr): a real refusal.
-        if self.first_ok_at is None and isinstance(exc, av.FFmpegError) and exc.errno == errno.EPERM:
-            in_use = says_in_use(self.server_said)
-            if in_use:
-                detail = f"the stream is already being published (the server said: {self.server_said})"
-            elif self.server_said:
-                detail = f"the server said: {self.server_said}"
-            return PushError(StopReason.REFUSED, detail, definite=True, in_use=in_use)
+        # The server answered the publish with an error status (our server's auth refusal,
+        # NetStream.Publish.Rejected/BadName, an unknown application): a real refusal.
+        # One that says the stream name already has a publisher (nginx-rtmp's "Already publishing")
+        # is marked in_use: after a silent network cut that is the anchor's own stale connection
+        # until the server drops it, so Destination retries it once the stream has been live.
+        if self.first_ok_at is None and isinstance(exc, RtmpStatusError):
+            if says_in_use(detail):
+                return PushError(StopReason.REFUSED, f"the stream is already being published (the server said: "
+                                 f"{detail})", definite=True, in_use=True)
+            return PushError(StopReason.REFUSED, detail, definite=True)
         # Failed while opening or right after the publish command: refused, unless the server is
         # gone altogether (then it is just unreachable and worth retrying).
         if tcp_reachable(self.host, self.port, 1.0) is not None:
@@ -307,83 +264,69 @@ class RtmpOutput:
             return False
         self.write_started = time.monotonic()
         try:
-            if self.first_ok_at is None:  # PyAV opens the connection (connect, publish) now
-                with ffmpeg_errors() as logs:
-                    try:
-                        self._mux.write(pkt)
-                    finally:
-                        self.server_said = server_error(logs)
-            else:
-                self._mux.write(pkt)
-        except (OSError, av.FFmpegError) as exc:
+            self._mux.write(pkt)
+            for tag_type, ts, body in self._splitter.tags():
+                self._client.send_tag(tag_type, ts, body)
+        except (OSError, ValueError, av.FFmpegError, RtmpError, RtmpStatusError) as exc:
+            self._failed = True
             raise self._classify(exc) from exc
         finally:
             self.write_started = None
         if self.first_ok_at is None:
             self.first_ok_at = time.monotonic()
-            self._fds = _connections_to(*self._local) - self._fds_before
-            self._set_nodelay()
         return True
 
-    def _set_nodelay(self) -> None:
-        """Turn Nagle off on FFmpeg's socket (PyAV passes no protocol options to an output, so
-        ``tcp_nodelay=1`` cannot be asked for): with Nagle on, each small AAC packet that follows
-        a picture waits for the server's ACK of it, up to a delayed-ACK time or a round trip."""
-        for fd in self._fds:
-            try:
-                with socket.socket(fileno=os.dup(fd)) as sock:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError as exc:
-                log.debug("TCP_NODELAY on fd %d: %s", fd, exc)
+    def _sockopt(self, level: int, opt: int, size: int = 0) -> int | builtins.bytes | None:
+        sock = self._client.sock
+        if sock is None:
+            return None
+        try:
+            return sock.getsockopt(level, opt, size) if size else sock.getsockopt(level, opt)
+        except OSError:
+            return None
 
     def nodelay(self) -> bool:
-        """True when every socket of this connection has Nagle off (tests, diagnostics)."""
-        if not self._fds:
-            return False
-        try:
-            for fd in self._fds:
-                with socket.socket(fileno=os.dup(fd)) as sock:
-                    if not sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
-                        return False
-        except OSError:
-            return False
-        return True
+        """True when the connection's socket has Nagle off (tests, diagnostics)."""
+        return bool(self._sockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
     def rtt(self) -> float | None:
         """The kernel's smoothed round-trip time to the server in seconds (TCP_INFO ``tcpi_rtt``),
         or None where the platform does not tell (not Linux) or before the connection is up."""
         if not sys.platform.startswith("linux") or not hasattr(socket, "TCP_INFO"):  # Linux struct layout
             return None
-        if self._tunnel is not None:
-            return None  # the TLS connection is the tunnel process's
-        for fd in self._fds:
-            try:
-                with socket.socket(fileno=os.dup(fd)) as sock:
-                    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-            except OSError:
-                continue
-            if len(info) >= 72:
-                # struct tcp_info: 8 one-byte fields, then u32 rto, ato, snd_mss, rcv_mss, unacked,
-                # sacked, lost, retrans, fackets, 4 timestamps, pmtu, rcv_ssthresh, rtt (us) ...
-                return struct.unpack_from("=I", info, 68)[0] / 1e6
+        info = self._sockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        if isinstance(info, bytes) and len(info) >= 72:
+            # struct tcp_info: 8 one-byte fields, then u32 rto, ato, snd_mss, rcv_mss, unacked,
+            # sacked, lost, retrans, fackets, 4 timestamps, pmtu, rcv_ssthresh, rtt (us) ...
+            return struct.unpack_from("=I", info, 68)[0] / 1e6
         return None
 
     def abort(self) -> bool:
         """Unblock a write stuck on a dead link (no RST, e.g. a vanished Wi-Fi): shut the socket
-        down under FFmpeg so its send fails and the publisher reconnects. Call from another thread."""
-        done = False
-        for fd in self._fds:
-            try:
-                with socket.socket(fileno=os.dup(fd)) as sock:
-                    sock.shutdown(socket.SHUT_RDWR)
-                    done = True
-            except OSError:
-                pass
-        return done
+        down under the sender so its send fails and the publisher reconnects. Call from another
+        thread (a duplicate of the descriptor, so a TLS socket's state is not touched)."""
+        sock = self._client.sock
+        try:
+            if sock is None:
+                return False
+            with socket.socket(fileno=os.dup(sock.fileno())) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
+            return True
+        except OSError:
+            return False
 
     def close(self) -> None:
+        """Write the FLV trailer (sent when the connection still works) and hang up politely."""
         self._mux.close()
-        self._close_tunnel()
+        if not self._failed:
+            self._client.timeout = 1.0
+            try:
+                for tag_type, ts, body in self._splitter.tags():
+                    self._client.send_tag(tag_type, ts, body)
+            except (OSError, ValueError, RtmpError, RtmpStatusError) as exc:
+                log.debug("closing %s:%d: %s", self.host, self.port, exc)
+                self._failed = True
+        self._client.close(goodbye=not self._failed)
 
 
 class Mp4Recorder:

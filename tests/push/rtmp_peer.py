@@ -13,8 +13,10 @@ for that connection (``plan`` is consumed one entry per publish; the last entry 
 * ``"in-use"``: answer ``NetStream.Publish.BadName`` as nginx-rtmp does for a stream name that
   already has a publisher (description ``Already publishing``), then hang up.
 
-It runs in its own process (``python -m tests.push.rtmp_peer PORT PLAN...``): PyAV holds the GIL
-while its RTMP client connects, so a peer on a thread of the publishing process could never answer.
+It runs in its own process (``python -m tests.push.rtmp_peer PORT PLAN...``), apart from the
+publisher under test (FFmpeg's RTMP client, which the push path used before
+``app.push.rtmp_client``, held the GIL while it connected: a peer on a thread of the publishing
+process could not answer it).
 :class:`PeerProcess` starts it and follows it: one ``publish <entry>`` line per publish on its
 stdout; a ``drop`` line on its stdin hangs up on every connection; closing stdin ends it.
 """
