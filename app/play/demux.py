@@ -16,6 +16,7 @@ from protocol.signing import redact_url
 log = logging.getLogger(__name__)
 
 LOW_DELAY = 1 << 19  # AV_CODEC_FLAG_LOW_DELAY
+_MAX_NEW_STREAMS = 64  # streams appearing after the open before playback gives up (see _stream_appeared)
 
 
 def _open_error(url: str, exc: BaseException) -> PlayError:
@@ -36,6 +37,7 @@ class Demuxer:
         self.vstream: Any = None
         self.astream: Any = None
         self._iter: Any = None
+        self._new_streams = 0  # streams that appeared after the open
         self._need_key = True
         self._eof = False
         self._seek_retry: tuple[int, Any] | None = None
@@ -75,6 +77,7 @@ class Demuxer:
         self.close()
         self.container, self.vstream, self.astream = c, v, a
         self._iter = c.demux(*[x for x in (v, a) if x is not None])
+        self._new_streams = 0
         self._need_key = True
         self._last_ts = {}
         with p.lock:
@@ -139,6 +142,9 @@ class Demuxer:
                         return
                     if not self._at_end(f"read failed: {exc}", exc):
                         return
+                    continue
+                except IndexError:
+                    self._stream_appeared()
                     continue
                 self._route(pkt)
                 if self._timed_out(t_read) and not self._at_end("no new segment within the read timeout"):
@@ -298,6 +304,23 @@ class Demuxer:
             return
         self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
         self._need_key = self.vstream is not None
+
+    def _stream_appeared(self) -> None:
+        """A stream appeared after the open: carry on with the streams being played.
+
+        FLV makes a stream when its first tag comes (audio joining a video-only stream, or corrupt
+        bytes read as a tag of a new kind). PyAV's demux generator cannot hand out that stream's
+        packet (IndexError: its stream list is the open's) and is finished by it; a new generator
+        selects the same streams and skips the new one. The demux stage used to die here ("demux
+        failed"), ending playback."""
+        self._new_streams += 1
+        if self._new_streams > _MAX_NEW_STREAMS:
+            raise PlayError(PlayCode.READ_FAILED, "the stream keeps changing its layout")
+        if self._new_streams == 1:
+            log.warning("%s: a stream appeared after the start; playing on with the streams found at the start",
+                        self.pipe.url)
+        assert self.container is not None
+        self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
 
     def _retry_seek(self) -> None:
         assert self._seek_retry is not None
