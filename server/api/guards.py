@@ -149,16 +149,20 @@ class SignatureLedger:
 HIT_CAP = 10_000
 WINDOW = 60.0  # seconds
 
+def _lua_now(arg: int) -> str:
+    """Lua setting ``now`` (ms) from ``ARGV[arg]``, or the Redis server's clock when it is ""."""
+    return (f"local now = tonumber(ARGV[{arg}])\n"
+            "if not now then\n"
+            "  local t = redis.call('TIME')\n"
+            "  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+            "end\n")
+
+
 # KEYS[1]: the sorted set of one (action, client): a member per hit, scored by its time in ms.
 # ARGV: limit, window ms, now ms ("" = the Redis server's clock, one clock for every node), member.
 # Forgets hits older than the window, then adds this one if fewer than ``limit`` remain (a refused
 # hit is not recorded); the key expires a window after its newest hit. 1 = allowed, 0 = refused.
-_ALLOW = """
-local now = tonumber(ARGV[3])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+_ALLOW = _lua_now(3) + """
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
@@ -169,12 +173,7 @@ redis.call('PEXPIRE', KEYS[1], window)
 return 1
 """
 # KEYS[1] as above; ARGV: window ms, now ms (or ""). The hits in the window, nothing written.
-_COUNT = """
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+_COUNT = _lua_now(2) + """
 return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
 """
 
