@@ -21,6 +21,7 @@ import time
 import tracemalloc
 import types
 from collections import Counter, OrderedDict, deque
+from collections.abc import Iterable
 from pathlib import Path
 
 from server.config import DebugConfig
@@ -156,6 +157,40 @@ def memory_map(pid: int | str = "self") -> dict[str, float]:
     return out
 
 
+def object_maps(addresses: Iterable[int], pid: int | str = "self") -> tuple[float, float]:
+    """``(resident MB, mapped MB)`` of the anonymous mappings that hold at least one of
+    ``addresses`` (``id()`` of live objects: pymalloc's arenas, where objects up to 512 bytes
+    live). pymalloc carves its 16 KiB pools from a new 1 MiB arena as they are first needed, so
+    an arena is resident only up to the pools it ever used: resident approaching mapped is those
+    arenas being used to their end, a growth bounded by the arena count. Adjacent maps merge, so
+    a neighbour (a large malloc block) may be counted too. (0, 0) where there is no smaps."""
+    from bisect import bisect_right
+
+    maps: list[list[int]] = []  # [lo, hi, rss kB, holds an address]
+    try:
+        text = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return 0.0, 0.0
+    for ln in text.splitlines():
+        head = ln.split(maxsplit=5)
+        if len(head) >= 5 and "-" in head[0] and not head[0].endswith(":"):
+            if len(head) == 5 and head[1] == "rw-p":
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                maps.append([lo, hi, 0, 0])
+            else:
+                maps.append([0, 0, 0, 0])  # a named or other mapping: not counted
+        elif ln.startswith("Rss:") and maps:
+            maps[-1][2] = int(ln.split()[1])
+    maps = [m for m in maps if m[1]]
+    los = [m[0] for m in maps]
+    for a in addresses:
+        i = bisect_right(los, a) - 1
+        if i >= 0 and a < maps[i][1]:
+            maps[i][3] = 1
+    held = [m for m in maps if m[3]]
+    return sum(m[2] for m in held) / 1e3, sum(m[1] - m[0] for m in held) / 1e6
+
+
 def pymalloc_stats() -> dict[str, float]:
     """pymalloc's arenas (MB, 1 MiB each on 3.11) and the bytes in its allocated and free blocks
     (MB), from :func:`sys._debugmallocstats`. It prints to the C ``stderr``: fd 2 is pointed at a
@@ -273,10 +308,12 @@ def memstats_line(base: Counter[str], now: Counter[str], top: int, elapsed: floa
     grown = sorted(((n - base.get(k, 0), k) for k, n in now.items() if n > base.get(k, 0)), reverse=True)[:top]
     mm = memory_map()
     kinds = " (" + " ".join(f"{k} {v:.2f}" for k, v in mm.items()) + ")" if mm else ""
+    res, mapped = object_maps(id(o) for o in gc.get_objects())  # no list of ints: that would be 4 MB of pymalloc
+    objs = f"; objects' maps resident {res:.2f} of {mapped:.2f} MB" if mapped else ""
     pm = pymalloc_stats()
     pym = (f"pymalloc {pm['arenas']:.0f} arenas (peak {pm['arenas_peak']:.0f}) used {pm['used']:.2f} MB free "
            f"{pm['free']:.2f} MB; " if len(pm) == 4 else "")
-    return (f"t={elapsed:.0f} s rss {rss_mb():.2f} MB{kinds}; {native_memory()}; {pym}pymalloc blocks "
+    return (f"t={elapsed:.0f} s rss {rss_mb():.2f} MB{kinds}{objs}; {native_memory()}; {pym}pymalloc blocks "
             f"{sys.getallocatedblocks()}; gc objects {sum(now.values())}; grown: "
             + ", ".join(f"{k} +{d}" for d, k in grown) + "\n")
 
