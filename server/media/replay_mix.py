@@ -624,13 +624,16 @@ class MixReplays:
             return False
 
     def _note_failure(self, file_id: str, error: str) -> None:
-        """Count a failed join of ``file_id``; the WARNING when the sweep gives up on it."""
-        count = self._failures(file_id) + 1
+        """Count a failed join of ``file_id``; the WARNING when the sweep gives up on it. Under the
+        join's lock: workers failing the same join at once each add their failure (a read and
+        write of the count outside it lost one of them)."""
         path = self._failed_path(file_id)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps({"count": count, "error": error[:500], "time": int(time.time())}))
-            os.replace(tmp, path)
+            with join_lock(path.parent, file_id + MIXED_SUFFIX):
+                count = self._failures(file_id) + 1
+                tmp.write_text(json.dumps({"count": count, "error": error[:500], "time": int(time.time())}))
+                os.replace(tmp, path)
         except OSError as e:
             log.warning("replay %s: cannot record its failed join: %s", file_id, e)
             tmp.unlink(missing_ok=True)

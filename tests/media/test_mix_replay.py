@@ -493,3 +493,33 @@ def test_a_join_that_keeps_failing_is_given_up_at_start_up(tmp_path: Path, caplo
         assert unjoined() == [a_id]
     finally:
         next(api_gen, None)
+
+
+def test_failed_joins_are_counted_under_the_join_lock(tmp_path: Path) -> None:
+    """Workers failing the same join at once each read the count and wrote it back: one failure
+    was lost (and the sweep tried the join once more than ``MAX_JOIN_FAILURES``). The count is now
+    read and written under the join's lock, so a worker holding it (here the test) holds it back."""
+    import json
+    import threading
+    import types
+
+    from server.media.replay_mix import MIXED_SUFFIX, MixReplays, join_lock
+
+    vod = tmp_path / "vod"
+    vod.mkdir()
+    mr = MixReplays.__new__(MixReplays)
+    mr.ctx = types.SimpleNamespace(config=types.SimpleNamespace(media_dir=tmp_path))  # type: ignore[assignment]
+    failed = vod / f"f1{MIXED_SUFFIX}.failed"
+    with join_lock(vod, "f1" + MIXED_SUFFIX):
+        t = threading.Thread(target=mr._note_failure, args=("f1", "boom"), daemon=True)
+        t.start()
+        t.join(0.5)
+        assert t.is_alive() and not failed.exists(), "the count was written while another worker held the join"
+    t.join(5)
+    assert not t.is_alive() and json.loads(failed.read_text())["count"] == 1
+    workers = [threading.Thread(target=mr._note_failure, args=("f1", f"e{i}")) for i in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(10)
+    assert json.loads(failed.read_text())["count"] == 9
