@@ -30,7 +30,7 @@ from app.play.player import Player
 from app.play.settings import PlaySettings
 from tests.media.freeze_proxy import FreezeProxy
 from tests.play.conftest import wait_until
-from tests.play.media_peers import FFMPEG, RangeHandler, _ThreadingServer
+from tests.play.media_peers import FFMPEG, RangeHandler, _ThreadingServer, make_replay_mp4
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -340,3 +340,25 @@ def test_the_interrupt_is_only_for_the_stopping_thread(silent_server: int) -> No
     assert interrupt.active()
     assert took["stopped"] < 0.8, took
     assert took["other"] >= 0.95, took
+
+
+def test_stop_while_a_replay_seek_waits_for_a_silent_server(tmp_path: Path) -> None:
+    """A replay over HTTP seeks back: the new Range request is never answered (the seek waits
+    inside FFmpeg's HTTP reader). The stop cuts it; no "seek failed" is reported."""
+    make_replay_mp4(tmp_path / "replay.mp4", seconds=6.0)
+    srv = StallServer(tmp_path)
+    try:
+        w = Watched(srv.url("replay.mp4"))
+        w.player.start()
+        try:
+            assert wait_until(lambda: w.player.state is PlayState.PLAYING, 10), w.player.state
+            assert wait_until(lambda: (w.player.position or 0.0) > 1.0, 10)
+            srv.stall.add("replay.mp4")  # every request from now on goes unanswered
+            w.player.seek(0.0)
+            assert wait_until(srv.stalled.is_set, 5), "the seek made no new request"
+            time.sleep(0.3)
+        finally:
+            w.stop()
+        w.check("replay seek to a silent server")
+    finally:
+        srv.stop()
