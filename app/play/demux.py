@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
 import av
 
 from app.play.errors import PlayCode, PlayError
+from app.play.interrupt import interruptible
 from app.play.pipe import END, PKT, Pipe
 from app.play.settings import SourceKind, open_options, read_timeout
 from protocol.signing import redact_url
@@ -34,6 +36,7 @@ class Demuxer:
     def __init__(self, pipe: Pipe) -> None:
         self.pipe = pipe
         self.container: Any = None
+        self._close_lock = threading.Lock()  # the container is closed once (stop() and run() may race)
         self.vstream: Any = None
         self.astream: Any = None
         self._iter: Any = None
@@ -51,7 +54,8 @@ class Demuxer:
         live_hint = s.live if s.live is not None else p.kind in (SourceKind.RTMP, SourceKind.HTTP_FLV)
         opts = open_options(p.url, p.kind, s, live_hint)
         try:
-            c = av.open(p.url, options=opts, timeout=(open_timeout or s.open_timeout, read_timeout(p.kind, s)))
+            with interruptible(p.stop):  # a stop cuts the connect/probe short (also from open())
+                c = av.open(p.url, options=opts, timeout=(open_timeout or s.open_timeout, read_timeout(p.kind, s)))
         except av.FFmpegError as exc:
             raise _open_error(p.url, exc) from exc
         except OSError as exc:
@@ -103,7 +107,10 @@ class Demuxer:
                 self.open()
                 return True
             except PlayError as exc:
-                if p.stop.is_set() or not p.next_url():
+                if p.stop.is_set():  # the open was cut by a stop: not an error
+                    log.info("open abandoned: stopped")
+                    return False
+                if not p.next_url():
                     p.events.fatal(exc.code, exc.text)
                     return False
                 log.info("open failed (%s): trying %s", exc.text, redact_url(p.url))
@@ -111,15 +118,25 @@ class Demuxer:
         return False
 
     def close(self) -> None:
-        if self.container is not None:
+        """Close the container (once: whoever takes it closes it). Never while a read runs:
+        the demux thread closes it itself, and :meth:`Player.stop` only once that thread is gone."""
+        with self._close_lock:
+            c, self.container, self._iter = self.container, None, None
+        if c is not None:
             try:
-                self.container.close()
+                c.close()
             except Exception:  # closing a broken connection
                 log.debug("close failed", exc_info=True)
-        self.container = self._iter = None
 
     # -- loop ----------------------------------------------------------------------------------
     def run(self) -> None:
+        p = self.pipe
+        # Every read (open, packet, seek, reopen) of this thread gives up within ~0.1 s of a stop
+        # (app.play.interrupt), instead of at its timeout: a stop does not wait for the network.
+        with interruptible(p.stop):
+            self._run()
+
+    def _run(self) -> None:
         p = self.pipe
         try:
             if self.container is None and not self._open_any():
@@ -131,6 +148,8 @@ class Demuxer:
                 try:
                     pkt = next(self._iter)
                 except (StopIteration, EOFError):
+                    if p.stop.is_set():  # an interrupted HLS read ends its stream
+                        return
                     if self._seek_retry is not None:
                         self._retry_seek()
                         continue
@@ -144,6 +163,8 @@ class Demuxer:
                         return
                     continue
                 except IndexError:
+                    if p.stop.is_set():
+                        return
                     self._stream_appeared()
                     continue
                 self._route(pkt)
@@ -151,7 +172,8 @@ class Demuxer:
                     return
         except Exception as exc:  # a bug must end playback with an error, not hang it
             log.exception("demux stage failed")
-            p.events.fatal(PlayCode.READ_FAILED, f"demux failed: {exc}")
+            if not p.stop.is_set():  # a user's stop is no error
+                p.events.fatal(PlayCode.READ_FAILED, f"demux failed: {exc}")
         finally:
             self.close()
 
@@ -253,6 +275,8 @@ class Demuxer:
         log.info("live source lost (%s); reconnecting", why)
         deadline = p.last_packet + s.reconnect_window
         self.close()
+        if p.stop.is_set():
+            return False
         self.epoch = p.new_epoch(keep_offset=False)
         p.events.reconnecting(why)
         if p.next_url():  # several URLs (edges): the lost one is the last to try again
@@ -294,12 +318,16 @@ class Demuxer:
             self._seek_retry = (ts, stream)
             self._eof = False
         except av.FFmpegError as exc:
+            if p.stop.is_set():  # the seek was cut by a stop
+                return
             # No index (an FLV without keyframe table...): read again from the start and let the
             # decoders discard everything before the target.
             log.info("seek to %.3f failed (%s): reopening and decoding forward", target, exc)
             try:
                 self.open()
             except PlayError as err:
+                if p.stop.is_set():
+                    return
                 p.events.error(PlayCode.SEEK_FAILED, f"seek failed: {exc}; reopen failed: {err.text}")
             return
         self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
@@ -330,5 +358,7 @@ class Demuxer:
             with self.pipe.vlock, self.pipe.alock:
                 self.container.seek(ts, stream=stream, backward=True, any_frame=False)
         except av.FFmpegError as exc:
+            if self.pipe.stop.is_set():
+                return
             self.pipe.events.error(PlayCode.SEEK_FAILED, f"seek failed: {exc}")
         self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])

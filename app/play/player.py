@@ -28,6 +28,7 @@ from app.play.decode import AudioDecoder, VideoDecoder
 from app.play.demux import Demuxer
 from app.play.errors import EndReason, PlayCode, PlayError, PlayState
 from app.play.frame import YuvFrame
+from app.play.interrupt import install as interrupt_reads
 from app.play.latency import HlsDrift, SlackMemory
 from app.play.pipe import Callbacks, Pipe
 from app.play.present import Presenter
@@ -67,6 +68,7 @@ class Player:
         self._latest: YuvFrame | None = None
         self._serial = 0
         self._threads: list[threading.Thread] = []
+        self._stop_lock = threading.RLock()  # a second stop() waits for the first one's release
         self._audio_out: AudioOutput | None = None
         self._underruns_closed = 0
         self._ended_epoch = -1
@@ -174,12 +176,28 @@ class Player:
             t.start()
 
     def stop(self) -> None:
-        """Stop and release everything (threads joined, audio device closed). Idempotent."""
+        """Stop and release everything (threads joined, audio device closed). Idempotent; a call
+        made while another one runs returns once that one has released everything.
+
+        A read blocked inside FFmpeg (an HLS reader waiting for the next segment, a silent
+        server) is interrupted by the stop (app.play.interrupt), so this returns in a fraction of
+        a second on every source."""
         self.pipe.stop.set()
+        # A player thread (a callback calling stop) does not wait for a stop running elsewhere:
+        # that one is joining this very thread.
+        if not self._stop_lock.acquire(blocking=threading.current_thread() not in self._threads):
+            return
+        try:
+            self._stop()
+        finally:
+            self._stop_lock.release()
+
+    def _stop(self) -> None:
         me = threading.current_thread()
-        # A read in progress returns by its timeout at the latest (FFmpeg's HLS reader waits for
-        # the next segment inside one read, up to hls_read_timeout).
-        demux_wait = max(5.0, read_timeout(self.pipe.kind, self.settings) + 1.0)
+        # A read in progress gives up within ~0.1 s of the stop; without the interrupt (another
+        # PyAV) it returns by its timeout at the latest (FFmpeg's HLS reader waits for the next
+        # segment inside one read, up to hls_read_timeout).
+        demux_wait = 2.0 if interrupt_reads() else max(5.0, read_timeout(self.pipe.kind, self.settings) + 1.0)
         for t in self._threads:
             if t is not me:
                 t.join(demux_wait if t.name == "play-demux" else 5.0)
@@ -187,8 +205,11 @@ class Player:
             self._audio_out.close()
             self._underruns_closed = self._audio_out.underruns
             self._audio_out = None
-        if not any(t.name == "play-demux" and t.is_alive() for t in self._threads):
+        demux = next((t for t in self._threads if t.name == "play-demux"), None)
+        if demux is None or not demux.is_alive():
             self.demuxer.close()  # else its thread closes it when the read returns (never under a read)
+        elif demux is not me:
+            log.warning("the demux thread did not end within %.1f s; it closes its source itself", demux_wait)
         if self._end_reason is None:
             self._finish(EndReason.STOPPED, PlayState.STOPPED)
         else:
