@@ -142,6 +142,21 @@ def pump_audio(read: Callable[[int], np.ndarray], chunk: int, t0: float, clock: 
     return produced
 
 
+class PipelineUser:
+    """``video`` and ``mixer`` of the object's :attr:`pipeline`, for what records or sends from one
+    (the publisher, the clip recorder and their UI controllers)."""
+
+    pipeline: CapturePipeline
+
+    @property
+    def video(self) -> VideoSource | None:
+        return self.pipeline.video
+
+    @property
+    def mixer(self) -> AudioMixer:
+        return self.pipeline.mixer
+
+
 class CapturePipeline:
     """See the module docstring. ``name`` prefixes the thread names (``push``, ``ugc``)."""
 
