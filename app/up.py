@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from app.procs import end_process
 from server.instance import Instance, running
 
 
@@ -101,13 +102,7 @@ class ManagedServer:
         return api
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc, 10, None)
 
 
 def find_running(data_dir: Path, timeout: float = 30.0) -> Instance | None:

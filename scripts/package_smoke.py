@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from app.procs import end_process  # noqa: E402
+
 BUNDLE = ROOT / "dist" / "xiaozhibo" / "xiaozhibo"
 
 
@@ -89,13 +91,8 @@ def screenshot(display: str, path: Path) -> None:
 
 
 def stop(proc: subprocess.Popen | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    if proc is not None:
+        end_process(proc)
 
 
 def run(out: Path) -> int:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from app.procs import end_process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -50,13 +52,7 @@ class ServerProcess:
         return push_url("127.0.0.1", self.rtmp_port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + ttl)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        end_process(self.proc)
 
 
 def _die_with_parent() -> None:

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from app.capture.audio import SAMPLE_RATE, AudioMixer, SilenceSource
+from app.capture.counters import IntervalCounters
 from app.capture.filters import FilterChain, FilterShedder, pause_image, shed_confirm
 from app.capture.overlays import Overlay, OverlayStack
 from app.capture.video import VideoSource, fit
@@ -93,27 +94,17 @@ Backlog = Callable[[], int]  # pictures a video tap's consumer has waiting
 AudioTap = Callable[[np.ndarray, int, float], None]  # samples, index of the first sample, its time
 
 
-class PipelineCounters:
+class PipelineCounters(IntervalCounters):
     """Counters the stages bump; :meth:`take` returns and resets the interval ones."""
 
+    INTERVAL = ("captured", "composed", "compose_s")
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self.captured = self.composed = 0
         self.compose_s = 0.0
         self.skipped = 0  # total pictures not captured because the pipeline fell behind
         self.shed = 0  # total pictures composed without the beauty filter because it fell behind
-
-    def add(self, **kw: float) -> None:
-        with self._lock:
-            for k, v in kw.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def take(self) -> dict[str, float]:
-        with self._lock:
-            out = {"captured": self.captured, "composed": self.composed, "compose_s": self.compose_s}
-            self.captured = self.composed = 0
-            self.compose_s = 0.0
-            return out
 
 
 def pump_audio(read: Callable[[int], np.ndarray], chunk: int, t0: float, clock: Callable[[], float],
@@ -140,6 +131,21 @@ def pump_audio(read: Callable[[int], np.ndarray], chunk: int, t0: float, clock: 
         deliver(samples, produced, t0 + produced / SAMPLE_RATE)
         produced += chunk
     return produced
+
+
+class PipelineUser:
+    """``video`` and ``mixer`` of the object's :attr:`pipeline`, for what records or sends from one
+    (the publisher, the clip recorder and their UI controllers)."""
+
+    pipeline: CapturePipeline
+
+    @property
+    def video(self) -> VideoSource | None:
+        return self.pipeline.video
+
+    @property
+    def mixer(self) -> AudioMixer:
+        return self.pipeline.mixer
 
 
 class CapturePipeline:

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from app.capture import CaptureError
+from app.procs import end_process
 
 log = logging.getLogger(__name__)
 
@@ -285,13 +286,7 @@ class PipeWireStream:
         """Stop the child (terminate, then kill) and close its pipes; idempotent."""
         self.error = self.error or "closed"
         proc = self._proc
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(2)
+        end_process(proc, 2, 2)
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()

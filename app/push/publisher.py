@@ -33,7 +33,7 @@ import psutil
 
 from app.capture.audio import AudioMixer
 from app.capture.pipeline import END as PIPE_END
-from app.capture.pipeline import RAW_QUEUE_S, CapturePipeline, Composed, DropOldestQueue
+from app.capture.pipeline import RAW_QUEUE_S, CapturePipeline, Composed, DropOldestQueue, PipelineUser
 from app.capture.video import VideoSource
 from app.push.destination import Destination
 from app.push.encoder import Encoders
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 _JOIN_S = 10.0
 
 
-class Publisher:
+class Publisher(PipelineUser):
     """Publishes a capture pipeline to one or more RTMP URLs (see the module docstring).
 
     ``extra_urls``: more destinations as ``(name, url)`` (multistream); ``pipeline``: a running
@@ -84,15 +84,7 @@ class Publisher:
         self._taps: tuple[int, int] | None = None
         self._skipped0 = self._shed0 = 0
 
-    # -- pass-throughs ---------------------------------------------------------------------
-    @property
-    def mixer(self) -> AudioMixer:
-        return self.pipeline.mixer
-
-    @property
-    def video(self) -> VideoSource | None:
-        return self.pipeline.video
-
+    # -- pass-throughs (``video`` and ``mixer``: PipelineUser) --------------------------------
     @property
     def reconnects(self) -> int:
         return sum(d.reconnects for d in self.destinations)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.capture.counters import IntervalCounters
 from app.push.errors import PushState
 
 KEYINT_WARN_S = 4.0  # same limit as the server's (server/media/relay.py KEYINT_WARN_S)
@@ -73,11 +73,14 @@ class PushStats:
         return d
 
 
-class Counters:
+class Counters(IntervalCounters):
     """Thread-safe counters the stages bump; :meth:`take` returns and resets the interval ones."""
 
+    INTERVAL = ("captured", "sent_video", "sent_bytes", "encode_s", "encoded", "compose_s", "composed",
+                "delay_s", "delay_n")
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self.captured = 0
         self.sent_video = 0
         self.sent_bytes = 0
@@ -88,16 +91,3 @@ class Counters:
         self.delay_s = 0.0
         self.delay_n = 0
         self.dropped_capture = 0  # total, never reset
-
-    def add(self, **kw: float) -> None:
-        with self._lock:
-            for k, v in kw.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def take(self) -> dict[str, float]:
-        with self._lock:
-            out = {k: getattr(self, k) for k in ("captured", "sent_video", "sent_bytes", "encode_s",
-                                                  "encoded", "compose_s", "composed", "delay_s", "delay_n")}
-            for k, v in out.items():
-                setattr(self, k, 0 if isinstance(v, int) else 0.0)
-            return out

@@ -29,7 +29,7 @@ import numpy as np
 
 from app.capture.audio import SAMPLE_RATE, AudioMixer
 from app.capture.pipeline import END as PIPE_END
-from app.capture.pipeline import RAW_QUEUE_S, CapturePipeline, Composed, DropOldestQueue
+from app.capture.pipeline import RAW_QUEUE_S, CapturePipeline, Composed, DropOldestQueue, PipelineUser
 from app.capture.video import VideoSource
 from app.push.encoder import Encoders
 from app.push.output import Mp4Recorder
@@ -56,7 +56,7 @@ class ClipInfo:
     height: int
 
 
-class ClipRecorder:
+class ClipRecorder(PipelineUser):
     """Records one short clip from a video source (+ optional audio mixer) to an MP4 file.
 
     ``audio`` None records silence (the file always has an AAC track). The recording ends at
@@ -93,14 +93,6 @@ class ClipRecorder:
         self._t0 = 0.0
         self._next_progress = 0.0
         self._taps: tuple[int, int] | None = None
-
-    @property
-    def video(self) -> VideoSource | None:
-        return self.pipeline.video
-
-    @property
-    def mixer(self) -> AudioMixer:
-        return self.pipeline.mixer
 
     # -- control ---------------------------------------------------------------------------
     def start(self) -> None:

@@ -16,14 +16,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, select
 
-from protocol.errors import ApiCode
 from protocol.signing import cos_user_prefix
 from server.api import sessions
-from server.api.accounts import _hasher
-from server.api.common import ApiError
+from server.api.accounts import verify_password
 from server.api.list_cache import replays_changed
 from server.api.schemas import DeleteAccountRequest
 from server.context import ServerContext
@@ -39,15 +36,7 @@ _VOD_EXTS = (".mp4", ".jpg", ".m3u8", ".ts", ".start")  # what finish_recording 
 
 def delete_account(ctx: ServerContext, userid: str, req: DeleteAccountRequest) -> dict[str, Any]:
     """Delete the signer's account and data; counts of what went."""
-    with ctx.db.session() as s:
-        user = s.get(User, userid)
-        if user is None:
-            raise ApiError(ApiCode.USER_NOT_FOUND)
-        pw_hash = user.password_hash
-    try:
-        _hasher.verify(pw_hash, req.password)
-    except (VerificationError, InvalidHashError):
-        raise ApiError(ApiCode.WRONG_PASSWORD) from None
+    verify_password(ctx, userid, req.password)
     with ctx.db.session() as s:
         vods = s.execute(select(Vod.play_url, Vod.hls_play_url, Vod.frontcover).where(Vod.userid == userid)).all()
         streams = list(s.scalars(select(LiveStream.stream_id).where(LiveStream.userid == userid)))

@@ -32,6 +32,20 @@ def check_credentials_format(req: Credentials) -> None:
         raise ApiError(ApiCode.PASSWORD_FORMAT)
 
 
+def verify_password(ctx: ServerContext, userid: str, password: str) -> str:
+    """The user's stored hash once ``password`` matches it; else USER_NOT_FOUND / WRONG_PASSWORD."""
+    with ctx.db.session() as s:
+        user = s.get(User, userid)
+        if user is None:
+            raise ApiError(ApiCode.USER_NOT_FOUND)
+        pw_hash = user.password_hash
+    try:
+        _hasher.verify(pw_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise ApiError(ApiCode.WRONG_PASSWORD) from None
+    return pw_hash
+
+
 def register(ctx: ServerContext, req: Credentials) -> dict[str, Any]:
     check_credentials_format(req)
     with ctx.db.session() as s:
@@ -67,15 +81,7 @@ def _new_session(ctx: ServerContext, userid: str) -> dict[str, Any]:
 
 def login(ctx: ServerContext, req: Credentials) -> dict[str, Any]:
     check_credentials_format(req)
-    with ctx.db.session() as s:
-        user = s.get(User, req.userid)
-        if user is None:
-            raise ApiError(ApiCode.USER_NOT_FOUND)
-        pw_hash = user.password_hash
-    try:
-        _hasher.verify(pw_hash, req.password)
-    except (VerificationError, InvalidHashError):
-        raise ApiError(ApiCode.WRONG_PASSWORD) from None
+    pw_hash = verify_password(ctx, req.userid, req.password)
     if _hasher.check_needs_rehash(pw_hash):
         with ctx.db.session() as s:
             s.get(User, req.userid).password_hash = _hasher.hash(req.password)  # type: ignore[union-attr]

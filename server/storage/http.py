@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -103,24 +104,29 @@ async def receive_upload(request: Request, upload: Upload) -> JSONResponse | Non
     return None
 
 
-@router.put("/cos/{key:path}", summary="Upload an object (COS-style signed PUT)")
-async def put_object(key: str, request: Request) -> JSONResponse:
-    ctx = request.app.state.ctx
-    storage = ctx.storage
-    why = authorization_error(ctx.config.cos, request.headers.get("authorization", ""), "put", key)
-    if why is not None:
-        log.warning("storage PUT refused for key %r: %s", key[:80], why[:120])
-        return _err(ApiCode.BAD_SIGNATURE, status=403)
+async def _store(request: Request, key: str, what: str, data: dict[str, Any]) -> JSONResponse:
+    """Store the request body as ``key``; the reply's data is ``data`` plus the object's ``url`` and ``size``."""
+    storage = request.app.state.ctx.storage
     try:
         upload = storage.open_upload(key)
     except StorageError as e:
-        log.warning("storage PUT refused: %s", e)
+        log.warning("%s refused: %s", what, e)
         return _err(e.code, str(e))
     reply = await receive_upload(request, upload)
     if reply is not None:
         return reply
     return JSONResponse({"code": 200, "message": "ok",
-                         "data": {"key": key, "url": storage.public_url(key), "size": upload.size}})
+                         "data": {**data, "url": storage.public_url(key), "size": upload.size}})
+
+
+@router.put("/cos/{key:path}", summary="Upload an object (COS-style signed PUT)")
+async def put_object(key: str, request: Request) -> JSONResponse:
+    ctx = request.app.state.ctx
+    why = authorization_error(ctx.config.cos, request.headers.get("authorization", ""), "put", key)
+    if why is not None:
+        log.warning("storage PUT refused for key %r: %s", key[:80], why[:120])
+        return _err(ApiCode.BAD_SIGNATURE, status=403)
+    return await _store(request, key, "storage PUT", {"key": key})
 
 
 #: what ``PUT /ugc/upload/{name}`` stores: the clip itself and its cover
@@ -171,17 +177,7 @@ async def put_vod(name: str, request: Request) -> JSONResponse:
                     status=415)
     file_id = secrets.token_hex(16)
     key = vod_key(userid, time.strftime("%Y%m%d", time.gmtime()), file_id, ext)
-    storage = ctx.storage
-    try:
-        upload = storage.open_upload(key)
-    except StorageError as e:
-        log.warning("VOD PUT refused: %s", e)
-        return _err(e.code, str(e))
-    reply = await receive_upload(request, upload)
-    if reply is not None:
-        return reply
-    return JSONResponse({"code": 200, "message": "ok",
-                         "data": {"file_id": file_id, "url": storage.public_url(key), "size": upload.size}})
+    return await _store(request, key, "VOD PUT", {"file_id": file_id})
 
 
 @router.head("/cos/{key:path}", include_in_schema=False)

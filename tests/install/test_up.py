@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from app.procs import end_process
 from app.ui.main import load_settings, parse_args
 from app.ui.settings import ClientSettings
 from server.instance import InstanceLock, running
@@ -41,12 +42,7 @@ def _start_up_no_gui(data_dir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    end_process(proc, 10, None)
 
 
 def test_second_up_finds_the_running_server(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import tomli_w
 
+from app.procs import end_process
 from server.config import Config, load
 from server.media.nginx_conf import RTMP_MODULE, Worker, render
 from tests.conftest import ServerProcess, start_server
@@ -51,13 +52,7 @@ class Nginx:
         return f"http://127.0.0.1:{self.http_port}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        end_process(self.proc)
 
 
 def start_nginx(cfg: Config, prefix: Path, api_base: str) -> Nginx:

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from app import procs
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
@@ -43,13 +45,7 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 def end_process(proc: subprocess.Popen, grace: float = 3.0) -> None:
     """Terminate one process we started, then kill it if it does not leave in time."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(grace)
+    procs.end_process(proc, grace, grace)
 
 
 class MediaServer(Protocol):

@@ -15,6 +15,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from app.procs import end_process
+
 MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
 
@@ -96,13 +98,8 @@ class Nginx:
         raise RuntimeError("nginx did not start listening")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            end_process(self.proc, 5, 5)
         self.proc = None
 
     def restart(self, pause: float = 0.0) -> None:

@@ -20,6 +20,7 @@ import tomli_w
 from app.api.client import ApiClient, ClientOptions
 from app.api.roomservice import RoomServiceClient
 from app.im.client import ImClient, ImClientSettings
+from app.procs import end_process
 from server.config import load
 from server.media.nginx_tls import STREAM_MODULE, render_tls
 from tests.conftest import ServerProcess, start_server
@@ -72,12 +73,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
         assert proc.poll() is None, (prefix / "error.log").read_text(errors="replace")[-2000:]
         yield Front(sp, https, rtmps, ca)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        end_process(proc)
         sp.stop()
 
 

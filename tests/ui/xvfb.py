@@ -9,6 +9,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from app.procs import end_process
+
 
 @contextmanager
 def xvfb(size: str = "1280x720x24") -> Iterator[str]:
@@ -33,9 +35,4 @@ def xvfb(size: str = "1280x720x24") -> Iterator[str]:
             raise RuntimeError("Xvfb did not report a display number")
         yield f":{int(data.strip())}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc, 5, None)

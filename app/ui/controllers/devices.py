@@ -117,3 +117,16 @@ def make_player(url: str, settings: ClientSettings | None, **changes: Any) -> Pl
     from app.play.player import Player
 
     return Player(url, play_settings(settings, **changes))
+
+
+def close_quietly(obj: Any) -> None:
+    """Close a device, source or mixer (``None`` or one without ``close`` is left); a failure is logged
+    at debug level, never raised (the device may already be gone). A close can block: call it off
+    the GUI thread."""
+    close = getattr(obj, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception as exc:  # noqa: BLE001 - device already gone
+        log.debug("closing %r: %s", obj, exc)

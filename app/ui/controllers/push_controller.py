@@ -25,27 +25,29 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from app.capture.audio import AudioMixer, SilenceSource
 from app.capture.overlays import Overlay
-from app.capture.pipeline import CapturePipeline, Composed
+from app.capture.pipeline import CapturePipeline
 from app.capture.video import VideoSource
-from app.play.frame import YuvFrame
 from app.push.errors import PushError, PushState, StopReason
 from app.push.publisher import Publisher
 from app.push.settings import PushSettings
 from app.push.stats import PushStats
 from app.ui.controllers.bridge import EngineBridge
+from app.ui.controllers.devices import close_quietly
+from app.ui.controllers.preview import PreviewSource
 from app.ui.qt import QObject, Signal
 
 log = logging.getLogger(__name__)
 
 
-class PushController(QObject):
+class PushController(QObject, PreviewSource):
     """See the module docstring. One instance per go-live window."""
+
+    keep_bgr = True  # snapshot_bgr(): the room cover from the preview
 
     state_changed = Signal(str)
     stats = Signal(object)
@@ -65,21 +67,10 @@ class PushController(QObject):
         self.state = "idle"
         self.last_stats: PushStats | None = None
         self.live_since: float | None = None  # monotonic time the stream first went live
-        self._preview_tap: int | None = None
-        self._frame: YuvFrame | None = None
-        self._bgr: np.ndarray | None = None
-        self._frame_lock = threading.Lock()
+        self._init_preview()
         self._bridge = EngineBridge(self)  # publisher callbacks (its threads) -> UI-thread slots
 
-    # --- sources and settings (UI thread) -------------------------------------------------
-    @property
-    def mixer(self) -> AudioMixer:
-        return self.pipeline.mixer
-
-    @property
-    def video(self) -> VideoSource | None:
-        return self.pipeline.video
-
+    # --- sources and settings (UI thread; ``video`` and ``mixer``: PipelineUser) -----------
     @property
     def publishing(self) -> bool:
         pub = self.publisher
@@ -98,7 +89,7 @@ class PushController(QObject):
         old = self.pipeline.set_source(source)
         self.video_spec = spec
         if old is not None and old is not source:
-            threading.Thread(target=_close_quietly, args=(old,), name="close-source", daemon=True).start()
+            threading.Thread(target=close_quietly, args=(old,), name="close-source", daemon=True).start()
 
     def set_filters(self, beauty: int | None = None, whiteness: int | None = None,
                     mirror: bool | None = None) -> None:
@@ -115,19 +106,9 @@ class PushController(QObject):
     def start_preview(self) -> None:
         if self.state == "closing" or self.pipeline.stopped:
             return
-        if not self.pipeline.running:
-            self.pipeline.start()
-        if self._preview_tap is None:
-            self._preview_tap = self.pipeline.add_video_tap(self._show, i420=True)
+        self._attach_preview()
         if not self.publishing:
             self._set_state("preview")
-
-    def stop_preview(self) -> None:
-        if self._preview_tap is not None:
-            self.pipeline.remove_video_tap(self._preview_tap)
-            self._preview_tap = None
-            if self.state == "preview":
-                self._set_state("idle")
 
     def set_muted(self, muted: bool) -> None:
         self.mixer.set_muted(muted)
@@ -185,31 +166,7 @@ class PushController(QObject):
         if self.publishing:
             self.publisher.request_keyframe()  # type: ignore[union-attr]
 
-    # --- pictures ---------------------------------------------------------------------------
-    def _show(self, c: Composed) -> None:
-        """Pipeline compose thread: keep the latest composed picture as an I420 YuvFrame for the view."""
-        h, w = c.bgr.shape[:2]
-        if c.i420 is None or w % 2 or h % 2:
-            return
-        frame = YuvFrame.from_i420(c.i420, w, h, pts=time.monotonic())
-        with self._frame_lock:
-            self._frame, self._bgr = frame, c.bgr
-
-    def latest_frame(self) -> YuvFrame | None:
-        with self._frame_lock:
-            return self._frame
-
-    def snapshot_bgr(self) -> np.ndarray | None:
-        """The latest composed picture (BGR), e.g. to use as the room cover."""
-        with self._frame_lock:
-            return None if self._bgr is None else self._bgr.copy()
-
-    # --- UI-thread slots ----------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.state_changed.emit(state)
-
+    # --- UI-thread slots (pictures: PreviewSource) --------------------------------------------
     def _on_state(self, state: str) -> None:
         if self.state == "closing":
             return
@@ -237,14 +194,7 @@ class PushController(QObject):
                 pub.stop(10)
             pipeline.stop()
             if video is not None:
-                _close_quietly(video)
-            _close_quietly(pipeline.mixer)
+                close_quietly(video)
+            close_quietly(pipeline.mixer)
 
         threading.Thread(target=finish, name="push-close", daemon=True).start()
-
-
-def _close_quietly(obj: Any) -> None:
-    try:
-        obj.close()
-    except Exception as exc:  # noqa: BLE001  (device already gone)
-        log.debug("closing %r: %s", obj, exc)

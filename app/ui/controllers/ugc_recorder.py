@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from app.capture.audio import AudioMixer, SilenceSource
-from app.capture.pipeline import CapturePipeline, Composed
+from app.capture.pipeline import CapturePipeline
 from app.capture.sources import open_video_source
 from app.capture.video import VideoSource
-from app.play.frame import YuvFrame
 from app.push.settings import RESOLUTIONS
 from app.ugc import ClipInfo, ClipRecorder
 from app.ui.controllers.bridge import EngineBridge
+from app.ui.controllers.devices import close_quietly
+from app.ui.controllers.preview import PreviewSource
 from app.ui.errors import UserFacingError
 from app.ui.ops import run_op
 from app.ui.qt import QObject, Signal, Slot
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_SECONDS = 60.0
 
 
-class RecordController(QObject):
+class RecordController(QObject, PreviewSource):
     """See the module docstring. One per recording dialog; :meth:`close` releases everything."""
 
     state_changed = Signal(str)
@@ -62,21 +62,11 @@ class RecordController(QObject):
         self.video_spec = ""
         self.state = "idle"
         self.recorder: ClipRecorder | None = None
-        self._preview: int | None = None
-        self._frame: YuvFrame | None = None
-        self._frame_lock = threading.Lock()
+        self._init_preview()
         self._opening = 0
         self._bridge = EngineBridge(self)
 
-    @property
-    def video(self) -> VideoSource | None:
-        return self.pipeline.video
-
-    @property
-    def mixer(self) -> AudioMixer:
-        return self.pipeline.mixer
-
-    # --- source and audio (UI thread) --------------------------------------------------------
+    # --- source and audio (UI thread; ``video`` and ``mixer``: PipelineUser) ------------------
     def open_source(self, spec: str) -> None:
         """Open ``spec`` (``testsrc``, ``camera:N``, ``screen:N``) in the background, then preview it."""
         if self.state in ("recording", "stopping", "closing"):
@@ -87,11 +77,11 @@ class RecordController(QObject):
 
         def done(src: VideoSource) -> None:
             if ticket != self._opening or self.state in ("recording", "stopping", "closing"):
-                _close_quietly(src)
+                close_quietly(src)
                 return
             old, self.video_spec = self.pipeline.set_source(src), spec
             if old is not None:
-                threading.Thread(target=_close_quietly, args=(old,), name="ugc-close-source", daemon=True).start()
+                threading.Thread(target=close_quietly, args=(old,), name="ugc-close-source", daemon=True).start()
             self.start_preview()
             self.source_opened.emit(spec)
 
@@ -106,23 +96,13 @@ class RecordController(QObject):
         new = mic if mic is not None else SilenceSource()
         old = self.mixer.set_mic(new)
         if old is not None and old is not new:
-            run_op(None, lambda: _close_quietly(old), name="close_mic")  # a device close can block
+            run_op(None, lambda: close_quietly(old), name="close_mic")  # a device close can block
 
     def start_preview(self) -> None:
         if self.video is None or self.state not in ("idle", "preview") or self.pipeline.stopped:
             return
-        if not self.pipeline.running:
-            self.pipeline.start()
-        if self._preview is None:
-            self._preview = self.pipeline.add_video_tap(self._show, i420=True)
+        self._attach_preview()
         self._set_state("preview")
-
-    def stop_preview(self) -> None:
-        if self._preview is not None:
-            self.pipeline.remove_video_tap(self._preview)
-            self._preview = None
-            if self.state == "preview":
-                self._set_state("idle")
 
     # --- recording ----------------------------------------------------------------------------
     @property
@@ -175,26 +155,7 @@ class RecordController(QObject):
         log.info("short video recorded: %s%s", clip, f" ({error})" if error else "")
         self.finished.emit(clip if isinstance(clip, ClipInfo) else None, error)
 
-    # --- pictures -------------------------------------------------------------------------------
-    def _show(self, c: Composed) -> None:
-        """Pipeline compose thread: keep the latest picture as an I420 YuvFrame for the view."""
-        h, w = c.bgr.shape[:2]
-        if c.i420 is None or w % 2 or h % 2:
-            return
-        frame = YuvFrame.from_i420(c.i420, w, h, pts=time.monotonic())
-        with self._frame_lock:
-            self._frame = frame
-
-    def latest_frame(self) -> YuvFrame | None:
-        with self._frame_lock:
-            return self._frame
-
-    # --- plumbing -------------------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.state_changed.emit(state)
-
+    # --- plumbing (pictures and _set_state: PreviewSource) -----------------------------------------
     def close(self) -> threading.Thread:
         """Stop everything and release the devices without blocking; returns the closing thread.
 
@@ -218,9 +179,9 @@ class RecordController(QObject):
                     remove_clip(clip)
             pipeline.stop()
             if video is not None:
-                _close_quietly(video)
+                close_quietly(video)
             if mixer.mic is not None:
-                _close_quietly(mixer.mic)
+                close_quietly(mixer.mic)
 
         t = threading.Thread(target=finish, name="ugc-close", daemon=True)
         t.start()
@@ -235,13 +196,3 @@ def remove_clip(clip: Any) -> None:
                 Path(p).unlink(missing_ok=True)
             except OSError as exc:
                 log.info("cannot delete %s: %s", p, exc)
-
-
-def _close_quietly(obj: Any) -> None:
-    close = getattr(obj, "close", None)
-    if close is None:
-        return
-    try:
-        close()
-    except Exception as exc:  # noqa: BLE001 - device already gone
-        log.debug("closing %r: %s", obj, exc)

@@ -9,15 +9,18 @@ carries on with the same frame and overlay layers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from app.play.frame import YuvFrame
 from app.ui.qt import (
     QGuiApplication,
     QImage,
+    QObject,
     QOffscreenSurface,
     QOpenGLContext,
     QRectF,
     QStackedLayout,
+    Qt,
     QTimer,
     QWidget,
     Signal,
@@ -28,6 +31,15 @@ from app.ui.video.video_view_raster import RasterVideoView
 log = logging.getLogger(__name__)
 
 NO_GL_PLATFORMS = {"offscreen", "minimal", "vnc", "linuxfb"}
+
+
+def display_timer(parent: QObject, tick: Callable[[], None], interval_ms: int = 33) -> QTimer:
+    """The running precise timer that calls ``tick`` to refresh a video display (a child of ``parent``)."""
+    timer = QTimer(parent)
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(tick)
+    timer.start(interval_ms)
+    return timer
 
 
 def opengl_available() -> tuple[bool, str]:

@@ -36,7 +36,7 @@ from app.ui.qt import (
     QWidget,
     Signal,
 )
-from app.ui.video.video_view import VideoView
+from app.ui.video.video_view import VideoView, display_timer
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,7 @@ class PipStack(QObject):
         self.host = host
         self.tiles: list[PipTile] = []
         self._laid_out_for = host.size()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.tick)
-        self.timer.start(interval_ms)
+        self.timer = display_timer(self, self.tick, interval_ms)
 
     def add(self, tile: PipTile) -> PipTile:
         tile.setParent(self.host)

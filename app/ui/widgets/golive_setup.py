@@ -18,7 +18,7 @@ from app.capture import CaptureError
 from app.capture.audio import MusicSource, ToneSource, list_input_devices, open_microphone
 from app.capture.sources import open_video_source
 from app.push.settings import RESOLUTIONS, PushSettings
-from app.ui.controllers.devices import pick_camera, pick_microphone
+from app.ui.controllers.devices import close_quietly, pick_camera, pick_microphone
 from app.ui.controllers.push_controller import PushController
 from app.ui.errors import error_text, mic_warning_text
 from app.ui.ops import run_op
@@ -410,7 +410,7 @@ class SetupPanel(QWidget):
         def opened(result: tuple[object, str | None]) -> None:
             mic, warning = result
             if ticket != self._mic_ticket:  # another choice was made meanwhile
-                run_op(None, lambda: _close_quietly(mic), name="close_mic")
+                run_op(None, lambda: close_quietly(mic), name="close_mic")
                 return
             self._set_mic(mic)
             if warning:
@@ -422,7 +422,7 @@ class SetupPanel(QWidget):
     def _set_mic(self, mic: object | None) -> None:
         old = self.push.mixer.set_mic(mic)
         if old is not None and old is not mic:
-            run_op(None, lambda: _close_quietly(old), name="close_mic")
+            run_op(None, lambda: close_quietly(old), name="close_mic")
 
     def _browse_music(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, self.tr("Background music"), "",
@@ -480,11 +480,3 @@ class SetupPanel(QWidget):
                                                      Qt.TransformationMode.SmoothTransformation))
         else:
             self.cover_label.setText(self.tr("Cover set") if url else self.tr("No cover"))
-
-
-def _close_quietly(source: object) -> None:
-    """Close a capture source (in the background: a device close can block)."""
-    try:
-        source.close()  # type: ignore[attr-defined]
-    except Exception as exc:  # noqa: BLE001 - closing must never raise into the UI
-        log.debug("closing %s: %s", type(source).__name__, exc)

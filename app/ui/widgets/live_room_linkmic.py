@@ -30,7 +30,7 @@ from app.capture.sources import open_video_source
 from app.im.messages import ImMessage, MessageKind
 from app.push.errors import PushError
 from app.push.settings import PushSettings
-from app.ui.controllers.devices import make_player, pick_camera, pick_microphone
+from app.ui.controllers.devices import close_quietly, make_player, pick_camera, pick_microphone
 from app.ui.controllers.linkmic_controller import ViewerLinkController
 from app.ui.controllers.push_controller import PushController
 from app.ui.ops import run_op
@@ -350,8 +350,8 @@ class RoomLinkMic(QObject):
         def opened(devices: tuple[Any, Any, str | None, list[str]]) -> None:
             video, mic, warning, notes = devices
             if self._closed or self.state != "linking":
-                _close_quietly(video)
-                _close_quietly(mic)
+                close_quietly(video)
+                close_quietly(mic)
                 return
             self._publish(settings, video, mic, push_url, spec0)
             for note in filter(None, notes):
@@ -465,12 +465,3 @@ class RoomLinkMic(QObject):
         self.stack.stop()
         self.threads = threads
         return threads
-
-
-def _close_quietly(obj: Any) -> None:
-    if obj is None:
-        return
-    try:
-        obj.close()
-    except Exception as exc:  # noqa: BLE001 - a device already gone
-        log.debug("closing %r: %s", obj, exc)

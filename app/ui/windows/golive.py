@@ -50,13 +50,12 @@ from app.ui.qt import (
     QSizePolicy,
     Qt,
     QTabWidget,
-    QTimer,
     QVBoxLayout,
     QWidget,
 )
 from app.ui.settings import ClientSettings
 from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
-from app.ui.video.video_view import VideoView
+from app.ui.video.video_view import VideoView, display_timer
 from app.ui.widgets.golive_chat import ChatPanel, SummaryDialog
 from app.ui.widgets.golive_confirm import confirm_end_live
 from app.ui.widgets.golive_linkmic import AnchorCohosting
@@ -103,10 +102,7 @@ class GoLiveWindow(QWidget):
         self.room = LiveRoomController(account.client, self)
         self._build(backend)
         self._wire()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.on_tick)
-        self.timer.start(33)
+        self.timer = display_timer(self, self.on_tick, 33)
         fit_to_screen(self, 1240, 760)
 
     # --- layout -------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from app.ui.qt import (
     Slot,
 )
 from app.ui.video.danmaku_overlay import DanmakuOverlay, OverlaySettings
-from app.ui.video.video_view import VideoView
+from app.ui.video.video_view import VideoView, display_timer
 from app.ui.widgets.hearts import HeartsLayer
 from app.ui.windows.geometry import fit_to_screen
 
@@ -170,10 +170,7 @@ class PlayerSurface(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet(NOTICE_STYLE)
         self.notice.hide()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.on_tick)
-        self.timer.start(self.refresh_interval_ms())
+        self.timer = display_timer(self, self.on_tick, self.refresh_interval_ms())
 
     def refresh_interval_ms(self) -> int:
         screen = self.screen() or QApplication.primaryScreen()

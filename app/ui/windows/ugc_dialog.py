@@ -35,13 +35,12 @@ from app.ui.qt import (
     QSizePolicy,
     QStyle,
     Qt,
-    QTimer,
     QVBoxLayout,
     QWidget,
     Signal,
 )
 from app.ui.settings import ClientSettings
-from app.ui.video.video_view import VideoView
+from app.ui.video.video_view import VideoView, display_timer
 from app.ui.widgets.golive_setup import source_choices
 from app.ui.widgets.golive_text import named
 from app.ui.widgets.ugc_panels import PublishPanel, RecordBar, ReviewBar, SourceBar
@@ -90,10 +89,7 @@ class UgcDialog(QWidget):
                                     settings.bitrate_kbps, max_seconds, self)
         self._build(backend)
         self._wire()
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.on_tick)
-        self.timer.start(33)
+        self.timer = display_timer(self, self.on_tick, 33)
         self._show_phase()
         fit_to_screen(self, 860, 760)
         self._choose_defaults()
