@@ -65,10 +65,11 @@ def av_tags(tmp_path_factory: pytest.TempPathFactory) -> list[Tag]:
 
 class LatePublisher:
     """Publishes ``tags`` in real time over RTMP; the ``late`` kind (8 audio, 9 video) only from
-    ``join`` s on, its sequence header re-stamped to the join (as an encoder that starts then)."""
+    ``join`` s on, its sequence header re-stamped to the join (an encoder that starts then) or,
+    ``header_first``, sent at the start (a muxer set up for both, whose audio comes later)."""
 
-    def __init__(self, url: str, tags: list[Tag], late: int, join: float) -> None:
-        self.tags, self.late, self.join_ms = tags, late, int(join * 1000)
+    def __init__(self, url: str, tags: list[Tag], late: int, join: float, header_first: bool = False) -> None:
+        self.tags, self.late, self.join_ms, self.header_first = tags, late, int(join * 1000), header_first
         self.t_join: float | None = None  # monotonic time the first late tag went out
         self.stop_event = threading.Event()
         self.client = RtmpPublisher(parse_target(url), 5.0)
@@ -81,13 +82,16 @@ class LatePublisher:
     def _run(self) -> None:
         header = next(t for t in self.tags if t[0] == self.late and is_header(t[0], t[2]))
         t0 = time.monotonic()
+        if self.header_first:
+            self.client.send_tag(self.late, 0, header[2])
         for kind, ts, body in self.tags:
             if kind == self.late and (ts < self.join_ms or is_header(kind, body)):
                 continue
             if self.stop_event.wait(max(0.0, t0 + ts / 1000 - time.monotonic())):
                 return
             if kind == self.late and self.t_join is None:
-                self.client.send_tag(kind, ts, header[2])
+                if not self.header_first:
+                    self.client.send_tag(kind, ts, header[2])
                 self.t_join = time.monotonic()
             self.client.send_tag(kind, ts, body)
 
@@ -101,8 +105,8 @@ class LatePublisher:
 def late_publish(media_server, av_tags) -> Iterator:
     started: list[LatePublisher] = []
 
-    def start(name: str, late: int, join: float) -> LatePublisher:
-        pub = LatePublisher(media_server.publish_url(name), av_tags, late, join)
+    def start(name: str, late: int, join: float, header_first: bool = False) -> LatePublisher:
+        pub = LatePublisher(media_server.publish_url(name), av_tags, late, join, header_first)
         started.append(pub)
         return pub
 
@@ -111,23 +115,30 @@ def late_publish(media_server, av_tags) -> Iterator:
         pub.stop()
 
 
-@pytest.mark.parametrize("kind", ["flv", "rtmp"])
-def test_audio_joining_a_video_only_live_stream_is_played(media_server, late_publish, kind) -> None:
+@pytest.mark.parametrize("kind,header_first", [("flv", False), ("rtmp", False), ("flv", True)],
+                         ids=["flv", "rtmp", "flv-header-first"])
+def test_audio_joining_a_video_only_live_stream_is_played(media_server, late_publish, kind, header_first) -> None:
     """Audio starts 3 s after the camera; the player opened at ~1 s with video only. The audio is
     heard within about a second of its start, the picture goes on (same pictures, no jump back,
-    a short gap at most) and the audio drives the clock. Fails on the old code: no audio ever."""
-    name = f"lateaudio{kind}"
-    pub = late_publish(name, late=8, join=3.0)
+    a short gap at most) and the audio drives the clock. Fails on the old code: no audio ever.
+
+    ``header_first``: the AAC sequence header came at the start (our pusher's muxer writes both
+    headers at once), so the open finds the audio stream and no reopen is needed: the audio
+    takes over the clock when it comes (passes on the old code too)."""
+    name = f"lateaudio{kind}{int(header_first)}"
+    pub = late_publish(name, late=8, join=3.0, header_first=header_first)
     time.sleep(1.0)
     player = Player(media_server.play_url(name, kind), NULL)
     shown: list[tuple[float, float]] = []  # (monotonic, pts)
     player.on_frame = lambda f: shown.append((time.monotonic(), f.pts))
     heard: list[float] = []
     player.audio_tap = lambda samples, pts, t_play: heard.append(time.monotonic()) if not heard else None
+    stats: list = []
+    player.on_stats = stats.append
     player.start()
     try:
         assert wait_until(lambda: player.state is PlayState.PLAYING, 8), player.state
-        assert not player.pipe.has_audio  # the open found video only
+        assert player.pipe.has_audio is header_first  # else the open found video only
         assert wait_until(lambda: pub.t_join is not None, 6)
         assert wait_until(lambda: bool(heard), 4), "the audio that joined is never played"
         assert pub.t_join is not None
@@ -135,15 +146,19 @@ def test_audio_joining_a_video_only_live_stream_is_played(media_server, late_pub
         time.sleep(1.5)
         assert player.end_reason is None and player.state is PlayState.PLAYING
         assert player.pipe.has_audio and player.clock.audio_master()
-        assert player.demuxer.rejoins == 1
+        assert player.demuxer.rejoins == (0 if header_first else 1)
         around = [s for s in shown if pub.t_join - 1.0 <= s[0] <= heard[0] + 1.0]
         gap = max(b[0] - a[0] for a, b in zip(around, around[1:], strict=False))
         back = max(a[1] - b[1] for a, b in zip(shown, shown[1:], strict=False))
-        print(f"\n{kind}: audio heard {delay * 1000:.0f} ms after it joined; longest gap in the shown "
-              f"video around the switch {gap * 1000:.0f} ms; largest step back in time {max(0.0, back) * 1000:.0f} ms")
+        ahead = max(b[1] - a[1] for a, b in zip(around, around[1:], strict=False))
+        drift = stats[-1].av_drift_ms
+        print(f"\n{name}: audio heard {delay * 1000:.0f} ms after it joined; longest gap in the shown "
+              f"video around the switch {gap * 1000:.0f} ms (largest step in its time {ahead * 1000:.0f} ms, back "
+              f"{max(0.0, back) * 1000:.0f} ms); A/V drift after it {drift:.1f} ms")
         assert delay < 1.5, delay
         assert gap < 0.6, gap
         assert back < 0.5 / FPS, back  # the reopen goes on at the picture it was at (the GOP is not shown again)
+        assert drift is not None and abs(drift) < 40, drift
         recent = [s for s in shown if s[0] > time.monotonic() - 1.0]
         assert len(recent) >= 15, len(recent)  # ~25 fps after the switch
     finally:
