@@ -219,9 +219,11 @@ class Demuxer:
                         return
                     continue
                 if self._watch is not None and self._watch.see(pkt.stream.index, pkt.pos, pkt.size):
+                    before = self.container
                     if not self._layout_changed("another stream's tags come between ours"):
                         return
-                    continue
+                    if self.container is not before:
+                        continue  # reopened: the packet was the old connection's
                 if pkt.stream is not self.vstream and pkt.stream is not self.astream:
                     continue  # a stream not played (demuxed to account its bytes: LayoutWatch)
                 self._route(pkt)
