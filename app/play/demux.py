@@ -25,8 +25,10 @@ _MAX_NEW_STREAMS = 64  # streams appearing after the open before playback gives 
 _MAX_REJOINS = 3
 _MAX_FUTILE_REJOINS = 2
 _REJOIN_SPACING = 5.0
-# On the reopen the server may have restarted its time: the first packet must lie within these
-# seconds of where playback was (the GOP cache goes back one GOP), else the time restarts.
+# On the reopen the server may have restarted its time (some servers start every player at 0).
+# The same time goes on only if the reopen's first packet lies between the newest keyframe the
+# connection before had (a GOP cache starts at it or at a newer one; without video: this many
+# seconds before where playback was) and this many seconds after its newest packet.
 _REJOIN_BEFORE, _REJOIN_AFTER = 10.0, 3.0
 
 
@@ -100,7 +102,8 @@ class Demuxer:
         self.rejoins = 0  # reopens to pick up a stream that appeared (this play)
         self._futile = 0  # of them, those that found no new audio/video stream
         self._last_rejoin: float | None = None
-        self._rejoin_at: float | None = None  # source time playback was at when it rejoined
+        self._rejoin_at: tuple[float, float] | None = None  # source times the reopen must start in
+        self._last_key: float | None = None  # source time of the newest keyframe of this connection
         self._need_key = True
         self._eof = False
         self._seek_retry: tuple[int, Any] | None = None
@@ -145,7 +148,7 @@ class Demuxer:
         self.close()
         self.container, self.vstream, self.astream = c, v, a
         self._watch = LayoutWatch() if self._may_rejoin(bool(live)) else None
-        self._rejoin_at = None
+        self._rejoin_at = self._last_key = None
         self._iter = self._demux()
         self._new_streams = 0
         self._need_key = True
@@ -259,6 +262,8 @@ class Demuxer:
             epoch = self.epoch
         dur = float(pkt.duration * pkt.time_base) if pkt.duration else self._nominal_duration(pkt)
         if pkt.stream is self.vstream:
+            if pkt.is_keyframe:
+                self._last_key = t
             if self._need_key:
                 if not pkt.is_keyframe:
                     return
@@ -446,8 +451,9 @@ class Demuxer:
         p = self.pipe
         had = (self.vstream is not None, self.astream is not None)
         with p.lock:
-            offset = p.offset
+            offset, latest = p.offset, p.latest_pts
         pos = p.clock.now()  # media time playing now: the new connection goes on from there
+        key = self._last_key
         keep = pos is not None and offset is not None
         self.rejoins += 1
         self._last_rejoin = time.monotonic()
@@ -461,7 +467,8 @@ class Demuxer:
             return self._reconnect(f"reopen failed: {exc.text}")
         if keep:
             assert pos is not None and offset is not None
-            self._rejoin_at = pos + offset
+            lo = key - 0.1 if key is not None else pos + offset - _REJOIN_BEFORE
+            self._rejoin_at = (lo, max(pos, latest or 0.0) + offset + _REJOIN_AFTER)
         found = (self.vstream is not None, self.astream is not None)
         if found == had:
             self._futile += 1
@@ -478,9 +485,10 @@ class Demuxer:
         it goes on from there (frames before it are decoded, not shown); far from it (the server
         restarted its time for the new connection) playback starts again at this packet."""
         at, self._rejoin_at = self._rejoin_at, None
-        if at is None or at - _REJOIN_BEFORE <= t <= at + _REJOIN_AFTER:
+        if at is None or at[0] <= t <= at[1]:
             return
-        log.info("the reopened source's time (%.3f s) is not where playback was (%.3f s): starting at it", t, at)
+        log.info("the reopened source's time (%.3f s) is not where playback was (%.3f-%.3f s): starting at it",
+                 t, *at)
         with self.pipe.lock:
             self.pipe.offset = t
             self.pipe.seek_target = None

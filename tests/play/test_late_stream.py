@@ -198,13 +198,18 @@ JUNK = {
 }
 
 
-class JunkFlvServer:
-    """HTTP-FLV of the video tags in real time (each GET starts at the latest keyframe, like a GOP
-    cache); from ``after`` s into each connection a junk tag follows every video tag. Counts the
-    GETs."""
+class FlvServer:
+    """HTTP-FLV of ``tags`` in real time; each GET starts at the latest keyframe (like a GOP cache).
+    ``junk``: from ``after`` s into each connection a junk tag follows every video tag.
+    ``audio_from``: the audio only from that many s of the stream on (its sequence header first).
+    ``rebase``: each connection's time starts at 0 (servers that rebase per player). Counts GETs."""
 
-    def __init__(self, tags: list[Tag], junk: str, after: float = 1.0) -> None:
+    def __init__(self, tags: list[Tag], junk: str | None = None, after: float = 1.0,
+                 audio_from: float | None = None, rebase: bool = False) -> None:
         video = [t for t in tags if t[0] == 9]
+        vhead = next(t for t in video if is_header(t[0], t[2]))
+        ahead = next(t for t in tags if t[0] == 8 and is_header(t[0], t[2]))
+        audio_ms = None if audio_from is None else int(audio_from * 1000)
         self.gets = 0
         self.t0 = time.monotonic()
         srv = self
@@ -221,26 +226,35 @@ class JunkFlvServer:
                 self.send_header("Content-Type", "video/x-flv")
                 self.end_headers()
                 live = int((time.monotonic() - srv.t0) * 1000)
-                keys = [i for i, (_, ts, b) in enumerate(video) if ts <= live and b[0] >> 4 == 1 and b[1] == 1]
+                keys = [ts for _, ts, b in video if ts <= live and b[0] >> 4 == 1 and b[1] == 1]
                 start = keys[-1] if keys else 0
+                base = start if rebase else 0
                 begin = time.monotonic()
+                sent_ahead = False
                 try:
-                    self.wfile.write(b"FLV\x01\x05\0\0\0\x09\0\0\0\0" + flv_tag(9, video[start][1], video[0][2]))
-                    for kind, ts, body in video[start:]:
+                    self.wfile.write(b"FLV\x01\x05\0\0\0\x09\0\0\0\0" + flv_tag(9, start - base, vhead[2]))
+                    for kind, ts, body in tags:
+                        if ts < start or is_header(kind, body):
+                            continue
+                        if kind == 8 and (audio_ms is None or ts < audio_ms):
+                            continue
                         wait = srv.t0 + ts / 1000 - time.monotonic()
                         if wait > 0:
                             time.sleep(wait)
-                        data = flv_tag(kind, ts, body)
-                        if time.monotonic() - begin >= after:
-                            data += JUNK[junk](ts)
+                        data = b""
+                        if kind == 8 and not sent_ahead:
+                            data, sent_ahead = flv_tag(8, ts - base, ahead[2]), True
+                        data += flv_tag(kind, ts - base, body)
+                        if junk is not None and kind == 9 and time.monotonic() - begin >= after:
+                            data += JUNK[junk](ts - base)
                         self.wfile.write(data)
                         self.wfile.flush()
                 except OSError:
                     pass
 
         self.httpd = _ThreadingServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/live/junk.flv"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="junk-flv", daemon=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/live/test.flv"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="test-flv", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
@@ -251,7 +265,7 @@ class JunkFlvServer:
 @pytest.mark.parametrize("junk", sorted(JUNK))
 def test_junk_between_the_tags_reopens_at_most_the_cap(av_tags, junk, monkeypatch) -> None:
     monkeypatch.setattr(demux, "_REJOIN_SPACING", 0.5)  # reach the cap within the test
-    srv = JunkFlvServer(av_tags, junk)
+    srv = FlvServer(av_tags, junk)
     player = Player(srv.url, NULL)
     shown: list[float] = []
     player.on_frame = lambda f: shown.append(time.monotonic())
@@ -274,7 +288,7 @@ def test_an_audio_stream_without_a_decoder_is_not_played(av_tags) -> None:
     """Corrupt bytes read as audio of a codec FFmpeg has no decoder for, there from the open (a
     GOP cache holding them): the player plays the video on the system clock, as video only, and
     does not reopen. The old code took it for the audio and made the clock wait for it."""
-    srv = JunkFlvServer(av_tags, "bogus-audio", after=0.0)
+    srv = FlvServer(av_tags, "bogus-audio", after=0.0)
     player = Player(srv.url, NULL)
     player.start()
     try:
@@ -282,6 +296,35 @@ def test_an_audio_stream_without_a_decoder_is_not_played(av_tags) -> None:
         time.sleep(1.0)
         assert not player.pipe.has_audio and player.pipe.has_video
         assert srv.gets == 1 and player.demuxer.rejoins == 0
+    finally:
+        player.stop()
+        srv.stop()
+
+
+def test_audio_joining_on_a_server_that_rebases_time_per_player(av_tags) -> None:
+    """A server whose every connection starts its time at 0: the reopen's time is not where
+    playback was, so playback starts again at the reopen's keyframe instead of skipping to a
+    time that never comes (the picture would freeze). Fails on the old code: no audio ever."""
+    srv = FlvServer(av_tags, audio_from=3.0, rebase=True)
+    player = Player(srv.url, NULL)
+    shown: list[float] = []
+    player.on_frame = lambda f: shown.append(time.monotonic())
+    heard: list[float] = []
+    player.audio_tap = lambda samples, pts, t_play: heard.append(time.monotonic()) if not heard else None
+    player.start()
+    try:
+        assert wait_until(lambda: player.state is PlayState.PLAYING, 8), player.state
+        assert not player.pipe.has_audio
+        assert wait_until(lambda: bool(heard), 5), "the audio that joined is never played"
+        t_join = srv.t0 + 3.0
+        time.sleep(1.0)
+        gap = max(b - a for a, b in zip(shown, shown[1:], strict=False) if a > t_join - 1.0)
+        print(f"\nrebasing server: audio heard {(heard[0] - t_join) * 1000:.0f} ms after it joined; "
+              f"longest gap in the shown video {gap * 1000:.0f} ms")
+        assert heard[0] - t_join < 1.5
+        assert gap < 0.6, gap
+        assert player.end_reason is None and player.clock.audio_master() and player.demuxer.rejoins == 1
+        assert srv.gets == 2
     finally:
         player.stop()
         srv.stop()
