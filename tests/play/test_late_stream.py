@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import pytest
 
 from app.play import demux
-from app.play.demux import LayoutWatch
 from app.play.errors import PlayState
+from app.play.layout import LayoutWatch
 from app.play.player import Player
 from app.play.settings import PlaySettings
 from app.push.rtmp_client import RtmpPublisher, parse_target
