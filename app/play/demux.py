@@ -11,6 +11,7 @@ import av
 
 from app.play.errors import PlayCode, PlayError
 from app.play.interrupt import interruptible
+from app.play.layout import LayoutWatch
 from app.play.pipe import END, PKT, Pipe
 from app.play.settings import SourceKind, open_options, read_timeout
 from protocol.signing import redact_url
@@ -19,6 +20,17 @@ log = logging.getLogger(__name__)
 
 LOW_DELAY = 1 << 19  # AV_CODEC_FLAG_LOW_DELAY
 _MAX_NEW_STREAMS = 64  # streams appearing after the open before playback gives up (see _stream_appeared)
+# A live stream that gains a kind it lacked (audio joining a video-only start) is reopened to
+# pick it up: at most this many times per play, at most this many reopens that found nothing
+# new (a data stream, corrupt bytes), and not twice within this many seconds.
+_MAX_REJOINS = 3
+_MAX_FUTILE_REJOINS = 2
+_REJOIN_SPACING = 5.0
+# On the reopen the server may have restarted its time (some servers start every player at 0).
+# The same time goes on only if the reopen's first packet lies between the newest keyframe the
+# connection before had (a GOP cache starts at it or at a newer one; without video: this many
+# seconds before where playback was) and this many seconds after its newest packet.
+_REJOIN_BEFORE, _REJOIN_AFTER = 10.0, 3.0
 
 
 def _open_error(url: str, exc: BaseException) -> PlayError:
@@ -41,6 +53,12 @@ class Demuxer:
         self.astream: Any = None
         self._iter: Any = None
         self._new_streams = 0  # streams that appeared after the open
+        self._watch: LayoutWatch | None = None  # live FLV lacking audio or video: see _layout_changed
+        self.rejoins = 0  # reopens to pick up a stream that appeared (this play)
+        self._futile = 0  # of them, those that found no new audio/video stream
+        self._last_rejoin: float | None = None
+        self._rejoin_at: tuple[float, float] | None = None  # source times the reopen must start in
+        self._last_key: float | None = None  # source time of the newest keyframe of this connection
         self._need_key = True
         self._eof = False
         self._seek_retry: tuple[int, Any] | None = None
@@ -48,8 +66,11 @@ class Demuxer:
         self.epoch = pipe.epoch  # the epoch of the packets this stage reads now
 
     # -- open ----------------------------------------------------------------------------------
-    def open(self, open_timeout: float | None = None) -> None:
-        """Open the URL and pick the streams. Raises :class:`PlayError`."""
+    def open(self, open_timeout: float | None = None, keep_time: bool = False) -> None:
+        """Open the URL and pick the streams. Raises :class:`PlayError`.
+
+        ``keep_time``: a live source goes on with the media time of the connection before (the
+        offset is kept; see :meth:`_rejoin`)."""
         p, s = self.pipe, self.pipe.settings
         live_hint = s.live if s.live is not None else p.kind in (SourceKind.RTMP, SourceKind.HTTP_FLV)
         opts = open_options(p.url, p.kind, s, live_hint)
@@ -61,8 +82,10 @@ class Demuxer:
         except OSError as exc:
             raise _open_error(p.url, exc) from exc
         try:
-            v = c.streams.video[0] if (s.video and c.streams.video) else None
-            a = c.streams.audio[0] if (s.audio and c.streams.audio) else None
+            # a stream FFmpeg has no decoder for (corrupt bytes read as a tag of an unknown
+            # codec) is not played: its packets would only be dropped, and the clock wait for it
+            v = next((x for x in c.streams.video if x.codec_context is not None), None) if s.video else None
+            a = next((x for x in c.streams.audio if x.codec_context is not None), None) if s.audio else None
             if v is None and a is None:
                 raise PlayError(PlayCode.NO_MEDIA, f"{p.url}: no audio or video stream")
             live = s.live
@@ -80,7 +103,9 @@ class Demuxer:
             raise
         self.close()
         self.container, self.vstream, self.astream = c, v, a
-        self._iter = c.demux(*[x for x in (v, a) if x is not None])
+        self._watch = LayoutWatch() if self._may_rejoin(bool(live)) else None
+        self._rejoin_at = self._last_key = None
+        self._iter = self._demux()
         self._new_streams = 0
         self._need_key = True
         self._last_ts = {}
@@ -92,7 +117,8 @@ class Demuxer:
             if v is not None:
                 p.width, p.height = v.codec_context.width, v.codec_context.height
             if live:
-                p.offset = None  # set from the first keyframe
+                if not keep_time:
+                    p.offset = None  # set from the first keyframe
             else:
                 st = c.start_time
                 p.offset = st / 1e6 if st is not None and st > 0 else 0.0
@@ -163,10 +189,17 @@ class Demuxer:
                         return
                     continue
                 except IndexError:
-                    if p.stop.is_set():
+                    if p.stop.is_set() or not self._stream_appeared():
                         return
-                    self._stream_appeared()
                     continue
+                if self._watch is not None and self._watch.see(pkt.stream.index, pkt.pos, pkt.size):
+                    before = self.container
+                    if not self._layout_changed("another stream's tags come between ours"):
+                        return
+                    if self.container is not before:
+                        continue  # reopened: the packet was the old connection's
+                if pkt.stream is not self.vstream and pkt.stream is not self.astream:
+                    continue  # a stream not played (demuxed to account its bytes: LayoutWatch)
                 self._route(pkt)
                 if self._timed_out(t_read) and not self._at_end("no new segment within the read timeout"):
                     return
@@ -201,12 +234,16 @@ class Demuxer:
             epoch = self.epoch
         dur = float(pkt.duration * pkt.time_base) if pkt.duration else self._nominal_duration(pkt)
         if pkt.stream is self.vstream:
+            if pkt.is_keyframe:
+                self._last_key = t
             if self._need_key:
                 if not pkt.is_keyframe:
                     return
                 self._need_key = False
                 if p.offset is None:
                     p.offset = t
+                elif self._rejoin_at is not None:
+                    self._rejoin_time(t)
             rel = t - (p.offset or 0.0)
             if not p.put(p.vq, (PKT, epoch, pkt), block=not p.live):
                 if epoch == p.epoch and p.live:  # live congestion: drop up to the next keyframe
@@ -218,6 +255,8 @@ class Demuxer:
                 if p.live and self.vstream is not None:
                     return  # live: audio starts with the first video keyframe
                 p.offset = t
+            elif self._rejoin_at is not None and self.vstream is None:
+                self._rejoin_time(t)
             rel = t - p.offset
             if p.live and self.vstream is not None and rel < -0.001:
                 return
@@ -330,25 +369,109 @@ class Demuxer:
                     return
                 p.events.error(PlayCode.SEEK_FAILED, f"seek failed: {exc}; reopen failed: {err.text}")
             return
-        self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
+        self._iter = self._demux()
         self._need_key = self.vstream is not None
 
-    def _stream_appeared(self) -> None:
-        """A stream appeared after the open: carry on with the streams being played.
+    def _demux(self) -> Any:
+        """A demux generator over the streams played, or over every stream of the container while
+        the layout is watched (the bytes of the streams not played are then not foreign)."""
+        assert self.container is not None
+        if self._watch is not None:
+            return self.container.demux()
+        return self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
+
+    def _stream_appeared(self) -> bool:
+        """A stream appeared after the open (PyAV says so with an IndexError). False when the
+        stage should exit.
 
         FLV makes a stream when its first tag comes (audio joining a video-only stream, or corrupt
         bytes read as a tag of a new kind). PyAV's demux generator cannot hand out that stream's
-        packet (IndexError: its stream list is the open's) and is finished by it; a new generator
-        selects the same streams and skips the new one. The demux stage used to die here ("demux
-        failed"), ending playback."""
+        packet (its stream list is the open's) and is finished by it. A live source lacking audio
+        or video is reopened to pick the stream up (:meth:`_layout_changed`); otherwise a new
+        generator selects the same streams and skips the new one (the demux stage used to die
+        here, "demux failed", ending playback)."""
         self._new_streams += 1
         if self._new_streams > _MAX_NEW_STREAMS:
             raise PlayError(PlayCode.READ_FAILED, "the stream keeps changing its layout")
+        if self._watch is not None:
+            return self._layout_changed("a stream appeared")
         if self._new_streams == 1:
             log.warning("%s: a stream appeared after the start; playing on with the streams found at the start",
-                        self.pipe.url)
-        assert self.container is not None
-        self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
+                        redact_url(self.pipe.url))
+        self._iter = self._demux()
+        return True
+
+    # -- a stream joining a live source ----------------------------------------------------------
+    def _may_rejoin(self, live: bool) -> bool:
+        """Whether the source is one to watch for a stream it lacks: live FLV (RTMP, HTTP-FLV)
+        without the audio or the video the settings ask for, the reopens not used up."""
+        p, s = self.pipe, self.pipe.settings
+        lacks = (s.video and self.vstream is None) or (s.audio and self.astream is None)
+        return (live and lacks and p.kind in (SourceKind.RTMP, SourceKind.HTTP_FLV)
+                and self.rejoins < _MAX_REJOINS and self._futile < _MAX_FUTILE_REJOINS)
+
+    def _layout_changed(self, why: str) -> bool:
+        """A live source lacking audio or video gained a stream: reopen it (the server answers
+        at once from its GOP cache, whose sequence headers make the open find the stream) and go
+        on where playback was, now with both. Bounded: a stream that is not audio or video (data,
+        corrupt bytes) finds nothing new on the reopen; after a few of those, or a few reopens in
+        all, the player plays on with what it has. False when the stage should exit."""
+        assert self._watch is not None and self.container is not None
+        self._watch.clear()
+        now = time.monotonic()
+        if self._last_rejoin is not None and now - self._last_rejoin < _REJOIN_SPACING:
+            if why == "a stream appeared":  # the generator is finished: a new one, as before
+                self._iter = self._demux()
+            return True
+        return self._rejoin(why)
+
+    def _rejoin(self, why: str) -> bool:
+        p = self.pipe
+        had = (self.vstream is not None, self.astream is not None)
+        with p.lock:
+            offset, latest = p.offset, p.latest_pts
+        pos = p.clock.now()  # media time playing now: the new connection goes on from there
+        key = self._last_key
+        keep = pos is not None and offset is not None
+        self.rejoins += 1
+        self._last_rejoin = time.monotonic()
+        log.info("live source %s (%s): reopening it to play the new stream (%d of at most %d)",
+                 redact_url(p.url), why, self.rejoins, _MAX_REJOINS)
+        self.close()
+        if p.stop.is_set():
+            return False
+        self.epoch = p.new_epoch(seek_target=pos if keep else None, keep_offset=keep)
+        try:
+            self.open(keep_time=keep)
+        except PlayError as exc:
+            return self._reconnect(f"reopen failed: {exc.text}")
+        if keep:
+            assert pos is not None and offset is not None
+            lo = key - 0.1 if key is not None else pos + offset - _REJOIN_BEFORE
+            self._rejoin_at = (lo, max(pos, latest or 0.0) + offset + _REJOIN_AFTER)
+        found = (self.vstream is not None, self.astream is not None)
+        if found == had:
+            self._futile += 1
+            log.warning("%s: the new stream is not audio or video the player lacked; playing on (%d)",
+                        redact_url(p.url), self._futile)
+            if self._futile >= _MAX_FUTILE_REJOINS:
+                self._watch = None  # no more reopens: what comes between ours is not for us
+        else:
+            log.info("playing %s now", "audio and video" if all(found) else "audio" if found[1] else "video")
+        return True
+
+    def _rejoin_time(self, t: float) -> None:
+        """The first packet after a rejoin (``t`` s, the source's time): near where playback was,
+        it goes on from there (frames before it are decoded, not shown); far from it (the server
+        restarted its time for the new connection) playback starts again at this packet."""
+        at, self._rejoin_at = self._rejoin_at, None
+        if at is None or at[0] <= t <= at[1]:
+            return
+        log.info("the reopened source's time (%.3f s) is not where playback was (%.3f-%.3f s): starting at it",
+                 t, *at)
+        with self.pipe.lock:
+            self.pipe.offset = t
+            self.pipe.seek_target = None
 
     def _retry_seek(self) -> None:
         assert self._seek_retry is not None
@@ -361,4 +484,4 @@ class Demuxer:
             if self.pipe.stop.is_set():
                 return
             self.pipe.events.error(PlayCode.SEEK_FAILED, f"seek failed: {exc}")
-        self._iter = self.container.demux(*[x for x in (self.vstream, self.astream) if x is not None])
+        self._iter = self._demux()
