@@ -165,6 +165,7 @@ SERIAL_TESTS = (
     "tests/play/test_live.py::test_audio_only_playback",  # audio clock vs wall clock (failed 1/10)
     "tests/play/test_av_sync.py",  # A/V drift < 40 ms (76 ms once in 10)
     "tests/push/test_congestion.py",  # capture fps and queue delay under a slow uplink (8 Mb/s x264)
+    "tests/push/test_remote_path.py",  # no drops at 2.5 Mb/s through a capped proxy; 7/15 s stall timings
     "tests/push/test_publisher_runtime.py::test_stats_pause_mute_filters_and_recording",  # fps (2/10)
     "tests/ui_golive/test_resume.py",  # two server starts and a reconnect (failed under two workers)
     # sent fps > 18 from two destinations at once: failed twice next to the soak smoke's busiest part

@@ -6,6 +6,12 @@ The send thread (``push-send`` for the first destination, ``push-send-N`` for th
 reconnects every ``reconnect_interval_s``, at most ``reconnect_tries`` times in a row, restarting
 the stream on a forced keyframe; the queue applies the packet drop policy of
 :mod:`app.push.packets` (non-key video is dropped under congestion, never audio or keyframes).
+
+"Stalled" has one owner, ``stall_timeout_s``: a send to the server that makes no progress that
+long (a dead link without a reset) fails in the connection's socket (Python sockets wait without
+the GIL, bounded by that timeout) and this destination reconnects, the error's detail saying "no
+progress sending for N s". A slower send that keeps making progress (a slow uplink draining a
+keyframe) is not a stall; ``connect_timeout_s`` bounds only the opening of a connection.
 """
 
 from __future__ import annotations
@@ -130,15 +136,6 @@ class Destination:
                                 self.queue.dropped_video, self.queue.discarded + self.overflow,
                                 self.reconnects, None if rtt is None else rtt * 1000, delay)
 
-    def check_stall(self) -> None:
-        """Drop a connection whose current send has made no progress for ``stall_timeout_s``."""
-        out = self.output
-        started = out.write_started if out is not None else None
-        if started is not None and time.monotonic() - started > self.settings.stall_timeout_s:
-            log.warning("%s: no progress sending for %.0f s: dropping the connection", self.name,
-                        self.settings.stall_timeout_s)
-            out.abort()  # type: ignore[union-attr]
-
     # -- the send thread -------------------------------------------------------------------
     def _set_state(self, state: PushState) -> None:
         if state != self.state:
@@ -159,7 +156,8 @@ class Destination:
         self.queue.offline = True
         self._set_state(PushState.RECONNECTING if was_live else PushState.CONNECTING)
         video, audio = self._templates()
-        out = RtmpOutput(self.url, video, audio, s.connect_timeout_s, s.established_s, ca_file=s.ca_file)
+        out = RtmpOutput(self.url, video, audio, s.connect_timeout_s, s.established_s, ca_file=s.ca_file,
+                         stall_timeout=s.stall_timeout_s)
         if was_live or tries:
             # a reconnect or a retry: what is queued is stale, start the new stream on a keyframe
             self.queue.discard_all()
