@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import socket
 import ssl
 import struct
@@ -301,6 +302,21 @@ class RtmpOutput:
             # sacked, lost, retrans, fackets, 4 timestamps, pmtu, rcv_ssthresh, rtt (us) ...
             return struct.unpack_from("=I", info, 68)[0] / 1e6
         return None
+
+    def abort(self) -> bool:
+        """Unblock a write stuck on a dead link when the publish is stopping (it would otherwise
+        wait up to ``stall_timeout``): shut the socket down under the sender so its send fails.
+        Call from another thread (a duplicate of the descriptor, so a TLS socket's state is not
+        touched)."""
+        sock = self._client.sock
+        try:
+            if sock is None:
+                return False
+            with socket.socket(fileno=os.dup(sock.fileno())) as dup:
+                dup.shutdown(socket.SHUT_RDWR)
+            return True
+        except OSError:
+            return False
 
     def close(self) -> None:
         """Write the FLV trailer (sent when the connection still works) and hang up politely."""

@@ -289,6 +289,27 @@ def test_a_send_blocked_past_the_stall_timeout_reconnects_once_saying_so(
     assert errors and errors[0].endswith("(no progress sending for 10 s) (attempt 1/5)"), errors
 
 
+def test_stopping_while_the_link_is_stopped_takes_the_flush_time_not_the_stall_timeout(
+        relay: ServerProcess, tmp_path: Path) -> None:
+    """The push is stopped while its send is blocked on a stopped link: the stop ends the send
+    thread after the 3 s flush (the connection is cut), it does not wait out stall_timeout_s."""
+    with NetPath(relay.rtmp_port, tmp_path / "path", rate=FAST_LINK, delay_s=ONE_WAY_S) as path:
+        push = Push(via(relay.push_url("remote_p3"), relay.rtmp_port, path))
+        try:
+            push.start()
+            time.sleep(1)
+            path.pause()
+            time.sleep(3)  # the kernel's and the proxy's buffers are full: the send is blocked
+            t = time.monotonic()
+        finally:
+            push.stop()
+        took = time.monotonic() - t
+    thread = push.pub.destinations[0]._thread
+    print(f"\nstop on a stopped link: {took:.1f} s")
+    assert thread is not None and not thread.is_alive()
+    assert took < 6.0, took
+
+
 def wait(cond: Callable[[], object], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
