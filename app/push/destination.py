@@ -84,7 +84,7 @@ class Destination:
         self._sent_bytes = self._sent_video = self._delay_n = 0
         self._delay_s = 0.0
         self._thread: threading.Thread | None = None
-        self._finish_at: float | None = None
+        self._cut_at: float | None = None  # when join() cuts a send still blocked (stopping)
 
     # -- control ---------------------------------------------------------------------------
     def start(self, thread_name: str) -> None:
@@ -112,25 +112,26 @@ class Destination:
 
     def finish(self) -> None:
         """No more packets: send what is queued (for up to 3 s) and end."""
-        self._finish_at = time.monotonic()
+        self._cut_at = time.monotonic() + _FLUSH_S + 0.5
         self._stop.set()
         self.queue.put(END)
 
     def abort(self) -> None:
         """End now without flushing."""
+        self._cut_at = time.monotonic()
         self._stop.set()
         self.queue.close()
 
     def join(self, timeout: float) -> None:
-        """Wait for the send thread. Once :meth:`finish`'s flush time is over, a send still blocked
-        (a link that stopped carrying data as the publish ended) has its connection cut, so the
-        stop does not wait up to ``stall_timeout_s`` for it."""
+        """Wait for the send thread. Once :meth:`finish`'s flush time is over (at once after
+        :meth:`abort`), a send still blocked (a link that stopped carrying data as the publish
+        ended) has its connection cut, so the stop does not wait up to ``stall_timeout_s`` for it."""
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             return
         end = time.monotonic() + timeout
-        if self._finish_at is not None:
-            thread.join(max(0.0, min(end, self._finish_at + _FLUSH_S + 0.5) - time.monotonic()))
+        if self._cut_at is not None:
+            thread.join(max(0.0, min(end, self._cut_at) - time.monotonic()))
             out = self.output
             if thread.is_alive() and out is not None and out.abort():
                 log.warning("%s: the link stopped carrying data while stopping: connection cut", self.name)
