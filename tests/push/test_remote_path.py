@@ -169,7 +169,7 @@ def test_a_remote_push_the_link_carries_drops_nothing(server: str, request: pyte
     assert run.dropped_live == (0, 0), run.line()
     assert last.reconnects == 0 and PushState.RECONNECTING not in run.states, run.states
     assert run.connect_s < 5.0, run.line()
-    assert run.span_peak < STREAM.congestion_ms / 1000, run.line()
+    assert run.span_peak < 1.0, run.line()  # the policy sheds video past 0.7 s; none was
     assert max(s.bitrate_kbps for s in run.stats) > 2000, "the stream went out at its bitrate"
     if server == "nginx":
         received = ngx.recording("remote_d1").stat().st_size
@@ -186,10 +186,18 @@ def test_a_link_below_the_bitrate_sheds_video_and_stays_bounded(relay: ServerPro
         try:
             push.start()
             time.sleep(12)
+            # what the pusher handed to its socket but the server has not received yet: media
+            # beyond the drop policy's reach (the kernel's send buffer, the proxy's queue)
+            received = int(relay_stats(relay, "remote_s1").get("bytes_in", 0) or 0)  # type: ignore[call-overload]
+            backlog = push.pub.destinations[0].sent_bytes_total - received
         finally:
             push.stop()
     run = push.run
-    print(f"\nrelay, 2.5 Mb/s over 160 ms RTT, 1 Mb/s cap: {run.line()}")
+    print(f"\nrelay, 2.5 Mb/s over 160 ms RTT, 1 Mb/s cap: {run.line()}, in the socket and the path "
+          f"{backlog / 1000:.0f} KB")
+    # the kernel's unsent part is bounded (NOTSENT_LOWAT 64 KiB); its send buffer had grown to 1.1 MB
+    # (9 s of this link) with the policy never seeing it; the proxy holds 64 KiB + its socket's
+    assert backlog < 300_000, backlog
     last = run.stats[-1]
     assert run.dropped_live[0] > 30 and run.dropped_live[1] == 0, run.line()
     assert last.reconnects == 0, run.line()
