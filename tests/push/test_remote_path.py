@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 import urllib.request
@@ -25,6 +26,7 @@ from app.push.encoder import Encoders
 from app.push.errors import PushState, StopReason
 from app.push.output import RtmpOutput
 from app.push.publisher import Publisher
+from app.push.rtmp_client import NOTSENT_LOWAT
 from app.push.settings import PushSettings
 from app.push.stats import PushStats
 from server.media.rtmp import chunk
@@ -224,6 +226,10 @@ def test_pings_and_the_window_are_answered_over_a_remote_capped_path(tmp_path: P
         with NetPath(peer.port, tmp_path / "path", rate=SLOW_LINK, delay_s=ONE_WAY_S) as path:
             out = RtmpOutput(f"rtmp://127.0.0.1:{path.port}/live/abc", enc.video_template, enc.audio_template,
                              connect_timeout=5)
+            if hasattr(socket, "TCP_NOTSENT_LOWAT"):  # the kernel holds at most this much unsent
+                sock = out._client.sock
+                assert sock is not None
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT) == NOTSENT_LOWAT
             t = time.monotonic()
             for p in video:
                 if peer.pong.is_set() and any(m.type_id == chunk.ACK for m in peer.messages):
