@@ -6,6 +6,12 @@ The send thread (``push-send`` for the first destination, ``push-send-N`` for th
 reconnects every ``reconnect_interval_s``, at most ``reconnect_tries`` times in a row, restarting
 the stream on a forced keyframe; the queue applies the packet drop policy of
 :mod:`app.push.packets` (non-key video is dropped under congestion, never audio or keyframes).
+
+"Stalled" has one owner, ``stall_timeout_s``: a send to the server that makes no progress that
+long (a dead link without a reset) fails in the connection's socket (Python sockets wait without
+the GIL, bounded by that timeout) and this destination reconnects, the error's detail saying "no
+progress sending for N s". A slower send that keeps making progress (a slow uplink draining a
+keyframe) is not a stall; ``connect_timeout_s`` bounds only the opening of a connection.
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ class Destination:
         self._sent_bytes = self._sent_video = self._delay_n = 0
         self._delay_s = 0.0
         self._thread: threading.Thread | None = None
+        self._cut_at: float | None = None  # when join() cuts a send still blocked (stopping)
 
     # -- control ---------------------------------------------------------------------------
     def start(self, thread_name: str) -> None:
@@ -105,17 +112,30 @@ class Destination:
 
     def finish(self) -> None:
         """No more packets: send what is queued (for up to 3 s) and end."""
+        self._cut_at = time.monotonic() + _FLUSH_S + 0.5
         self._stop.set()
         self.queue.put(END)
 
     def abort(self) -> None:
         """End now without flushing."""
+        self._cut_at = time.monotonic()
         self._stop.set()
         self.queue.close()
 
     def join(self, timeout: float) -> None:
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        """Wait for the send thread. Once :meth:`finish`'s flush time is over (at once after
+        :meth:`abort`), a send still blocked (a link that stopped carrying data as the publish
+        ended) has its connection cut, so the stop does not wait up to ``stall_timeout_s`` for it."""
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return
+        end = time.monotonic() + timeout
+        if self._cut_at is not None:
+            thread.join(max(0.0, min(end, self._cut_at) - time.monotonic()))
+            out = self.output
+            if thread.is_alive() and out is not None and out.abort():
+                log.warning("%s: the link stopped carrying data while stopping: connection cut", self.name)
+        thread.join(max(0.0, end - time.monotonic()))
 
     # -- stats -----------------------------------------------------------------------------
     def sample(self, dt: float) -> DestinationStats:
@@ -129,15 +149,6 @@ class Destination:
         return DestinationStats(self.name, self.state, sent_bytes * 8 / dt / 1000, sent_video / dt,
                                 self.queue.dropped_video, self.queue.discarded + self.overflow,
                                 self.reconnects, None if rtt is None else rtt * 1000, delay)
-
-    def check_stall(self) -> None:
-        """Drop a connection whose current send has made no progress for ``stall_timeout_s``."""
-        out = self.output
-        started = out.write_started if out is not None else None
-        if started is not None and time.monotonic() - started > self.settings.stall_timeout_s:
-            log.warning("%s: no progress sending for %.0f s: dropping the connection", self.name,
-                        self.settings.stall_timeout_s)
-            out.abort()  # type: ignore[union-attr]
 
     # -- the send thread -------------------------------------------------------------------
     def _set_state(self, state: PushState) -> None:
@@ -159,7 +170,8 @@ class Destination:
         self.queue.offline = True
         self._set_state(PushState.RECONNECTING if was_live else PushState.CONNECTING)
         video, audio = self._templates()
-        out = RtmpOutput(self.url, video, audio, s.connect_timeout_s, s.established_s, ca_file=s.ca_file)
+        out = RtmpOutput(self.url, video, audio, s.connect_timeout_s, s.established_s, ca_file=s.ca_file,
+                         stall_timeout=s.stall_timeout_s)
         if was_live or tries:
             # a reconnect or a retry: what is queued is stale, start the new stream on a keyframe
             self.queue.discard_all()

@@ -16,7 +16,8 @@ failures are classified into :class:`StopReason` values:
   closes the connection right after the publish command, EIO while opening). A server that is
   going away or restarting looks the same (its listening socket accepts TCP before it serves),
   so :class:`~app.push.destination.Destination` retries this kind once the stream has been live;
-* a failure after that -> ``NETWORK_LOST`` (the publisher reconnects).
+* a failure after that -> ``NETWORK_LOST`` (the publisher reconnects); a send that made no
+  progress for ``stall_timeout`` (a dead link without a reset) says so in its detail.
 """
 
 from __future__ import annotations
@@ -136,18 +137,22 @@ class RtmpOutput:
     wait without the GIL): the constructor connects and publishes within ``connect_timeout`` in
     all. FFmpeg muxes FLV into memory and its tags go out as RTMP messages. ``rtmps://``: the
     server certificate is verified (system store plus ``ca_file``) by Python's ssl.
+
+    ``stall_timeout``: a send that makes no progress for that long fails (``NETWORK_LOST`` once
+    established, "no progress sending for N s"). It is the destination's ``stall_timeout_s``, not
+    the connect timeout: a slow uplink blocks sends for seconds without being dead.
     """
 
     def __init__(self, url: str, video_template: av.video.stream.VideoStream,
                  audio_template: av.audio.stream.AudioStream, connect_timeout: float = 5.0,
-                 established_s: float = 2.0, ca_file: str = "") -> None:
+                 established_s: float = 2.0, ca_file: str = "", stall_timeout: float = 10.0) -> None:
         self.url = url
         self.host, self.port = rtmp_endpoint(url)
         self.connect_timeout = connect_timeout
+        self.stall_timeout = stall_timeout
         self.established_s = established_s
         self.opened_at: float | None = None
         self.first_ok_at: float | None = None
-        self.write_started: float | None = None  # monotonic time of the write in progress
         self._start_dts: Fraction | None = None  # dts (s) of the keyframe this connection opened on
         self.skipped = 0  # packets not sent because they came before that keyframe
         self._failed = False
@@ -164,7 +169,7 @@ class RtmpOutput:
                                 definite=True) from None
         name = video_template.codec_context.name
         four_cc = ("hvc1",) if "265" in name or "hevc" in name else ()
-        self._client = RtmpPublisher(target, connect_timeout, tls, four_cc)
+        self._client = RtmpPublisher(target, connect_timeout, tls, four_cc, send_timeout=stall_timeout)
         self._open()
         self._splitter = FlvTagSplitter()
         try:  # flush_packets: each packet's tag reaches the splitter (so the wire) at once
@@ -218,7 +223,7 @@ class RtmpOutput:
     def _classify(self, exc: BaseException) -> PushError:
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, TimeoutError):
-            detail = f"no progress sending for {self.connect_timeout:.0f} s"
+            detail = f"no progress sending for {self.stall_timeout:g} s"
         if self.established:
             return PushError(StopReason.NETWORK_LOST, detail)
         # The server answered the publish with an error status (our server's auth refusal,
@@ -262,7 +267,6 @@ class RtmpOutput:
         if not self._admit(pkt):
             self.skipped += 1
             return False
-        self.write_started = time.monotonic()
         try:
             self._mux.write(pkt)
             for tag_type, ts, body in self._splitter.tags():
@@ -270,8 +274,6 @@ class RtmpOutput:
         except (OSError, ValueError, av.FFmpegError, RtmpError, RtmpStatusError) as exc:
             self._failed = True
             raise self._classify(exc) from exc
-        finally:
-            self.write_started = None
         if self.first_ok_at is None:
             self.first_ok_at = time.monotonic()
         return True
@@ -302,9 +304,10 @@ class RtmpOutput:
         return None
 
     def abort(self) -> bool:
-        """Unblock a write stuck on a dead link (no RST, e.g. a vanished Wi-Fi): shut the socket
-        down under the sender so its send fails and the publisher reconnects. Call from another
-        thread (a duplicate of the descriptor, so a TLS socket's state is not touched)."""
+        """Unblock a write stuck on a dead link when the publish is stopping (it would otherwise
+        wait up to ``stall_timeout``): shut the socket down under the sender so its send fails.
+        Call from another thread (a duplicate of the descriptor, so a TLS socket's state is not
+        touched)."""
         sock = self._client.sock
         try:
             if sock is None:
@@ -319,7 +322,7 @@ class RtmpOutput:
         """Write the FLV trailer (sent when the connection still works) and hang up politely."""
         self._mux.close()
         if not self._failed:
-            self._client.timeout = 1.0
+            self._client.send_timeout = 1.0
             try:
                 for tag_type, ts, body in self._splitter.tags():
                     self._client.send_tag(tag_type, ts, body)

@@ -25,6 +25,11 @@ from urllib.parse import urlsplit
 from server.media.rtmp import RtmpError, amf0, chunk, handshake
 
 OUT_CHUNK_SIZE = 4096
+#: bytes the kernel may hold not yet sent (TCP_NOTSENT_LOWAT; in-flight data is not limited, so
+#: throughput is not either). The send buffer autotunes to MBs (1.1 MB measured behind a 1 Mb/s
+#: link: 9 s of media) and whatever sits there is out of reach of the send queue's drop policy,
+#: only delay for the viewers. Bounded, a slow link blocks our sends and the queue sheds video.
+NOTSENT_LOWAT = 64 * 1024
 FLASH_VER = "FMLE/3.0 (compatible; xiaozhibo)"
 _AUDIO_CSID, _VIDEO_CSID, _COMMAND_CSID, _STREAM_CSID = 4, 6, 3, 8  # FFmpeg's channels
 
@@ -114,11 +119,17 @@ class FlvTagSplitter:
 class RtmpPublisher:
     """One publish connection. :meth:`open` does TCP (+TLS), the handshake, ``connect``,
     ``createStream`` and ``publish`` within ``timeout`` seconds in all; :meth:`send_tag` sends
-    media and answers the server's pings and acknowledgement window between sends."""
+    media and answers the server's pings and acknowledgement window between sends.
+
+    ``send_timeout`` bounds one step of progress while sending media (no byte accepted by the
+    kernel for that long raises TimeoutError). It is not the connect timeout: on a slow uplink a
+    send blocks for seconds while the link drains, which is not a dead link. The push path passes
+    the destination's ``stall_timeout_s``, the one owner of "stalled"."""
 
     def __init__(self, target: RtmpTarget, timeout: float, tls: ssl.SSLContext | None = None,
-                 four_cc: tuple[str, ...] = ()) -> None:
+                 four_cc: tuple[str, ...] = (), send_timeout: float = 10.0) -> None:
         self.target, self.timeout, self.tls, self.four_cc = target, timeout, tls, four_cc
+        self.send_timeout = send_timeout
         self.sock: socket.socket | None = None
         self.msid = 0
         self.status: list[Any] | None = None  # the publish's onStatus values
@@ -139,6 +150,11 @@ class RtmpPublisher:
         sock = socket.create_connection((t.host, t.port), timeout=self.timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if hasattr(socket, "TCP_NOTSENT_LOWAT"):  # Linux, macOS
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)
+                except OSError:
+                    pass  # an older kernel: the send buffer is just deeper
             if self.tls is not None:
                 sock.settimeout(self._remaining())
                 sock = self.tls.wrap_socket(sock, server_hostname=t.host)
@@ -278,11 +294,11 @@ class RtmpPublisher:
         sock.sendall(data)
 
     def _send(self, csid: int, ts: int, type_id: int, msid: int, payload: bytes) -> None:
-        """Send one message; the socket timeout (``timeout``) bounds each step of progress, so a
-        slow link is fine and a stuck one raises TimeoutError."""
+        """Send one message; the socket timeout (``send_timeout``) bounds each step of progress,
+        so a slow link is fine and a stuck one raises TimeoutError."""
         sock = self._sock()
         data = memoryview(chunk.encode_message(csid, ts, type_id, msid, payload, OUT_CHUNK_SIZE))
-        sock.settimeout(self.timeout)
+        sock.settimeout(self.send_timeout)
         while data:
             n = sock.send(data)
             data = data[n:]

@@ -41,7 +41,8 @@ class PushSettings:
     reconnect_tries: int = 5
     connect_timeout_s: float = 5.0
     established_s: float = 2.0
-    #: a single send blocked this long means a dead link without a reset: drop it and reconnect
+    #: a send that made no progress this long is a dead link without a reset: drop it and reconnect
+    #: (the one "stalled" bound; connect_timeout_s only bounds opening a connection)
     stall_timeout_s: float = 10.0
     #: buffered (not yet sent) media beyond this is congestion: non-key video gets dropped
     congestion_ms: int = 700

@@ -31,8 +31,8 @@ from server.media.nginx_conf import Worker, drop_idle_publisher, render
 from server.media.rtmp import amf0, chunk
 from server.media.rtmp.client import RtmpClient
 from tests.conftest import ServerProcess, start_server
-from tests.media.freeze_proxy import FreezeProxy
 from tests.media.nginx_helpers import nginx_available, start_nginx
+from tests.netpath import NetPath
 
 IDLE_S = 2.0  # [live] publisher_takeover_idle for these tests (the default is 3)
 SEQ = b"\x17\x00\x00\x00\x00\x01\x64\x00\x1f\xff\xe1\x00\x00\x01\x00\x00"
@@ -197,7 +197,7 @@ def test_the_anchors_push_resumes_after_a_silent_network_cut(server: ServerProce
     instead of refusing it as a duplicate (which the client takes as final)."""
     sp = server
     sid = f"{sp.config.live.bizid}_takeov02"
-    proxy = FreezeProxy(sp.rtmp_port, tmp_path)
+    proxy = NetPath(sp.rtmp_port, tmp_path)
     url = sp.push_url("takeov02", ttl=600).replace(f":{sp.rtmp_port}/", f":{proxy.port}/")
     settings = PushSettings(resolution="360p", fps=15, bitrate_kbps=300, reconnect_tries=30,
                             reconnect_interval_s=0.5, stall_timeout_s=4.0)
@@ -235,7 +235,7 @@ def test_nginx_rtmp_drops_a_silent_publisher_so_the_reconnect_is_accepted(server
         assert code == "NetStream.Publish.Start", code
         await _send_media(a, b"AAAA", 0, 10)
         a_silent = time.monotonic()
-        codes = []
+        codes: list[str] = []
         deadline = time.monotonic() + IDLE_S + 10
         while True:
             assert time.monotonic() < deadline, f"the reconnect was never accepted: {codes}"
@@ -321,7 +321,7 @@ def test_the_anchors_push_resumes_on_nginx_after_a_silent_cut(server: ServerProc
     # for stall_timeout_s): ~3 s at 2 Mb/s; nginx keeps the silent publisher for 12 s
     cfg.live.publisher_takeover_idle = 12.0
     ngx = start_nginx(cfg, tmp_path / "nginx", sp.http_base)
-    proxy = FreezeProxy(ngx.rtmp_port, tmp_path / "proxy")
+    proxy = NetPath(ngx.rtmp_port, tmp_path / "proxy")
     sid = f"{cfg.live.bizid}_takeov04"
     url = push_url("127.0.0.1", proxy.port, cfg.live.push_key, cfg.live.bizid, sid, int(time.time()) + 600)
     settings = PushSettings(resolution="360p", fps=15, bitrate_kbps=2000, reconnect_tries=60,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -14,14 +12,14 @@ from app.push.errors import PushState, StopReason
 from app.push.publisher import Publisher
 from app.push.settings import PushSettings
 from app.push.stats import PushStats
-from tests.push.throttle import Throttle
+from tests.netpath import NetPath
 
 
 def test_slow_uplink_drops_non_key_video_only(rtmp_server, tmp_path: Path) -> None:
     # 8 Mb/s CBR (x264 filler keeps it constant) into a 1.2 Mb/s link: the kernel's send buffer
     # (up to 4 MB on loopback) fills within a few seconds, then the send queue must shed video.
     stats: list[PushStats] = []
-    with Throttle(rtmp_server.port, 150_000, tmp_path / "throttle") as throttle:
+    with NetPath(rtmp_server.port, tmp_path / "proxy", rate=150_000) as throttle:
         pub = Publisher(PushSettings(resolution="360p", bitrate_kbps=8000), TestSource(640, 360),
                         AudioMixer(ToneSource()), f"rtmp://127.0.0.1:{throttle.port}/live/slow")
         pub.on_stats = stats.append
@@ -44,13 +42,13 @@ def test_slow_uplink_drops_non_key_video_only(rtmp_server, tmp_path: Path) -> No
 
 
 def test_dead_link_without_reset_is_detected_and_reconnected(rtmp_server, tmp_path: Path) -> None:
-    # Freezing the proxy (SIGSTOP) is a link that silently stops carrying data: no RST ever comes.
+    # Pausing the proxy (SIGSTOP) is a link that silently stops carrying data: no RST ever comes.
     settings = PushSettings(resolution="360p", bitrate_kbps=8000, stall_timeout_s=2.0,
                             reconnect_interval_s=0.5, connect_timeout_s=1.0, reconnect_tries=20)
     states: list[PushState] = []
     ticks: list[float] = []
     # the proxy ends however the test ends (a failed assertion below left it running, frozen)
-    with Throttle(rtmp_server.port, 50_000_000, tmp_path / "throttle") as throttle:
+    with NetPath(rtmp_server.port, tmp_path / "proxy") as throttle:
         pub = Publisher(settings, TestSource(640, 360), AudioMixer(ToneSource()),
                         f"rtmp://127.0.0.1:{throttle.port}/live/dead")
         pub.on_state = states.append
@@ -58,12 +56,12 @@ def test_dead_link_without_reset_is_detected_and_reconnected(rtmp_server, tmp_pa
         try:
             pub.start()
             assert wait(lambda: pub.state == PushState.LIVE, 5)
-            os.kill(throttle.proc.pid, signal.SIGSTOP)
+            throttle.pause()
             assert wait(lambda: pub.state == PushState.RECONNECTING, 15), "the stalled send was noticed"
-            os.kill(throttle.proc.pid, signal.SIGCONT)
+            throttle.resume()
             assert wait(lambda: pub.state == PushState.LIVE, 8), states
         finally:
-            os.kill(throttle.proc.pid, signal.SIGCONT)
+            throttle.resume()
             assert pub.stop() == StopReason.USER
     assert pub.reconnects >= 1
     assert max(b - a for a, b in itertools.pairwise(ticks)) < 1.8, "the process never froze"

@@ -1,6 +1,6 @@
-"""The test proxy (tests/push/throttle.py) never outlives the process that started it: a killed or
+"""The test proxy (tests/netpath.py) never outlives the process that started it: a killed or
 interrupted pytest left every proxy running (and a congestion test that failed before its
-``throttle.close()`` left its proxy running too: the tests now close it in a ``with``)."""
+``close()`` left its proxy running too: the tests now close it in a ``with``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def gone(pid: int, timeout: float) -> bool:
@@ -34,8 +34,8 @@ def gone(pid: int, timeout: float) -> bool:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_the_proxy_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
-    code = ("import sys; from tests.push.throttle import Throttle; from pathlib import Path; "
-            f"t = Throttle(9, 1000, Path({str(tmp_path / 't')!r})); print(t.proc.pid, flush=True)")
+    code = ("import sys; from tests.netpath import NetPath; from pathlib import Path; "
+            f"t = NetPath(9, Path({str(tmp_path / 't')!r}), rate=1000); print(t.proc.pid, flush=True)")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     out = tmp_path / "pid"
     with out.open("w") as f:  # a file, not a pipe: the proxy inherits it and would hold a pipe open
