@@ -28,7 +28,7 @@ from app.play.demux import Demuxer
 from app.play.errors import EndReason, PlayState
 from app.play.player import Player
 from app.play.settings import PlaySettings
-from tests.media.freeze_proxy import FreezeProxy
+from tests.netpath import NetPath
 from tests.play.conftest import wait_until
 from tests.play.media_peers import FFMPEG, RangeHandler, _ThreadingServer, make_replay_mp4
 
@@ -182,7 +182,7 @@ def via(url: str, port: int) -> str:
 @pytest.mark.parametrize("kind", ["rtmp", "flv"])
 def test_stop_while_a_live_stream_is_silent(media_server, live_stream, kind: str, tmp_path: Path) -> None:
     url = media_server.play_url(live_stream, kind)
-    proxy = FreezeProxy(int(urlsplit(url).port or 0), tmp_path / "proxy")
+    proxy = NetPath(int(urlsplit(url).port or 0), tmp_path / "proxy")
     try:
         w = Watched(via(url, proxy.port))
         w.player.start()
