@@ -205,8 +205,8 @@ async def _crowd_leaves(url_of: Callable[[str], str], n: int, budget: float) -> 
     is: no step waits on its own, and nothing is awaited once the deadline passed (see the test)."""
     gid = f"room_crowd_{secrets.token_hex(3)}"
     seen = _Crowd()
-    conns: list[Any] = []  # every connection opened, for the cleanup
-    crowd: list[Any] = []
+    conns: list[Any] = []  # the owner's connection, for the cleanup
+    crowd: list[Any] = []  # the viewers' connections
     reader: asyncio.Task[None] | None = None
     try:
         async with asyncio.timeout(budget):
@@ -227,7 +227,6 @@ async def _crowd_leaves(url_of: Callable[[str], str], n: int, budget: float) -> 
                     # a crowd comes from many addresses (one address may hold [limits] http_max_per_ip)
                     tg.create_task(_viewer(url_of(f"crowd{i:04d}"), gid, crowd, gate, f"127.0.1.{2 + i % 8}",
                                            seen))
-            conns.extend(crowd)
             seen.enter("leaving")
             await asyncio.gather(*(ws.close() for ws in crowd))  # everybody leaves at once
             seen.enter("waiting for the owner's tips to count 1 member")
