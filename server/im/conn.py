@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import socket
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -320,10 +322,29 @@ class Conn:
             writer.cancel()
             await asyncio.wait([writer])  # it ends at once; what it had not written is handed over
             self._unsent(self._take_queued())
-        try:  # the protocol layer bounds the closing handshake and then drops the socket
-            await self.ws.close(code, reason)
-        except Exception as e:
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), self._close_timeout)
+        except Exception as e:  # TimeoutError: the close frame is stuck behind bytes the peer does not read
             log.debug("closing IM connection %s: %s", self.key, e)
+        self._drop_unsent()
+
+    def _drop_unsent(self) -> None:
+        """Abort the socket if bytes are still waiting for the peer after the close. A peer that
+        never reads (the one cut "too slow") never takes them: the closing transport would wait
+        for that for good, holding the descriptor and the megabytes it had refused (the close
+        frame and uvicorn's own ``transport.close()`` both wait for a drain that never comes); a
+        plain close would still leave the kernel holding them in FIN_WAIT1, so the socket is reset."""
+        transport = getattr(self._raw, "transport", None)
+        try:
+            if transport is not None and transport.get_write_buffer_size() > 0:
+                log.info("IM connection %s (%s): %d bytes the peer never took; socket reset", self.key,
+                         self.identifier, transport.get_write_buffer_size())
+                sock = transport.get_extra_info("socket")
+                if sock is not None:  # reset, not FIN: else the kernel keeps the unsent bytes (FIN_WAIT1)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                transport.abort()
+        except Exception as e:  # an already closed transport
+            log.debug("dropping IM connection %s: %s", self.key, e)
 
     async def wait_closed(self) -> None:
         if self._closer is not None:

@@ -300,6 +300,54 @@ def _masked(text: str) -> bytes:
     return bytes([0x81, 0x80 | len(body)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(body))
 
 
+def _server_side(local_port: int, remote_port: int) -> list[tuple[int, int]]:
+    """(state, bytes unsent) of the TCP sockets 127.0.0.1:local_port -> remote_port (/proc/net/tcp)."""
+    found = []
+    for ln in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = ln.split()
+        if int(f[1].split(":")[1], 16) == local_port and int(f[2].split(":")[1], 16) == remote_port:
+            found.append((int(f[3], 16), int(f[4].split(":")[0], 16)))
+    return found
+
+
+def test_a_client_cut_for_not_reading_loses_its_server_socket(tmp_path: Path) -> None:
+    """A client cut "too slow" kept its server socket for good: the close frame and the transport's
+    close wait for the peer to take the megabytes it never reads (measured: 2.8 MB unsent, still
+    there after 150 s; a descriptor and ~3 MB per connection, 256 connections per address). The
+    socket is now aborted once the bounded close is over."""
+    sp = tuned_server(tmp_path, msg_rate=100000.0, msg_burst=100000, op_rate=100000.0, op_burst=100000,
+                      close_timeout=1.0)
+    sock = None
+    try:
+        owner = peer(sp, "histowner")
+        assert owner.req("create_group", group_id="room_hist", name="")["code"] == 0
+        big = [{"type": "custom", "data": json.dumps({"blob": "h" * 1900})}] * 3
+        for _ in range(50):
+            assert owner.req("send_group_msg", group_id="room_hist", elems=big)["code"] == 0
+        sock = _raw_ws(sp, "hoarder02")
+        port = sock.getsockname()[1]
+        sock.sendall(_masked(im.request(1, "join_group", group_id="room_hist")))
+        try:
+            for i in range(2, 102):
+                sock.sendall(_masked(im.request(i, "get_history", group_id="room_hist", count=50)))
+        except OSError:
+            pass
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any("too slow" in ln and "hoarder02" in ln for ln in sp.output):
+            time.sleep(0.05)
+        assert any("too slow" in ln and "hoarder02" in ln for ln in sp.output), "the hoarder was never cut"
+        t_cut = time.monotonic()
+        while time.monotonic() - t_cut < 8 and _server_side(sp.http_port, port):
+            time.sleep(0.1)
+        left = _server_side(sp.http_port, port)
+        assert not left, f"the server still holds the socket {time.monotonic() - t_cut:.1f} s after the cut: {left}"
+        owner.close()
+    finally:
+        if sock is not None:
+            sock.close()
+        sp.stop()
+
+
 def test_a_client_that_never_reads_is_cut_before_it_holds_much_memory(tmp_path: Path) -> None:
     sp = tuned_server(tmp_path, msg_rate=100000.0, msg_burst=100000, op_rate=100000.0, op_burst=100000)
     sock = None
