@@ -149,7 +149,7 @@ def test_connect_and_publish_take_four_round_trips_over_a_remote_path(relay: Ser
 @pytest.mark.parametrize("server", ["relay", "nginx"])
 def test_a_remote_push_the_link_carries_drops_nothing(server: str, request: pytest.FixtureRequest,
                                                       tmp_path: Path) -> None:
-    """2.5 Mb/s through 80 ms each way and a 5 Mb/s cap for 10 s: live at once, nothing dropped
+    """2.5 Mb/s through 80 ms each way and a 5 Mb/s cap for 6 s: live at once, nothing dropped
     for congestion or offline, no reconnect, the queue stays short."""
     if server == "relay":
         sp: ServerProcess = request.getfixturevalue("relay")
@@ -161,7 +161,7 @@ def test_a_remote_push_the_link_carries_drops_nothing(server: str, request: pyte
         push = Push(via(url, upstream, path))
         try:
             push.start()
-            time.sleep(10)
+            time.sleep(6)
             received = int(relay_stats(sp, "remote_d1").get("bytes_in", 0) or 0) if server == "relay" else 0  # type: ignore[call-overload]
         finally:
             push.stop()
@@ -176,7 +176,7 @@ def test_a_remote_push_the_link_carries_drops_nothing(server: str, request: pyte
     if server == "nginx":
         received = ngx.recording("remote_d1").stat().st_size
     print(f"{server} received {received / 1e6:.1f} MB")
-    assert received > 2_000_000, "the server got ~10 s of 2.5 Mb/s"
+    assert received > 1_300_000, "the server got ~6 s of 2.5 Mb/s"
 
 
 def test_a_link_below_the_bitrate_sheds_video_and_stays_bounded(relay: ServerProcess, tmp_path: Path) -> None:
