@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.play.media_peers import MediaServer, Publisher, RangeServer, make_replay_mp4, start_media_server
+from tests.play.media_peers import FFMPEG, MediaServer, Publisher, RangeServer, make_replay_mp4, start_media_server
 
 
 @pytest.fixture(scope="package")
@@ -71,3 +72,17 @@ def wait_until(cond: Callable[[], object], timeout: float, step: float = 0.02) -
             return True
         time.sleep(step)
     return bool(cond())
+
+
+@pytest.fixture(scope="module")
+def segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """s0.ts .. s4.ts: a 10 s A/V clip in 2 s segments."""
+    root = tmp_path_factory.mktemp("hls")
+    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin",
+                    "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", "10", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
+                    "-hls_segment_filename", str(root / "s%d.ts"), str(root / "all.m3u8")],
+                   check=True, timeout=60)
+    return root

@@ -11,7 +11,6 @@ segment after an interrupted wait and reports the end only one more timeout late
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from app.play.errors import PlayState
 from app.play.player import Player
 from app.play.settings import PlaySettings
 from tests.play.conftest import wait_until
-from tests.play.media_peers import FFMPEG, RangeServer
+from tests.play.media_peers import RangeServer
 
 NULL = PlaySettings(audio_output="null")
 
@@ -44,19 +43,6 @@ class LivePlaylist:
         tmp = self.root / "live.m3u8.tmp"
         tmp.write_text("\n".join(lines) + "\n")
         tmp.replace(self.root / "live.m3u8")
-
-
-@pytest.fixture(scope="module")
-def segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("hls")
-    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin",
-                    "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i",
-                    "sine=frequency=440:sample_rate=48000", "-t", "10", "-c:v", "libx264", "-preset",
-                    "ultrafast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
-                    "-hls_segment_filename", str(root / "s%d.ts"), str(root / "all.m3u8")],
-                   check=True, timeout=60)
-    return root
 
 
 def first_pts(path: Path) -> float:

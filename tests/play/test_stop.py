@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.server
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from app.play.player import Player
 from app.play.settings import PlaySettings
 from tests.netpath import NetPath
 from tests.play.conftest import wait_until
-from tests.play.media_peers import FFMPEG, RangeHandler, _ThreadingServer, make_replay_mp4
+from tests.play.media_peers import RangeHandler, _ThreadingServer, make_replay_mp4
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -108,20 +107,6 @@ class StallServer:
         self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """s0.ts .. s4.ts: a 10 s A/V clip in 2 s segments."""
-    root = tmp_path_factory.mktemp("hls-stop")
-    subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin",
-                    "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i",
-                    "sine=frequency=440:sample_rate=48000", "-t", "10", "-c:v", "libx264", "-preset",
-                    "ultrafast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
-                    "-hls_segment_filename", str(root / "s%d.ts"), str(root / "all.m3u8")],
-                   check=True, timeout=60)
-    return root
 
 
 def write_playlist(path: Path, last: int, end: bool) -> None:
